@@ -1,0 +1,3 @@
+//! `xueji-archive`: a content-addressed store for scanned paper files.
+//!
+//! It knows nothing of students, typst or HTTP.

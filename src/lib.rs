@@ -1,0 +1,1 @@
+//! xueji: student-status records for a county education bureau.

@@ -1,0 +1,2 @@
+//! The `xueji` binary.
+fn main() {}

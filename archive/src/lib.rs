@@ -1,3 +1,45 @@
 //! `xueji-archive`: a content-addressed store for scanned paper files.
 //!
-//! It knows nothing of students, typst or HTTP.
+//! It knows nothing of students, typst or HTTP. The caller (the main crate)
+//! decides which student owns which dossier and does login and audit; this
+//! crate keeps the bytes, forever:
+//!
+//! - [`Digest`]: the sha256 that names every object.
+//! - [`ObjectStore`], with [`LocalStore`] (`objects/<xx>/<hex>` on disk) and
+//!   [`MemoryStore`] (tests): write-once, streaming, same bytes → one object.
+//! - [`inspect()`] / [`ingest()`]: type from magic numbers, refusals for
+//!   unsupported, mislabelled, corrupt, oversized or absurdly large images,
+//!   page counts, thumbnails.
+//! - [`ManifestStore`]: append-only dossier versions
+//!   (`dossiers/<id>/v<N>.json`).
+//! - [`verify`]: the fixity check.
+//! - [`export_bag`] / [`import_bag`]: signed BagIt transfer packages.
+//! - [`Archive`]: all of it under one root directory.
+//!
+//! Errors are [`ArchiveError`]: Chinese messages for people, a stable
+//! [`ArchiveError::code`] for machines, never any file contents.
+
+mod archive;
+pub mod bag;
+mod digest;
+mod error;
+pub mod fixity;
+mod fsutil;
+mod ingest;
+pub mod inspect;
+pub mod manifest;
+pub mod store;
+
+pub use archive::{Archive, ArchiveConfig};
+pub use bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, export_bag, import_bag, key_id_for};
+pub use digest::Digest;
+pub use error::{ArchiveError, HumanBytes, Result};
+pub use fixity::{FixityReport, VerifyOptions, VerifyProgress, verify};
+pub use fsutil::TEMP_PREFIX;
+pub use ingest::{Ingested, ingest};
+pub use inspect::{FileType, InspectConfig, Inspection, Thumbnail, inspect};
+pub use manifest::{Entry, Manifest, ManifestStore, NewVersion, PaperKind};
+pub use store::{LocalStore, MemoryStore, ObjectStore, PutOutcome, StagedObject};
+
+/// Size of the chunks in which streams are read, hashed and written.
+pub const CHUNK_SIZE: usize = 64 * 1024;

@@ -1,0 +1,435 @@
+//! Fixity check: re-hash every object, check every manifest, and report by
+//! path whatever is changed, missing, stray, stale or unreadable.
+//!
+//! Hashing runs on several worker threads (two by default) pulling from one
+//! shared list, largest objects first, each with a 1 MiB read buffer. sha2
+//! picks SHA-NI / ARMv8 SHA instructions at run time when the CPU has them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::bag::STAGING_DIR;
+use crate::digest::{Digest, Hasher};
+use crate::error::{IoContext, Result};
+use crate::fsutil::{is_temp_name, read_retrying};
+use crate::manifest::{
+    DOSSIERS_DIR, decode_dossier_dir_name, encode_dossier_id, parse_version_file_name, read_manifest_file,
+};
+use crate::store::local::{OBJECTS_DIR, is_prefix_name, parse_object_name};
+
+/// How [`verify`] runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Hashing threads (at least 1).
+    pub threads: usize,
+    /// Read buffer per thread, in bytes.
+    pub buffer_size: usize,
+    /// A temp file older than this is reported as stale; a younger one is
+    /// taken for a write in progress and only counted.
+    pub stale_temp_after: Duration,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self { threads: 2, buffer_size: 1024 * 1024, stale_temp_after: Duration::from_secs(3600) }
+    }
+}
+
+/// Progress of the hashing phase, reported after each object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyProgress {
+    /// Objects hashed so far.
+    pub objects_done: u64,
+    /// Objects to hash.
+    pub objects_total: u64,
+    /// Bytes hashed so far.
+    pub bytes_done: u64,
+    /// Bytes to hash (sizes at listing time).
+    pub bytes_total: u64,
+}
+
+/// An object whose bytes no longer hash to its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedObject {
+    /// The object file.
+    pub path: PathBuf,
+    /// The digest its name promises.
+    pub expected: Digest,
+    /// The digest of its bytes now.
+    pub actual: Digest,
+}
+
+/// An object that manifests reference but that is not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingObject {
+    /// The missing digest.
+    pub digest: Digest,
+    /// Where the object should be.
+    pub path: PathBuf,
+    /// The manifest files that reference it.
+    pub referenced_by: Vec<PathBuf>,
+}
+
+/// A file that could not be read or parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Why, in short.
+    pub reason: String,
+}
+
+/// The outcome of [`verify`]. Lists are sorted by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixityReport {
+    /// Objects re-hashed.
+    pub objects_checked: u64,
+    /// Bytes re-hashed.
+    pub bytes_hashed: u64,
+    /// Manifest files read.
+    pub manifests_checked: u64,
+    /// Objects whose bytes changed.
+    pub changed: Vec<ChangedObject>,
+    /// Objects referenced by a manifest but absent.
+    pub missing: Vec<MissingObject>,
+    /// Files or directories that are neither objects, manifests nor temp
+    /// files where they are found.
+    pub stray: Vec<PathBuf>,
+    /// Temp files or staging directories older than
+    /// [`VerifyOptions::stale_temp_after`]: left by a crash.
+    pub stale_temps: Vec<PathBuf>,
+    /// Younger temp files: writes presumably in progress (not a fault).
+    pub temps_in_progress: Vec<PathBuf>,
+    /// Objects that could not be read.
+    pub unreadable_objects: Vec<UnreadableFile>,
+    /// Manifests that could not be read or parsed, or sit in the wrong place.
+    pub unreadable_manifests: Vec<UnreadableFile>,
+    /// Wall time taken.
+    pub elapsed: Duration,
+}
+
+impl FixityReport {
+    /// Whether nothing is wrong (temps in progress do not count).
+    pub fn is_clean(&self) -> bool {
+        self.changed.is_empty()
+            && self.missing.is_empty()
+            && self.stray.is_empty()
+            && self.stale_temps.is_empty()
+            && self.unreadable_objects.is_empty()
+            && self.unreadable_manifests.is_empty()
+    }
+
+    /// Number of problems found.
+    pub fn problem_count(&self) -> usize {
+        self.changed.len()
+            + self.missing.len()
+            + self.stray.len()
+            + self.stale_temps.len()
+            + self.unreadable_objects.len()
+            + self.unreadable_manifests.len()
+    }
+
+    /// Hashing throughput in bytes per second.
+    pub fn bytes_per_second(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 { self.bytes_hashed as f64 / secs } else { 0.0 }
+    }
+}
+
+struct ObjectFile {
+    digest: Digest,
+    path: PathBuf,
+    size: u64,
+}
+
+/// Checks the archive under `root` (the directory holding `objects/` and
+/// `dossiers/`). `progress` is called from the hashing threads.
+pub fn verify(
+    root: &Path,
+    options: &VerifyOptions,
+    progress: &(dyn Fn(&VerifyProgress) + Sync),
+) -> Result<FixityReport> {
+    let started = Instant::now();
+    // A mistyped root must not pass for an empty, clean archive.
+    if !root.join(OBJECTS_DIR).is_dir() {
+        return Err(crate::ArchiveError::io(
+            "打开存档",
+            root.join(OBJECTS_DIR),
+            io::Error::from(io::ErrorKind::NotFound),
+        ));
+    }
+    let mut report = FixityReport::default();
+    let now = SystemTime::now();
+
+    let objects = walk_objects(root, options, now, &mut report)?;
+    let manifests = walk_dossiers(root, options, now, &mut report)?;
+    walk_staging(root, options, now, &mut report)?;
+
+    hash_objects(&objects, options, progress, &mut report);
+
+    let present: HashSet<Digest> = objects.iter().map(|o| o.digest).collect();
+    let mut missing: BTreeMap<Digest, Vec<PathBuf>> = BTreeMap::new();
+    for (path, dossier_dir_name, version) in manifests {
+        report.manifests_checked += 1;
+        let manifest = match read_manifest_file(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                report.unreadable_manifests.push(UnreadableFile { path, reason: e.to_string() });
+                continue;
+            }
+        };
+        let placed_right = encode_dossier_id(&manifest.dossier_id).is_ok_and(|enc| enc == dossier_dir_name)
+            && manifest.version == version;
+        if !placed_right {
+            report
+                .unreadable_manifests
+                .push(UnreadableFile {
+                    path, reason: "文件中的档案编号或版本号与文件位置不符".into()
+                });
+            continue;
+        }
+        for entry in &manifest.entries {
+            if !present.contains(&entry.digest) {
+                let refs = missing.entry(entry.digest).or_default();
+                if refs.last() != Some(&path) {
+                    refs.push(path.clone());
+                }
+            }
+        }
+    }
+    let objects_dir = root.join(OBJECTS_DIR);
+    report.missing = missing
+        .into_iter()
+        .map(|(digest, referenced_by)| MissingObject {
+            digest,
+            path: objects_dir.join(digest.prefix()).join(digest.to_hex()),
+            referenced_by,
+        })
+        .collect();
+
+    report.changed.sort_by(|a, b| a.path.cmp(&b.path));
+    report.missing.sort_by(|a, b| a.path.cmp(&b.path));
+    report.stray.sort();
+    report.stale_temps.sort();
+    report.temps_in_progress.sort();
+    report.unreadable_objects.sort_by(|a, b| a.path.cmp(&b.path));
+    report.unreadable_manifests.sort_by(|a, b| a.path.cmp(&b.path));
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn classify_temp(
+    path: PathBuf,
+    modified: io::Result<SystemTime>,
+    options: &VerifyOptions,
+    now: SystemTime,
+    report: &mut FixityReport,
+) {
+    let age = modified.ok().and_then(|m| now.duration_since(m).ok()).unwrap_or(Duration::ZERO);
+    if age >= options.stale_temp_after {
+        report.stale_temps.push(path);
+    } else {
+        report.temps_in_progress.push(path);
+    }
+}
+
+fn read_dir_if_exists(dir: &Path) -> Result<Option<fs::ReadDir>> {
+    match fs::read_dir(dir) {
+        Ok(rd) => Ok(Some(rd)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::ArchiveError::io("列出目录", dir, e)),
+    }
+}
+
+fn walk_objects(
+    root: &Path,
+    options: &VerifyOptions,
+    now: SystemTime,
+    report: &mut FixityReport,
+) -> Result<Vec<ObjectFile>> {
+    let dir = root.join(OBJECTS_DIR);
+    let mut out = Vec::new();
+    let Some(entries) = read_dir_if_exists(&dir)? else {
+        return Ok(out);
+    };
+    for entry in entries {
+        let entry = entry.ctx("列出对象目录", &dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let file_type = entry.file_type().ctx("列出对象目录", &path)?;
+        if is_temp_name(&name) && file_type.is_file() {
+            classify_temp(path, entry.metadata().and_then(|m| m.modified()), options, now, report);
+            continue;
+        }
+        if !(file_type.is_dir() && is_prefix_name(&name)) {
+            report.stray.push(path);
+            continue;
+        }
+        for obj in fs::read_dir(&path).ctx("列出对象目录", &path)? {
+            let obj = obj.ctx("列出对象目录", &path)?;
+            let obj_name = obj.file_name().to_string_lossy().into_owned();
+            let obj_path = obj.path();
+            let obj_type = obj.file_type().ctx("列出对象目录", &obj_path)?;
+            if !obj_type.is_file() {
+                report.stray.push(obj_path);
+            } else if let Some(digest) = parse_object_name(&name, &obj_name) {
+                let size = obj.metadata().map(|m| m.len()).unwrap_or(0);
+                out.push(ObjectFile { digest, path: obj_path, size });
+            } else if is_temp_name(&obj_name) {
+                classify_temp(obj_path, obj.metadata().and_then(|m| m.modified()), options, now, report);
+            } else {
+                report.stray.push(obj_path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Returns `(path, dossier dir name, version)` for every manifest file.
+fn walk_dossiers(
+    root: &Path,
+    options: &VerifyOptions,
+    now: SystemTime,
+    report: &mut FixityReport,
+) -> Result<Vec<(PathBuf, String, u32)>> {
+    let dir = root.join(DOSSIERS_DIR);
+    let mut out = Vec::new();
+    let Some(entries) = read_dir_if_exists(&dir)? else {
+        return Ok(out);
+    };
+    for entry in entries {
+        let entry = entry.ctx("列出档案目录", &dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let file_type = entry.file_type().ctx("列出档案目录", &path)?;
+        if is_temp_name(&name) && file_type.is_file() {
+            classify_temp(path, entry.metadata().and_then(|m| m.modified()), options, now, report);
+            continue;
+        }
+        if !(file_type.is_dir() && decode_dossier_dir_name(&name).is_some()) {
+            report.stray.push(path);
+            continue;
+        }
+        for file in fs::read_dir(&path).ctx("列出档案目录", &path)? {
+            let file = file.ctx("列出档案目录", &path)?;
+            let file_name = file.file_name().to_string_lossy().into_owned();
+            let file_path = file.path();
+            let is_file = file.file_type().ctx("列出档案目录", &file_path)?.is_file();
+            match parse_version_file_name(&file_name) {
+                Some(v) if is_file => out.push((file_path, name.clone(), v)),
+                None if is_file && is_temp_name(&file_name) => {
+                    classify_temp(file_path, file.metadata().and_then(|m| m.modified()), options, now, report);
+                }
+                _ => report.stray.push(file_path),
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn walk_staging(root: &Path, options: &VerifyOptions, now: SystemTime, report: &mut FixityReport) -> Result<()> {
+    let dir = root.join(STAGING_DIR);
+    let Some(entries) = read_dir_if_exists(&dir)? else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.ctx("列出暂存目录", &dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if is_temp_name(&name) {
+            classify_temp(path, entry.metadata().and_then(|m| m.modified()), options, now, report);
+        } else {
+            report.stray.push(path);
+        }
+    }
+    Ok(())
+}
+
+enum HashOutcome {
+    Hashed(Digest),
+    Unreadable(String),
+}
+
+fn hash_file(path: &Path, buf: &mut [u8], bytes_done: &AtomicU64) -> HashOutcome {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return HashOutcome::Unreadable(e.to_string()),
+    };
+    let mut hasher = Hasher::new();
+    loop {
+        match read_retrying(&mut file, buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) => return HashOutcome::Unreadable(e.to_string()),
+        }
+    }
+    HashOutcome::Hashed(hasher.finish().0)
+}
+
+fn hash_objects(
+    objects: &[ObjectFile],
+    options: &VerifyOptions,
+    progress: &(dyn Fn(&VerifyProgress) + Sync),
+    report: &mut FixityReport,
+) {
+    let mut order: Vec<&ObjectFile> = objects.iter().collect();
+    // Largest first, so the threads finish together.
+    order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    let objects_total = order.len() as u64;
+    let bytes_total: u64 = order.iter().map(|o| o.size).sum();
+    let next = AtomicUsize::new(0);
+    let objects_done = AtomicU64::new(0);
+    let bytes_done = AtomicU64::new(0);
+    let changed = Mutex::new(Vec::new());
+    let unreadable = Mutex::new(Vec::new());
+    let threads = options.threads.clamp(1, order.len().max(1));
+    let buffer_size = options.buffer_size.max(4096);
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; buffer_size];
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(obj) = order.get(i) else {
+                        break;
+                    };
+                    match hash_file(&obj.path, &mut buf, &bytes_done) {
+                        HashOutcome::Hashed(actual) if actual == obj.digest => {}
+                        HashOutcome::Hashed(actual) => {
+                            if let Ok(mut list) = changed.lock() {
+                                list.push(ChangedObject { path: obj.path.clone(), expected: obj.digest, actual });
+                            }
+                        }
+                        HashOutcome::Unreadable(reason) => {
+                            if let Ok(mut list) = unreadable.lock() {
+                                list.push(UnreadableFile { path: obj.path.clone(), reason });
+                            }
+                        }
+                    }
+                    let done = objects_done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress(&VerifyProgress {
+                        objects_done: done,
+                        objects_total,
+                        bytes_done: bytes_done.load(Ordering::Relaxed),
+                        bytes_total,
+                    });
+                }
+            });
+        }
+    });
+
+    report.objects_checked = objects_done.into_inner();
+    report.bytes_hashed = bytes_done.into_inner();
+    report.changed = changed.into_inner().unwrap_or_else(|e| e.into_inner());
+    report.unreadable_objects = unreadable.into_inner().unwrap_or_else(|e| e.into_inner());
+}

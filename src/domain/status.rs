@@ -1,0 +1,104 @@
+//! A student's status (学籍状态). Status changes only through the workflows.
+
+use super::DomainError;
+
+/// The status of a student's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StudentStatus {
+    /// 在籍: enrolled and attending.
+    Active,
+    /// 休学: suspended (Art. 22-24).
+    Suspended,
+    /// 转出中: a transfer out is under way.
+    TransferPending,
+    /// 已转出: transferred out of this system.
+    TransferredOut,
+    /// 疑似辍学: absent a week without reason.
+    SuspectedDropout,
+    /// 辍学: absent over a month; record kept (Art. 29).
+    Dropout,
+    /// 毕业: graduated.
+    Graduated,
+    /// 死亡注销: record cancelled on death (Art. 28).
+    Deceased,
+    /// 出境: studying abroad; record kept (Art. 19).
+    Abroad,
+    /// 失踪或羁押: missing or detained; record kept (Art. 28).
+    Missing,
+}
+
+impl StudentStatus {
+    /// Every status.
+    pub const ALL: [Self; 10] = [
+        Self::Active,
+        Self::Suspended,
+        Self::TransferPending,
+        Self::TransferredOut,
+        Self::SuspectedDropout,
+        Self::Dropout,
+        Self::Graduated,
+        Self::Deceased,
+        Self::Abroad,
+        Self::Missing,
+    ];
+
+    /// Stable code stored in the database.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::TransferPending => "transfer_pending",
+            Self::TransferredOut => "transferred_out",
+            Self::SuspectedDropout => "suspected_dropout",
+            Self::Dropout => "dropout",
+            Self::Graduated => "graduated",
+            Self::Deceased => "deceased",
+            Self::Abroad => "abroad",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "在籍",
+            Self::Suspended => "休学",
+            Self::TransferPending => "转出中",
+            Self::TransferredOut => "已转出",
+            Self::SuspectedDropout => "疑似辍学",
+            Self::Dropout => "辍学",
+            Self::Graduated => "毕业",
+            Self::Deceased => "死亡注销",
+            Self::Abroad => "出境",
+            Self::Missing => "失踪或羁押",
+        }
+    }
+
+    /// Parses a stable code.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.code() == s || st.label() == s)
+            .ok_or_else(|| DomainError::new("status.invalid", "学籍状态", s, "不是有效的学籍状态"))
+    }
+
+    /// Whether the student counts against a class's cap (is on its roll).
+    pub fn occupies_seat(self) -> bool {
+        matches!(self, Self::Active | Self::TransferPending | Self::SuspectedDropout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for st in StudentStatus::ALL {
+            assert_eq!(StudentStatus::parse(st.code()).unwrap(), st);
+            assert_eq!(StudentStatus::parse(st.label()).unwrap(), st);
+        }
+        assert_eq!(StudentStatus::parse("expelled").unwrap_err().code, "status.invalid");
+    }
+}

@@ -1,0 +1,802 @@
+//! Ed25519 signing keys, kept in one directory (the service's `data/keys/`).
+//!
+//! Files in the directory (created with mode 0700):
+//! - `keys.json`: the key set — kid, algorithm, public key, status, creation
+//!   time — and never any private material. It is the source of truth for
+//!   statuses and is replaced atomically (temp file, fsync, rename, fsync dir).
+//! - `<kid>.key`: one private Ed25519 seed per key, 64 lowercase hex digits and
+//!   a newline, created with mode 0600. A key file with any group or other
+//!   permission bit is refused. Only the active key's file is read.
+//! - `.lock`: every writer ([`KeyStore::init`], [`KeyStore::rotate`],
+//!   [`KeyStore::mark_compromised`]) holds an exclusive lock on it and re-reads
+//!   `keys.json` under the lock, so the CLI and the server never lose each
+//!   other's changes.
+//!
+//! The key id ([`Kid`]) is the first 4 bytes of SHA-256 of the 32-byte public
+//! key, written as 8 lowercase hex digits: stable, derived from the key alone
+//! and carried as 4 raw bytes in tokens.
+//!
+//! A [`KeyStore`] holds an immutable snapshot behind an `RwLock<Arc<_>>`:
+//! readers only clone the `Arc`, [`KeyStore::reload`] swaps in a new snapshot
+//! read from disk (call it after the CLI rotated keys, e.g. on a timer or a
+//! signal), and the store is `Send + Sync` for sharing in an `Arc`.
+
+use std::fmt;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, SubsecRound, Utc};
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// Name of the public key set file inside the key directory.
+pub const KEYS_FILE: &str = "keys.json";
+/// The only signature algorithm.
+pub const ALGORITHM: &str = "Ed25519";
+/// The `format` field of `keys.json` and of the published key set.
+pub const KEY_SET_FORMAT: &str = "xueji-keys/1";
+
+const LOCK_FILE: &str = ".lock";
+const TEMP_FILE: &str = ".keys.json.tmp";
+const KEY_SUFFIX: &str = ".key";
+/// A private key file is 64 hex digits and a newline; anything longer is not one.
+const MAX_KEY_FILE: u64 = 256;
+/// `keys.json` is a few hundred bytes per key.
+const MAX_KEYS_FILE: u64 = 1 << 20;
+
+/// Errors of the key store, with Chinese messages for operators.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A file or directory could not be read or written.
+    #[error("读写 {path} 失败：{source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The directory or its `keys.json` does not exist.
+    #[error("密钥目录 {0} 不存在或尚未初始化（缺少 keys.json）")]
+    NotInitialized(PathBuf),
+    /// A private key file is accessible to the group or to others.
+    #[error("私钥文件 {path} 的权限为 {mode:04o}，同组或其他用户可以访问，拒绝加载；请执行 chmod 600 {path}")]
+    InsecurePermissions {
+        /// The private key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file exists but its content is not valid.
+    #[error("密钥文件 {path} 无效：{reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in Chinese.
+        reason: String,
+    },
+    /// Text that is not 8 hex digits was given as a key id.
+    #[error("密钥编号 {0:?} 无效（应为 8 位十六进制数字）")]
+    InvalidKid(String),
+    /// No key with this id is in the store.
+    #[error("密钥 {0} 不存在")]
+    UnknownKid(Kid),
+    /// No key is active (the active one was marked compromised).
+    #[error("没有可用于签发的密钥（启用中的密钥可能已标记为泄露），请先轮换生成新密钥")]
+    NoActiveKey,
+}
+
+impl KeyError {
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> KeyError + '_ {
+        move |source| KeyError::Io { path: path.to_owned(), source }
+    }
+
+    fn corrupt(path: &Path, reason: impl Into<String>) -> KeyError {
+        KeyError::Corrupt { path: path.to_owned(), reason: reason.into() }
+    }
+}
+
+/// A key id: the first 4 bytes of SHA-256 of the public key, shown as 8
+/// lowercase hex digits (parsing also accepts upper case).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Kid([u8; 4]);
+
+impl Kid {
+    /// Length in bytes (as carried in tokens).
+    pub const LEN: usize = 4;
+
+    /// The id of a public key.
+    pub fn of(key: &VerifyingKey) -> Kid {
+        let digest = Sha256::digest(key.as_bytes());
+        Kid([digest[0], digest[1], digest[2], digest[3]])
+    }
+
+    /// The id with these bytes (e.g. read from a token).
+    pub fn from_bytes(bytes: [u8; 4]) -> Kid {
+        Kid(bytes)
+    }
+
+    /// The raw bytes.
+    pub fn to_bytes(self) -> [u8; 4] {
+        self.0
+    }
+
+    fn key_file(self, dir: &Path) -> PathBuf {
+        dir.join(format!("{self}{KEY_SUFFIX}"))
+    }
+}
+
+impl fmt::Display for Kid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Kid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Kid({self})")
+    }
+}
+
+impl FromStr for Kid {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut bytes = [0u8; 4];
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| KeyError::InvalidKid(s.to_owned()))?;
+        Ok(Kid(bytes))
+    }
+}
+
+impl Serialize for Kid {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Kid {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a key may still do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Signs new documents and verifies; at most one key is active.
+    Active,
+    /// Verifies documents it signed; signs nothing new.
+    Retired,
+    /// Everything it signed fails verification.
+    Compromised,
+}
+
+impl KeyStatus {
+    /// The stable code used in `keys.json`: `active`, `retired`, `compromised`.
+    pub fn code(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Retired => "retired",
+            KeyStatus::Compromised => "compromised",
+        }
+    }
+
+    /// Chinese label for the CLI.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "启用",
+            KeyStatus::Retired => "停用（仅验证）",
+            KeyStatus::Compromised => "已泄露（全部作废）",
+        }
+    }
+}
+
+impl fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The public facts about one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The key id.
+    pub kid: Kid,
+    /// The public key.
+    pub public_key: VerifyingKey,
+    /// What the key may still do.
+    pub status: KeyStatus,
+    /// When the key was generated.
+    pub created: DateTime<Utc>,
+}
+
+/// The active private key, with its id. `Debug` shows only the id.
+#[derive(Clone)]
+pub struct Signer {
+    kid: Kid,
+    key: SigningKey,
+}
+
+impl Signer {
+    /// The id of this key.
+    pub fn kid(&self) -> Kid {
+        self.kid
+    }
+
+    /// The public half.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Ed25519 signature of `message`.
+    pub(super) fn sign_message(&self, message: &[u8]) -> Signature {
+        ed25519_dalek::Signer::sign(&self.key, message)
+    }
+
+    /// A signer claiming any kid, for forging tests.
+    #[cfg(test)]
+    pub(super) fn forged(kid: Kid, key: SigningKey) -> Signer {
+        Signer { kid, key }
+    }
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+/// One entry of `keys.json` and of the published key set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeyRecord {
+    kid: Kid,
+    algorithm: String,
+    /// The 32-byte public key, base64url without padding.
+    public_key: String,
+    status: KeyStatus,
+    created: DateTime<Utc>,
+}
+
+impl KeyRecord {
+    fn new(key: &VerifyingKey, status: KeyStatus, created: DateTime<Utc>) -> KeyRecord {
+        KeyRecord {
+            kid: Kid::of(key),
+            algorithm: ALGORITHM.to_owned(),
+            public_key: URL_SAFE_NO_PAD.encode(key.as_bytes()),
+            status,
+            created,
+        }
+    }
+}
+
+/// `keys.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeySetFile {
+    format: String,
+    keys: Vec<KeyRecord>,
+}
+
+impl KeySetFile {
+    fn empty() -> KeySetFile {
+        KeySetFile { format: KEY_SET_FORMAT.to_owned(), keys: Vec::new() }
+    }
+
+    fn from_infos(infos: &[KeyInfo]) -> KeySetFile {
+        KeySetFile {
+            format: KEY_SET_FORMAT.to_owned(),
+            keys: infos.iter().map(|k| KeyRecord::new(&k.public_key, k.status, k.created)).collect(),
+        }
+    }
+
+    /// Checks every record: algorithm, public key, kid, unique kids, at most
+    /// one active key.
+    fn validate(&self, path: &Path) -> Result<Vec<KeyInfo>, KeyError> {
+        if self.format != KEY_SET_FORMAT {
+            return Err(KeyError::corrupt(path, format!("格式 {:?} 不受支持（应为 {KEY_SET_FORMAT}）", self.format)));
+        }
+        let mut infos: Vec<KeyInfo> = Vec::with_capacity(self.keys.len());
+        for record in &self.keys {
+            let kid = record.kid;
+            if record.algorithm != ALGORITHM {
+                return Err(KeyError::corrupt(path, format!("密钥 {kid} 的算法 {:?} 不受支持", record.algorithm)));
+            }
+            let public_key = URL_SAFE_NO_PAD
+                .decode(&record.public_key)
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok())
+                .filter(|key| !key.is_weak())
+                .ok_or_else(|| KeyError::corrupt(path, format!("密钥 {kid} 的公钥无效")))?;
+            if Kid::of(&public_key) != kid {
+                return Err(KeyError::corrupt(path, format!("密钥编号 {kid} 与其公钥不符")));
+            }
+            if infos.iter().any(|k| k.kid == kid) {
+                return Err(KeyError::corrupt(path, format!("密钥编号 {kid} 重复")));
+            }
+            infos.push(KeyInfo { kid, public_key, status: record.status, created: record.created });
+        }
+        if infos.iter().filter(|k| k.status == KeyStatus::Active).count() > 1 {
+            return Err(KeyError::corrupt(path, "有多个启用中的密钥"));
+        }
+        Ok(infos)
+    }
+}
+
+/// What the store holds in memory: the key set and the active private key.
+#[derive(Debug)]
+struct Snapshot {
+    keys: Vec<KeyInfo>,
+    signer: Option<Signer>,
+}
+
+/// The key directory: public key set, statuses and the active private key.
+///
+/// Cheap to read concurrently (`&self` everywhere, no I/O on reads); share it
+/// as `Arc<KeyStore>`. Changes made by another process show after
+/// [`reload`](Self::reload); changes made through this value show at once.
+#[derive(Debug)]
+pub struct KeyStore {
+    dir: PathBuf,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl KeyStore {
+    /// Opens an initialised key directory and loads the active private key.
+    ///
+    /// Fails with [`KeyError::NotInitialized`] if the directory or its
+    /// `keys.json` is missing, and with [`KeyError::InsecurePermissions`] if
+    /// the active key file is accessible to the group or others.
+    pub fn open(dir: impl AsRef<Path>) -> Result<KeyStore, KeyError> {
+        let dir = dir.as_ref().to_owned();
+        let snapshot = load_snapshot(&dir)?;
+        Ok(KeyStore { dir, snapshot: RwLock::new(Arc::new(snapshot)) })
+    }
+
+    /// Opens the key directory, first creating it (mode 0700, with missing
+    /// parents) and a first active key if it holds no key yet.
+    ///
+    /// Idempotent: `created` is `true` only when a key was generated. A store
+    /// whose keys are all retired or compromised is opened as is (use
+    /// [`rotate`](Self::rotate)).
+    pub fn init(dir: impl AsRef<Path>) -> Result<(KeyStore, bool), KeyError> {
+        let dir = dir.as_ref();
+        DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(KeyError::io(dir))?;
+        let created = {
+            let _lock = lock(dir)?;
+            let mut file = match read_key_set(dir)? {
+                Some((file, _)) => file,
+                None => KeySetFile::empty(),
+            };
+            if file.keys.is_empty() {
+                add_active_key(dir, &mut file)?;
+                write_key_set(dir, &file)?;
+                true
+            } else {
+                false
+            }
+        };
+        Ok((KeyStore::open(dir)?, created))
+    }
+
+    /// The key directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Re-reads the directory (after another process changed it). On error
+    /// the previous snapshot stays in use.
+    pub fn reload(&self) -> Result<(), KeyError> {
+        let snapshot = load_snapshot(&self.dir)?;
+        *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+        Ok(())
+    }
+
+    /// Generates a new key and makes it the active one; the previously active
+    /// key becomes retired (it still verifies). Returns the new key's id.
+    pub fn rotate(&self) -> Result<Kid, KeyError> {
+        self.modify(add_active_key)
+    }
+
+    /// Marks a key compromised: every token it signed fails from now on.
+    /// Marking the active key leaves no active key until the next
+    /// [`rotate`](Self::rotate). Marking an already compromised key is a no-op.
+    pub fn mark_compromised(&self, kid: Kid) -> Result<(), KeyError> {
+        self.modify(|_, file| {
+            let record = file.keys.iter_mut().find(|r| r.kid == kid).ok_or(KeyError::UnknownKid(kid))?;
+            record.status = KeyStatus::Compromised;
+            Ok(())
+        })
+    }
+
+    /// The active key, for signing.
+    pub fn active_signer(&self) -> Result<Signer, KeyError> {
+        self.snapshot().signer.clone().ok_or(KeyError::NoActiveKey)
+    }
+
+    /// The public key and status of `kid`, if the store knows it.
+    pub fn verifying_key(&self, kid: Kid) -> Option<(VerifyingKey, KeyStatus)> {
+        self.snapshot().keys.iter().find(|k| k.kid == kid).map(|k| (k.public_key, k.status))
+    }
+
+    /// Every key, oldest first.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        self.snapshot().keys.clone()
+    }
+
+    /// The public key set for `/.well-known/xueji-keys.json`:
+    /// `{"format": "xueji-keys/1", "keys": [{"kid", "algorithm": "Ed25519",
+    /// "public_key" (base64url, no padding), "status", "created" (RFC 3339)}]}`.
+    /// Holds no private material.
+    pub fn public_key_set(&self) -> serde_json::Value {
+        let file = KeySetFile::from_infos(&self.snapshot().keys);
+        serde_json::to_value(file).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `change` on the key set read from disk under the directory lock,
+    /// writes the result, then reloads.
+    fn modify<T>(&self, change: impl FnOnce(&Path, &mut KeySetFile) -> Result<T, KeyError>) -> Result<T, KeyError> {
+        let out = {
+            let _lock = lock(&self.dir)?;
+            let (mut file, _) = read_key_set(&self.dir)?.ok_or_else(|| KeyError::NotInitialized(self.dir.clone()))?;
+            let out = change(&self.dir, &mut file)?;
+            file.validate(&self.dir.join(KEYS_FILE))?;
+            write_key_set(&self.dir, &file)?;
+            out
+        };
+        self.reload()?;
+        Ok(out)
+    }
+}
+
+/// Takes the directory's exclusive writer lock (released on drop).
+fn lock(dir: &Path) -> Result<File, KeyError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(KeyError::io(&path))?;
+    file.lock().map_err(KeyError::io(&path))?;
+    Ok(file)
+}
+
+/// Reads and validates `keys.json`; `None` if it does not exist.
+fn read_key_set(dir: &Path) -> Result<Option<(KeySetFile, Vec<KeyInfo>)>, KeyError> {
+    let path = dir.join(KEYS_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(KeyError::io(&path)(e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_KEYS_FILE + 1).read_to_end(&mut bytes).map_err(KeyError::io(&path))?;
+    if bytes.len() as u64 > MAX_KEYS_FILE {
+        return Err(KeyError::corrupt(&path, "文件过大"));
+    }
+    let parsed: KeySetFile =
+        serde_json::from_slice(&bytes).map_err(|e| KeyError::corrupt(&path, format!("不是有效的密钥集：{e}")))?;
+    let infos = parsed.validate(&path)?;
+    Ok(Some((parsed, infos)))
+}
+
+/// Writes `keys.json` atomically: temp file, fsync, rename, fsync directory.
+fn write_key_set(dir: &Path, file: &KeySetFile) -> Result<(), KeyError> {
+    let temp = dir.join(TEMP_FILE);
+    let target = dir.join(KEYS_FILE);
+    let mut json = serde_json::to_vec_pretty(file)
+        .map_err(|e| KeyError::Io { path: target.clone(), source: io::Error::other(e) })?;
+    json.push(b'\n');
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&temp)
+        .map_err(KeyError::io(&temp))?;
+    out.write_all(&json).map_err(KeyError::io(&temp))?;
+    out.sync_all().map_err(KeyError::io(&temp))?;
+    drop(out);
+    fs::rename(&temp, &target).map_err(KeyError::io(&target))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(KeyError::io(dir))?;
+    Ok(())
+}
+
+/// Generates a key, writes its private file (0600, never overwriting), retires
+/// the active key and appends the new one as active.
+fn add_active_key(dir: &Path, file: &mut KeySetFile) -> Result<Kid, KeyError> {
+    // A kid is 32 bits: a clash with an existing key (or a leftover file) is
+    // astronomically rare, but costs only another key to avoid.
+    for _ in 0..16 {
+        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        let public = key.verifying_key();
+        let kid = Kid::of(&public);
+        let path = kid.key_file(dir);
+        if public.is_weak() || file.keys.iter().any(|r| r.kid == kid) || path.exists() {
+            continue;
+        }
+        write_private_key(&path, &key)?;
+        for record in &mut file.keys {
+            if record.status == KeyStatus::Active {
+                record.status = KeyStatus::Retired;
+            }
+        }
+        let created = Utc::now().trunc_subsecs(0);
+        file.keys.push(KeyRecord::new(&public, KeyStatus::Active, created));
+        return Ok(kid);
+    }
+    Err(KeyError::corrupt(dir, "无法生成不重复的密钥编号"))
+}
+
+/// Creates `path` with mode 0600 (never overwrites) and writes the seed.
+fn write_private_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
+    let mut out = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(KeyError::io(path))?;
+    let mut text = hex::encode(key.to_bytes());
+    text.push('\n');
+    out.write_all(text.as_bytes()).map_err(KeyError::io(path))?;
+    out.sync_all().map_err(KeyError::io(path))?;
+    Ok(())
+}
+
+/// Reads a private key file, refusing group/other permissions, and checks it
+/// against the public key in `keys.json`.
+fn read_private_key(path: &Path, expected: &VerifyingKey) -> Result<SigningKey, KeyError> {
+    let file = File::open(path).map_err(KeyError::io(path))?;
+    // Checked on the open handle, so the file cannot be swapped in between.
+    let meta = file.metadata().map_err(KeyError::io(path))?;
+    if !meta.is_file() {
+        return Err(KeyError::corrupt(path, "不是普通文件"));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::InsecurePermissions { path: path.to_owned(), mode });
+    }
+    let mut text = Vec::new();
+    file.take(MAX_KEY_FILE).read_to_end(&mut text).map_err(KeyError::io(path))?;
+    let mut seed = [0u8; 32];
+    let decoded = hex::decode_to_slice(text.trim_ascii_end(), &mut seed);
+    text.fill(0);
+    decoded.map_err(|_| KeyError::corrupt(path, "不是 64 位十六进制私钥"))?;
+    let key = SigningKey::from_bytes(&seed);
+    seed.fill(0);
+    if key.verifying_key() != *expected {
+        return Err(KeyError::corrupt(path, "私钥与 keys.json 中的公钥不符"));
+    }
+    Ok(key)
+}
+
+fn load_snapshot(dir: &Path) -> Result<Snapshot, KeyError> {
+    let (_, keys) = read_key_set(dir)?.ok_or_else(|| KeyError::NotInitialized(dir.to_owned()))?;
+    let signer = keys
+        .iter()
+        .find(|k| k.status == KeyStatus::Active)
+        .map(|active| {
+            let key = read_private_key(&active.kid.key_file(dir), &active.public_key)?;
+            Ok::<_, KeyError>(Signer { kid: active.kid, key })
+        })
+        .transpose()?;
+    Ok(Snapshot { keys, signer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn store_is_shareable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<KeyStore>();
+        assert_send_sync::<Arc<KeyStore>>();
+    }
+
+    #[test]
+    fn init_creates_a_private_directory_and_an_active_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data").join("keys");
+        let (store, created) = KeyStore::init(&dir).unwrap();
+        assert!(created);
+        assert_eq!(mode_of(&dir), 0o700);
+        let signer = store.active_signer().unwrap();
+        let key_file = dir.join(format!("{}.key", signer.kid()));
+        assert_eq!(mode_of(&key_file), 0o600);
+        assert_eq!(store.verifying_key(signer.kid()), Some((signer.verifying_key(), KeyStatus::Active)));
+        assert_eq!(Kid::of(&signer.verifying_key()), signer.kid());
+        let debug = format!("{signer:?}");
+        assert!(debug.contains(&signer.kid().to_string()));
+        assert!(!debug.contains(&hex::encode(signer.key.to_bytes())));
+
+        // Idempotent.
+        let (again, created) = KeyStore::init(&dir).unwrap();
+        assert!(!created);
+        assert_eq!(again.active_signer().unwrap().kid(), signer.kid());
+        assert_eq!(again.list().len(), 1);
+    }
+
+    #[test]
+    fn open_requires_an_initialised_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("nope");
+        let err = KeyStore::open(&missing).unwrap_err();
+        assert!(matches!(err, KeyError::NotInitialized(_)), "{err}");
+        assert!(err.to_string().contains("nope"));
+        // An existing but empty directory is not initialised either.
+        let err = KeyStore::open(tmp.path()).unwrap_err();
+        assert!(matches!(err, KeyError::NotInitialized(_)), "{err}");
+    }
+
+    #[test]
+    fn group_readable_private_key_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        let kid = store.active_signer().unwrap().kid();
+        let key_file = tmp.path().join(format!("{kid}.key"));
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = KeyStore::open(tmp.path()).unwrap_err();
+        assert!(matches!(err, KeyError::InsecurePermissions { mode: 0o644, .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains(&key_file.display().to_string()), "{message}");
+        assert!(message.contains("0644") && message.contains("chmod 600"), "{message}");
+        // reload keeps the old snapshot on error.
+        assert!(store.reload().is_err());
+        assert_eq!(store.active_signer().unwrap().kid(), kid);
+
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(KeyStore::open(tmp.path()).is_err());
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(KeyStore::open(tmp.path()).is_ok());
+    }
+
+    #[test]
+    fn mismatched_private_key_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        let kid = store.active_signer().unwrap().kid();
+        let key_file = tmp.path().join(format!("{kid}.key"));
+        fs::write(&key_file, format!("{}\n", "11".repeat(32))).unwrap();
+        let err = KeyStore::open(tmp.path()).unwrap_err();
+        assert!(matches!(err, KeyError::Corrupt { .. }), "{err}");
+        fs::write(&key_file, "not hex").unwrap();
+        assert!(matches!(KeyStore::open(tmp.path()), Err(KeyError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn keys_json_holds_no_private_material() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        store.rotate().unwrap();
+        let seed = store.active_signer().unwrap().key.to_bytes();
+        let on_disk = fs::read_to_string(tmp.path().join(KEYS_FILE)).unwrap();
+        let published = store.public_key_set().to_string();
+        for text in [&on_disk, &published] {
+            assert!(!text.contains(&hex::encode(seed)));
+            assert!(!text.contains(&URL_SAFE_NO_PAD.encode(seed)));
+            assert!(!text.to_lowercase().contains("private"));
+            assert!(!text.to_lowercase().contains("seed"));
+        }
+        let set = store.public_key_set();
+        assert_eq!(set["format"], KEY_SET_FORMAT);
+        let keys = set["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 2);
+        for key in keys {
+            let fields: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(fields.len(), 5, "{fields:?}");
+            for field in ["kid", "algorithm", "public_key", "status", "created"] {
+                assert!(fields.contains(&field), "{field}");
+            }
+            assert_eq!(key["algorithm"], "Ed25519");
+            assert_eq!(key["public_key"].as_str().unwrap().len(), 43);
+        }
+        assert_eq!(keys[0]["status"], "retired");
+        assert_eq!(keys[1]["status"], "active");
+        // keys.json on disk is the same document.
+        let disk: serde_json::Value = serde_json::from_str(&on_disk).unwrap();
+        assert_eq!(disk, set);
+    }
+
+    #[test]
+    fn rotation_retires_the_previous_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        let first = store.active_signer().unwrap().kid();
+        let second = store.rotate().unwrap();
+        assert_ne!(first, second);
+        assert_eq!(store.active_signer().unwrap().kid(), second);
+        assert_eq!(store.verifying_key(first).unwrap().1, KeyStatus::Retired);
+        assert_eq!(store.verifying_key(second).unwrap().1, KeyStatus::Active);
+        assert_eq!(mode_of(&tmp.path().join(format!("{second}.key"))), 0o600);
+        assert!(!tmp.path().join(TEMP_FILE).exists());
+    }
+
+    #[test]
+    fn compromising_the_active_key_stops_signing_until_rotation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        let first = store.active_signer().unwrap().kid();
+        store.mark_compromised(first).unwrap();
+        store.mark_compromised(first).unwrap();
+        assert_eq!(store.verifying_key(first).unwrap().1, KeyStatus::Compromised);
+        assert!(matches!(store.active_signer(), Err(KeyError::NoActiveKey)));
+        // Still opens, and init does not silently add a key.
+        let (reopened, created) = KeyStore::init(tmp.path()).unwrap();
+        assert!(!created);
+        assert!(reopened.active_signer().is_err());
+        let second = store.rotate().unwrap();
+        assert_eq!(store.active_signer().unwrap().kid(), second);
+        assert_eq!(store.verifying_key(first).unwrap().1, KeyStatus::Compromised);
+
+        let unknown = Kid::from_bytes([0, 0, 0, 0]);
+        assert!(matches!(
+            store.mark_compromised(unknown),
+            Err(KeyError::UnknownKid(k)) if k == unknown
+        ));
+    }
+
+    #[test]
+    fn reload_sees_changes_from_another_process() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (server, _) = KeyStore::init(tmp.path()).unwrap();
+        let first = server.active_signer().unwrap().kid();
+        let cli = KeyStore::open(tmp.path()).unwrap();
+        let second = cli.rotate().unwrap();
+        // The server still signs with its snapshot until it reloads.
+        assert_eq!(server.active_signer().unwrap().kid(), first);
+        assert!(server.verifying_key(second).is_none());
+        server.reload().unwrap();
+        assert_eq!(server.active_signer().unwrap().kid(), second);
+        // A writer works from the file, not its stale snapshot: the server
+        // rotating now keeps the CLI's key (retired), not a second active one.
+        let third = server.rotate().unwrap();
+        cli.reload().unwrap();
+        let statuses: Vec<_> = cli.list().iter().map(|k| (k.kid, k.status)).collect();
+        assert_eq!(
+            statuses,
+            vec![(first, KeyStatus::Retired), (second, KeyStatus::Retired), (third, KeyStatus::Active)]
+        );
+    }
+
+    #[test]
+    fn tampered_keys_json_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        let path = tmp.path().join(KEYS_FILE);
+        let good = fs::read_to_string(&path).unwrap();
+        let kid = store.active_signer().unwrap().kid().to_string();
+
+        fs::write(&path, good.replace(&kid, "00000000")).unwrap();
+        assert!(matches!(KeyStore::open(tmp.path()), Err(KeyError::Corrupt { .. })));
+        fs::write(&path, good.replace("Ed25519", "RS256")).unwrap();
+        assert!(matches!(KeyStore::open(tmp.path()), Err(KeyError::Corrupt { .. })));
+        fs::write(&path, "{").unwrap();
+        assert!(matches!(KeyStore::open(tmp.path()), Err(KeyError::Corrupt { .. })));
+        fs::write(&path, &good).unwrap();
+        assert!(KeyStore::open(tmp.path()).is_ok());
+    }
+
+    #[test]
+    fn kid_text_round_trip() {
+        let kid = Kid::from_bytes([0xde, 0xad, 0x00, 0x01]);
+        assert_eq!(kid.to_string(), "dead0001");
+        assert_eq!("DEAD0001".parse::<Kid>().unwrap(), kid);
+        for bad in ["", "dead", "dead00011", "xyzw0001"] {
+            assert!(matches!(bad.parse::<Kid>(), Err(KeyError::InvalidKid(_))));
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! Compact signed tokens for the QR code: `https://…/v/{token}`.
+//!
+//! A token is `base64url(payload || signature)` without padding (RFC 4648 §5,
+//! canonical: non-zero trailing bits are refused). The payload, all integers
+//! big-endian:
+//!
+//! | offset | bytes | field |
+//! |-------:|------:|-------|
+//! | 0 | 1 | format version, `1` |
+//! | 1 | 4 | [`Kid`]: first 4 bytes of SHA-256 of the signing public key |
+//! | 5 | 16 | [`DocumentId`](super::DocumentId) |
+//! | 21 | 1 | [`DocumentKind`] wire code (1–10) |
+//! | 22 | 4 | issue date: `i32`, days from the common era (0001-01-01 = 1, chrono's `num_days_from_ce`) |
+//! | 26 | 5 | school code: 40-bit unsigned integer below 10^10, shown as 10 digits |
+//! | 31 | 1 | `n`, length of the number (0–32) |
+//! | 32 | n | certificate number, ASCII digits and letters |
+//! | 32+n | 1 | `m`, length of the masked name in bytes (0–64) |
+//! | 33+n | m | masked name, UTF-8 |
+//!
+//! followed by the 64-byte Ed25519 signature of [`SIGNING_DOMAIN`]` || payload`.
+//! Parsing is strict: every length and value is checked, and trailing bytes
+//! are refused. The signature covers every byte of the payload, so no field can
+//! be changed; the document id is random, so no token can be guessed.
+//!
+//! A certificate with an 18-character number and a 4-character name gives a
+//! 123-byte token of 164 characters (192 with `https://verify.example.cn/v/`);
+//! the longest possible token is [`MAX_TOKEN_CHARS`] characters.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Datelike, NaiveDate};
+use ed25519_dalek::Signature;
+
+use super::claims::{Claims, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode};
+use super::keys::{KeyStatus, KeyStore, Kid, Signer};
+
+/// The token format version this code writes and reads.
+pub const TOKEN_VERSION: u8 = 1;
+/// Prefix of every signed message, so a token signature means nothing elsewhere.
+pub const SIGNING_DOMAIN: &[u8] = b"xueji-verify-v1\0";
+
+const SIGNATURE_LEN: usize = 64;
+/// Payload bytes before the variable-length fields, plus their two length bytes.
+const FIXED_LEN: usize = 1 + Kid::LEN + DocumentId::LEN + 1 + 4 + 5 + 1 + 1;
+const MAX_PAYLOAD_LEN: usize = FIXED_LEN + DocumentNumber::MAX_LEN + MaskedName::MAX_BYTES;
+const MIN_TOKEN_BYTES: usize = FIXED_LEN + SIGNATURE_LEN;
+const MAX_TOKEN_BYTES: usize = MAX_PAYLOAD_LEN + SIGNATURE_LEN;
+
+/// Characters of unpadded base64 for `n` bytes.
+const fn base64_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+/// The longest token [`sign`] can produce (32-character number, 64-byte name).
+pub const MAX_TOKEN_CHARS: usize = base64_len(MAX_TOKEN_BYTES);
+
+/// Why a token does not verify.
+///
+/// Every variant means "无法验证" on the public page
+/// ([`public_message`](Self::public_message)); [`code`](Self::code) and the
+/// Chinese `Display` tell an operator which check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The token is empty.
+    #[error("验证令牌为空")]
+    Empty,
+    /// Not a token of a known format: bad base64, wrong length, trailing
+    /// bytes, unknown version or kind, invalid number, date or UTF-8.
+    #[error("验证令牌格式错误：{0}")]
+    Malformed(&'static str),
+    /// Signed by a key this service does not know.
+    #[error("签发密钥 {0} 不存在")]
+    UnknownKey(Kid),
+    /// Signed by a key marked compromised: nothing it signed is trusted.
+    #[error("签发密钥 {0} 已标记为泄露，其签发的文书一律不予认可")]
+    Compromised(Kid),
+    /// The signature does not match (forged or altered).
+    #[error("签名无效，内容可能被伪造或篡改")]
+    BadSignature,
+}
+
+impl TokenError {
+    /// Stable machine code: `empty`, `malformed`, `unknown_key`,
+    /// `compromised`, `bad_signature`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::Empty => "empty",
+            TokenError::Malformed(_) => "malformed",
+            TokenError::UnknownKey(_) => "unknown_key",
+            TokenError::Compromised(_) => "compromised",
+            TokenError::BadSignature => "bad_signature",
+        }
+    }
+
+    /// What the public page says for every error.
+    pub fn public_message(&self) -> &'static str {
+        "无法验证"
+    }
+}
+
+/// A token that verified: who signed it and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The signing key.
+    pub kid: Kid,
+    /// The signing key's status: [`KeyStatus::Active`] or
+    /// [`KeyStatus::Retired`] (both are genuine).
+    pub key_status: KeyStatus,
+    /// The signed content.
+    pub claims: Claims,
+}
+
+/// Signs `claims` with `signer`; the result is URL-safe as it stands.
+pub fn sign(signer: &Signer, claims: &Claims) -> String {
+    encode_signed(signer, &encode_payload(signer.kid(), claims))
+}
+
+/// Checks a token against the key store: format, key, key status, signature.
+///
+/// Never panics, whatever the input.
+pub fn verify(token: &str, keys: &KeyStore) -> Result<Verified, TokenError> {
+    if token.is_empty() {
+        return Err(TokenError::Empty);
+    }
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(TokenError::Malformed("过长"));
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed("不是有效的 base64url 编码"))?;
+    if bytes.len() < MIN_TOKEN_BYTES {
+        return Err(TokenError::Malformed("长度不足"));
+    }
+    let (payload, signature) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
+    let (kid, claims) = parse_payload(payload)?;
+    let (public_key, key_status) = keys.verifying_key(kid).ok_or(TokenError::UnknownKey(kid))?;
+    if key_status == KeyStatus::Compromised {
+        return Err(TokenError::Compromised(kid));
+    }
+    let signature = <[u8; SIGNATURE_LEN]>::try_from(signature)
+        .map(|bytes| Signature::from_bytes(&bytes))
+        .map_err(|_| TokenError::Malformed("长度不足"))?;
+    public_key.verify_strict(&signed_message(payload), &signature).map_err(|_| TokenError::BadSignature)?;
+    Ok(Verified { kid, key_status, claims })
+}
+
+fn signed_message(payload: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(SIGNING_DOMAIN.len() + payload.len());
+    message.extend_from_slice(SIGNING_DOMAIN);
+    message.extend_from_slice(payload);
+    message
+}
+
+fn encode_signed(signer: &Signer, payload: &[u8]) -> String {
+    let signature = signer.sign_message(&signed_message(payload));
+    let mut bytes = Vec::with_capacity(payload.len() + SIGNATURE_LEN);
+    bytes.extend_from_slice(payload);
+    bytes.extend_from_slice(&signature.to_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn encode_payload(kid: Kid, claims: &Claims) -> Vec<u8> {
+    let number = claims.number.as_str().as_bytes();
+    let name = claims.masked_name.as_str().as_bytes();
+    let mut out = Vec::with_capacity(FIXED_LEN + number.len() + name.len());
+    out.push(TOKEN_VERSION);
+    out.extend_from_slice(&kid.to_bytes());
+    out.extend_from_slice(&claims.document_id.to_bytes());
+    out.push(claims.kind.wire());
+    out.extend_from_slice(&claims.issue_date.num_days_from_ce().to_be_bytes());
+    out.extend_from_slice(&claims.school_code.value().to_be_bytes()[3..]);
+    // Both lengths are bounded by their types (32 and 64), so they fit a byte.
+    out.push(number.len() as u8);
+    out.extend_from_slice(number);
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out
+}
+
+/// Reads fixed-size fields off the front of a byte slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TokenError> {
+        if self.0.len() < n {
+            return Err(TokenError::Malformed("数据被截断"));
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], TokenError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn byte(&mut self) -> Result<u8, TokenError> {
+        Ok(self.array::<1>()?[0])
+    }
+}
+
+fn parse_payload(payload: &[u8]) -> Result<(Kid, Claims), TokenError> {
+    let mut r = Reader(payload);
+    if r.byte()? != TOKEN_VERSION {
+        return Err(TokenError::Malformed("格式版本不受支持"));
+    }
+    let kid = Kid::from_bytes(r.array()?);
+    let document_id = DocumentId::from_bytes(r.array()?);
+    let kind = DocumentKind::from_wire(r.byte()?).ok_or(TokenError::Malformed("文书类型未知"))?;
+    let issue_date = NaiveDate::from_num_days_from_ce_opt(i32::from_be_bytes(r.array()?))
+        .ok_or(TokenError::Malformed("签发日期无效"))?;
+    let [a, b, c, d, e] = r.array()?;
+    let school_code = SchoolCode::from_value(u64::from_be_bytes([0, 0, 0, a, b, c, d, e]))
+        .ok_or(TokenError::Malformed("学校标识码无效"))?;
+    let number_len = usize::from(r.byte()?);
+    let number = std::str::from_utf8(r.take(number_len)?)
+        .ok()
+        .and_then(|n| DocumentNumber::new(n).ok())
+        .ok_or(TokenError::Malformed("证书编号无效"))?;
+    let name_len = usize::from(r.byte()?);
+    let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| TokenError::Malformed("姓名不是有效的 UTF-8"))?;
+    let masked_name = MaskedName::from_token(name.to_owned()).ok_or(TokenError::Malformed("姓名过长"))?;
+    if !r.0.is_empty() {
+        return Err(TokenError::Malformed("末尾有多余数据"));
+    }
+    Ok((kid, Claims { document_id, kind, number, issue_date, school_code, masked_name }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    const URL_PREFIX: &str = "https://verify.example.cn/v/";
+
+    fn store() -> (tempfile::TempDir, KeyStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        (tmp, store)
+    }
+
+    fn certificate() -> Claims {
+        Claims {
+            document_id: DocumentId::random(),
+            kind: DocumentKind::GraduationCertificate,
+            number: DocumentNumber::new("2201222026G1000123").unwrap(),
+            issue_date: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+            school_code: SchoolCode::new("2122000001").unwrap(),
+            masked_name: MaskedName::mask("欧阳小明"),
+        }
+    }
+
+    fn flip(token: &str, index: usize, mask: u8) -> String {
+        let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+        bytes[index] ^= mask;
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Signs raw payload bytes, to show the parser is strict even for data
+    /// that carries a valid signature.
+    fn sign_raw(signer: &Signer, payload: &[u8]) -> String {
+        encode_signed(signer, payload)
+    }
+
+    #[test]
+    fn round_trip() {
+        let (_tmp, keys) = store();
+        let signer = keys.active_signer().unwrap();
+        for kind in DocumentKind::ALL {
+            let mut claims = certificate();
+            claims.kind = kind;
+            let token = sign(&signer, &claims);
+            let verified = verify(&token, &keys).unwrap();
+            assert_eq!(verified.claims, claims);
+            assert_eq!(verified.kid, signer.kid());
+            assert_eq!(verified.key_status, KeyStatus::Active);
+        }
+        // Unnumbered form, empty name, extreme dates and codes.
+        for date in [NaiveDate::MIN, NaiveDate::MAX, NaiveDate::from_ymd_opt(1, 1, 1).unwrap()] {
+            let claims = Claims {
+                document_id: DocumentId::random(),
+                kind: DocumentKind::BasicInfo,
+                number: DocumentNumber::none(),
+                issue_date: date,
+                school_code: SchoolCode::new("0000000000").unwrap(),
+                masked_name: MaskedName::mask(""),
+            };
+            let token = sign(&signer, &claims);
+            assert_eq!(verify(&token, &keys).unwrap().claims, claims);
+        }
+        // Longest token.
+        let mut claims = certificate();
+        claims.number = DocumentNumber::new(&"Z".repeat(32)).unwrap();
+        claims.school_code = SchoolCode::new("9999999999").unwrap();
+        claims.masked_name = MaskedName::mask(&"𠮷".repeat(80));
+        assert_eq!(claims.masked_name.as_str().len(), MaskedName::MAX_BYTES);
+        let token = sign(&signer, &claims);
+        assert_eq!(token.len(), MAX_TOKEN_CHARS);
+        assert_eq!(verify(&token, &keys).unwrap().claims, claims);
+        let json = serde_json::to_value(&claims).unwrap();
+        assert_eq!(json["school_code"], "9999999999");
+        assert_eq!(json["kind"], "graduation_certificate");
+    }
+
+    #[test]
+    fn realistic_certificate_fits_a_small_qr_code() {
+        let (_tmp, keys) = store();
+        let claims = certificate();
+        assert_eq!(claims.masked_name.as_str(), "欧**明");
+        let token = sign(&keys.active_signer().unwrap(), &claims);
+        let url = format!("{URL_PREFIX}{token}");
+        println!(
+            "realistic certificate: payload {} bytes + 64-byte signature, token {} chars, URL {} chars (longest possible token {MAX_TOKEN_CHARS} chars)",
+            URL_SAFE_NO_PAD.decode(&token).unwrap().len() - SIGNATURE_LEN,
+            token.len(),
+            url.len()
+        );
+        println!("{url}");
+        assert_eq!(token.len(), 164);
+        assert!(url.len() < 230, "{}", url.len());
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(URL_PREFIX.len() + MAX_TOKEN_CHARS <= 400);
+    }
+
+    #[test]
+    fn every_flipped_byte_fails() {
+        let (_tmp, keys) = store();
+        let token = sign(&keys.active_signer().unwrap(), &certificate());
+        let len = URL_SAFE_NO_PAD.decode(&token).unwrap().len();
+        for index in 0..len {
+            for bit in 0..8 {
+                let bad = flip(&token, index, 1 << bit);
+                assert!(verify(&bad, &keys).is_err(), "byte {index} bit {bit}");
+            }
+            assert!(verify(&flip(&token, index, 0xff), &keys).is_err(), "byte {index}");
+        }
+        // Any one character replaced.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. ";
+        for index in 0..token.len() {
+            for &c in alphabet {
+                if token.as_bytes()[index] == c {
+                    continue;
+                }
+                let mut bad = token.clone().into_bytes();
+                bad[index] = c;
+                let bad = String::from_utf8(bad).unwrap();
+                assert!(verify(&bad, &keys).is_err(), "char {index} -> {}", c as char);
+            }
+        }
+    }
+
+    #[test]
+    fn flipped_payload_and_signature_bytes_give_the_expected_errors() {
+        let (_tmp, keys) = store();
+        let token = sign(&keys.active_signer().unwrap(), &certificate());
+        let len = URL_SAFE_NO_PAD.decode(&token).unwrap().len();
+        // Version → malformed; kid → unknown key; document id → bad signature;
+        // signature → bad signature.
+        assert_eq!(verify(&flip(&token, 0, 1), &keys).unwrap_err().code(), "malformed");
+        assert_eq!(verify(&flip(&token, 1, 1), &keys).unwrap_err().code(), "unknown_key");
+        assert_eq!(verify(&flip(&token, 10, 1), &keys), Err(TokenError::BadSignature));
+        assert_eq!(verify(&flip(&token, len - 1, 1), &keys), Err(TokenError::BadSignature));
+        assert_eq!(verify(&flip(&token, len - 64, 1), &keys), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn truncated_and_extended_tokens_fail() {
+        let (_tmp, keys) = store();
+        let token = sign(&keys.active_signer().unwrap(), &certificate());
+        for end in 0..token.len() {
+            let err = verify(&token[..end], &keys).unwrap_err();
+            if end == 0 {
+                assert_eq!(err, TokenError::Empty);
+            }
+        }
+        // Dropping whole bytes (re-encoded canonically) is malformed.
+        let bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        for end in 1..bytes.len() {
+            let short = URL_SAFE_NO_PAD.encode(&bytes[..end]);
+            assert_eq!(verify(&short, &keys).unwrap_err().code(), "malformed", "{end} bytes");
+        }
+        for suffix in ["A", "AA", "AAAA", "=", "==", " ", "\n", "/"] {
+            assert!(verify(&format!("{token}{suffix}"), &keys).is_err(), "{suffix:?}");
+        }
+        assert!(verify(&format!(" {token}"), &keys).is_err());
+    }
+
+    #[test]
+    fn empty_token() {
+        let (_tmp, keys) = store();
+        let err = verify("", &keys).unwrap_err();
+        assert_eq!(err, TokenError::Empty);
+        assert_eq!(err.code(), "empty");
+        assert_eq!(err.public_message(), "无法验证");
+        assert_eq!(err.to_string(), "验证令牌为空");
+    }
+
+    #[test]
+    fn unknown_kid() {
+        let (_tmp, keys) = store();
+        let (_other_tmp, other) = store();
+        let token = sign(&other.active_signer().unwrap(), &certificate());
+        let other_kid = other.active_signer().unwrap().kid();
+        let err = verify(&token, &keys).unwrap_err();
+        assert_eq!(err, TokenError::UnknownKey(other_kid));
+        assert_eq!(err.code(), "unknown_key");
+        assert!(err.to_string().contains(&other_kid.to_string()));
+    }
+
+    #[test]
+    fn different_key_under_a_known_kid_is_a_bad_signature() {
+        let (_tmp, keys) = store();
+        let kid = keys.active_signer().unwrap().kid();
+        let forger = Signer::forged(kid, SigningKey::from_bytes(&rand::random::<[u8; 32]>()));
+        let token = sign(&forger, &certificate());
+        let err = verify(&token, &keys).unwrap_err();
+        assert_eq!(err, TokenError::BadSignature);
+        assert_eq!(err.code(), "bad_signature");
+    }
+
+    #[test]
+    fn signature_without_the_domain_prefix_fails() {
+        let (_tmp, keys) = store();
+        let signer = keys.active_signer().unwrap();
+        let payload = encode_payload(signer.kid(), &certificate());
+        let bare = signer_sign_without_domain(&signer, &payload);
+        assert_eq!(verify(&bare, &keys), Err(TokenError::BadSignature));
+    }
+
+    fn signer_sign_without_domain(signer: &Signer, payload: &[u8]) -> String {
+        let signature = signer.sign_message(payload);
+        let mut bytes = payload.to_vec();
+        bytes.extend_from_slice(&signature.to_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn compromised_key_fails_and_retired_key_still_verifies() {
+        let (_tmp, keys) = store();
+        let first = keys.active_signer().unwrap();
+        let old = sign(&first, &certificate());
+
+        let second_kid = keys.rotate().unwrap();
+        let second = keys.active_signer().unwrap();
+        assert_eq!(second.kid(), second_kid);
+        let new = sign(&second, &certificate());
+        assert_eq!(verify(&new, &keys).unwrap().kid, second_kid);
+        // New documents carry the new kid; old ones still verify.
+        let verified_old = verify(&old, &keys).unwrap();
+        assert_eq!(verified_old.kid, first.kid());
+        assert_eq!(verified_old.key_status, KeyStatus::Retired);
+
+        keys.mark_compromised(first.kid()).unwrap();
+        let err = verify(&old, &keys).unwrap_err();
+        assert_eq!(err, TokenError::Compromised(first.kid()));
+        assert_eq!(err.code(), "compromised");
+        assert_eq!(err.public_message(), "无法验证");
+        assert!(verify(&new, &keys).is_ok());
+
+        keys.mark_compromised(second_kid).unwrap();
+        assert_eq!(verify(&new, &keys), Err(TokenError::Compromised(second_kid)));
+    }
+
+    #[test]
+    fn signed_but_malformed_payloads_are_refused() {
+        let (_tmp, keys) = store();
+        let signer = keys.active_signer().unwrap();
+        let good = encode_payload(signer.kid(), &certificate());
+        assert!(verify(&sign_raw(&signer, &good), &keys).is_ok());
+        let number_at = FIXED_LEN - 2; // the number's length byte
+        let name_at = number_at + 1 + 18; // the name's length byte
+
+        let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mut trailing = good.clone();
+        trailing.push(0);
+        cases.push(("末尾有多余数据", trailing));
+        let mut version = good.clone();
+        version[0] = 2;
+        cases.push(("格式版本不受支持", version));
+        for kind in [0u8, 11, 255] {
+            let mut bad = good.clone();
+            bad[21] = kind;
+            cases.push(("文书类型未知", bad));
+        }
+        let mut date = good.clone();
+        date[22..26].copy_from_slice(&i32::MAX.to_be_bytes());
+        cases.push(("签发日期无效", date));
+        let mut school = good.clone();
+        school[26..31].copy_from_slice(&[0xff; 5]);
+        cases.push(("学校标识码无效", school));
+        let mut number = good.clone();
+        number[number_at + 1] = b'-';
+        cases.push(("证书编号无效", number));
+        let mut number_len = good.clone();
+        number_len[number_at] = 40;
+        cases.push(("数据被截断", number_len));
+        let mut utf8 = good.clone();
+        utf8[name_at + 1] = 0xff;
+        cases.push(("姓名不是有效的 UTF-8", utf8));
+        let mut name_len = good.clone();
+        name_len[name_at] += 1;
+        cases.push(("数据被截断", name_len));
+        let mut long_name = good[..name_at].to_vec();
+        long_name.push(65);
+        long_name.extend_from_slice(&[b'*'; 65]);
+        cases.push(("姓名过长", long_name));
+
+        for (reason, payload) in cases {
+            let token = sign_raw(&signer, &payload);
+            assert_eq!(verify(&token, &keys), Err(TokenError::Malformed(reason)));
+        }
+        // A number longer than 32 characters, even when the bytes are there.
+        let mut payload = good[..number_at].to_vec();
+        payload.push(33);
+        payload.extend_from_slice(&[b'1'; 33]);
+        payload.extend_from_slice(&good[name_at..]);
+        let token = sign_raw(&signer, &payload);
+        assert_eq!(verify(&token, &keys), Err(TokenError::Malformed("证书编号无效")));
+    }
+
+    #[test]
+    fn errors_have_stable_codes_and_chinese_messages() {
+        let kid = Kid::from_bytes([1, 2, 3, 4]);
+        let all = [
+            TokenError::Empty,
+            TokenError::Malformed("长度不足"),
+            TokenError::UnknownKey(kid),
+            TokenError::Compromised(kid),
+            TokenError::BadSignature,
+        ];
+        let codes: Vec<_> = all.iter().map(TokenError::code).collect();
+        assert_eq!(codes, ["empty", "malformed", "unknown_key", "compromised", "bad_signature"]);
+        for err in &all {
+            assert_eq!(err.public_message(), "无法验证");
+            assert!(err.to_string().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+        }
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        let (_tmp, keys) = store();
+        let signer = keys.active_signer().unwrap();
+        let token = sign(&signer, &certificate());
+        let good = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let mut rng = StdRng::seed_from_u64(0x0078_7565_6a69);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for round in 0..10_000 {
+            let len = rng.random_range(0..400);
+            let input = match round % 4 {
+                // Arbitrary bytes, lossily made text.
+                0 => {
+                    let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                // Arbitrary base64url text.
+                1 => (0..len).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect(),
+                // Random bytes behind a valid version and the real kid.
+                2 => {
+                    let mut bytes = good[..5].to_vec();
+                    bytes.extend((0..len % 200).map(|_| rng.random::<u8>()));
+                    URL_SAFE_NO_PAD.encode(bytes)
+                }
+                // The valid token with a few random bytes changed.
+                _ => {
+                    let mut bytes = good.clone();
+                    for _ in 0..rng.random_range(1..4) {
+                        let i = rng.random_range(0..bytes.len());
+                        bytes[i] ^= rng.random_range(1..=255u8);
+                    }
+                    URL_SAFE_NO_PAD.encode(bytes)
+                }
+            };
+            assert!(verify(&input, &keys).is_err(), "round {round}: {input:?}");
+        }
+        // Every single-byte value at every position of the valid token.
+        for index in 0..good.len() {
+            for value in 0..=255u8 {
+                if value == good[index] {
+                    continue;
+                }
+                let mut bytes = good.clone();
+                bytes[index] = value;
+                assert!(verify(&URL_SAFE_NO_PAD.encode(&bytes), &keys).is_err());
+            }
+        }
+    }
+}

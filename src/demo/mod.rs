@@ -1,0 +1,1381 @@
+//! The fictional sample county (示例县): a deterministic generator of schools,
+//! classes and students for demos, tests and load checks.
+//!
+//! The county carries the area code of 农安县 (220122, 吉林省长春市) and uses
+//! the real county's township names as place names; every school code, name
+//! of a person, address and phone number is invented. The same seed, target
+//! and date always give the same county ([`ChaCha8Rng`] is portable).
+//!
+//! [`generate`] builds about 40 schools: county-town primary and junior
+//! schools (among them 农安县第二实验小学, 农安县城郊小学 and 农安县第四中学,
+//! which the regulation names for migrant workers' children, Art. 18),
+//! township central primary schools and junior schools, a few village primary
+//! schools whose files their central school holds (Art. 2, 32), and the one
+//! special school. Every student is a roster [`Row`] filled as a registrar
+//! would: valid ID numbers built with [`IdNumber::from_parts`], birth dates
+//! that satisfy the entry age of the grade's intake year (Art. 4, 7), classes
+//! within the caps of Art. 6.
+//!
+//! [`sample_roster_with_mistakes`] builds a first-grade intake roster for one
+//! primary school with a handful of deliberate, listed mistakes, for the
+//! import workflow (Art. 10) and its duplicate checks (Art. 11, 14).
+
+use crate::domain::{Gender, IdNumber, SchoolKind, school_year_start};
+use crate::roster::Row;
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+/// The county's administrative area code (农安县, 吉林省长春市).
+pub const AREA_CODE: &str = "220122";
+/// The county's name.
+pub const COUNTY_NAME: &str = "农安县";
+
+const PROVINCE_CITY: &str = "吉林省长春市";
+const COUNTY_BIRTHPLACE: &str = "吉林省长春市农安县";
+const NATIONALITY: &str = "中国";
+const ID_CARD: &str = "居民身份证";
+const ID_NOT_ISSUED: &str = "未办理";
+const YES: &str = "是";
+const NO: &str = "否";
+
+/// The whole fictional county: its schools, their classes and their students.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct County {
+    /// The administrative area code, [`AREA_CODE`].
+    pub area_code: &'static str,
+    /// The county's name, [`COUNTY_NAME`].
+    pub name: &'static str,
+    /// The school year the county is generated for, as
+    /// [`school_year_start`] gives it for the `today` of [`generate`]: grade
+    /// `g` entered in the autumn of `school_year - (g - 1)`.
+    pub school_year: i32,
+    /// The schools, county-town schools first, then township by township.
+    pub schools: Vec<SchoolSeed>,
+    /// The classes of every school, by school, grade and class number.
+    pub classes: Vec<ClassSeed>,
+    /// The students, in the order of their classes.
+    pub students: Vec<StudentSeed>,
+}
+
+impl County {
+    /// The school with this 学校标识码, if the county has it.
+    pub fn school(&self, code: &str) -> Option<&SchoolSeed> {
+        self.schools.iter().find(|s| s.code == code)
+    }
+
+    /// The school with this exact name, if the county has it.
+    pub fn school_named(&self, name: &str) -> Option<&SchoolSeed> {
+        self.schools.iter().find(|s| s.name == name)
+    }
+}
+
+/// One school of the county.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolSeed {
+    /// The 10-digit 学校标识码 (fictional, unique in the county).
+    pub code: String,
+    /// The full name, e.g. `农安县合隆镇中心小学`.
+    pub name: String,
+    /// Primary, junior or special school.
+    pub kind: SchoolKind,
+    /// Whether the school is in the county town (农安镇).
+    pub county_town: bool,
+    /// For a township's village school: the code of the township's central
+    /// school, whose registrar holds the village school's files. `None` for
+    /// every other school.
+    pub central_school_code: Option<String>,
+    /// The 学区 of a county-town school (e.g. `城西学区`), or the township.
+    pub district: String,
+    /// The postal address.
+    pub address: String,
+}
+
+/// One class of a school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassSeed {
+    /// The school's 学校标识码.
+    pub school_code: String,
+    /// The grade, 1 to 9.
+    pub grade: u8,
+    /// The class number within the grade, 1 to n.
+    pub number: u8,
+    /// The head teacher (班主任).
+    pub head_teacher: String,
+    /// The class's cap: `None` for the regulation's cap (Art. 6), or a lower
+    /// one, e.g. `Some(12)` for the special school's classes.
+    pub cap: Option<u16>,
+}
+
+/// One student: the school and the roster row a registrar would have filled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentSeed {
+    /// The school's 学校标识码.
+    pub school_code: String,
+    /// Every cell as text, valid; `年级` and `班级` give the class, `学籍号`
+    /// is empty (it is derived from the ID number on import).
+    pub row: Row,
+}
+
+/// A mistake deliberately put into a sample roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlantedMistake {
+    /// The 0-based index of the row in the returned rows.
+    pub row_index: usize,
+    /// The column concerned: a header of [`crate::roster::COLUMNS`].
+    pub column: &'static str,
+    /// A short Chinese description of the mistake.
+    pub what: &'static str,
+}
+
+// ---------------------------------------------------------------------------
+// Places and schools. The data tables are laid out by hand (`rustfmt::skip`).
+
+/// A county-town school.
+struct TownSchool {
+    name: &'static str,
+    kind: SchoolKind,
+    district: &'static str,
+    street: &'static str,
+    number: u16,
+    /// Share of its level's students, relative to the other schools.
+    weight: f64,
+    /// Share of migrant workers' children (随迁子女).
+    migrant: f64,
+}
+
+#[rustfmt::skip]
+const fn town(name: &'static str, kind: SchoolKind, district: &'static str, street: &'static str, number: u16, weight: f64, migrant: f64) -> TownSchool {
+    TownSchool { name, kind, district, street, number, weight, migrant }
+}
+
+/// The county-town schools. 第二实验小学, 城郊小学 and 第四中学 take most
+/// migrant workers' children (Art. 18).
+#[rustfmt::skip]
+const TOWN_SCHOOLS: [TownSchool; 12] = [
+    town("农安县实验小学",     SchoolKind::Primary, "城东学区", "兴华大街", 168, 11.0, 0.04),
+    town("农安县第二实验小学", SchoolKind::Primary, "城西学区", "松花江路",  59, 10.0, 0.35),
+    town("农安县城郊小学",     SchoolKind::Primary, "城南学区", "南环路",   211,  7.0, 0.45),
+    town("农安县黄龙小学",     SchoolKind::Primary, "城北学区", "黄龙路",    96,  8.0, 0.05),
+    town("农安县宝塔小学",     SchoolKind::Primary, "城东学区", "宝塔街",    33,  7.0, 0.04),
+    town("农安县兴华小学",     SchoolKind::Primary, "城南学区", "富民大街", 120,  6.0, 0.05),
+    town("农安县实验中学",     SchoolKind::Junior,  "城东学区", "文化路",     8, 12.0, 0.04),
+    town("农安县第二中学",     SchoolKind::Junior,  "城西学区", "长春街",   301, 10.0, 0.05),
+    town("农安县第三中学",     SchoolKind::Junior,  "城北学区", "北环路",    77,  9.0, 0.05),
+    town("农安县第四中学",     SchoolKind::Junior,  "城南学区", "迎宾路",   146, 10.0, 0.40),
+    town("农安县第五中学",     SchoolKind::Junior,  "城北学区", "古城路",    52,  7.0, 0.05),
+    town("农安县特殊教育学校", SchoolKind::Special, "城北学区", "和平街",    18,  0.4, 0.02),
+];
+
+/// A township with schools: its weights for primary and junior students and
+/// its village school (village name, weight), if any.
+struct Township {
+    name: &'static str,
+    primary: f64,
+    junior: f64,
+    village_school: Option<(&'static str, f64)>,
+}
+
+#[rustfmt::skip]
+const fn township(name: &'static str, primary: f64, junior: f64, village_school: Option<(&'static str, f64)>) -> Township {
+    Township { name, primary, junior, village_school }
+}
+
+/// The townships with a central primary school and a junior school each.
+#[rustfmt::skip]
+const TOWNSHIPS: [Township; 12] = [
+    township("合隆镇",   5.5, 5.5, Some(("陈家店", 1.0))),
+    township("伏龙泉镇", 4.5, 4.5, None),
+    township("哈拉海镇", 3.5, 3.5, None),
+    township("靠山镇",   4.0, 4.0, Some(("大房身", 0.8))),
+    township("开安镇",   3.5, 3.5, None),
+    township("烧锅镇",   3.5, 3.5, None),
+    township("高家店镇", 3.0, 3.0, None),
+    township("华家镇",   3.5, 3.5, None),
+    township("三盛玉镇", 3.0, 3.0, None),
+    township("巴吉垒镇", 4.0, 4.0, Some(("前进", 0.8))),
+    township("青山口乡", 3.0, 3.0, Some(("太平", 0.7))),
+    township("万顺乡",   2.5, 2.5, None),
+];
+
+/// Townships without schools of their own in the sample; families of migrant
+/// workers in the county town come from them too.
+#[rustfmt::skip]
+const OTHER_TOWNSHIPS: [&str; 9] = [
+    "三岗镇", "前岗乡", "龙王乡", "杨树林乡", "永安乡", "黄鱼圈乡", "新农乡", "万金塔乡", "小城子乡",
+];
+
+const TOWNSHIP_COUNT: usize = TOWNSHIPS.len() + OTHER_TOWNSHIPS.len();
+
+fn township_name(ti: usize) -> &'static str {
+    match TOWNSHIPS.get(ti) {
+        Some(t) => t.name,
+        None => OTHER_TOWNSHIPS[(ti - TOWNSHIPS.len()) % OTHER_TOWNSHIPS.len()],
+    }
+}
+
+/// Village names (村); each township gets a handful of them.
+#[rustfmt::skip]
+const VILLAGES: [&str; 39] = [
+    "王家窝堡", "李家屯", "胜利", "东升", "新立", "红光", "长青", "兴隆", "保安", "双井",
+    "三合", "五家子", "榆树沟", "柳条", "腰站", "郭家屯", "后岗", "四家子", "韩家店", "刘家窝堡",
+    "宝山", "永丰", "跃进", "民主", "团结", "新华", "光明", "东兴", "西岗", "北山",
+    "南岗", "八里堡", "十家户", "二龙", "靠山屯", "孟家店", "曹家屯", "白家", "杨家粉房",
+];
+
+/// Streets of the county town (农安镇).
+#[rustfmt::skip]
+const TOWN_STREETS: [&str; 18] = [
+    "黄龙路", "宝塔街", "兴华大街", "长春街", "松花江路", "富民大街", "建设街", "振兴路", "文化路",
+    "迎宾路", "古城路", "北环路", "南环路", "永安街", "春华路", "东风大街", "和平街", "光明路",
+];
+
+/// Residential compounds (小区) of the county town.
+#[rustfmt::skip]
+const COMPOUNDS: [&str; 16] = [
+    "黄龙府小区", "宝塔花园", "金色家园", "阳光新城", "城东嘉园", "锦绣华城", "御景华府", "龙湖湾小区",
+    "幸福里小区", "兴华家园", "鸿福苑", "丽水嘉园", "书香名苑", "翰林府", "春城花园", "福泰小区",
+];
+
+/// Streets of the township seats.
+#[rustfmt::skip]
+const SEAT_STREETS: [&str; 8] = [
+    "中心街", "兴隆街", "新华街", "胜利街", "文化街", "建设街", "站前街", "繁荣路",
+];
+
+/// Where migrant families from outside the county are registered.
+struct Origin {
+    code: &'static str,
+    prefix: &'static str,
+    rural: bool,
+}
+
+#[rustfmt::skip]
+const ORIGINS: [Origin; 5] = [
+    Origin { code: "220183", prefix: "吉林省长春市德惠市", rural: true },
+    Origin { code: "220182", prefix: "吉林省长春市榆树市", rural: true },
+    Origin { code: "220112", prefix: "吉林省长春市双阳区", rural: true },
+    Origin { code: "220102", prefix: "吉林省长春市南关区", rural: false },
+    Origin { code: "220721", prefix: "吉林省松原市前郭尔罗斯蒙古族自治县", rural: true },
+];
+
+const URBAN_STREETS: [&str; 4] = ["永吉街", "民康路", "东岭街", "平治街"];
+
+// ---------------------------------------------------------------------------
+// Names.
+
+/// Children's given names: first and second characters of two-character
+/// names, and one-character names, by gender.
+#[rustfmt::skip]
+const MALE_FIRST: &str = "子梓浩宇俊博一嘉明天文思志家铭泽睿佳锦皓晨奕承景宏振昊宸煜沐修云星鸿建永立庆德启瑞君";
+#[rustfmt::skip]
+const MALE_SECOND: &str = "轩宇涵然杰豪航博宁辰睿泽阳凯铭晨鑫硕哲瑞诚远翔林峰洋彬恒川旭森朗毅琦熙栋锐伟强鹏宸皓源晟骁安尧";
+const MALE_SINGLE: &str = "浩宇鑫磊鹏昊杰博轩睿阳航晨锐凯哲越帅东健";
+#[rustfmt::skip]
+const FEMALE_FIRST: &str = "梓欣诗雨思佳可语一紫若子嘉婉雅梦心安依芷静晓书沐艺钰美馨奕舒婧晨亦佩怡文";
+#[rustfmt::skip]
+const FEMALE_SECOND: &str = "涵怡萱琪彤妍悦瑶琳雯宁然诺馨曦菲璐婷颖晴茜淇洁欣月楠玥希冉晗甜嫣蕊卓萌溪歆语言瑾慧雪";
+const FEMALE_SINGLE: &str = "欣悦琪婷彤妍萱瑶雪静楠菲诺璐颖娜丹爽畅蕾";
+
+/// Characters outside GB 2312 (some outside the BMP) that real registrars
+/// meet. The first three are guaranteed to appear in every county of at
+/// least three students.
+const RARE_CHARS: [char; 9] = ['䶮', '𠮷', '㙟', '堃', '喆', '赟', '燚', '淼', '犇'];
+
+/// Given names of the parents' and grandparents' generations.
+#[rustfmt::skip]
+const FATHER_GIVEN: [&str; 45] = [
+    "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明", "刚", "鹏", "辉", "峰", "建华",
+    "建国", "国强", "志刚", "海涛", "立新", "春雷", "晓东", "永刚", "宏伟", "德明", "文博", "俊峰", "洪亮", "长青", "庆丰",
+    "福林", "玉龙", "宝山", "海军", "振宇", "晓峰", "金龙", "大勇", "鹏飞", "立伟", "春生", "志强", "红军", "铁军", "东升",
+];
+#[rustfmt::skip]
+const MOTHER_GIVEN: [&str; 38] = [
+    "丽", "静", "艳", "娟", "敏", "燕", "霞", "红", "玲", "芳", "秀英", "丽娟", "春梅", "海燕", "晓红",
+    "雪梅", "丽华", "桂芳", "玉梅", "艳红", "淑华", "丽丽", "佳丽", "美玲", "凤霞", "晓丽", "秀梅", "红艳", "丽萍", "春燕",
+    "彩霞", "晓燕", "玉洁", "雪莲", "婷婷", "丹丹", "莹莹", "冬梅",
+];
+#[rustfmt::skip]
+const GRANDFATHER_GIVEN: [&str; 16] = [
+    "德福", "长顺", "永山", "玉林", "凤山", "福贵", "国良", "振国", "树林", "宝林", "广发", "万才", "占山", "连生", "喜顺", "庆和",
+];
+#[rustfmt::skip]
+const GRANDMOTHER_GIVEN: [&str; 14] = [
+    "秀兰", "淑珍", "桂兰", "玉兰", "凤英", "秀珍", "翠花", "素芬", "桂珍", "淑芬", "玉珍", "凤琴", "秀云", "桂英",
+];
+
+/// Ethnic groups of the county's families, per mille.
+#[rustfmt::skip]
+const ETHNICITIES: [(&str, u32); 5] = [("汉族", 925), ("满族", 35), ("蒙古族", 18), ("朝鲜族", 12), ("回族", 10)];
+const KOREAN_SURNAMES: [&str; 9] = ["金", "朴", "李", "崔", "郑", "姜", "韩", "俞", "全"];
+const MANCHU_SURNAMES: [&str; 8] = ["关", "佟", "那", "富", "赵", "金", "付", "白"];
+const MONGOL_SURNAMES: [&str; 6] = ["包", "白", "宝", "韩", "吴", "陈"];
+const HUI_SURNAMES: [&str; 5] = ["马", "白", "杨", "李", "金"];
+
+/// A Uyghur family (names are given name + the father's given name, joined
+/// by the middle dot U+00B7 as on the ID card).
+struct UyghurFamily {
+    child: &'static str,
+    gender: Gender,
+    father: &'static str,
+    grandfather: &'static str,
+    mother: &'static str,
+    /// The school and grade where the child has the first seat of class 1.
+    school: &'static str,
+    grade: u8,
+}
+
+#[rustfmt::skip]
+const UYGHUR_FAMILIES: [UyghurFamily; 2] = [
+    UyghurFamily { child: "阿依古丽", gender: Gender::Female, father: "买买提", grandfather: "艾力", mother: "古丽娜尔·阿不都拉", school: "农安县第二实验小学", grade: 3 },
+    UyghurFamily { child: "艾克拜尔", gender: Gender::Male, father: "吐尔逊", grandfather: "卡德尔", mother: "热依拉·吾斯曼", school: "农安县城郊小学", grade: 5 },
+];
+const UYGHUR_AREA: &str = "650102";
+const UYGHUR_PREFIX: &str = "新疆维吾尔自治区乌鲁木齐市天山区";
+
+/// Relative size of each grade's cohort (births have fallen, so the younger
+/// grades are smaller).
+const GRADE_WEIGHTS: [f64; 9] = [0.82, 0.88, 0.93, 0.97, 1.0, 1.0, 1.02, 1.03, 1.03];
+
+/// Disability types (残疾类型) of pupils taught in ordinary classes (随班就读)
+/// and of the special school's pupils, with relative weights.
+#[rustfmt::skip]
+const DISABILITIES_INCLUDED: [(&str, u32); 5] = [("智力", 40), ("肢体", 20), ("听力", 15), ("言语", 15), ("视力", 10)];
+#[rustfmt::skip]
+const DISABILITIES_SPECIAL: [(&str, u32); 6] = [("智力", 50), ("听力", 18), ("视力", 8), ("言语", 8), ("精神", 6), ("多重", 10)];
+
+// ---------------------------------------------------------------------------
+// Tables parsed from the data files.
+
+struct Surname {
+    text: &'static str,
+    pinyin: &'static str,
+    weight: u32,
+}
+
+struct Tables {
+    surnames: Vec<Surname>,
+    /// `cumulative[i]` is the sum of the weights of `surnames[..=i]`.
+    cumulative: Vec<u32>,
+    pinyin: HashMap<char, &'static str>,
+    male: [Vec<char>; 3],
+    female: [Vec<char>; 3],
+    villages: Vec<Vec<&'static str>>,
+}
+
+fn data_lines(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(|l| l.split_whitespace().collect())
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    let surnames: Vec<Surname> = data_lines(include_str!("surnames.txt"))
+        .map(|f| Surname {
+            text: f[0],
+            pinyin: f.get(1).copied().expect("surnames.txt: every line gives a pinyin"),
+            weight: f.get(2).and_then(|w| w.parse().ok()).expect("surnames.txt: every line gives a numeric weight"),
+        })
+        .collect();
+    let cumulative = surnames
+        .iter()
+        .scan(0u32, |acc, s| {
+            *acc += s.weight;
+            Some(*acc)
+        })
+        .collect();
+    let pinyin =
+        data_lines(include_str!("pinyin.txt")).filter_map(|f| Some((f[0].chars().next()?, *f.get(1)?))).collect();
+    let chars = |s: &str| s.chars().collect::<Vec<_>>();
+    let villages = (0..TOWNSHIP_COUNT)
+        .map(|ti| {
+            let mut v: Vec<&'static str> =
+                TOWNSHIPS.get(ti).and_then(|t| t.village_school).map(|(name, _)| name).into_iter().collect();
+            for k in 0..6 {
+                let candidate = VILLAGES[(ti * 3 + k * 7) % VILLAGES.len()];
+                if !v.contains(&candidate) {
+                    v.push(candidate);
+                }
+            }
+            v
+        })
+        .collect();
+    Tables {
+        surnames,
+        cumulative,
+        pinyin,
+        male: [chars(MALE_FIRST), chars(MALE_SECOND), chars(MALE_SINGLE)],
+        female: [chars(FEMALE_FIRST), chars(FEMALE_SECOND), chars(FEMALE_SINGLE)],
+        villages,
+    }
+});
+
+impl Tables {
+    fn surname_index(&self, text: &str) -> usize {
+        self.surnames
+            .iter()
+            .position(|s| s.text == text)
+            .expect("every surname of the ethnic lists is in surnames.txt (tested)")
+    }
+
+    /// The pinyin of a name in the style of GB/T 28039 (`Wang Zihan`), or an
+    /// empty string if a character is not in the table.
+    fn pinyin_of(&self, surname: &Surname, given: &str) -> String {
+        let mut out = capitalised(surname.pinyin);
+        out.push(' ');
+        for (i, c) in given.chars().enumerate() {
+            let Some(p) = self.pinyin.get(&c) else {
+                return String::new();
+            };
+            if i == 0 {
+                out.push_str(&capitalised(p));
+            } else {
+                if p.starts_with(['a', 'o', 'e']) {
+                    out.push('\'');
+                }
+                out.push_str(p);
+            }
+        }
+        out
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Schools as the generator sees them.
+
+struct SchoolDef {
+    name: String,
+    kind: SchoolKind,
+    county_town: bool,
+    district: String,
+    address: String,
+    weight: f64,
+    ideal_class: u16,
+    cap: Option<u16>,
+    central: Option<usize>,
+    ctx: Ctx,
+}
+
+/// What a school's location means for its pupils' families.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    kind: SchoolKind,
+    county_town: bool,
+    /// The township (index into the township list), `None` in the county town.
+    township: Option<usize>,
+    migrant_share: f64,
+    boarding_share: f64,
+}
+
+impl Ctx {
+    /// The index of the families' pool: 0 for the county town, 1 + township.
+    fn locality(self) -> usize {
+        self.township.map_or(0, |t| t + 1)
+    }
+}
+
+fn school_defs() -> Vec<SchoolDef> {
+    let mut defs = Vec::new();
+    for s in &TOWN_SCHOOLS {
+        defs.push(SchoolDef {
+            name: s.name.to_owned(),
+            kind: s.kind,
+            county_town: true,
+            district: s.district.to_owned(),
+            address: format!("{PROVINCE_CITY}农安县农安镇{}{}号", s.street, s.number),
+            weight: s.weight,
+            ideal_class: match s.kind {
+                SchoolKind::Primary => 43,
+                SchoolKind::Junior => 48,
+                SchoolKind::Special => 10,
+            },
+            cap: (s.kind == SchoolKind::Special).then_some(12),
+            central: None,
+            ctx: Ctx {
+                kind: s.kind,
+                county_town: true,
+                township: None,
+                migrant_share: s.migrant,
+                boarding_share: if s.kind == SchoolKind::Special { 0.3 } else { 0.0 },
+            },
+        });
+    }
+    for (ti, t) in TOWNSHIPS.iter().enumerate() {
+        let ctx = |kind| Ctx {
+            kind,
+            county_town: false,
+            township: Some(ti),
+            migrant_share: 0.0,
+            boarding_share: if kind == SchoolKind::Junior { 0.25 } else { 0.0 },
+        };
+        let seat = |k: usize, n: usize| {
+            let street = SEAT_STREETS[(ti + k) % SEAT_STREETS.len()];
+            format!("{PROVINCE_CITY}农安县{}{street}{}号", t.name, n)
+        };
+        let central = defs.len();
+        defs.push(SchoolDef {
+            name: format!("农安县{}中心小学", t.name),
+            kind: SchoolKind::Primary,
+            county_town: false,
+            district: t.name.to_owned(),
+            address: seat(0, 12 + ti * 7),
+            weight: t.primary,
+            ideal_class: 38,
+            cap: None,
+            central: None,
+            ctx: ctx(SchoolKind::Primary),
+        });
+        if let Some((village, weight)) = t.village_school {
+            defs.push(SchoolDef {
+                name: format!("农安县{}{village}小学", t.name),
+                kind: SchoolKind::Primary,
+                county_town: false,
+                district: t.name.to_owned(),
+                address: format!("{PROVINCE_CITY}农安县{}{village}村", t.name),
+                weight,
+                ideal_class: 40,
+                cap: None,
+                central: Some(central),
+                ctx: ctx(SchoolKind::Primary),
+            });
+        }
+        defs.push(SchoolDef {
+            name: format!("农安县{}中学", t.name),
+            kind: SchoolKind::Junior,
+            county_town: false,
+            district: t.name.to_owned(),
+            address: seat(3, 40 + ti * 11),
+            weight: t.junior,
+            ideal_class: 45,
+            cap: None,
+            central: None,
+            ctx: ctx(SchoolKind::Junior),
+        });
+    }
+    defs
+}
+
+fn school_code(index: usize) -> String {
+    format!("2122012{:03}", index + 1)
+}
+
+/// Splits `total` in proportion to `weights` (largest remainders; ties by index).
+fn apportion(total: usize, weights: &[f64]) -> Vec<usize> {
+    let sum: f64 = weights.iter().sum();
+    if weights.is_empty() || sum <= 0.0 {
+        return vec![0; weights.len()];
+    }
+    let quotas: Vec<f64> = weights.iter().map(|w| total as f64 * w / sum).collect();
+    let mut counts: Vec<usize> = quotas.iter().map(|q| q.floor() as usize).collect();
+    let assigned: usize = counts.iter().sum();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    let rest = |i: usize| quotas[i] - counts[i] as f64;
+    order.sort_by(|&a, &b| rest(b).total_cmp(&rest(a)).then(a.cmp(&b)));
+    for &i in order.iter().take(total.saturating_sub(assigned)) {
+        counts[i] += 1;
+    }
+    counts
+}
+
+/// Students per school and grade (index `grade - 1`).
+fn allocate(defs: &[SchoolDef], target: usize, rng: &mut ChaCha8Rng) -> Vec<[usize; 9]> {
+    let cohorts = apportion(target, &GRADE_WEIGHTS);
+    let mut out = vec![[0; 9]; defs.len()];
+    for (gi, &cohort) in cohorts.iter().enumerate() {
+        let grade = gi as u8 + 1;
+        let schools: Vec<usize> = (0..defs.len()).filter(|&i| defs[i].kind.grades().contains(&grade)).collect();
+        let weights: Vec<f64> = schools.iter().map(|&i| defs[i].weight * rng.random_range(0.92..1.08)).collect();
+        for (k, n) in apportion(cohort, &weights).into_iter().enumerate() {
+            out[schools[k]][gi] = n;
+        }
+    }
+    out
+}
+
+/// Class sizes for `n` pupils: as many classes as needed for the cap, about
+/// `ideal` pupils each, sizes a little uneven as real classes are.
+fn split_classes(n: usize, cap: u16, ideal: u16, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let cap = usize::from(cap.max(1));
+    let ideal = usize::from(ideal.clamp(1, cap as u16));
+    let k = n.div_ceil(cap).max((n + ideal / 2) / ideal).max(1);
+    let mut sizes = vec![n / k; k];
+    for s in sizes.iter_mut().take(n % k) {
+        *s += 1;
+    }
+    if k > 1 {
+        for _ in 0..k {
+            let i = rng.random_range(0..k);
+            let j = rng.random_range(0..k);
+            if i != j && sizes[j] < cap && sizes[i] >= sizes[j] && sizes[i] > 1 {
+                sizes[i] -= 1;
+                sizes[j] += 1;
+            }
+        }
+    }
+    sizes
+}
+
+// ---------------------------------------------------------------------------
+// Families and pupils.
+
+#[derive(Debug, Clone)]
+struct Guardian {
+    name: String,
+    relation: &'static str,
+    phone: String,
+}
+
+#[derive(Debug, Clone)]
+struct Family {
+    /// Index into the surname table (unused for Uyghur families).
+    surname: usize,
+    ethnicity: &'static str,
+    id_area: &'static str,
+    birthplace: String,
+    household_address: String,
+    household_type: &'static str,
+    current_address: String,
+    guardian1: Guardian,
+    guardian2: Option<Guardian>,
+    migrant: bool,
+    left_behind: bool,
+    uyghur: Option<usize>,
+    /// Birth date, intake year and name of each child.
+    children: Vec<(NaiveDate, i32, String)>,
+}
+
+/// What the caller decides about one pupil.
+struct PupilSpec {
+    grade: u8,
+    class: usize,
+    /// The intake year of grade 1 (fixes the birth window).
+    intake: i32,
+    /// The year the pupil entered this school.
+    entry_year: i32,
+    rare: Option<char>,
+    uyghur: Option<usize>,
+    allow_sibling: bool,
+    allow_no_id: bool,
+}
+
+struct Gen {
+    rng: ChaCha8Rng,
+    used_ids: HashSet<String>,
+    used_phones: HashSet<String>,
+    families: Vec<Family>,
+    /// Families by locality (0: county town, 1 + township index).
+    pools: Vec<Vec<usize>>,
+}
+
+fn weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut r = rng.random_range(0..total.max(1));
+    for &(item, w) in items {
+        if r < w {
+            return item;
+        }
+        r -= w;
+    }
+    items[items.len() - 1].0
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
+    *items.choose(rng).expect("the lists of names and places are not empty")
+}
+
+impl Gen {
+    fn new(seed: u64) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            used_ids: HashSet::new(),
+            used_phones: HashSet::new(),
+            families: Vec::new(),
+            pools: vec![Vec::new(); TOWNSHIP_COUNT + 1],
+        }
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    fn surname(&mut self) -> usize {
+        let t = &*TABLES;
+        let total = t.cumulative.last().copied().unwrap_or(0).max(1);
+        let r = self.rng.random_range(0..total);
+        t.cumulative.partition_point(|&c| c <= r).min(t.surnames.len() - 1)
+    }
+
+    fn surname_for(&mut self, ethnicity: &str) -> usize {
+        let list: &[&str] = match ethnicity {
+            "朝鲜族" => &KOREAN_SURNAMES,
+            "满族" if self.chance(0.5) => &MANCHU_SURNAMES,
+            "蒙古族" if self.chance(0.5) => &MONGOL_SURNAMES,
+            "回族" if self.chance(0.7) => &HUI_SURNAMES,
+            _ => return self.surname(),
+        };
+        let s = pick(&mut self.rng, list);
+        TABLES.surname_index(s)
+    }
+
+    fn adult_name(&mut self, surname: usize, given: &[&str]) -> String {
+        format!("{}{}", TABLES.surnames[surname].text, pick(&mut self.rng, given))
+    }
+
+    fn given_name(&mut self, gender: Gender) -> String {
+        let sets = match gender {
+            Gender::Male => &TABLES.male,
+            Gender::Female => &TABLES.female,
+        };
+        if self.chance(0.15) {
+            return pick(&mut self.rng, &sets[2]).to_string();
+        }
+        loop {
+            let a = pick(&mut self.rng, &sets[0]);
+            let b = pick(&mut self.rng, &sets[1]);
+            if a != b {
+                return [a, b].iter().collect();
+            }
+        }
+    }
+
+    /// A fictional mobile number, 11 digits, starting 13, 15 or 18, never
+    /// given out twice.
+    fn phone(&mut self) -> String {
+        loop {
+            let second = pick(&mut self.rng, &['3', '5', '8']);
+            let rest: u32 = self.rng.random_range(0..1_000_000_000);
+            let phone = format!("1{second}{rest:09}");
+            if self.used_phones.insert(phone.clone()) {
+                return phone;
+            }
+        }
+    }
+
+    /// A fresh, valid ID number for the area, birth date and gender.
+    fn id_number(&mut self, area: &str, birth: NaiveDate, gender: Gender) -> IdNumber {
+        let parity = u16::from(gender == Gender::Male);
+        let mut attempt = 0u32;
+        loop {
+            let seq = if attempt < 1000 {
+                self.rng.random_range(0..500u16) * 2 + parity
+            } else {
+                // A full scan after many misses; 500 pupils of one gender born
+                // on the same day in one area would be needed to exhaust it.
+                let k = (attempt - 1000) as u16;
+                assert!(k < 500, "no free ID sequence number left for {area} {birth}");
+                k * 2 + parity
+            };
+            attempt += 1;
+            let id = IdNumber::from_parts(area, birth, seq).expect("a 6-digit area code and a date give 17 digits");
+            if self.used_ids.insert(id.as_str().to_owned()) {
+                return id;
+            }
+        }
+    }
+
+    /// A birth date for a child entering grade 1 in the autumn of `intake`:
+    /// mostly 6 to 7 years old on 1 September, a few up to about 7.8.
+    fn birth_for_intake(&mut self, intake: i32) -> NaiveDate {
+        let date = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).expect("a real date");
+        let (start, end) = if self.chance(0.95) {
+            (date(intake - 7, 9, 1), date(intake - 6, 8, 31))
+        } else {
+            (date(intake - 8, 11, 1), date(intake - 7, 8, 31))
+        };
+        let days = (end - start).num_days();
+        start + TimeDelta::days(self.rng.random_range(0..=days))
+    }
+
+    fn town_address(&mut self) -> String {
+        let street = pick(&mut self.rng, &TOWN_STREETS);
+        if self.chance(0.6) {
+            let compound = pick(&mut self.rng, &COMPOUNDS);
+            let building = self.rng.random_range(1..=20);
+            let unit = self.rng.random_range(1..=4);
+            let floor = self.rng.random_range(1..=7);
+            let room = self.rng.random_range(1..=2);
+            format!("{PROVINCE_CITY}农安县农安镇{street}{compound}{building}栋{unit}单元{floor}0{room}室")
+        } else {
+            let n = self.rng.random_range(1..=400);
+            format!("{PROVINCE_CITY}农安县农安镇{street}{n}号")
+        }
+    }
+
+    fn village_address(&mut self, ti: usize) -> String {
+        let village = pick(&mut self.rng, &TABLES.villages[ti % TOWNSHIP_COUNT]);
+        let group = self.rng.random_range(1..=9);
+        format!("{PROVINCE_CITY}农安县{}{village}村{group}组", township_name(ti))
+    }
+
+    fn seat_address(&mut self, ti: usize) -> String {
+        let street = pick(&mut self.rng, &SEAT_STREETS);
+        let n = self.rng.random_range(1..=200);
+        format!("{PROVINCE_CITY}农安县{}{street}{n}号", township_name(ti))
+    }
+
+    fn new_family(&mut self, ctx: Ctx) -> Family {
+        let migrant = ctx.county_town && self.chance(ctx.migrant_share);
+        let left_behind = !migrant && self.chance(if ctx.county_town { 0.02 } else { 0.10 });
+        let ethnicity = weighted(&mut self.rng, &ETHNICITIES);
+        let surname = self.surname_for(ethnicity);
+        let (id_area, birthplace, household_address, household_type, current_address) = if migrant {
+            if self.chance(0.55) {
+                let ti = self.rng.random_range(0..TOWNSHIP_COUNT);
+                let home = self.village_address(ti);
+                let kind = weighted(&mut self.rng, &[("农业户口", 70), ("居民户口", 30)]);
+                (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), home, kind, self.town_address())
+            } else {
+                let o = &ORIGINS[self.rng.random_range(0..ORIGINS.len())];
+                let (home, kind) = if o.rural {
+                    let village = pick(&mut self.rng, &VILLAGES);
+                    let group = self.rng.random_range(1..=9);
+                    let kind = weighted(&mut self.rng, &[("农业户口", 70), ("居民户口", 30)]);
+                    (format!("{}{village}村{group}组", o.prefix), kind)
+                } else {
+                    let street = pick(&mut self.rng, &URBAN_STREETS);
+                    let n = self.rng.random_range(1..=300);
+                    let kind = weighted(&mut self.rng, &[("非农业户口", 50), ("居民户口", 50)]);
+                    (format!("{}{street}{n}号", o.prefix), kind)
+                };
+                (o.code, o.prefix.to_owned(), home, kind, self.town_address())
+            }
+        } else if let Some(ti) = ctx.township {
+            let home = self.village_address(ti);
+            let current = if self.chance(0.85) { home.clone() } else { self.seat_address(ti) };
+            let kind = weighted(&mut self.rng, &[("农业户口", 75), ("居民户口", 20), ("非农业户口", 5)]);
+            (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), home, kind, current)
+        } else {
+            let home = self.town_address();
+            let current = if self.chance(0.75) { home.clone() } else { self.town_address() };
+            let kind = weighted(&mut self.rng, &[("非农业户口", 45), ("居民户口", 40), ("农业户口", 15)]);
+            (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), home, kind, current)
+        };
+        let father =
+            Guardian { name: self.adult_name(surname, &FATHER_GIVEN), relation: "父亲", phone: self.phone() };
+        let mother_surname = self.surname_for(ethnicity);
+        let mother =
+            Guardian { name: self.adult_name(mother_surname, &MOTHER_GIVEN), relation: "母亲", phone: self.phone() };
+        let (guardian1, guardian2) = if left_behind {
+            let relation = weighted(&mut self.rng, &[("祖父", 3), ("祖母", 4), ("外祖父", 1), ("外祖母", 2)]);
+            let name = match relation {
+                "祖父" => self.adult_name(surname, &GRANDFATHER_GIVEN),
+                "外祖父" => self.adult_name(mother_surname, &GRANDFATHER_GIVEN),
+                _ => {
+                    let s = self.surname_for(ethnicity);
+                    self.adult_name(s, &GRANDMOTHER_GIVEN)
+                }
+            };
+            let grandparent = Guardian { name, relation, phone: self.phone() };
+            let parent = if self.chance(0.6) { father } else { mother };
+            (grandparent, Some(parent))
+        } else if self.chance(0.55) {
+            (father, self.chance(0.9).then_some(mother))
+        } else {
+            (mother, self.chance(0.9).then_some(father))
+        };
+        Family {
+            surname,
+            ethnicity,
+            id_area,
+            birthplace,
+            household_address,
+            household_type,
+            current_address,
+            guardian1,
+            guardian2,
+            migrant,
+            left_behind,
+            uyghur: None,
+            children: Vec::new(),
+        }
+    }
+
+    fn uyghur_family(&mut self, which: usize) -> Family {
+        let u = &UYGHUR_FAMILIES[which % UYGHUR_FAMILIES.len()];
+        let n = self.rng.random_range(1..=300);
+        let home = format!("{UYGHUR_PREFIX}团结路{n}号");
+        let father =
+            Guardian { name: format!("{}·{}", u.father, u.grandfather), relation: "父亲", phone: self.phone() };
+        let mother = Guardian { name: u.mother.to_owned(), relation: "母亲", phone: self.phone() };
+        Family {
+            surname: 0,
+            ethnicity: "维吾尔族",
+            id_area: UYGHUR_AREA,
+            birthplace: UYGHUR_PREFIX.to_owned(),
+            household_address: home,
+            household_type: "居民户口",
+            current_address: self.town_address(),
+            guardian1: father,
+            guardian2: Some(mother),
+            migrant: true,
+            left_behind: false,
+            uyghur: Some(which),
+            children: Vec::new(),
+        }
+    }
+
+    /// A family in the pool of the locality that can take one more child
+    /// born on `birth` entering in `intake`: two children at most, in
+    /// different grades, at least 400 days apart.
+    fn sibling_family(&mut self, ctx: Ctx, birth: NaiveDate, intake: i32) -> Option<usize> {
+        let pool = &self.pools[ctx.locality()];
+        if pool.is_empty() {
+            return None;
+        }
+        for _ in 0..4 {
+            let f = pool[self.rng.random_range(0..pool.len())];
+            let fam = &self.families[f];
+            let fits = fam.uyghur.is_none()
+                && fam.children.len() == 1
+                && fam.children.iter().all(|(b, i, _)| *i != intake && (*b - birth).num_days().abs() >= 400);
+            if fits {
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    /// One pupil's roster row; also returns the index of the pupil's family.
+    fn pupil(&mut self, ctx: Ctx, spec: &PupilSpec) -> (Row, usize) {
+        let gender = match spec.uyghur {
+            Some(u) => UYGHUR_FAMILIES[u % UYGHUR_FAMILIES.len()].gender,
+            None if self.chance(0.51) => Gender::Male,
+            None => Gender::Female,
+        };
+        let birth = self.birth_for_intake(spec.intake);
+        let sibling = if spec.allow_sibling && spec.uyghur.is_none() && self.chance(0.04) {
+            self.sibling_family(ctx, birth, spec.intake)
+        } else {
+            None
+        };
+        let fam_index = match sibling {
+            Some(f) => f,
+            None => {
+                let fam = match spec.uyghur {
+                    Some(u) => self.uyghur_family(u),
+                    None => self.new_family(ctx),
+                };
+                self.families.push(fam);
+                let f = self.families.len() - 1;
+                if spec.allow_sibling && spec.uyghur.is_none() {
+                    self.pools[ctx.locality()].push(f);
+                }
+                f
+            }
+        };
+        let (name, pinyin, given) = match self.families[fam_index].uyghur {
+            Some(u) => {
+                let u = &UYGHUR_FAMILIES[u % UYGHUR_FAMILIES.len()];
+                (format!("{}·{}", u.child, u.father), String::new(), u.child.to_owned())
+            }
+            None => self.child_name(fam_index, gender, spec.rare),
+        };
+        let former_name = if spec.rare.is_none() && spec.uyghur.is_none() && self.chance(0.01) {
+            let surname = &TABLES.surnames[self.families[fam_index].surname];
+            let other = self.given_name(gender);
+            if other == given { String::new() } else { format!("{}{other}", surname.text) }
+        } else {
+            String::new()
+        };
+        let no_id = spec.allow_no_id && spec.rare.is_none() && self.chance(0.001);
+        let id_area = self.families[fam_index].id_area;
+        let id_number = if no_id { String::new() } else { self.id_number(id_area, birth, gender).as_str().to_owned() };
+        let boarding = if self.chance(ctx.boarding_share) { "住校" } else { "走读" };
+        let (special_needs, disability) = match ctx.kind {
+            SchoolKind::Special => (NO, weighted(&mut self.rng, &DISABILITIES_SPECIAL)),
+            _ if self.chance(0.003) => (YES, weighted(&mut self.rng, &DISABILITIES_INCLUDED)),
+            _ => (NO, ""),
+        };
+        let entry_mode = match ctx.kind {
+            SchoolKind::Primary => "就近入学",
+            SchoolKind::Junior => "统一招生",
+            SchoolKind::Special => "其他",
+        };
+        let fam = &mut self.families[fam_index];
+        fam.children.push((birth, spec.intake, given));
+        let (g2_name, g2_relation, g2_phone) = match &fam.guardian2 {
+            Some(g) => (g.name.clone(), g.relation.to_owned(), g.phone.clone()),
+            None => (String::new(), String::new(), String::new()),
+        };
+        let row = Row {
+            name,
+            former_name,
+            pinyin,
+            gender: gender.label().to_owned(),
+            birth_date: birth.format("%Y-%m-%d").to_string(),
+            birthplace: fam.birthplace.clone(),
+            ethnicity: fam.ethnicity.to_owned(),
+            nationality: NATIONALITY.to_owned(),
+            id_type: if no_id { ID_NOT_ISSUED } else { ID_CARD }.to_owned(),
+            id_number,
+            household_address: fam.household_address.clone(),
+            household_type: fam.household_type.to_owned(),
+            current_address: fam.current_address.clone(),
+            guardian1_name: fam.guardian1.name.clone(),
+            guardian1_relation: fam.guardian1.relation.to_owned(),
+            guardian1_phone: fam.guardian1.phone.clone(),
+            guardian2_name: g2_name,
+            guardian2_relation: g2_relation,
+            guardian2_phone: g2_phone,
+            grade: spec.grade.to_string(),
+            class: spec.class.to_string(),
+            entry_date: format!("{}-09-01", spec.entry_year),
+            entry_mode: entry_mode.to_owned(),
+            boarding: boarding.to_owned(),
+            left_behind: if fam.left_behind { YES } else { NO }.to_owned(),
+            migrant_child: if fam.migrant && ctx.county_town { YES } else { NO }.to_owned(),
+            special_needs: special_needs.to_owned(),
+            disability_type: disability.to_owned(),
+            student_no: String::new(),
+        };
+        (row, fam_index)
+    }
+
+    /// A name for a child of the family: (name, pinyin, given name). The
+    /// given name differs from the siblings'; `rare` replaces its last
+    /// character.
+    fn child_name(&mut self, fam_index: usize, gender: Gender, rare: Option<char>) -> (String, String, String) {
+        let mut given = loop {
+            let given = self.given_name(gender);
+            if self.families[fam_index].children.iter().all(|(_, _, n)| *n != given) {
+                break given;
+            }
+        };
+        if let Some(c) = rare {
+            given.pop();
+            given.push(c);
+        }
+        let surname = &TABLES.surnames[self.families[fam_index].surname];
+        (format!("{}{given}", surname.text), TABLES.pinyin_of(surname, &given), given)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The county.
+
+/// Generates the sample county.
+///
+/// `seed` fixes every random choice; `students_target` is the number of
+/// students (met exactly, spread over grades 1-9 with smaller younger
+/// cohorts); `today` fixes the school year as the importer reckons it
+/// ([`school_year_start`]: the year of `today` from promotion day, 10 August,
+/// on, else the year before), so that grade `g` entered in the autumn of
+/// `school_year - (g - 1)` and every birth date meets the entry age of that
+/// intake year (Art. 4, 7).
+///
+/// About 20,000 students take well under a second in an optimised build.
+/// Targets up to about 300,000 keep class numbers within 1-99.
+pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
+    let school_year = school_year_start(today);
+    let defs = school_defs();
+    let mut g = Gen::new(seed);
+    let counts = allocate(&defs, students_target, &mut g.rng);
+    let total: usize = counts.iter().flatten().sum();
+    let forced_rare: Vec<usize> =
+        if total == 0 { Vec::new() } else { rand::seq::index::sample(&mut g.rng, total, 3.min(total)).into_vec() };
+
+    let schools: Vec<SchoolSeed> = defs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| SchoolSeed {
+            code: school_code(i),
+            name: d.name.clone(),
+            kind: d.kind,
+            county_town: d.county_town,
+            central_school_code: d.central.map(school_code),
+            district: d.district.clone(),
+            address: d.address.clone(),
+        })
+        .collect();
+
+    let mut classes = Vec::new();
+    let mut students = Vec::with_capacity(total);
+    // Forced rare characters waiting for a seat (one may land on a Uyghur pupil).
+    let mut carry: Vec<char> = Vec::new();
+    for (si, d) in defs.iter().enumerate() {
+        let code = &schools[si].code;
+        let cap = d.cap.unwrap_or(d.kind.max_class_size());
+        for grade in d.kind.grades() {
+            let n = counts[si][usize::from(grade - 1)];
+            let intake = school_year - i32::from(grade - 1);
+            let entry_year = match d.kind {
+                SchoolKind::Junior => school_year - i32::from(grade - 7),
+                _ => intake,
+            };
+            let sizes = split_classes(n, cap, d.ideal_class, &mut g.rng);
+            for (ci, &size) in sizes.iter().enumerate() {
+                let number = ci + 1;
+                let female_teacher = g.chance(if d.kind == SchoolKind::Junior { 0.6 } else { 0.8 });
+                let s = g.surname();
+                let head_teacher = g.adult_name(s, if female_teacher { &MOTHER_GIVEN } else { &FATHER_GIVEN });
+                classes.push(ClassSeed {
+                    school_code: code.clone(),
+                    grade,
+                    number: u8::try_from(number).unwrap_or(u8::MAX),
+                    head_teacher,
+                    cap: d.cap,
+                });
+                for seat in 0..size {
+                    let index = students.len();
+                    let uyghur = UYGHUR_FAMILIES
+                        .iter()
+                        .position(|u| u.school == d.name && u.grade == grade && number == 1 && seat == 0);
+                    if let Some(k) = forced_rare.iter().position(|&p| p == index) {
+                        carry.push(RARE_CHARS[k]);
+                    }
+                    let rare = if uyghur.is_some() {
+                        None
+                    } else if let Some(c) = carry.pop() {
+                        Some(c)
+                    } else if g.chance(1.0 / 500.0) {
+                        Some(pick(&mut g.rng, &RARE_CHARS))
+                    } else {
+                        None
+                    };
+                    let spec = PupilSpec {
+                        grade,
+                        class: number,
+                        intake,
+                        entry_year,
+                        rare,
+                        uyghur,
+                        allow_sibling: d.kind != SchoolKind::Special,
+                        allow_no_id: true,
+                    };
+                    let (row, _) = g.pupil(d.ctx, &spec);
+                    students.push(StudentSeed { school_code: code.clone(), row });
+                }
+            }
+        }
+    }
+    County { area_code: AREA_CODE, name: COUNTY_NAME, school_year, schools, classes, students }
+}
+
+// ---------------------------------------------------------------------------
+// The intake roster with mistakes.
+
+const COL_ID_NUMBER: &str = "身份证件号";
+const COL_BIRTH: &str = "出生日期";
+const COL_GENDER: &str = "性别";
+const COL_PHONE: &str = "监护人电话";
+
+/// The kinds of mistakes, in the order they are planted when there is room
+/// for fewer than all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mistake {
+    CheckChar,
+    BirthMismatch,
+    GenderMismatch,
+    TooYoung,
+    DuplicateId,
+    EmptyPhone,
+    ShortPhone,
+    ImpossibleDate,
+}
+
+const MISTAKES: [Mistake; 8] = [
+    Mistake::CheckChar,
+    Mistake::BirthMismatch,
+    Mistake::GenderMismatch,
+    Mistake::TooYoung,
+    Mistake::DuplicateId,
+    Mistake::EmptyPhone,
+    Mistake::ShortPhone,
+    Mistake::ImpossibleDate,
+];
+
+impl Mistake {
+    fn column(self) -> &'static str {
+        match self {
+            Self::CheckChar | Self::DuplicateId => COL_ID_NUMBER,
+            Self::BirthMismatch | Self::TooYoung | Self::ImpossibleDate => COL_BIRTH,
+            Self::GenderMismatch => COL_GENDER,
+            Self::EmptyPhone | Self::ShortPhone => COL_PHONE,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Self::CheckChar => "身份证件号校验码错误",
+            Self::BirthMismatch => "出生日期与身份证件号不一致",
+            Self::GenderMismatch => "性别与身份证件号不一致",
+            Self::TooYoung => "未满入学年龄（9月1日才满6周岁）",
+            Self::DuplicateId => "身份证件号与本表另一行重复（双胞胎误填同一号码）",
+            Self::EmptyPhone => "必填项监护人电话为空",
+            Self::ShortPhone => "监护人电话只有10位",
+            Self::ImpossibleDate => "出生日期不存在（2月30日）",
+        }
+    }
+}
+
+/// Builds a first-grade intake roster (学前调档名单) of `rows` new pupils for
+/// one primary school of the county, with a handful of deliberate mistakes.
+///
+/// The pupils belong to the county's current intake (`county.school_year`;
+/// 入学日期 is 1 September of that year), live where the school's pupils
+/// live, and are put in new grade-1 classes numbered after the school's
+/// existing ones, at most 40 to a class, so the classes have room. Their ID
+/// numbers collide neither with each other nor with the county's students.
+///
+/// Every row would import cleanly except the planted mistakes, one per
+/// listed row (up to eight, at most half the rows): a wrong ID check
+/// character; a birth date not matching the ID; a gender not matching the
+/// ID; a child who turns 6 on 1 September (too young, Art. 7); an ID number
+/// repeated from an earlier row (a twin given the sibling's number); an
+/// empty 监护人电话; a 10-digit phone number; an impossible birth date
+/// (30 February). The mistakes are returned sorted by row.
+///
+/// Returns nothing if `school_code` is not a primary school of the county.
+pub fn sample_roster_with_mistakes(
+    county: &County,
+    school_code: &str,
+    rows: usize,
+    seed: u64,
+) -> (Vec<Row>, Vec<PlantedMistake>) {
+    let Some(school) = county.school(school_code) else {
+        return (Vec::new(), Vec::new());
+    };
+    if school.kind != SchoolKind::Primary || rows == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let defs = school_defs();
+    let ctx = match defs.iter().find(|d| d.name == school.name) {
+        Some(d) => d.ctx,
+        None => Ctx {
+            kind: SchoolKind::Primary,
+            county_town: school.county_town,
+            township: (0..TOWNSHIPS.len()).find(|&t| school.district == township_name(t)),
+            migrant_share: if school.county_town { 0.05 } else { 0.0 },
+            boarding_share: 0.0,
+        },
+    };
+    let intake = county.school_year;
+    let mut g = Gen::new(seed);
+    // Only the county's IDs with a birth year a new pupil can have could collide.
+    let years = (intake - 8)..=(intake - 6);
+    for s in &county.students {
+        let year = s.row.id_number.get(6..10).and_then(|y| y.parse::<i32>().ok());
+        if year.is_some_and(|y| years.contains(&y)) {
+            g.used_ids.insert(s.row.id_number.to_ascii_uppercase());
+        }
+        for phone in [&s.row.guardian1_phone, &s.row.guardian2_phone] {
+            if !phone.is_empty() {
+                g.used_phones.insert(phone.clone());
+            }
+        }
+    }
+    let existing = county
+        .classes
+        .iter()
+        .filter(|c| c.school_code == school.code && c.grade == 1)
+        .map(|c| usize::from(c.number))
+        .max()
+        .unwrap_or(0);
+    let class_count = rows.div_ceil(40).max(1);
+
+    let mut out = Vec::with_capacity(rows);
+    let mut families = Vec::with_capacity(rows);
+    for i in 0..rows {
+        let spec = PupilSpec {
+            grade: 1,
+            class: existing + 1 + i * class_count / rows,
+            intake,
+            entry_year: intake,
+            rare: None,
+            uyghur: None,
+            allow_sibling: false,
+            allow_no_id: false,
+        };
+        let (row, fam) = g.pupil(ctx, &spec);
+        out.push(row);
+        families.push(fam);
+    }
+
+    let planted = (rows / 2).min(MISTAKES.len());
+    let mut positions: Vec<usize> =
+        rand::seq::index::sample(&mut g.rng, rows - 1, planted).into_iter().map(|p| p + 1).collect();
+    positions.sort_unstable();
+    let mut kinds: Vec<Mistake> = MISTAKES[..planted].to_vec();
+    // The duplicate takes the last position so that an earlier clean row can
+    // be its twin; the other kinds are spread at random.
+    let dup = kinds.iter().position(|&k| k == Mistake::DuplicateId);
+    if let Some(d) = dup {
+        kinds.remove(d);
+    }
+    rand::seq::SliceRandom::shuffle(kinds.as_mut_slice(), &mut g.rng);
+    if dup.is_some() {
+        kinds.push(Mistake::DuplicateId);
+    }
+
+    let mut mistakes = Vec::with_capacity(planted);
+    for (&row_index, &kind) in positions.iter().zip(&kinds) {
+        let row = &mut out[row_index];
+        match kind {
+            Mistake::CheckChar => {
+                let last = row.id_number.pop().unwrap_or('0');
+                let wrong: Vec<char> = "0123456789X".chars().filter(|&c| c != last).collect();
+                row.id_number.push(pick(&mut g.rng, &wrong));
+            }
+            Mistake::BirthMismatch => {
+                if let Ok(birth) = NaiveDate::parse_from_str(&row.birth_date, "%Y-%m-%d") {
+                    // One digit of the day mistyped: same month, still a real date.
+                    let day = if birth.day() > 10 { birth.day() - 10 } else { birth.day() + 10 };
+                    let typo = birth.with_day(day).expect("days 1-20 exist in every month");
+                    row.birth_date = typo.format("%Y-%m-%d").to_string();
+                }
+            }
+            Mistake::GenderMismatch => {
+                row.gender =
+                    if row.gender == Gender::Male.label() { Gender::Female.label() } else { Gender::Male.label() }
+                        .to_owned();
+            }
+            Mistake::TooYoung => {
+                let birth = NaiveDate::from_ymd_opt(intake - 6, 9, 1).expect("1 September exists");
+                let gender = Gender::parse(&row.gender).unwrap_or(Gender::Female);
+                let area = g.families[families[row_index]].id_area;
+                let id = g.id_number(area, birth, gender);
+                let row = &mut out[row_index];
+                row.birth_date = birth.format("%Y-%m-%d").to_string();
+                row.id_number = id.as_str().to_owned();
+            }
+            Mistake::DuplicateId => {
+                let clean: Vec<usize> = (0..row_index).filter(|i| !positions.contains(i)).collect();
+                let twin = pick(&mut g.rng, &clean);
+                let gender = Gender::parse(&out[twin].gender).unwrap_or(Gender::Female);
+                let fam = families[twin];
+                let (name, pinyin, _) = g.child_name(fam, gender, None);
+                let mut copy = out[twin].clone();
+                copy.name = name;
+                copy.pinyin = pinyin;
+                copy.former_name.clear();
+                copy.class = out[row_index].class.clone();
+                out[row_index] = copy;
+            }
+            Mistake::EmptyPhone => row.guardian1_phone.clear(),
+            Mistake::ShortPhone => {
+                row.guardian1_phone.remove(6);
+            }
+            Mistake::ImpossibleDate => {
+                let year = row.birth_date.get(..4).unwrap_or("2019").to_owned();
+                row.birth_date = format!("{year}-02-30");
+            }
+        }
+        mistakes.push(PlantedMistake { row_index, column: kind.column(), what: kind.what() });
+    }
+    (out, mistakes)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,468 @@
+//! Tests of the sample county and the intake roster with mistakes.
+
+use super::*;
+use crate::domain::{ClassCap, Grade, check_entry_age};
+use crate::roster::COLUMNS;
+use std::collections::BTreeMap;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn today() -> NaiveDate {
+    date(2026, 10, 15)
+}
+
+static COUNTY: LazyLock<County> = LazyLock::new(|| generate(2026, 20_000, today()));
+
+const ETHNIC: [&str; 6] = ["汉族", "满族", "蒙古族", "朝鲜族", "回族", "维吾尔族"];
+const HOUSEHOLD_TYPES: [&str; 3] = ["农业户口", "非农业户口", "居民户口"];
+const RELATIONS: [&str; 7] = ["父亲", "母亲", "祖父", "祖母", "外祖父", "外祖母", "其他"];
+const ENTRY_MODES: [&str; 4] = ["就近入学", "统一招生", "转学转入", "其他"];
+const DISABILITIES: [&str; 7] = ["视力", "听力", "言语", "肢体", "智力", "精神", "多重"];
+
+fn is_phone(s: &str) -> bool {
+    s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What an importer would refuse: (row index, column header), sorted.
+/// Checks with the domain types, plus duplicates within the rows and
+/// against `known_ids`.
+fn problems(
+    rows: &[Row],
+    kind: SchoolKind,
+    school_year: i32,
+    known_ids: &HashSet<String>,
+) -> Vec<(usize, &'static str)> {
+    let mut out = Vec::new();
+    let mut seen_ids = HashSet::new();
+    let mut seen_people = HashSet::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells = row.cells();
+        let no_id = row.id_type == "未办理";
+        for (col, cell) in COLUMNS.iter().zip(cells) {
+            if col.required && cell.trim().is_empty() && !(no_id && col.header == "身份证件号") {
+                out.push((i, col.header));
+            }
+        }
+        if row.name.chars().count() < 2 {
+            out.push((i, "姓名"));
+        }
+        let gender = Gender::parse(&row.gender).map_err(|_| out.push((i, "性别"))).ok();
+        let birth = NaiveDate::parse_from_str(&row.birth_date, "%Y-%m-%d").map_err(|_| out.push((i, "出生日期"))).ok();
+        match row.id_type.as_str() {
+            "居民身份证" if !row.id_number.is_empty() => match IdNumber::parse(&row.id_number) {
+                Err(e) => out.push((i, e.field)),
+                Ok(id) => {
+                    if let (Some(b), Some(g)) = (birth, gender)
+                        && let Err(e) = id.check_matches(b, g)
+                    {
+                        out.push((i, e.field));
+                    }
+                    if !seen_ids.insert(id.as_str().to_owned()) || known_ids.contains(id.as_str()) {
+                        out.push((i, "身份证件号"));
+                    }
+                }
+            },
+            "居民身份证" => {}
+            "未办理" if row.id_number.is_empty() => {}
+            _ => out.push((i, "身份证件类型")),
+        }
+        let grade = match Grade::parse(&row.grade).and_then(|g| g.check_school(kind)) {
+            Ok(g) => Some(g.number()),
+            Err(_) => {
+                out.push((i, "年级"));
+                None
+            }
+        };
+        if !matches!(row.class.parse::<u8>(), Ok(1..)) {
+            out.push((i, "班级"));
+        }
+        if let (Some(b), Some(g)) = (birth, grade) {
+            let intake = school_year - i32::from(g - 1);
+            if let Err(e) = check_entry_age(b, intake) {
+                out.push((i, e.field));
+            } else if b < date(intake - 8, 11, 1) {
+                out.push((i, "出生日期"));
+            }
+            let entry_year = if kind == SchoolKind::Junior { school_year - i32::from(g - 7) } else { intake };
+            if row.entry_date != format!("{entry_year}-09-01") {
+                out.push((i, "入学日期"));
+            }
+        }
+        if !row.guardian1_phone.is_empty() && !is_phone(&row.guardian1_phone) {
+            out.push((i, "监护人电话"));
+        }
+        if !row.guardian2_phone.is_empty() && !is_phone(&row.guardian2_phone) {
+            out.push((i, "监护人2电话"));
+        }
+        let g2 = [&row.guardian2_name, &row.guardian2_relation, &row.guardian2_phone];
+        if g2.iter().any(|c| c.is_empty()) && g2.iter().any(|c| !c.is_empty()) {
+            out.push((i, "监护人2姓名"));
+        }
+        if !ETHNIC.contains(&row.ethnicity.as_str()) {
+            out.push((i, "民族"));
+        }
+        if row.nationality != "中国" {
+            out.push((i, "国籍/地区"));
+        }
+        if !HOUSEHOLD_TYPES.contains(&row.household_type.as_str()) {
+            out.push((i, "户口性质"));
+        }
+        if !RELATIONS.contains(&row.guardian1_relation.as_str()) {
+            out.push((i, "监护人关系"));
+        }
+        if !row.guardian2_relation.is_empty() && !RELATIONS.contains(&row.guardian2_relation.as_str()) {
+            out.push((i, "监护人2关系"));
+        }
+        if !ENTRY_MODES.contains(&row.entry_mode.as_str()) {
+            out.push((i, "入学方式"));
+        }
+        if !["走读", "住校"].contains(&row.boarding.as_str()) {
+            out.push((i, "就读方式"));
+        }
+        for (v, header) in [
+            (&row.left_behind, "是否留守儿童"),
+            (&row.migrant_child, "是否进城务工人员随迁子女"),
+            (&row.special_needs, "是否随班就读"),
+        ] {
+            if v != "是" && v != "否" {
+                out.push((i, header));
+            }
+        }
+        let needs_disability = row.special_needs == "是" || kind == SchoolKind::Special;
+        if needs_disability != DISABILITIES.contains(&row.disability_type.as_str())
+            || (!needs_disability && !row.disability_type.is_empty())
+        {
+            out.push((i, "残疾类型"));
+        }
+        if !row.student_no.is_empty() {
+            out.push((i, "学籍号"));
+        }
+        if !seen_people.insert((row.name.clone(), row.birth_date.clone(), row.guardian1_phone.clone())) {
+            out.push((i, "姓名"));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn rows_of<'a>(county: &'a County, code: &str) -> Vec<&'a Row> {
+    county.students.iter().filter(|s| s.school_code == code).map(|s| &s.row).collect()
+}
+
+#[test]
+fn same_seed_gives_the_same_county() {
+    let a = generate(7, 3000, today());
+    let b = generate(7, 3000, today());
+    assert_eq!(a, b);
+    let c = generate(8, 3000, today());
+    assert_eq!(a.schools, c.schools);
+    assert_ne!(a.students, c.students);
+    assert!(generate(2026, 20_000, today()) == *COUNTY);
+}
+
+#[test]
+fn the_county_has_about_40_schools_and_20000_students() {
+    let c = &*COUNTY;
+    assert_eq!(c.area_code, "220122");
+    assert_eq!(c.school_year, 2026);
+    assert_eq!(c.students.len(), 20_000);
+    assert!((35..=45).contains(&c.schools.len()), "{} schools", c.schools.len());
+    let special: Vec<_> = c.schools.iter().filter(|s| s.kind == SchoolKind::Special).collect();
+    assert_eq!(special.len(), 1);
+    assert_eq!(special[0].name, "农安县特殊教育学校");
+    for name in ["农安县第二实验小学", "农安县城郊小学", "农安县第四中学"] {
+        assert!(c.school_named(name).is_some_and(|s| s.county_town), "{name}");
+    }
+    let codes: HashSet<_> = c.schools.iter().map(|s| &s.code).collect();
+    assert_eq!(codes.len(), c.schools.len());
+    assert!(c.schools.iter().all(|s| s.code.len() == 10 && s.code.bytes().all(|b| b.is_ascii_digit())));
+    let villages: Vec<_> = c.schools.iter().filter(|s| s.central_school_code.is_some()).collect();
+    assert!(villages.len() >= 3);
+    for v in villages {
+        let central = c.school(v.central_school_code.as_deref().unwrap()).unwrap();
+        assert!(central.name.ends_with("中心小学") && central.district == v.district && !v.county_town);
+    }
+    // Every school has students; the township ones are spread over the township list.
+    for s in &c.schools {
+        assert!(!rows_of(c, &s.code).is_empty(), "{}", s.name);
+    }
+}
+
+#[test]
+fn every_student_row_is_valid_and_ids_are_unique() {
+    let c = &*COUNTY;
+    let mut all_ids = HashSet::new();
+    for s in &c.schools {
+        let rows: Vec<Row> = rows_of(c, &s.code).into_iter().cloned().collect();
+        let p = problems(&rows, s.kind, c.school_year, &HashSet::new());
+        assert!(p.is_empty(), "{}: {:?}", s.name, &p[..p.len().min(5)]);
+        for r in &rows {
+            if !r.id_number.is_empty() {
+                let id = IdNumber::parse(&r.id_number).unwrap();
+                id.check_matches(
+                    NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d").unwrap(),
+                    Gender::parse(&r.gender).unwrap(),
+                )
+                .unwrap();
+                assert!(all_ids.insert(id), "duplicate ID {}", r.id_number);
+            }
+        }
+    }
+    let no_id = c.students.iter().filter(|s| s.row.id_type == "未办理").count();
+    assert!((1..=60).contains(&no_id), "{no_id} without ID");
+    assert_eq!(all_ids.len() + no_id, c.students.len());
+}
+
+#[test]
+fn classes_are_numbered_and_within_caps() {
+    let c = &*COUNTY;
+    let mut sizes: BTreeMap<(&str, u8, u8), u16> = BTreeMap::new();
+    for s in &c.students {
+        let key = (s.school_code.as_str(), s.row.grade.parse().unwrap(), s.row.class.parse().unwrap());
+        *sizes.entry(key).or_default() += 1;
+    }
+    assert_eq!(sizes.len(), c.classes.len());
+    let mut realistic = 0;
+    for class in &c.classes {
+        let school = c.school(&class.school_code).unwrap();
+        assert!(school.kind.grades().contains(&class.grade));
+        let cap = ClassCap::new(school.kind, class.cap).unwrap().get();
+        let n = sizes[&(class.school_code.as_str(), class.grade, class.number)];
+        assert!(n >= 1 && n <= cap, "{} {}-{}: {n} > {cap}", school.name, class.grade, class.number);
+        let (lo, hi) = if school.kind == SchoolKind::Junior { (35, 50) } else { (30, 45) };
+        if (lo..=hi).contains(&n) {
+            realistic += 1;
+        }
+        if school.kind == SchoolKind::Special {
+            assert_eq!(class.cap, Some(12));
+        }
+        assert!(!class.head_teacher.is_empty());
+    }
+    // Classes are 1..n in every grade of every school.
+    let mut numbers: BTreeMap<(&str, u8), Vec<u8>> = BTreeMap::new();
+    for class in &c.classes {
+        numbers.entry((class.school_code.as_str(), class.grade)).or_default().push(class.number);
+    }
+    for (key, n) in numbers {
+        assert_eq!(n, (1..=n.len() as u8).collect::<Vec<_>>(), "{key:?}");
+    }
+    // Village and special-school classes are small; most others are full-sized.
+    assert!(realistic * 10 >= c.classes.len() * 7, "{realistic} of {}", c.classes.len());
+}
+
+#[test]
+fn grades_follow_the_school_kind_and_cohorts_are_realistic() {
+    let c = &*COUNTY;
+    let mut per_grade = [0usize; 9];
+    for s in &c.students {
+        let g: usize = s.row.grade.parse().unwrap();
+        per_grade[g - 1] += 1;
+        let birth = NaiveDate::parse_from_str(&s.row.birth_date, "%Y-%m-%d").unwrap();
+        let intake = c.school_year - (g as i32 - 1);
+        check_entry_age(birth, intake).unwrap();
+        let age_days = (date(intake, 9, 1) - birth).num_days();
+        assert!(age_days <= 365 * 7 + 330, "{} too old for grade {g}", s.row.birth_date);
+    }
+    for (g, n) in per_grade.iter().enumerate() {
+        assert!((1700..=2600).contains(n), "grade {}: {n}", g + 1);
+    }
+    assert!(per_grade[0] < per_grade[5]);
+    let males = c.students.iter().filter(|s| s.row.gender == "男").count();
+    assert!((9900..=10500).contains(&males), "{males} boys");
+}
+
+#[test]
+fn names_include_rare_characters_and_minorities() {
+    let c = &*COUNTY;
+    for ch in ['䶮', '𠮷', '㙟'] {
+        assert!(c.students.iter().any(|s| s.row.name.contains(ch)), "no name with {ch}");
+    }
+    let rare = c.students.iter().filter(|s| s.row.name.chars().any(|ch| RARE_CHARS.contains(&ch))).count();
+    assert!((3..=100).contains(&rare), "{rare} rare names");
+    let dotted: Vec<_> = c.students.iter().filter(|s| s.row.name.contains('·')).collect();
+    assert_eq!(dotted.len(), 2);
+    assert!(dotted.iter().all(|s| s.row.ethnicity == "维吾尔族" && s.row.migrant_child == "是"));
+    assert!(c.students.iter().any(|s| s.row.name == "阿依古丽·买买提"));
+    for e in ["满族", "朝鲜族", "蒙古族", "回族"] {
+        assert!(c.students.iter().filter(|s| s.row.ethnicity == e).count() >= 50, "{e}");
+    }
+    let han = c.students.iter().filter(|s| s.row.ethnicity == "汉族").count();
+    assert!(han * 100 >= c.students.len() * 88);
+    // Pinyin for nearly everyone.
+    let with_pinyin = c.students.iter().filter(|s| !s.row.pinyin.is_empty()).count();
+    assert!(with_pinyin + 100 >= c.students.len());
+    assert!(
+        c.students
+            .iter()
+            .any(|s| s.row.pinyin.contains('\'') || s.row.pinyin == "Lyu Hao" || s.row.pinyin.starts_with("Ouyang "))
+    );
+    // Surnames in the name are the father's.
+    for s in &c.students {
+        if s.row.guardian1_relation == "父亲" && !s.row.name.contains('·') {
+            let father = &s.row.guardian1_name;
+            let surname = if father.starts_with("欧阳") { "欧阳" } else { &father[..3] };
+            assert!(s.row.name.starts_with(surname), "{} / {father}", s.row.name);
+        }
+    }
+}
+
+#[test]
+fn families_flags_and_addresses_are_plausible() {
+    let c = &*COUNTY;
+    // Siblings: the same guardian phone in two different grades, never the same name/birth.
+    let mut by_phone: HashMap<&str, Vec<&Row>> = HashMap::new();
+    for s in &c.students {
+        by_phone.entry(s.row.guardian1_phone.as_str()).or_default().push(&s.row);
+    }
+    let families_with_two: Vec<_> = by_phone.values().filter(|v| v.len() > 1).collect();
+    assert!(families_with_two.len() >= 100, "{} sibling pairs", families_with_two.len());
+    for kids in families_with_two {
+        assert_eq!(kids.len(), 2);
+        assert_ne!(kids[0].grade, kids[1].grade);
+        assert_ne!(kids[0].name, kids[1].name);
+        assert_eq!(kids[0].guardian1_name, kids[1].guardian1_name);
+        assert_eq!(kids[0].household_address, kids[1].household_address);
+    }
+    // Migrants mainly in the three schools of Art. 18; left-behind children in the townships.
+    let share = |f: &dyn Fn(&StudentSeed) -> bool, town: Option<bool>, names: &[&str]| {
+        let pick: Vec<_> = c
+            .students
+            .iter()
+            .filter(|s| {
+                let school = c.school(&s.school_code).unwrap();
+                town.is_none_or(|t| school.county_town == t)
+                    && (names.is_empty() || names.contains(&school.name.as_str()))
+            })
+            .collect();
+        pick.iter().filter(|s| f(s)).count() as f64 / pick.len() as f64
+    };
+    let migrant = |s: &StudentSeed| s.row.migrant_child == "是";
+    let art18 = ["农安县第二实验小学", "农安县城郊小学", "农安县第四中学"];
+    assert!(share(&migrant, Some(true), &art18) > 0.3);
+    assert!(share(&migrant, Some(false), &[]) == 0.0);
+    let left = |s: &StudentSeed| s.row.left_behind == "是";
+    let township_left = share(&left, Some(false), &[]);
+    assert!((0.07..0.13).contains(&township_left), "{township_left}");
+    for s in &c.students {
+        let school = c.school(&s.school_code).unwrap();
+        let r = &s.row;
+        if r.left_behind == "是" {
+            assert!(r.guardian1_relation.contains('祖'), "{r:?}");
+        }
+        if school.kind == SchoolKind::Special {
+            assert_eq!(r.special_needs, "否");
+            assert!(!r.disability_type.is_empty());
+        }
+        if r.id_number.starts_with("220122") {
+            assert!(r.household_address.starts_with("吉林省长春市农安县"), "{r:?}");
+        }
+        assert!(r.current_address.starts_with("吉林省长春市农安县"));
+        if !school.county_town {
+            assert!(r.current_address.contains(&school.district), "{r:?}");
+        }
+        if r.boarding == "住校" {
+            assert!(school.kind == SchoolKind::Special || (!school.county_town && school.kind == SchoolKind::Junior));
+        }
+    }
+    let included = c.students.iter().filter(|s| s.row.special_needs == "是").count();
+    assert!((20..=120).contains(&included), "{included} 随班就读");
+    assert!(c.students.iter().any(|s| s.row.id_number.starts_with("220183")));
+    // Phones are unique per family.
+    let mut owners: HashMap<&str, &str> = HashMap::new();
+    for s in &c.students {
+        for (phone, name) in
+            [(&s.row.guardian1_phone, &s.row.guardian1_name), (&s.row.guardian2_phone, &s.row.guardian2_name)]
+        {
+            if !phone.is_empty() {
+                let prev = owners.insert(phone, name);
+                assert!(prev.is_none_or(|p| p == name.as_str()), "{phone} shared by {prev:?} and {name}");
+                assert!(["13", "15", "18"].contains(&&phone[..2]));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_school_year_turns_on_promotion_day() {
+    assert_eq!(generate(3, 10, date(2026, 8, 9)).school_year, 2025);
+    assert_eq!(generate(3, 10, date(2026, 8, 10)).school_year, 2026);
+    let c = generate(3, 500, date(2026, 3, 1));
+    assert_eq!(c.school_year, 2025);
+    assert_eq!(c.students.len(), 500);
+    for s in &c.schools {
+        let rows: Vec<Row> = rows_of(&c, &s.code).into_iter().cloned().collect();
+        assert_eq!(problems(&rows, s.kind, 2025, &HashSet::new()), vec![], "{}", s.name);
+    }
+    assert!(generate(3, 0, today()).students.is_empty());
+}
+
+#[test]
+fn the_intake_roster_has_exactly_the_planted_mistakes() {
+    let c = &*COUNTY;
+    let known: HashSet<String> = c.students.iter().map(|s| s.row.id_number.clone()).filter(|i| !i.is_empty()).collect();
+    let schools = ["农安县第二实验小学", "农安县合隆镇中心小学", "农安县靠山镇大房身小学", "农安县实验小学"];
+    // Every school once with 100 rows; the first also with seeds and sizes that
+    // leave room for fewer mistakes.
+    let mut cases = vec![(0, 100, 99, 8), (0, 10, 5, 5), (0, 3, 5, 1), (0, 1, 5, 0)];
+    cases.extend((0..schools.len()).map(|k| (k, 100, k as u64 + 1, 8)));
+    for (k, rows, seed, expect) in cases {
+        let name = schools[k];
+        let school = c.school_named(name).unwrap();
+        {
+            let (roster, mistakes) = sample_roster_with_mistakes(c, &school.code, rows, seed);
+            assert_eq!(roster.len(), rows);
+            assert_eq!(mistakes.len(), expect);
+            let found = problems(&roster, SchoolKind::Primary, c.school_year, &known);
+            let planted: Vec<_> = mistakes.iter().map(|m| (m.row_index, m.column)).collect();
+            assert_eq!(found, planted, "{name} rows={rows} seed={seed}: {mistakes:?}");
+            for m in &mistakes {
+                assert!(COLUMNS.iter().any(|c| c.header == m.column));
+                assert!(!m.what.is_empty());
+            }
+            if rows == 100 {
+                let kinds: HashSet<_> = mistakes.iter().map(|m| m.what).collect();
+                assert_eq!(kinds.len(), 8);
+                assert!(roster.iter().all(|r| r.grade == "1" && r.entry_date == "2026-09-01"));
+            }
+            // New classes, after the existing ones, with room.
+            let existing = c.classes.iter().filter(|k| k.school_code == school.code && k.grade == 1).count();
+            let mut per_class: BTreeMap<usize, usize> = BTreeMap::new();
+            for r in &roster {
+                *per_class.entry(r.class.parse().unwrap()).or_default() += 1;
+            }
+            assert!(per_class.keys().all(|&n| n > existing));
+            assert!(per_class.values().all(|&n| n <= 40));
+        }
+    }
+    // Deterministic, and unknown or non-primary schools give nothing.
+    let code = &c.school_named("农安县城郊小学").unwrap().code;
+    assert_eq!(sample_roster_with_mistakes(c, code, 100, 4), sample_roster_with_mistakes(c, code, 100, 4));
+    assert_eq!(sample_roster_with_mistakes(c, "0000000000", 100, 4), (vec![], vec![]));
+    let junior = &c.school_named("农安县第四中学").unwrap().code;
+    assert_eq!(sample_roster_with_mistakes(c, junior, 100, 4).0.len(), 0);
+}
+
+#[test]
+fn the_data_tables_cover_every_name_character() {
+    let t = &*TABLES;
+    for set in t.male.iter().chain(&t.female) {
+        for ch in set {
+            assert!(t.pinyin.contains_key(ch), "no pinyin for {ch}");
+        }
+    }
+    for list in [&KOREAN_SURNAMES[..], &MANCHU_SURNAMES, &MONGOL_SURNAMES, &HUI_SURNAMES] {
+        for s in list {
+            t.surname_index(s);
+        }
+    }
+    assert!(t.surnames.len() >= 100);
+    assert_eq!(t.surnames[t.surname_index("吕")].pinyin, "lyu");
+    let ouyang = &t.surnames[t.surname_index("欧阳")];
+    assert_eq!(t.pinyin_of(ouyang, "嘉安"), "Ouyang Jia'an");
+    assert_eq!(t.pinyin_of(&t.surnames[0], "䶮"), "Wang Yan");
+    assert_eq!(t.pinyin_of(&t.surnames[0], "子㙟"), "");
+    assert!(t.villages.iter().all(|v| v.len() >= 6));
+    assert_eq!(apportion(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
+}

@@ -1,1 +1,27 @@
 //! xueji: student-status records for a county education bureau.
+
+/// Application state and the server.
+pub mod app;
+/// Benchmarks behind `xueji bench`.
+pub mod bench;
+/// Command-line subcommands by area.
+pub mod cli;
+/// Settings from the environment.
+pub mod config;
+/// The repository over sqlx (SQLite or PostgreSQL).
+pub mod db;
+/// The fictional sample county (`xueji demo`).
+pub mod demo;
+/// Domain newtypes and the county regulation's rules (no I/O).
+pub mod domain;
+/// The service's error type.
+pub mod error;
+/// The HTTP interface: pages and JSON API.
+pub mod http;
+/// Roster spreadsheets: columns, import and export.
+pub mod roster;
+/// Signed verification tokens and the service's signing keys.
+pub mod verify;
+
+/// The county's administrative area code (农安县).
+pub const COUNTY_AREA_CODE: &str = "220122";

@@ -1,2 +1,302 @@
-//! The `xueji` binary.
-fn main() {}
+//! The `xueji` binary: the server and the command line beside it.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::PathBuf;
+use xueji::config::Config;
+use xueji::db::{Db, schools, users};
+use xueji::roster::{check, export, read};
+
+/// 农安县中小学学籍管理系统 (xueji).
+#[derive(Debug, Parser)]
+#[command(name = "xueji", version, about = "学籍管理：学籍记录、证书与表格、验证、纸质档案")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// 启动服务（首次运行时创建数据库和签名密钥）
+    Serve {
+        /// 数据库为空时载入示例县（约 40 所学校、20,000 名虚构学生）
+        #[arg(long)]
+        demo: bool,
+        /// 监听地址，覆盖 XUEJI_BIND
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// 创建数据库、签名密钥和第一个教育局管理员账号
+    Init {
+        /// 管理员用户名
+        #[arg(long, default_value = "admin")]
+        admin: String,
+    },
+    /// 将示例县载入空数据库，并写出一份带错误的示例名册
+    Demo {
+        /// 随机种子（相同种子生成相同的县）
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// 学生人数
+        #[arg(long, default_value_t = 20_000)]
+        students: usize,
+        /// 另外写出一份带错误的示例名册（第二实验小学一年级新生，xlsx）和错误清单，不载入数据库
+        #[arg(long, value_name = "FILE.xlsx")]
+        sample_roster: Option<PathBuf>,
+    },
+    /// 导入学籍名册（xlsx、xls 或 csv）：全部通过才写入，否则不写入任何数据
+    Import {
+        /// 名册文件
+        file: PathBuf,
+        /// 学校标识码
+        #[arg(long)]
+        school: String,
+        /// 只检查，不写入
+        #[arg(long)]
+        dry_run: bool,
+        /// 自动创建名册中出现而本校没有的班级
+        #[arg(long)]
+        create_classes: bool,
+        /// 以 JSON 输出报告
+        #[arg(long)]
+        json: bool,
+    },
+    /// 导出学校的学籍名册（按文件扩展名：.xlsx 或 .csv）
+    Export {
+        /// 学校标识码
+        #[arg(long)]
+        school: String,
+        /// 输出文件
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// 性能测试
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// 导入名册：生成一份名册，检查（dry run）并写入一所新学校，报告耗时
+    Import {
+        /// 行数
+        #[arg(long, default_value_t = 10_000)]
+        rows: usize,
+        /// 重复次数（取中位数）
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("XUEJI_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let mut config = Config::from_env()?;
+    match cli.command {
+        Command::Serve { demo, bind } => {
+            if let Some(b) = bind {
+                config.bind = b;
+            }
+            if demo {
+                let db = Db::connect(&config.database_url).await?;
+                if schools::count(&db.pool).await? == 0 {
+                    load_demo(&config, &db, 2026, 20_000).await?;
+                }
+                db.pool.close().await;
+            }
+            let server = xueji::app::Server::build(config.clone()).await?;
+            let url = server.app().public_base_url.clone();
+            let db = &server.app().db;
+            if users::count(&db.pool).await? == 0 {
+                eprintln!("还没有任何账号：请先运行 `xueji init` 创建管理员，或用 `xueji serve --demo` 载入示例县。");
+            }
+            println!("学籍管理系统已启动：请在浏览器打开 {url}/login 登录");
+            let accounts = config.data_dir.join("demo-accounts.txt");
+            if accounts.exists() {
+                println!("示例账号和密码见 {}", accounts.display());
+            }
+            server.run_until(xueji::app::shutdown_signal()).await?;
+        }
+        Command::Init { admin } => {
+            let db = Db::connect(&config.database_url).await?;
+            let (_, created) = xueji::verify::KeyStore::init(xueji::app::keys_dir(&config))?;
+            if created {
+                println!("已创建签名密钥：{}", xueji::app::keys_dir(&config).display());
+            }
+            if users::by_username(&db.pool, &admin).await?.is_some() {
+                println!("管理员 {admin} 已存在，未做更改。");
+            } else {
+                let password = std::env::var("XUEJI_ADMIN_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(xueji::demo::load::random_password);
+                users::insert(&db.pool, &admin, "教育局管理员", &password, users::Role::BureauAdmin, None).await?;
+                println!("已创建教育局管理员：用户名 {admin}，密码 {password}（只显示这一次，请妥善保管）");
+            }
+        }
+        Command::Demo { seed, students, sample_roster: Some(path) } => {
+            write_sample_roster(&config, seed, students, &path)?;
+        }
+        Command::Demo { seed, students, sample_roster: None } => {
+            let db = Db::connect(&config.database_url).await?;
+            xueji::verify::KeyStore::init(xueji::app::keys_dir(&config))?;
+            load_demo(&config, &db, seed, students).await?;
+        }
+        Command::Import { file, school, dry_run, create_classes, json } => {
+            let db = Db::connect(&config.database_url).await?;
+            let school = schools::by_code(&db.pool, &school)
+                .await?
+                .with_context(|| format!("找不到学校标识码为 {school} 的学校"))?;
+            let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            let sheet = read::read(&bytes).map_err(|e| anyhow::anyhow!("{}：{e}", file.display()))?;
+            let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let opts = check::Options { dry_run, create_classes, actor_id: None, today };
+            let report = check::import(&db, &school, sheet, &opts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_report(&school.name, &report);
+            }
+            if !report.errors.is_empty() {
+                return Ok(std::process::ExitCode::from(1));
+            }
+        }
+        Command::Export { school, output } => {
+            let db = Db::connect(&config.database_url).await?;
+            let school = schools::by_code(&db.pool, &school)
+                .await?
+                .with_context(|| format!("找不到学校标识码为 {school} 的学校"))?;
+            let mut conn = db.pool.acquire().await?;
+            let rows = export::rows_for_school(&mut conn, &school).await?;
+            let bytes = match output.extension().and_then(|e| e.to_str()) {
+                Some("csv") => export::write_csv(&rows)?,
+                Some("xlsx") => export::write_xlsx(&rows)?,
+                _ => anyhow::bail!("输出文件须以 .xlsx 或 .csv 结尾"),
+            };
+            std::fs::write(&output, bytes).with_context(|| format!("无法写入 {}", output.display()))?;
+            println!("已导出 {} 名学生到 {}", rows.len(), output.display());
+        }
+        Command::Bench { what: Bench::Import { rows, runs } } => {
+            xueji::bench::import(&config, rows, runs).await?;
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn load_demo(config: &Config, db: &Db, seed: u64, students: usize) -> anyhow::Result<()> {
+    let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+    eprintln!("正在生成示例县（种子 {seed}，{students} 名学生）……");
+    let county = xueji::demo::generate(seed, students, today);
+    let bar = progress_bar(county.schools.len(), "载入学校名册");
+    let accounts = xueji::demo::load::load(db, &county, today, &|done, _| bar.set_position(done as u64)).await?;
+    bar.finish_and_clear();
+    std::fs::create_dir_all(&config.data_dir)?;
+    let path = config.data_dir.join("demo-accounts.txt");
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?
+    };
+    writeln!(file, "# 示例县账号（仅供演示，密码随机生成）\n# 用户名\t密码\t角色\t学校")?;
+    for a in &accounts {
+        writeln!(file, "{}\t{}\t{}\t{}", a.username, a.password, a.role.label(), a.school.as_deref().unwrap_or("-"))?;
+    }
+    let admin = &accounts[0];
+    println!(
+        "示例县已载入：{} 所学校、{} 名学生。管理员：{} / {}；全部账号见 {}",
+        county.schools.len(),
+        county.students.len(),
+        admin.username,
+        admin.password,
+        path.display()
+    );
+    Ok(())
+}
+
+fn write_sample_roster(config: &Config, seed: u64, students: usize, path: &std::path::Path) -> anyhow::Result<()> {
+    let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let county = xueji::demo::generate(seed, students, today);
+    let school = county.school_named("农安县第二实验小学").context("示例县中没有第二实验小学")?;
+    let (rows, mistakes) = xueji::demo::sample_roster_with_mistakes(&county, &school.code, 100, seed);
+    std::fs::write(path, export::write_xlsx(&rows)?).with_context(|| format!("无法写入 {}", path.display()))?;
+    println!(
+        "已写出 {}：{} 行，学校 {}（{}），故意错误 {} 处：",
+        path.display(),
+        rows.len(),
+        school.name,
+        school.code,
+        mistakes.len()
+    );
+    for m in &mistakes {
+        println!("- 第{}行 {}：{}", m.row_index + 2, m.column, m.what);
+    }
+    Ok(())
+}
+
+fn print_report(school: &str, r: &check::Report) {
+    println!("{school}：名册共 {} 行，{} 行通过检查。", r.rows, r.valid_rows);
+    if !r.ignored_columns.is_empty() {
+        println!("已忽略模板外的列：{}", r.ignored_columns.join("、"));
+    }
+    for e in &r.errors {
+        println!("  第{}行 [{}] “{}”：{}（{}）", e.row, e.column, e.value, e.reason, e.code);
+    }
+    for w in &r.warnings {
+        println!("  第{}行 需核实：{}", w.row, w.message);
+    }
+    if !r.created_classes.is_empty() {
+        println!("创建班级：{}", r.created_classes.join("、"));
+    }
+    if !r.errors.is_empty() {
+        println!("有 {} 处错误，未写入任何数据。", r.errors.len());
+    } else if r.committed {
+        println!("已写入 {} 名学生。", r.inserted);
+    } else {
+        println!("检查通过（未写入：--dry-run）。");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -20,6 +20,8 @@
 //! primary school with a handful of deliberate, listed mistakes, for the
 //! import workflow (Art. 10) and its duplicate checks (Art. 11, 14).
 
+pub mod load;
+
 use crate::domain::{Gender, IdNumber, SchoolKind, school_year_start};
 use crate::roster::Row;
 use chrono::{Datelike, NaiveDate, TimeDelta};

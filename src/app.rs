@@ -1,0 +1,149 @@
+//! The application state, built once from the settings and shared as an `Arc`,
+//! and the server: bound inside `build` so tests can ask for port 0.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::verify::KeyStore;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Everything a request handler needs.
+pub struct App {
+    /// Settings.
+    pub config: Config,
+    /// The database.
+    pub db: Db,
+    /// Server-rendered pages (`templates/web/*.html`).
+    pub pages: minijinja::Environment<'static>,
+    /// The signing keys (created by `xueji init`).
+    pub keys: KeyStore,
+    /// Base of public URLs, e.g. `http://127.0.0.1:8080`.
+    pub public_base_url: String,
+    /// The paper-file archive (`data/archive`).
+    pub archive: xueji_archive::Archive,
+}
+
+impl App {
+    /// Today's date: `XUEJI_TODAY` when set (demos, tests), else the local date.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.config.today.unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+}
+
+/// Loads the page templates.
+pub fn page_env(config: &Config) -> anyhow::Result<minijinja::Environment<'static>> {
+    let dir = config.templates_dir.join("web");
+    if !dir.join("base.html").exists() {
+        anyhow::bail!("找不到页面模板目录 {}（应包含 base.html）", dir.display());
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_loader(minijinja::path_loader(dir));
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.add_filter("status_label", |s: String| {
+        crate::domain::StudentStatus::parse(&s).map_or("未知", crate::domain::StudentStatus::label)
+    });
+    // Compile every page now: a broken template stops the start, not a request.
+    for name in crate::http::pages::PAGES {
+        env.get_template(name).with_context(|| format!("页面模板 {name} 有错误"))?;
+    }
+    Ok(env)
+}
+
+/// The key directory under the data directory.
+pub fn keys_dir(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("keys")
+}
+
+/// Opens (creating if needed) the archive under the data directory.
+pub fn open_archive(config: &Config) -> anyhow::Result<xueji_archive::Archive> {
+    let root = config.data_dir.join("archive");
+    std::fs::create_dir_all(&root).with_context(|| format!("无法创建档案目录 {}", root.display()))?;
+    xueji_archive::Archive::open(&root, xueji_archive::ArchiveConfig::default())
+        .with_context(|| format!("无法打开档案库 {}", root.display()))
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+}
+
+impl Server {
+    /// Connects the database, loads templates and keys, binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        let pages = page_env(&config)?;
+        let (keys, _) = KeyStore::init(keys_dir(&config)).context("无法打开签名密钥")?;
+        let archive = open_archive(&config)?;
+        let listener =
+            tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("无法监听 {}", config.bind))?;
+        let addr = listener.local_addr()?;
+        let public_base_url = if config.public_base_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            config.public_base_url.trim_end_matches('/').to_owned()
+        };
+        let app = Arc::new(App { config, db, pages, keys, public_base_url, archive });
+        Ok(Self { listener, app })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// The shared state.
+    pub fn app(&self) -> Arc<App> {
+        self.app.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = crate::http::router(self.app.clone());
+        let sweeper = tokio::spawn(sweep_sessions(self.app.clone()));
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        sweeper.abort();
+        self.app.db.pool.close().await;
+        Ok(())
+    }
+}
+
+/// Removes expired sessions every ten minutes.
+async fn sweep_sessions(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now().timestamp();
+        if let Err(e) = crate::db::users::purge_sessions(
+            &app.db.pool,
+            now,
+            app.config.session_idle_secs,
+            app.config.session_absolute_secs,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "session sweep failed");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

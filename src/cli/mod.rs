@@ -1,0 +1,2 @@
+//! Command-line subcommands that live in the library, one module per area,
+//! so `main.rs` stays a thin dispatcher.

@@ -1,0 +1,119 @@
+//! Loading the sample county into a database: schools, classes, accounts and
+//! students, the students through the same roster checks a school's import
+//! goes through.
+
+use super::County;
+use crate::db::Db;
+use crate::db::schools::{self, NewSchool};
+use crate::db::users::{self, Role};
+use crate::domain::Grade;
+use crate::roster::{check, read::Sheet};
+use anyhow::Context;
+use std::collections::HashMap;
+
+/// A demo account and its generated password.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Sign-in name.
+    pub username: String,
+    /// Generated password.
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// School name (registrars).
+    pub school: Option<String>,
+}
+
+/// A random password of 16 letters and digits (no look-alikes).
+pub fn random_password() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16).map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())])).collect()
+}
+
+/// Loads `county` into an empty database, calling `progress(done, total)` per school.
+/// Returns the accounts created: one bureau admin, one bureau staff member and a
+/// registrar for each school that holds its own files.
+pub async fn load(
+    db: &Db,
+    county: &County,
+    today: chrono::NaiveDate,
+    progress: &dyn Fn(usize, usize),
+) -> anyhow::Result<Vec<Account>> {
+    if schools::count(&db.pool).await? > 0 {
+        anyhow::bail!("数据库中已有学校，示例县只能载入空数据库（可删除 data/ 目录后重试）");
+    }
+    let mut tx = db.pool.begin().await?;
+    let mut ids: HashMap<&str, i64> = HashMap::new();
+    // Central schools first, so township schools can point at them.
+    let mut ordered: Vec<_> = county.schools.iter().collect();
+    ordered.sort_by_key(|s| s.central_school_code.is_some());
+    for s in ordered {
+        let id = schools::insert(
+            &mut *tx,
+            &NewSchool {
+                code: &s.code,
+                name: &s.name,
+                kind: s.kind,
+                county_town: s.county_town,
+                central_school_id: s.central_school_code.as_deref().and_then(|c| ids.get(c).copied()),
+                district: &s.district,
+                address: &s.address,
+            },
+        )
+        .await?;
+        ids.insert(&s.code, id);
+    }
+    for c in &county.classes {
+        let school = schools::by_id(&mut *tx, ids[c.school_code.as_str()]).await?.context("school just inserted")?;
+        schools::insert_class(&mut *tx, &school, Grade::new(c.grade)?, c.number, &c.head_teacher, c.cap).await?;
+    }
+    let mut accounts = Vec::new();
+    for (username, display, role) in
+        [("admin", "教育局管理员", Role::BureauAdmin), ("bureau", "教育局学籍科", Role::BureauStaff)]
+    {
+        let password = random_password();
+        users::insert(&mut *tx, username, display, &password, role, None).await?;
+        accounts.push(Account { username: username.into(), password, role, school: None });
+    }
+    for s in county.schools.iter().filter(|s| s.central_school_code.is_none()) {
+        let password = random_password();
+        let username = format!("r{}", s.code);
+        users::insert(
+            &mut *tx,
+            &username,
+            &format!("{}学籍管理员", s.name),
+            &password,
+            Role::Registrar,
+            Some(ids[s.code.as_str()]),
+        )
+        .await?;
+        accounts.push(Account { username, password, role: Role::Registrar, school: Some(s.name.clone()) });
+    }
+    tx.commit().await?;
+
+    let mut by_school: Vec<(&str, Sheet)> = Vec::new();
+    for st in &county.students {
+        match by_school.last_mut() {
+            Some((code, sheet)) if *code == st.school_code => {
+                let n = sheet.rows.len() + 2;
+                sheet.rows.push((n, st.row.clone()));
+            }
+            _ => by_school.push((&st.school_code, Sheet { rows: vec![(2, st.row.clone())], ..Sheet::default() })),
+        }
+    }
+    let total = by_school.len();
+    for (done, (code, sheet)) in by_school.into_iter().enumerate() {
+        let school = schools::by_code(&db.pool, code).await?.context("school just inserted")?;
+        let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today };
+        let report = check::import(db, &school, sheet, &opts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !report.committed {
+            let first =
+                report.errors.first().map(|e| format!("第{}行 {}：{}", e.row, e.column, e.reason)).unwrap_or_default();
+            anyhow::bail!("示例县 {} 的名册未通过检查（{} 处错误，首个：{first}）", school.name, report.errors.len());
+        }
+        progress(done + 1, total);
+    }
+    Ok(accounts)
+}

@@ -1,0 +1,328 @@
+//! Sign-in, sign-out, the session cookie, CSRF and the `Staff` extractor.
+//!
+//! - The session cookie (`xueji_session`) is HttpOnly, SameSite=Strict,
+//!   `Secure` when configured; a new token is issued at every sign-in and any
+//!   session the browser held is ended (no fixation). Sessions end after the
+//!   idle or the absolute timeout.
+//! - Forms carry a per-session CSRF token in a hidden field; API writes carry
+//!   it in the `X-CSRF-Token` header. The sign-in form, before any session,
+//!   uses a double-submit cookie.
+//! - A missing or expired session answers 401 JSON under `/api/`, and a
+//!   redirect to `/login` for pages.
+
+use crate::app::App;
+use crate::db::audit;
+use crate::db::users::{self, Role, User};
+use crate::error::{AppError, ErrorBody};
+use crate::http::pages::{PageError, render};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use minijinja::context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+const SESSION_COOKIE: &str = "xueji_session";
+const LOGIN_CSRF_COOKIE: &str = "xueji_login_csrf";
+
+/// The sign-in routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/students") }))
+        .route("/login", get(login_page).post(login_form))
+        .route("/logout", post(logout_form))
+        .route("/api/login", post(login_api))
+        .route("/api/logout", post(logout_api))
+        .route("/api/me", get(me))
+}
+
+/// A signed-in staff member, with the schools they may see.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// The account.
+    pub user: User,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// The session token's hash.
+    pub token_hash: String,
+    /// `None`: every school (bureau); `Some(ids)`: these schools only (registrar).
+    pub scope: Option<Vec<i64>>,
+    /// The client address, for the audit log.
+    pub client: String,
+}
+
+impl Staff {
+    /// Whether the staff member may see records of this school.
+    pub fn may_see(&self, school_id: i64) -> bool {
+        self.scope.as_ref().is_none_or(|ids| ids.contains(&school_id))
+    }
+
+    /// Refuses anyone but bureau staff.
+    pub fn require_bureau(&self) -> Result<(), AppError> {
+        if self.user.role.is_bureau() { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    /// Checks a form's or a header's CSRF token.
+    pub fn check_csrf(&self, given: &str) -> Result<(), AppError> {
+        if constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) { Ok(()) } else { Err(AppError::Csrf) }
+    }
+
+    /// Checks the `X-CSRF-Token` header of an API write.
+    pub fn check_csrf_header(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        self.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or(""))
+    }
+
+    /// Writes an audit entry for this staff member.
+    pub async fn audit(
+        &self,
+        app: &App,
+        action: &str,
+        target: (&str, &str),
+        school_id: Option<i64>,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<(), AppError> {
+        audit::record(
+            &app.db.pool,
+            &audit::Entry {
+                user_id: Some(self.user.id),
+                username: &self.user.username,
+                action,
+                target_kind: target.0,
+                target_id: target.1,
+                school_id,
+                outcome,
+                client: &self.client,
+                detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Why a request has no staff member.
+#[derive(Debug)]
+pub enum AuthRejection {
+    /// An API call without a valid session.
+    Api,
+    /// A page without a valid session.
+    Page,
+    /// The database failed.
+    Internal(AppError),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Api => AppError::Unauthorized.into_response(),
+            Self::Page => Redirect::to("/login").into_response(),
+            Self::Internal(e) => e.into_response(),
+        }
+    }
+}
+
+/// The client address from the connection (no proxy headers are trusted here).
+pub fn client_addr(parts: &Parts) -> String {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// A cookie's value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<Arc<App>> for Staff {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let reject = if parts.uri.path().starts_with("/api/") { AuthRejection::Api } else { AuthRejection::Page };
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(reject) };
+        let now = chrono::Utc::now().timestamp();
+        let session =
+            users::session(&app.db.pool, token, now, app.config.session_idle_secs, app.config.session_absolute_secs)
+                .await
+                .map_err(|e| AuthRejection::Internal(e.into()))?;
+        let Some(session) = session else { return Err(reject) };
+        let scope = match (session.user.role, session.user.school_id) {
+            (Role::Registrar, Some(school)) => Some(
+                crate::db::schools::held_by(&app.db.pool, school)
+                    .await
+                    .map_err(|e| AuthRejection::Internal(e.into()))?,
+            ),
+            (Role::Registrar, None) => Some(Vec::new()),
+            _ => None,
+        };
+        Ok(Staff {
+            user: session.user,
+            csrf: session.csrf,
+            token_hash: session.token_hash,
+            scope,
+            client: client_addr(parts),
+        })
+    }
+}
+
+/// The client address, as an extractor.
+pub struct Client(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(parts)))
+    }
+}
+
+fn session_cookie(app: &App, token: &str, max_age: i64) -> HeaderValue {
+    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("token is URL-safe base64")
+}
+
+async fn login_page(State(app): State<Arc<App>>) -> Result<Response, PageError> {
+    login_form_response(&app, None, StatusCode::OK)
+}
+
+fn login_form_response(app: &App, error: Option<&str>, status: StatusCode) -> Result<Response, PageError> {
+    let csrf = users::new_token();
+    let page = render(app, "login.html", None, context! { csrf => csrf, error => error })?;
+    let secure = if app.config.secure_cookies { "; Secure" } else { "" };
+    let cookie = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800{secure}"
+    ))
+    .expect("token is URL-safe base64");
+    Ok((status, [(header::SET_COOKIE, cookie)], page).into_response())
+}
+
+/// The sign-in form's fields.
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Signs in: checks the password, ends any old session, starts a new one.
+async fn sign_in(
+    app: &App,
+    headers: &HeaderMap,
+    client: &str,
+    username: &str,
+    password: &str,
+) -> Result<Option<(User, String, String)>, AppError> {
+    let user = users::authenticate(&app.db.pool, username.trim(), password).await?;
+    let outcome = if user.is_some() { "ok" } else { "denied" };
+    audit::record(
+        &app.db.pool,
+        &audit::Entry {
+            user_id: user.as_ref().map(|u| u.id),
+            username: user.as_ref().map_or("-", |u| u.username.as_str()),
+            action: "auth.login",
+            target_kind: "session",
+            target_id: "-",
+            school_id: None,
+            outcome,
+            client,
+            detail: "",
+        },
+    )
+    .await?;
+    let Some(user) = user else { return Ok(None) };
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        users::end_session(&app.db.pool, &users::token_hash(old)).await?;
+    }
+    let (token, csrf) = users::create_session(&app.db.pool, user.id, client, chrono::Utc::now().timestamp()).await?;
+    Ok(Some((user, token, csrf)))
+}
+
+async fn login_form(
+    State(app): State<Arc<App>>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+        return login_form_response(&app, Some("表单已过期，请重新登录"), StatusCode::FORBIDDEN);
+    }
+    match sign_in(&app, &headers, &client, &form.username, &form.password).await? {
+        None => login_form_response(&app, Some("用户名或密码错误"), StatusCode::UNAUTHORIZED),
+        Some((_, token, _)) => Ok((
+            [(header::SET_COOKIE, session_cookie(&app, &token, app.config.session_absolute_secs))],
+            Redirect::to("/students"),
+        )
+            .into_response()),
+    }
+}
+
+/// The API's sign-in body.
+#[derive(serde::Deserialize)]
+pub struct LoginJson {
+    username: String,
+    password: String,
+}
+
+async fn login_api(
+    State(app): State<Arc<App>>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Json(body): Json<LoginJson>,
+) -> Result<Response, AppError> {
+    match sign_in(&app, &headers, &client, &body.username, &body.password).await? {
+        None => Ok((
+            StatusCode::UNAUTHORIZED,
+            Json(ErrorBody { code: "auth.bad_credentials", message: "用户名或密码错误".into(), field: None }),
+        )
+            .into_response()),
+        Some((user, token, csrf)) => Ok((
+            [(header::SET_COOKIE, session_cookie(&app, &token, app.config.session_absolute_secs))],
+            Json(serde_json::json!({ "user": user, "csrf": csrf })),
+        )
+            .into_response()),
+    }
+}
+
+/// The sign-out form's field.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout_form(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    users::end_session(&app.db.pool, &staff.token_hash).await?;
+    Ok(([(header::SET_COOKIE, session_cookie(&app, "", 0))], Redirect::to("/login")).into_response())
+}
+
+async fn logout_api(State(app): State<Arc<App>>, staff: Staff, headers: HeaderMap) -> Result<Response, AppError> {
+    staff.check_csrf_header(&headers)?;
+    users::end_session(&app.db.pool, &staff.token_hash).await?;
+    Ok(([(header::SET_COOKIE, session_cookie(&app, "", 0))], StatusCode::NO_CONTENT).into_response())
+}
+
+async fn me(staff: Staff) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "user": staff.user, "csrf": staff.csrf, "scope": staff.scope }))
+}

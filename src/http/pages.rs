@@ -1,0 +1,72 @@
+//! Rendering pages and page errors.
+
+use crate::app::App;
+use crate::error::AppError;
+use crate::http::auth::Staff;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+
+/// Every page template; all are compiled at start-up.
+pub const PAGES: [&str; 6] =
+    ["base.html", "login.html", "students.html", "student.html", "problems.html", "import.html"];
+
+/// Renders a page for a signed-in staff member (the layout shows who and the CSRF token).
+pub fn render(app: &App, name: &str, staff: Option<&Staff>, ctx: minijinja::Value) -> Result<Html<String>, PageError> {
+    let me = staff.map(|s| {
+        context! {
+            name => s.user.display_name.clone(),
+            role => s.user.role.label(),
+            is_bureau => s.user.role.is_bureau(),
+            csrf => s.csrf.clone(),
+        }
+    });
+    let tmpl = app.pages.get_template(name).map_err(|e| PageError(AppError::Internal(e.into())))?;
+    tmpl.render(context! { me => me, ..ctx })
+        .map(Html)
+        .map_err(|e| PageError(AppError::Internal(anyhow::Error::new(e).context(format!("rendering {name}")))))
+}
+
+/// An error shown as a page (the JSON API uses [`AppError`] directly).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let status = e.status();
+        let body = format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{0}</title></head>\
+             <body style=\"font-family:sans-serif;max-width:40rem;margin:3rem auto\"><h1>{0}</h1><p>{1}</p>\
+             <p><a href=\"/students\">返回学生名单</a></p><p style=\"color:#888\">错误代码：{2}</p></body></html>",
+            status_title(status),
+            html_escape(&e.to_string()),
+            e.code()
+        );
+        (status, Html(body)).into_response()
+    }
+}
+
+fn status_title(s: StatusCode) -> &'static str {
+    match s.as_u16() {
+        400 | 422 => "输入有误",
+        401 => "请先登录",
+        403 => "没有权限",
+        404 => "未找到",
+        409 => "记录冲突",
+        413 => "文件过大",
+        _ => "服务器错误",
+    }
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}

@@ -1,0 +1,177 @@
+//! Roster import and export over HTTP: the registrar's upload page and the
+//! JSON API. Same checks as `xueji import`: every bad row reported, all rows
+//! or none written.
+
+use crate::app::App;
+use crate::db::schools::{self, School};
+use crate::error::AppError;
+use crate::http::auth::Staff;
+use crate::http::pages::{PageError, render};
+use crate::roster::{check, export, read};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use minijinja::context;
+use std::sync::Arc;
+
+/// The largest roster upload.
+pub const MAX_UPLOAD: usize = 32 * 1024 * 1024;
+
+/// The roster routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/roster", get(roster_page))
+        .route("/roster/import", post(import_page))
+        .route("/roster/export", get(export_page))
+        .route("/api/schools/{code}/roster", post(import_api).get(export_api))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+}
+
+async fn school_in_scope(app: &App, staff: &Staff, code: &str) -> Result<School, AppError> {
+    let school = schools::by_code(&app.db.pool, code.trim()).await?.ok_or(AppError::NotFound)?;
+    if staff.may_see(school.id) { Ok(school) } else { Err(AppError::NotFound) }
+}
+
+async fn roster_page(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
+    let schools: Vec<_> = schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect();
+    render(&app, "import.html", Some(&staff), context! { schools => schools, report => (), school => () })
+}
+
+async fn run_import(
+    app: &App,
+    staff: &Staff,
+    school: &School,
+    bytes: &[u8],
+    dry_run: bool,
+    create_classes: bool,
+) -> Result<check::Report, AppError> {
+    let sheet = read::read(bytes)?;
+    let opts = check::Options { dry_run, create_classes, actor_id: Some(staff.user.id), today: app.today() };
+    let report = check::import(&app.db, school, sheet, &opts).await?;
+    staff
+        .audit(
+            app,
+            if dry_run { "roster.check" } else { "roster.import" },
+            ("school", &school.code),
+            Some(school.id),
+            if report.errors.is_empty() { "ok" } else { "refused" },
+            &format!("rows={} errors={} inserted={}", report.rows, report.errors.len(), report.inserted),
+        )
+        .await?;
+    Ok(report)
+}
+
+async fn import_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    mut form: Multipart,
+) -> Result<Html<String>, PageError> {
+    let (mut file, mut code, mut csrf, mut dry_run, mut create) = (None, String::new(), String::new(), false, false);
+    while let Some(field) =
+        form.next_field().await.map_err(|_| AppError::bad_request("import.upload", "上传中断，请重试"))?
+    {
+        match field.name().unwrap_or("") {
+            "file" => {
+                file =
+                    Some(field.bytes().await.map_err(|_| AppError::bad_request("import.upload", "上传中断，请重试"))?)
+            }
+            "school" => code = field.text().await.unwrap_or_default(),
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "dry_run" => dry_run = true,
+            "create_classes" => create = true,
+            _ => {}
+        }
+    }
+    staff.check_csrf(&csrf)?;
+    let school = school_in_scope(&app, &staff, &code).await?;
+    let file = file.ok_or_else(|| AppError::bad_request("import.empty_file", "请选择要导入的名册文件"))?;
+    let report = run_import(&app, &staff, &school, &file, dry_run, create).await?;
+    let schools: Vec<_> = schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect();
+    render(&app, "import.html", Some(&staff), context! { schools => schools, report => report, school => school })
+}
+
+/// Import options for the API.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ImportQuery {
+    /// Check only.
+    #[serde(default)]
+    dry_run: bool,
+    /// Create missing classes.
+    #[serde(default)]
+    create_classes: bool,
+}
+
+async fn import_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(code): Path<String>,
+    Query(q): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    staff.check_csrf_header(&headers)?;
+    let school = school_in_scope(&app, &staff, &code).await?;
+    let report = run_import(&app, &staff, &school, &body, q.dry_run, q.create_classes).await?;
+    let status = if report.errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+/// Export options.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ExportQuery {
+    /// School code (pages).
+    #[serde(default)]
+    school: String,
+    /// `xlsx` (default) or `csv`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn export(app: &App, staff: &Staff, code: &str, format: Option<&str>) -> Result<Response, AppError> {
+    let school = school_in_scope(app, staff, code).await?;
+    let mut conn = app.db.pool.acquire().await?;
+    let rows = export::rows_for_school(&mut conn, &school).await?;
+    staff
+        .audit(app, "roster.export", ("school", &school.code), Some(school.id), "ok", &format!("rows={}", rows.len()))
+        .await?;
+    let (bytes, ext, mime) = match format.unwrap_or("xlsx") {
+        "csv" => (export::write_csv(&rows)?, "csv", "text/csv; charset=utf-8"),
+        "xlsx" => {
+            (export::write_xlsx(&rows)?, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        }
+        other => {
+            return Err(AppError::bad_request("export.format", format!("不支持的导出格式“{other}”，可选 xlsx 或 csv")));
+        }
+    };
+    let name = format!("学籍名册-{}.{ext}", school.code);
+    let disposition = format!(
+        "attachment; filename=\"roster-{}.{ext}\"; filename*=UTF-8''{}",
+        school.code,
+        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+    );
+    Ok(([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+}
+
+async fn export_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, PageError> {
+    Ok(export(&app, &staff, &q.school, q.format.as_deref()).await?)
+}
+
+async fn export_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(code): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    export(&app, &staff, &code, q.format.as_deref()).await
+}

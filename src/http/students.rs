@@ -1,0 +1,259 @@
+//! Students: the list and search of one's scope, one student's record with
+//! its history, and the problem-record list; as pages and as JSON.
+//!
+//! Every read of personal data writes an audit entry; a registrar asking for
+//! another school's student gets 404, and the attempt is audited as `denied`.
+
+use crate::app::App;
+use crate::db::students::{self, Filter};
+use crate::db::{problems, schools};
+use crate::domain::StudentStatus;
+use crate::error::AppError;
+use crate::http::auth::Staff;
+use crate::http::pages::{PageError, render};
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use minijinja::context;
+use std::sync::Arc;
+
+const PAGE_SIZE: i64 = 50;
+
+/// The student routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/students", get(list_page))
+        .route("/students/search", post(search_page))
+        .route("/students/{id}", get(student_page))
+        .route("/problems", get(problems_page))
+        .route("/api/students", get(list_api))
+        .route("/api/students/search", post(search_api))
+        .route("/api/students/{id}", get(student_api))
+        .route("/api/problems", get(problems_api))
+        .route("/api/schools", get(schools_api))
+}
+
+/// List filters (none of them personal).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListQuery {
+    /// School code.
+    #[serde(default)]
+    school: Option<String>,
+    /// Grade 1-9.
+    #[serde(default)]
+    grade: Option<String>,
+    /// Status code.
+    #[serde(default)]
+    status: Option<String>,
+    /// Page, from 1.
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// A search (sent in the body, so names never stand in a URL or a log).
+#[derive(Debug, serde::Deserialize)]
+pub struct SearchForm {
+    /// Name or student number.
+    q: String,
+    /// The form's CSRF token (pages only).
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A list page's results.
+#[derive(Debug, serde::Serialize)]
+pub struct ListResult {
+    /// Students on this page.
+    pub students: Vec<students::StudentSummary>,
+    /// Matches in all.
+    pub total: i64,
+    /// This page.
+    pub page: i64,
+    /// Pages in all.
+    pub pages: i64,
+}
+
+async fn build_filter(app: &App, staff: &Staff, q: &ListQuery) -> Result<Filter, AppError> {
+    let mut filter = Filter { school_ids: staff.scope.clone(), ..Filter::default() };
+    if let Some(code) = q.school.as_deref().filter(|c| !c.is_empty()) {
+        let school = schools::by_code(&app.db.pool, code).await?.ok_or(AppError::NotFound)?;
+        if !staff.may_see(school.id) {
+            return Err(AppError::NotFound);
+        }
+        filter.school_id = Some(school.id);
+    }
+    if let Some(g) = q.grade.as_deref().filter(|g| !g.is_empty()) {
+        filter.grade = Some(i64::from(crate::domain::Grade::parse(g)?.number()));
+    }
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        filter.status = Some(StudentStatus::parse(s)?);
+    }
+    Ok(filter)
+}
+
+async fn run_list(app: &App, staff: &Staff, filter: &Filter, page: i64, action: &str) -> Result<ListResult, AppError> {
+    let page = page.max(1);
+    let mut conn = app.db.pool.acquire().await?;
+    let (list, total) = students::list(&mut conn, filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let target = filter.school_id.map_or_else(|| "*".to_owned(), |id| id.to_string());
+    staff
+        .audit(
+            app,
+            action,
+            ("school", &target),
+            filter.school_id,
+            "ok",
+            &format!("shown={} total={total} page={page}", list.len()),
+        )
+        .await?;
+    Ok(ListResult { students: list, total, page, pages: (total + PAGE_SIZE - 1) / PAGE_SIZE })
+}
+
+async fn scope_schools(app: &App, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
+    let all = schools::list(&app.db.pool).await?;
+    Ok(all.into_iter().filter(|s| staff.may_see(s.id)).collect())
+}
+
+fn statuses() -> Vec<(&'static str, &'static str)> {
+    StudentStatus::ALL.iter().map(|s| (s.code(), s.label())).collect()
+}
+
+async fn list_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    let filter = build_filter(&app, &staff, &q).await?;
+    let result = run_list(&app, &staff, &filter, q.page.unwrap_or(1), "student.list").await?;
+    let schools = scope_schools(&app, &staff).await?;
+    render(
+        &app,
+        "students.html",
+        Some(&staff),
+        context! { result => result, schools => schools, statuses => statuses(),
+        q => context!{ school => q.school, grade => q.grade, status => q.status }, searched => false },
+    )
+}
+
+async fn search_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(form): Form<SearchForm>,
+) -> Result<Html<String>, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    let filter = Filter { school_ids: staff.scope.clone(), query: Some(form.q.clone()), ..Filter::default() };
+    let result = run_list(&app, &staff, &filter, 1, "student.search").await?;
+    let schools = scope_schools(&app, &staff).await?;
+    render(
+        &app,
+        "students.html",
+        Some(&staff),
+        context! { result => result, schools => schools, statuses => statuses(),
+        q => context!{ text => form.q }, searched => true },
+    )
+}
+
+async fn list_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ListResult>, AppError> {
+    let filter = build_filter(&app, &staff, &q).await?;
+    Ok(Json(run_list(&app, &staff, &filter, q.page.unwrap_or(1), "student.list").await?))
+}
+
+async fn search_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Json(form): Json<SearchForm>,
+) -> Result<Json<ListResult>, AppError> {
+    let filter = Filter { school_ids: staff.scope.clone(), query: Some(form.q), ..Filter::default() };
+    Ok(Json(run_list(&app, &staff, &filter, 1, "student.search").await?))
+}
+
+/// One student's record and history, after the access check and its audit entry.
+async fn load_student(
+    app: &App,
+    staff: &Staff,
+    public_id: &str,
+) -> Result<(students::Student, Vec<students::Event>), AppError> {
+    let located = students::locate(&app.db.pool, public_id).await?;
+    match located {
+        Some((_, school_id)) if staff.may_see(school_id) => {
+            let mut conn = app.db.pool.acquire().await?;
+            let student = students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
+            let events = students::events_of(&mut *conn, student.id).await?;
+            staff.audit(app, "student.view", ("student", public_id), Some(school_id), "ok", "").await?;
+            Ok((student, events))
+        }
+        Some((_, school_id)) => {
+            staff
+                .audit(app, "student.view", ("student", public_id), Some(school_id), "denied", "outside scope")
+                .await?;
+            Err(AppError::NotFound)
+        }
+        None => {
+            staff.audit(app, "student.view", ("student", public_id), None, "not_found", "").await?;
+            Err(AppError::NotFound)
+        }
+    }
+}
+
+async fn student_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let (student, events) = load_student(&app, &staff, &id).await?;
+    let class_name = student.class_name();
+    let status_label = student.status.label();
+    let events: Vec<_> = events
+        .into_iter()
+        .map(|e| {
+            let label = |s: &Option<String>| s.as_deref().and_then(|c| StudentStatus::parse(c).ok()).map(|s| s.label());
+            context! { kind => event_label(&e.kind), from => label(&e.from_status), to => label(&e.to_status),
+            actor => e.actor, at => e.at, detail => e.detail }
+        })
+        .collect();
+    render(
+        &app,
+        "student.html",
+        Some(&staff),
+        context! { s => student, class_name => class_name, status_label => status_label, events => events },
+    )
+}
+
+/// The Chinese name of an event kind.
+pub fn event_label(kind: &str) -> &str {
+    match kind {
+        "enrolled" => "建立学籍",
+        "student_no_converted" => "临时学籍号转正式学籍号",
+        other => other,
+    }
+}
+
+async fn student_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (student, events) = load_student(&app, &staff, &id).await?;
+    Ok(Json(serde_json::json!({ "student": student, "class_name": student.class_name(), "history": events })))
+}
+
+async fn problems_page(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
+    let list = problems::open_for(&app.db.pool, staff.scope.as_deref()).await?;
+    staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
+    render(&app, "problems.html", Some(&staff), context! { problems => list })
+}
+
+async fn problems_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<problems::Problem>>, AppError> {
+    let list = problems::open_for(&app.db.pool, staff.scope.as_deref()).await?;
+    staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
+    Ok(Json(list))
+}
+
+async fn schools_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<schools::School>>, AppError> {
+    Ok(Json(scope_schools(&app, &staff).await?))
+}

@@ -1,0 +1,249 @@
+//! A real server on a loopback port over a fresh database (a SQLite file, or
+//! a new PostgreSQL database when `XUEJI_TEST_DATABASE_URL` names a server),
+//! with a small fixture county and one method per endpoint.
+
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::Executor;
+use std::sync::Arc;
+use xueji::app::{App, Server};
+use xueji::config::Config;
+use xueji::db::Db;
+use xueji::db::schools::{self, NewSchool};
+use xueji::db::users::{self, Role};
+use xueji::domain::{Gender, Grade, IdNumber, SchoolKind};
+use xueji::roster::{Row, check, read::Sheet};
+
+/// The password of every fixture account.
+pub const PASSWORD: &str = "fixture-password-1";
+/// "Today" for every test.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+}
+
+/// Fixture school codes.
+pub const CENTRAL: &str = "2122019001"; // township central primary school
+pub const VILLAGE: &str = "2122019002"; // village school whose files the central school holds
+pub const TOWN: &str = "2122019003"; // county-town primary school
+pub const JUNIOR: &str = "2122019004"; // county-town junior school
+
+/// A running test server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The server's state (database, settings).
+    pub app: Arc<App>,
+    /// The client, with its own cookie jar.
+    pub client: reqwest::Client,
+    /// The CSRF token of the signed-in session.
+    pub csrf: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A fresh database URL: a SQLite file in `dir`, or a new PostgreSQL database.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("XUEJI_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+        None => format!("sqlite://{}", dir.join("test.db").display()),
+        Some(base) => {
+            sqlx::any::install_default_drivers();
+            let name = format!("xueji_test_{}", hex::encode(rand::random::<[u8; 6]>()));
+            let admin = sqlx::AnyPool::connect(&base).await.expect("PostgreSQL for tests");
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            admin.close().await;
+            let (prefix, _) = base.rsplit_once('/').expect("URL has a database");
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+/// Starts a server on port 0 over a fresh database with the fixture loaded.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path()).await;
+    let mut config = Config::for_data_dir(dir.path().to_path_buf(), Some(url));
+    config.today = Some(today());
+    let db = Db::connect(&config.database_url).await.unwrap();
+    load_fixture(&db).await;
+    db.pool.close().await;
+    let server = Server::build(config).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let app = server.app();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp { base, app, client: client(), csrf: String::new(), shutdown: Some(tx), _dir: dir }
+}
+
+/// A client with a cookie jar that does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Schools, classes and accounts: a central school holding a village school's
+/// files, a county-town primary and a junior school.
+pub async fn load_fixture(db: &Db) {
+    let mut ids = std::collections::HashMap::new();
+    for (code, name, kind, town, central) in [
+        (CENTRAL, "测试镇中心小学", SchoolKind::Primary, false, None),
+        (VILLAGE, "测试镇村小学", SchoolKind::Primary, false, Some(CENTRAL)),
+        (TOWN, "测试县城小学", SchoolKind::Primary, true, None),
+        (JUNIOR, "测试县城中学", SchoolKind::Junior, true, None),
+    ] {
+        let id = schools::insert(
+            &db.pool,
+            &NewSchool {
+                code,
+                name,
+                kind,
+                county_town: town,
+                central_school_id: central.map(|c| ids[c]),
+                district: "测试",
+                address: "",
+            },
+        )
+        .await
+        .unwrap();
+        ids.insert(code, id);
+        let school = schools::by_id(&db.pool, id).await.unwrap().unwrap();
+        for grade in kind.grades() {
+            schools::insert_class(&db.pool, &school, Grade::new(grade).unwrap(), 1, "", None).await.unwrap();
+        }
+    }
+    users::insert(&db.pool, "admin", "管理员", PASSWORD, Role::BureauAdmin, None).await.unwrap();
+    users::insert(&db.pool, "bureau", "学籍科", PASSWORD, Role::BureauStaff, None).await.unwrap();
+    for code in [CENTRAL, TOWN, JUNIOR] {
+        users::insert(&db.pool, &format!("r{code}"), "学籍管理员", PASSWORD, Role::Registrar, Some(ids[code]))
+            .await
+            .unwrap();
+    }
+}
+
+/// A valid roster row for a pupil of `grade`, with an ID made from the birth date and `seq`.
+pub fn pupil(name: &str, birth: (i32, u32, u32), seq: u16, grade: u8) -> Row {
+    let birth = NaiveDate::from_ymd_opt(birth.0, birth.1, birth.2).unwrap();
+    let id = IdNumber::from_parts("220122", birth, seq).unwrap();
+    Row {
+        name: name.into(),
+        gender: id.gender().label().into(),
+        birth_date: birth.to_string(),
+        ethnicity: "汉族".into(),
+        id_type: "居民身份证".into(),
+        id_number: id.to_string(),
+        household_address: "吉林省长春市农安县测试镇1号".into(),
+        current_address: "吉林省长春市农安县测试镇1号".into(),
+        guardian1_name: "家长".into(),
+        guardian1_relation: "父亲".into(),
+        guardian1_phone: format!("138{:08}", u32::from(seq) * 7919 % 100_000_000),
+        grade: grade.to_string(),
+        class: "1".into(),
+        ..Row::default()
+    }
+}
+
+/// A first-grade pupil (intake 2026): born in 2019-2020 before 1 September 2020.
+pub fn first_grader(name: &str, seq: u16) -> Row {
+    pupil(name, (2020, 3, 1 + u32::from(seq % 28)), seq, 1)
+}
+
+/// Imports rows into a school directly (no HTTP), committing.
+pub async fn import_rows(db: &Db, school_code: &str, rows: Vec<Row>) -> check::Report {
+    let school = schools::by_code(&db.pool, school_code).await.unwrap().unwrap();
+    let sheet = Sheet { rows: rows.into_iter().enumerate().map(|(i, r)| (i + 2, r)).collect(), ..Sheet::default() };
+    let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today: today() };
+    check::import(db, &school, sheet, &opts).await.unwrap()
+}
+
+/// Row counts of the tables an import writes.
+pub async fn counts(db: &Db) -> (i64, i64, i64, i64) {
+    let n = |t: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&db.pool).await.unwrap()
+    };
+    (n("students").await, n("guardians").await, n("student_events").await, n("classes").await)
+}
+
+/// Gender helper for tests.
+pub fn other_gender(g: &str) -> &'static str {
+    if Gender::parse(g).unwrap() == Gender::Male { "女" } else { "男" }
+}
+
+impl TestApp {
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// Signs in through the API; keeps the cookie and the CSRF token.
+    pub async fn login(&mut self, username: &str) -> StatusCode {
+        let res = self
+            .client
+            .post(format!("{}/api/login", self.base))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        if status.is_success() {
+            let body: Value = res.json().await.unwrap();
+            self.csrf = body["csrf"].as_str().unwrap().to_owned();
+        }
+        status
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    /// POST JSON with the CSRF header.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST raw bytes with the CSRF header.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A student's public id by name.
+    pub async fn public_id(&self, name: &str) -> String {
+        sqlx::query_scalar("SELECT public_id FROM students WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.db().pool)
+            .await
+            .unwrap()
+    }
+
+    /// Audit rows for a target and outcome.
+    pub async fn audit_count(&self, action: &str, target: &str, outcome: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2 AND outcome = $3")
+            .bind(action)
+            .bind(target)
+            .bind(outcome)
+            .fetch_one(&self.db().pool)
+            .await
+            .unwrap()
+    }
+}

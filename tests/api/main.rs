@@ -1,0 +1,7 @@
+//! Integration tests against a real server on a loopback port, over SQLite by
+//! default and PostgreSQL when `XUEJI_TEST_DATABASE_URL` is set. One binary.
+
+mod access;
+mod auth;
+mod helpers;
+mod import;

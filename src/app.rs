@@ -22,9 +22,34 @@ pub struct App {
     pub public_base_url: String,
     /// The paper-file archive (`data/archive`).
     pub archive: xueji_archive::Archive,
+    /// The document renderer (fonts and typst library loaded once per process).
+    pub renderer: Arc<crate::render::Renderer>,
 }
 
 impl App {
+    /// Opens everything the service needs: database (migrated), page templates,
+    /// signing keys (created on first use), archive, renderer. Refuses to go on
+    /// with a broken document template. `default_base` is the public base URL
+    /// when none is configured.
+    pub async fn open(config: Config, default_base: &str) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        let pages = page_env(&config)?;
+        let (keys, _) = KeyStore::init(keys_dir(&config)).context("无法打开签名密钥")?;
+        let archive = open_archive(&config)?;
+        let renderer = renderer(&config)?;
+        let problems = renderer.check_templates();
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::bail!("文书模板有错误，服务未启动（请运行 xueji templates check）：\n{}", list.join("\n"));
+        }
+        let public_base_url = if config.public_base_url.is_empty() {
+            default_base.to_owned()
+        } else {
+            config.public_base_url.trim_end_matches('/').to_owned()
+        };
+        Ok(App { config, db, pages, keys, public_base_url, archive, renderer })
+    }
+
     /// Today's date: `XUEJI_TODAY` when set (demos, tests), else the local date.
     pub fn today(&self) -> chrono::NaiveDate {
         self.config.today.unwrap_or_else(|| chrono::Local::now().date_naive())
@@ -56,11 +81,30 @@ pub fn keys_dir(config: &Config) -> std::path::PathBuf {
     config.data_dir.join("keys")
 }
 
+/// The process's renderer for these templates and fonts: built once, then shared
+/// (fonts and the typst library are loaded a single time per process).
+pub fn renderer(config: &Config) -> anyhow::Result<Arc<crate::render::Renderer>> {
+    type Key = (std::path::PathBuf, std::path::PathBuf);
+    static RENDERERS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Key, Arc<crate::render::Renderer>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let key = (config.templates_dir.join("forms"), config.fonts_dir.clone());
+    let mut cache = RENDERERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(r) = cache.get(&key) {
+        return Ok(r.clone());
+    }
+    let r = Arc::new(
+        crate::render::Renderer::new(&key.0, &key.1)
+            .map_err(|e| anyhow::anyhow!("无法加载文书模板或字体：{e}"))?,
+    );
+    cache.insert(key, r.clone());
+    Ok(r)
+}
+
 /// Opens (creating if needed) the archive under the data directory.
 pub fn open_archive(config: &Config) -> anyhow::Result<xueji_archive::Archive> {
     let root = config.data_dir.join("archive");
     std::fs::create_dir_all(&root).with_context(|| format!("无法创建档案目录 {}", root.display()))?;
-    xueji_archive::Archive::open(&root, xueji_archive::ArchiveConfig::default())
+    xueji_archive::Archive::open(&root, crate::dossier::archive_config()?)
         .with_context(|| format!("无法打开档案库 {}", root.display()))
 }
 
@@ -73,19 +117,10 @@ pub struct Server {
 impl Server {
     /// Connects the database, loads templates and keys, binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url).await?;
-        let pages = page_env(&config)?;
-        let (keys, _) = KeyStore::init(keys_dir(&config)).context("无法打开签名密钥")?;
-        let archive = open_archive(&config)?;
         let listener =
             tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("无法监听 {}", config.bind))?;
         let addr = listener.local_addr()?;
-        let public_base_url = if config.public_base_url.is_empty() {
-            format!("http://{addr}")
-        } else {
-            config.public_base_url.trim_end_matches('/').to_owned()
-        };
-        let app = Arc::new(App { config, db, pages, keys, public_base_url, archive });
+        let app = Arc::new(App::open(config, &format!("http://{addr}")).await?);
         Ok(Self { listener, app })
     }
 
@@ -103,10 +138,12 @@ impl Server {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let router = crate::http::router(self.app.clone());
         let sweeper = tokio::spawn(sweep_sessions(self.app.clone()));
+        let fixity = tokio::spawn(crate::dossier::fixity_schedule(self.app.clone()));
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         sweeper.abort();
+        fixity.abort();
         self.app.db.pool.close().await;
         Ok(())
     }

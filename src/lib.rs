@@ -4,6 +4,8 @@
 pub mod app;
 /// Benchmarks behind `xueji bench`.
 pub mod bench;
+/// Batch printing jobs.
+pub mod batch;
 /// Command-line subcommands by area.
 pub mod cli;
 /// Settings from the environment.
@@ -14,10 +16,14 @@ pub mod db;
 pub mod demo;
 /// Domain newtypes and the county regulation's rules (no I/O).
 pub mod domain;
+/// Issuing documents: data, signed token, PDF, record.
+pub mod documents;
 /// The service's error type.
 pub mod error;
 /// The HTTP interface: pages and JSON API.
 pub mod http;
+/// Rendering the official forms and certificates with typst.
+pub mod render;
 /// Roster spreadsheets: columns, import and export.
 pub mod roster;
 /// Signed verification tokens and the service's signing keys.

@@ -72,11 +72,24 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// 打印文书：一名学生（--student）或批量（--school [--grade] [--class]）
+    Render(xueji::cli::documents::RenderArgs),
+    /// 文书模板
+    Templates {
+        #[command(subcommand)]
+        what: Templates,
+    },
     /// 性能测试
     Bench {
         #[command(subcommand)]
         what: Bench,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum Templates {
+    /// 用示例数据编译每个文书模板，报告出错的文件、行号和原因
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +215,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             std::fs::write(&output, bytes).with_context(|| format!("无法写入 {}", output.display()))?;
             println!("已导出 {} 名学生到 {}", rows.len(), output.display());
         }
+        Command::Render(args) => return xueji::cli::documents::render(&config, args).await,
+        Command::Templates { what: Templates::Check } => return xueji::cli::documents::templates_check(&config),
         Command::Bench { what: Bench::Import { rows, runs } } => {
             xueji::bench::import(&config, rows, runs).await?;
         }

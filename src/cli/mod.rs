@@ -1,2 +1,4 @@
 //! Command-line subcommands that live in the library, one module per area,
 //! so `main.rs` stays a thin dispatcher.
+
+pub mod documents;

@@ -6,6 +6,7 @@
 //! path (never the query string) and the status: no personal data.
 
 pub mod auth;
+pub mod documents;
 pub mod health;
 pub mod pages;
 pub mod roster;
@@ -26,6 +27,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(auth::router())
         .merge(students::router())
         .merge(roster::router())
+        .merge(documents::router())
         .layer(axum::middleware::from_fn(log_and_harden))
         .with_state(app)
 }

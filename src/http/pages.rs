@@ -8,8 +8,15 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
 /// Every page template; all are compiled at start-up.
-pub const PAGES: [&str; 6] =
-    ["base.html", "login.html", "students.html", "student.html", "problems.html", "import.html"];
+pub const PAGES: [&str; 7] = [
+    "base.html",
+    "login.html",
+    "students.html",
+    "student.html",
+    "problems.html",
+    "import.html",
+    "batch.html",
+];
 
 /// Renders a page for a signed-in staff member (the layout shows who and the CSRF token).
 pub fn render(app: &App, name: &str, staff: Option<&Staff>, ctx: minijinja::Value) -> Result<Html<String>, PageError> {

@@ -206,6 +206,11 @@ async fn student_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let (student, events) = load_student(&app, &staff, &id).await?;
+    let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
+    let printable: Vec<_> = crate::documents::printable_kinds(&student, school.kind)
+        .into_iter()
+        .map(|k| context! { code => k.code(), title => k.title_zh() })
+        .collect();
     let class_name = student.class_name();
     let status_label = student.status.label();
     let events: Vec<_> = events
@@ -220,7 +225,8 @@ async fn student_page(
         &app,
         "student.html",
         Some(&staff),
-        context! { s => student, class_name => class_name, status_label => status_label, events => events },
+        context! { s => student, class_name => class_name, status_label => status_label, events => events,
+                   printable => printable },
     )
 }
 

@@ -3,5 +3,6 @@
 
 mod access;
 mod auth;
+mod documents;
 mod helpers;
 mod import;

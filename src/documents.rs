@@ -1,0 +1,476 @@
+//! Issuing documents: the record's data in the templates' JSON contract, a
+//! signed verification token in the QR code, the PDF from the renderer, and
+//! a row in `documents` for every document handed out (kind, student,
+//! template and version, sha256 of the bytes, who, when).
+//!
+//! A document keeps its id, number and issue date: printing it again gives
+//! the same bytes while the record and template are unchanged. When they have
+//! changed, the form is issued anew (new id, new token) and the old row is
+//! marked superseded; a numbered certificate is never issued twice.
+
+use crate::app::App;
+use crate::db::schools::{self, School};
+use crate::db::students::Student;
+use crate::domain::{SchoolKind, StudentStatus};
+use crate::error::{AppError, AppResult};
+use crate::render::{DocKind, RenderRequest, RenderedPdf};
+use crate::verify::{Claims, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+/// A document issued (or re-printed).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The document's random id (hex).
+    pub doc_id: String,
+    /// Kind.
+    pub kind: DocKind,
+    /// Certificate number, if numbered.
+    pub number: Option<String>,
+    /// Issue date.
+    pub issue_date: NaiveDate,
+    /// The URL in the QR code.
+    pub verify_url: String,
+    /// The PDF.
+    pub pdf: RenderedPdf,
+    /// A file name for downloads (ASCII).
+    pub file_name: String,
+    /// The request it was rendered from (for batch printing).
+    pub request: RenderRequest,
+}
+
+/// What to issue.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The certificate number (numbered kinds only; allocated by `certificates`).
+    pub number: Option<String>,
+    /// Kind-specific parts of the data (`certificate`, `recall`, `transfer`, `approvals`, …),
+    /// merged over the defaults.
+    pub extra: serde_json::Map<String, Value>,
+    /// Who issues.
+    pub actor_id: Option<i64>,
+}
+
+/// Whether a student's status (and grade) allows this document.
+pub fn check_allowed(kind: DocKind, student: &Student, school_kind: SchoolKind) -> AppResult<()> {
+    use StudentStatus as S;
+    let st = student.status;
+    let ok = match kind {
+        DocKind::BasicInfo | DocKind::Registration | DocKind::RecordCard => true,
+        DocKind::AdmissionNotice => {
+            matches!(st, S::Active) && student.grade == i64::from(*school_kind.grades().start())
+        }
+        DocKind::TransferApplication => matches!(st, S::Active | S::TransferPending),
+        DocKind::SuspensionApplication => matches!(st, S::Active | S::Suspended),
+        DocKind::RecallNotice => matches!(st, S::SuspectedDropout | S::Dropout),
+        DocKind::GraduationCertificate | DocKind::AcademicProof => matches!(st, S::Graduated),
+        DocKind::CompulsoryCertificate => matches!(st, S::Graduated) && student.grade == 9,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "document.not_allowed",
+            format!("该学生当前学籍状态为“{}”，不能打印《{}》", st.label(), kind.title_zh()),
+        ))
+    }
+}
+
+/// The kinds a student's page offers to print.
+pub fn printable_kinds(student: &Student, school_kind: SchoolKind) -> Vec<DocKind> {
+    DocKind::ALL
+        .into_iter()
+        .filter(|k| !k.is_certificate())
+        .filter(|k| check_allowed(*k, student, school_kind).is_ok())
+        .collect()
+}
+
+fn to_wire(kind: DocKind) -> DocumentKind {
+    kind.code().parse().expect("render and verify share the kind codes")
+}
+
+/// The host part of the public base URL, printed beside the QR code.
+pub fn verify_domain(base: &str) -> String {
+    url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| base.to_owned())
+}
+
+/// A stored document row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentRow {
+    /// Random id.
+    pub doc_id: String,
+    /// Kind code.
+    pub kind: String,
+    /// Number.
+    pub number: Option<String>,
+    /// Template version.
+    pub template_version: String,
+    /// sha256 of the PDF bytes.
+    pub sha256: String,
+    /// Key id that signed the token.
+    pub kid: String,
+    /// The URL in the QR code.
+    pub verify_url: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// When recorded.
+    pub issued_at: String,
+    /// `valid`, `revoked`, `lost`, `superseded`.
+    pub status: String,
+}
+
+fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
+    Ok(DocumentRow {
+        doc_id: r.try_get("doc_id")?,
+        kind: r.try_get("kind")?,
+        number: r.try_get("number")?,
+        template_version: r.try_get("template_version")?,
+        sha256: r.try_get("sha256")?,
+        kid: r.try_get("kid")?,
+        verify_url: r.try_get("verify_url")?,
+        issue_date: r.try_get("issue_date")?,
+        issued_at: r.try_get("issued_at")?,
+        status: r.try_get("status")?,
+    })
+}
+
+const DOC_COLUMNS: &str =
+    "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status";
+
+/// The student's current (valid) document of a kind, if any.
+pub async fn current(app: &App, student_id: i64, kind: DocKind) -> AppResult<Option<DocumentRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 AND kind = $2 AND status = 'valid' ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(student_id)
+    .bind(kind.code())
+    .fetch_optional(&app.db.pool)
+    .await?;
+    Ok(row.as_ref().map(row_of).transpose()?)
+}
+
+/// Every document of a student, newest first.
+pub async fn of_student(app: &App, student_id: i64) -> AppResult<Vec<DocumentRow>> {
+    let rows = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 ORDER BY id DESC"))
+        .bind(student_id)
+        .fetch_all(&app.db.pool)
+        .await?;
+    Ok(rows.iter().map(row_of).collect::<Result<_, _>>()?)
+}
+
+/// The document with this id.
+pub async fn by_doc_id(app: &App, doc_id: &str) -> AppResult<Option<DocumentRow>> {
+    let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE doc_id = $1"))
+        .bind(doc_id)
+        .fetch_optional(&app.db.pool)
+        .await?;
+    Ok(row.as_ref().map(row_of).transpose()?)
+}
+
+/// Issues (or re-prints) a document of `kind` for `student`.
+pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Issued> {
+    let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
+    check_allowed(kind, student, school.kind)?;
+    if kind.is_certificate() && opts.number.is_none() {
+        if let Some(existing) = current(app, student.id, kind).await?
+            && existing.number.is_some()
+        {
+            return reprint(app, student, &school, kind, existing, opts).await;
+        }
+        return Err(AppError::conflict(
+            "certificate.not_numbered",
+            format!("《{}》须由教育局编号后颁发，请在证书管理中为该学生分配编号", kind.title_zh()),
+        ));
+    }
+    match current(app, student.id, kind).await? {
+        Some(existing) if !kind.is_certificate() || existing.number == opts.number => {
+            reprint(app, student, &school, kind, existing, opts).await
+        }
+        Some(existing) if kind.is_certificate() => Err(AppError::conflict(
+            "certificate.already_issued",
+            format!(
+                "该学生已颁发《{}》（编号 {}），证书不补发；遗失时请开具学历证明书",
+                kind.title_zh(),
+                existing.number.unwrap_or_default()
+            ),
+        )),
+        _ => fresh(app, student, &school, kind, opts, app.today()).await,
+    }
+}
+
+/// Renders an existing document again; if the bytes differ (record or template
+/// changed), a form is issued anew and the old row superseded.
+async fn reprint(
+    app: &App,
+    student: &Student,
+    school: &School,
+    kind: DocKind,
+    existing: DocumentRow,
+    opts: Options,
+) -> AppResult<Issued> {
+    let issue_date = NaiveDate::parse_from_str(&existing.issue_date, "%Y-%m-%d")
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored issue date: {e}")))?;
+    let doc_id: DocumentId =
+        existing.doc_id.parse().map_err(|e| AppError::Internal(anyhow::anyhow!("stored doc id: {e}")))?;
+    let number = existing.number.clone();
+    let issued = render(app, student, school, kind, doc_id, number.clone(), issue_date, &opts).await?;
+    if issued.pdf.sha256 == existing.sha256 {
+        return Ok(issued);
+    }
+    if kind.is_certificate() {
+        // The number and date stay; the certificate's record follows the new bytes (same paper, re-printed).
+        sqlx::query("UPDATE documents SET sha256 = $1, template_version = $2 WHERE doc_id = $3")
+            .bind(&issued.pdf.sha256)
+            .bind(app.renderer.template_version(kind))
+            .bind(&existing.doc_id)
+            .execute(&app.db.pool)
+            .await?;
+        return Ok(issued);
+    }
+    let new = fresh(app, student, school, kind, Options { number, ..opts }, app.today()).await?;
+    sqlx::query("UPDATE documents SET status = 'superseded', status_at = $1, replaced_by = $2 WHERE doc_id = $3")
+        .bind(crate::db::now_text())
+        .bind(&new.doc_id)
+        .bind(&existing.doc_id)
+        .execute(&app.db.pool)
+        .await?;
+    Ok(new)
+}
+
+/// Issues a new document: new id, token, render, record.
+async fn fresh(
+    app: &App,
+    student: &Student,
+    school: &School,
+    kind: DocKind,
+    opts: Options,
+    issue_date: NaiveDate,
+) -> AppResult<Issued> {
+    let doc_id = DocumentId::random();
+    let issued = render(app, student, school, kind, doc_id, opts.number.clone(), issue_date, &opts).await?;
+    let kid = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?.kid().to_string();
+    sqlx::query(
+        "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
+            verify_url, issue_date, issued_by, issued_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'valid')",
+    )
+    .bind(&issued.doc_id)
+    .bind(kind.code())
+    .bind(student.id)
+    .bind(school.id)
+    .bind(opts.number.as_deref())
+    .bind(kind.template_file())
+    .bind(app.renderer.template_version(kind))
+    .bind(&issued.pdf.sha256)
+    .bind(kid)
+    .bind(&issued.verify_url)
+    .bind(issue_date.to_string())
+    .bind(opts.actor_id)
+    .bind(crate::db::now_text())
+    .execute(&app.db.pool)
+    .await?;
+    Ok(issued)
+}
+
+/// Signs the token and renders the PDF (on a blocking thread).
+#[expect(clippy::too_many_arguments, reason = "each is one part of the document")]
+async fn render(
+    app: &App,
+    student: &Student,
+    school: &School,
+    kind: DocKind,
+    doc_id: DocumentId,
+    number: Option<String>,
+    issue_date: NaiveDate,
+    opts: &Options,
+) -> AppResult<Issued> {
+    let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, opts).await?;
+    let verify_url = request.data["document"]["verify_url"].as_str().unwrap_or_default().to_owned();
+    let renderer = app.renderer.clone();
+    let (request, pdf) = tokio::task::spawn_blocking(move || {
+        let pdf = renderer.render(&request);
+        (request, pdf)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let pdf = pdf.map_err(render_error)?;
+    Ok(Issued {
+        doc_id: doc_id.to_string(),
+        kind,
+        number,
+        issue_date,
+        verify_url,
+        pdf,
+        file_name: format!("{}-{}.pdf", kind.code(), student.public_id),
+        request,
+    })
+}
+
+/// A renderer error as the service reports it: data problems (a missing
+/// glyph, a bad photo) are the user's to fix; template faults are ours.
+pub fn render_error(e: crate::render::RenderError) -> AppError {
+    use crate::render::RenderError as R;
+    match e {
+        R::MissingGlyph { .. } | R::Photo(..) | R::Data(..) => AppError::bad_request(e.code(), e.to_string()),
+        other => AppError::Internal(anyhow::anyhow!("render: {} ({})", other, other.code())),
+    }
+}
+
+/// Builds the render request: the token, the URL, the data envelope and the photo.
+#[expect(clippy::too_many_arguments, reason = "each is one part of the document")]
+pub async fn request(
+    app: &App,
+    student: &Student,
+    school: &School,
+    kind: DocKind,
+    doc_id: DocumentId,
+    number: Option<&str>,
+    issue_date: NaiveDate,
+    opts: &Options,
+) -> AppResult<RenderRequest> {
+    let signer = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?;
+    let claims = Claims {
+        document_id: doc_id,
+        kind: to_wire(kind),
+        number: match number {
+            Some(n) => DocumentNumber::new(n).map_err(|e| AppError::Internal(e.into()))?,
+            None => DocumentNumber::none(),
+        },
+        issue_date,
+        school_code: SchoolCode::new(&school.code).map_err(|e| AppError::Internal(e.into()))?,
+        masked_name: MaskedName::mask(&student.name),
+    };
+    let token = crate::verify::sign(&signer, &claims);
+    let verify_url = format!("{}/v/{token}", app.public_base_url);
+    let head_teacher: Option<String> = match student.class_id {
+        Some(id) => sqlx::query_scalar("SELECT head_teacher FROM classes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&app.db.pool)
+            .await?
+            .filter(|t: &String| !t.is_empty()),
+        None => None,
+    };
+    let photo: Option<Vec<u8>> = sqlx::query_scalar("SELECT photo FROM students WHERE id = $1")
+        .bind(student.id)
+        .fetch_one(&app.db.pool)
+        .await?;
+    let mut data = envelope(app, student, school, kind, &doc_id.to_string(), number, issue_date, &verify_url, head_teacher);
+    if let Value::Object(map) = &mut data {
+        for (k, v) in defaults(student, school, kind, issue_date) {
+            map.entry(k).or_insert(v);
+        }
+        for (k, v) in opts.extra.clone() {
+            map.insert(k, v);
+        }
+    }
+    Ok(RenderRequest { kind, data, photo, issue_date })
+}
+
+#[expect(clippy::too_many_arguments, reason = "each is one part of the envelope")]
+fn envelope(
+    app: &App,
+    s: &Student,
+    school: &School,
+    kind: DocKind,
+    doc_id: &str,
+    number: Option<&str>,
+    issue_date: NaiveDate,
+    verify_url: &str,
+    head_teacher: Option<String>,
+) -> Value {
+    let grade_label = u8::try_from(s.grade).ok().and_then(|g| crate::domain::Grade::new(g).ok()).map(|g| g.label());
+    json!({
+        "document": {
+            "id": doc_id,
+            "kind": kind.code(),
+            "number": number,
+            "issue_date": issue_date.to_string(),
+            "verify_url": verify_url,
+            "verify_domain": verify_domain(&app.public_base_url),
+        },
+        "school": {
+            "code": school.code,
+            "name": school.name,
+            "county": "农安县",
+            "province": "吉林省",
+            "kind": school.kind.label(),
+            "address": school.address,
+        },
+        "bureau": { "name": "农安县教育局" },
+        "student": {
+            "name": s.name,
+            "former_name": s.former_name,
+            "gender": s.gender.label(),
+            "birth_date": s.birth_date,
+            "ethnicity": s.ethnicity,
+            "id_type": s.id_type,
+            "id_number": s.id_number,
+            "student_no": s.student_no,
+            "birthplace": s.birthplace,
+            "nationality": s.nationality,
+            "household_address": s.household_address,
+            "household_type": s.household_type,
+            "current_address": s.current_address,
+            "left_behind": s.left_behind,
+            "migrant_child": s.migrant_child,
+            "special_needs": if s.special_needs { Some(s.disability_type.as_str()) } else { None },
+            "boarding": s.boarding,
+            "study_mode": if s.boarding { "住校" } else { "走读" },
+            "guardians": s.guardians,
+            "entry_date": s.entry_date,
+            "entry_mode": s.entry_mode,
+            "grade": grade_label,
+            "class_name": s.class_name(),
+            "head_teacher": head_teacher,
+            "status": s.status.label(),
+        }
+    })
+}
+
+/// Kind-specific parts the record itself can fill.
+fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    let stage = if school.kind == SchoolKind::Junior || s.grade > 6 { "初中" } else { "小学" };
+    match kind {
+        DocKind::AdmissionNotice => {
+            let year = crate::domain::school_year_start(issue_date);
+            m.insert(
+                "admission".into(),
+                json!({
+                    "issuer": if school.county_town { "农安县教育局".to_owned() } else { school.name.clone() },
+                    "grade": if school.kind == SchoolKind::Junior { "七年级" } else { "一年级" },
+                    "school_year": format!("{year}—{}学年", year + 1),
+                    "report_date": s.entry_date,
+                }),
+            );
+        }
+        DocKind::CompulsoryCertificate | DocKind::GraduationCertificate | DocKind::AcademicProof => {
+            m.insert(
+                "certificate".into(),
+                json!({
+                    "stage": stage,
+                    "years": if stage == "初中" { "三" } else { "六" },
+                    "study_from": s.entry_date,
+                    "study_to": issue_date.to_string(),
+                }),
+            );
+        }
+        DocKind::Registration => {
+            let family: Vec<Value> = s
+                .guardians
+                .iter()
+                .map(|g| json!({"relation": g.relation, "name": g.name, "workplace": g.workplace, "phone": g.phone}))
+                .collect();
+            m.insert("family".into(), Value::Array(family));
+        }
+        DocKind::RecordCard => {
+            m.insert(
+                "years".into(),
+                json!([{ "grade": s.grade, "class_name": s.class_name(), "status": s.status.label() }]),
+            );
+        }
+        _ => {}
+    }
+    m
+}

@@ -1,0 +1,136 @@
+//! Printing: one student's document as a PDF, the list of documents issued,
+//! and batches (a class, a grade, a school's graduates) as one print-ready
+//! PDF, or a zip of one PDF per student, with progress shown on a page.
+
+use crate::app::App;
+use crate::db::students;
+use crate::documents::{self, Options};
+use crate::error::AppError;
+use crate::http::auth::Staff;
+use crate::http::pages::{PageError, render};
+use crate::render::DocKind;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use minijinja::context;
+use std::sync::Arc;
+
+/// The document routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/students/{id}/documents/{kind}", get(student_document))
+        .route("/api/students/{id}/documents", get(list_api))
+        .route("/api/students/{id}/documents/{kind}", get(student_document))
+        .route("/batches", get(batch_form).post(batch_start))
+        .route("/batches/{job}", get(batch_status))
+        .route("/batches/{job}/download", get(batch_download))
+}
+
+fn parse_kind(code: &str) -> Result<DocKind, AppError> {
+    let code = code.strip_suffix(".pdf").unwrap_or(code);
+    DocKind::ALL
+        .into_iter()
+        .find(|k| k.code() == code)
+        .ok_or_else(|| AppError::bad_request("document.unknown_kind", format!("没有名为“{code}”的文书种类")))
+}
+
+/// Loads a student the staff member may see, auditing the read (404 outside the scope).
+pub async fn student_for(app: &App, staff: &Staff, public_id: &str, action: &str) -> Result<students::Student, AppError> {
+    let located = students::locate(&app.db.pool, public_id).await?;
+    let Some((_, school_id)) = located.filter(|(_, school)| staff.may_see(*school)) else {
+        let school = located.map(|(_, s)| s);
+        staff.audit(app, action, ("student", public_id), school, if school.is_some() { "denied" } else { "not_found" }, "").await?;
+        return Err(AppError::NotFound);
+    };
+    let mut conn = app.db.pool.acquire().await?;
+    let student = students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
+    drop(conn);
+    let _ = school_id;
+    Ok(student)
+}
+
+/// A PDF answer: inline, with a download name.
+pub fn pdf_response(bytes: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{file_name}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn student_document(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path((id, kind)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let kind = parse_kind(&kind)?;
+    let student = student_for(&app, &staff, &id, "document.print").await?;
+    let issued = documents::issue(&app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() }).await?;
+    staff
+        .audit(&app, "document.print", ("student", &id), Some(student.school_id), "ok", &format!("kind={} doc={}", kind.code(), issued.doc_id))
+        .await?;
+    Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
+}
+
+async fn list_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Json<serde_json::Value>, AppError> {
+    let student = student_for(&app, &staff, &id, "document.list").await?;
+    let school = crate::db::schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
+    let docs = documents::of_student(&app, student.id).await?;
+    staff.audit(&app, "document.list", ("student", &id), Some(student.school_id), "ok", "").await?;
+    let printable: Vec<&str> = documents::printable_kinds(&student, school.kind).iter().map(|k| k.code()).collect();
+    Ok(Json(serde_json::json!({ "documents": docs, "printable": printable })))
+}
+
+/// A batch request from the page.
+#[derive(Debug, serde::Deserialize)]
+pub struct BatchForm {
+    csrf: String,
+    school: String,
+    kind: String,
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    zip: Option<String>,
+}
+
+async fn batch_form(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
+    let schools: Vec<_> =
+        crate::db::schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect();
+    let kinds: Vec<(&str, &str)> =
+        DocKind::ALL.iter().filter(|k| !k.is_certificate()).map(|k| (k.code(), k.title_zh())).collect();
+    render(&app, "batch.html", Some(&staff), context! { schools => schools, kinds => kinds, job => () })
+}
+
+async fn batch_start(State(app): State<Arc<App>>, staff: Staff, Form(form): Form<BatchForm>) -> Result<Response, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    let kind = parse_kind(&form.kind)?;
+    let school = crate::db::schools::by_code(&app.db.pool, &form.school).await?.ok_or(AppError::NotFound)?;
+    if !staff.may_see(school.id) {
+        return Err(AppError::NotFound.into());
+    }
+    let grade = form.grade.trim().parse::<i64>().ok();
+    let class = form.class.trim().parse::<i64>().ok();
+    let job = crate::batch::start(app.clone(), staff.clone(), school, kind, grade, class, form.zip.is_some()).await?;
+    Ok(Redirect::to(&format!("/batches/{job}")).into_response())
+}
+
+async fn batch_status(State(app): State<Arc<App>>, staff: Staff, Path(job): Path<String>) -> Result<Html<String>, PageError> {
+    let status = crate::batch::status(&job, staff.user.id).ok_or(AppError::NotFound)?;
+    render(&app, "batch.html", Some(&staff), context! { job => status, schools => (), kinds => () })
+}
+
+async fn batch_download(State(_app): State<Arc<App>>, staff: Staff, Path(job): Path<String>) -> Result<Response, AppError> {
+    let (bytes, name, mime) = crate::batch::take_result(&job, staff.user.id)?;
+    Ok((
+        [(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,921 @@
+//! The paper-file archive over HTTP: upload (raw body or a form), a
+//! student's dossier, downloads, thumbnails, search, transfer packages and
+//! the fixity status; as pages and as JSON.
+//!
+//! - Objects are reached only through a student the caller may see, and only
+//!   if that student's dossier lists them: knowing a digest gives nothing. A
+//!   registrar asking outside their scope gets 404 and the attempt is
+//!   audited as `denied`.
+//! - Uploads stream into the archive through a small bounded channel (never
+//!   the whole file in memory). A `Content-Length` over the limit is
+//!   answered 413 before the body is read; a body that grows past it is
+//!   stopped while streaming.
+//! - Every view, thumbnail, download, search, export and import is audited
+//!   (details hold digests, kinds and counts, never personal data).
+//! - Downloads carry `Content-Disposition: attachment`, the recorded media
+//!   type and `X-Content-Type-Options: nosniff`.
+
+use crate::app::App;
+use crate::db::{schools, students};
+use crate::dossier::{self, Actor, Failure, SearchQuery, StudentRef, Upload};
+use crate::error::{AppError, ErrorBody};
+use crate::http::auth::Staff;
+use crate::http::pages::{PageError, render};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use minijinja::context;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use xueji_archive::{ArchiveError, Digest, FileType, PaperKind};
+
+/// Chunks buffered between the network and the archive (64 KiB-ish each).
+const CHANNEL_DEPTH: usize = 8;
+
+/// Room for the form fields around the file in a multipart upload.
+const MULTIPART_SLACK: u64 = 1024 * 1024;
+
+/// Longest text field accepted in a multipart form.
+const MAX_FORM_FIELD: usize = 4096;
+
+/// The archive routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/archive", get(archive_page))
+        .route("/archive/search", post(search_page))
+        .route("/archive/import", post(import_page))
+        .route("/archive/fixity", post(fixity_page))
+        .route("/students/{id}/archive", get(dossier_page).post(upload_page))
+        .route("/api/students/{id}/archive", get(dossier_api).post(upload_api))
+        .route("/api/students/{id}/archive/bag.zip", get(export_api))
+        .route("/api/students/{id}/archive/{digest}", get(download_api))
+        .route("/api/students/{id}/archive/{digest}/thumbnail", get(thumbnail_api))
+        .route("/api/archive/search", post(search_api))
+        .route("/api/archive/import", post(import_api))
+        .route("/api/archive/fixity", get(fixity_api).post(fixity_start_api))
+        // Sizes are enforced here, while streaming.
+        .layer(DefaultBodyLimit::disable())
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = ErrorBody { code: self.code(), message: self.message(), field: None };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// A failure shown as an error page.
+fn page_error(f: Failure) -> PageError {
+    match f {
+        Failure::App(e) => PageError(e),
+        f => {
+            f.log();
+            if f.status().is_server_error() {
+                PageError(AppError::Internal(anyhow::anyhow!("archive fault")))
+            } else {
+                PageError(AppError::bad_request(f.code(), f.message()))
+            }
+        }
+    }
+}
+
+fn actor(staff: &Staff) -> Actor {
+    Actor { user_id: Some(staff.user.id), username: staff.user.username.clone(), client: staff.client.clone() }
+}
+
+/// The student behind a public id, if the caller may see them; otherwise
+/// 404, with the attempt audited under `action`.
+async fn student_for(app: &App, staff: &Staff, public_id: &str, action: &str) -> Result<StudentRef, Failure> {
+    match dossier::student_by_public_id(&app.db, public_id).await? {
+        Some(s) if staff.may_see(s.school_id) => Ok(s),
+        Some(s) => {
+            staff.audit(app, action, ("student", public_id), Some(s.school_id), "denied", "outside scope").await?;
+            Err(AppError::NotFound.into())
+        }
+        None => {
+            staff.audit(app, action, ("student", public_id), None, "not_found", "").await?;
+            Err(AppError::NotFound.into())
+        }
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// A blocking reader over chunks sent from the async side.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+fn channel() -> (mpsc::Sender<io::Result<Bytes>>, ChannelReader) {
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    (tx, ChannelReader { rx, current: Bytes::new() })
+}
+
+/// Feeds a request body into the channel until it ends or the reader stops.
+async fn feed_body(body: Body, tx: mpsc::Sender<io::Result<Bytes>>) {
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let item = chunk.map_err(|e| io::Error::other(e.to_string()));
+        let failed = item.is_err();
+        if tx.send(item).await.is_err() || failed {
+            break;
+        }
+    }
+}
+
+/// Feeds a multipart field into the channel.
+async fn feed_field(field: &mut axum::extract::multipart::Field<'_>, tx: mpsc::Sender<io::Result<Bytes>>) {
+    loop {
+        let item = match field.chunk().await {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => break,
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        let failed = item.is_err();
+        if tx.send(item).await.is_err() || failed {
+            break;
+        }
+    }
+}
+
+/// A response body streamed from a blocking reader.
+fn stream_body(reader: Box<dyn Read + Send>) -> Body {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let mut buf = vec![0u8; xueji_archive::CHUNK_SIZE];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+/// RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name.
+fn attachment(name: &str, fallback: &str) -> HeaderValue {
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<PaperKind, Failure> {
+    match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Err(AppError::bad_request("archive.kind_required", "请选择材料类别").into()),
+        Some(k) => Ok(PaperKind::from_str(k)?),
+    }
+}
+
+fn parse_supersedes(v: Option<&str>) -> Result<Option<Digest>, Failure> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => Ok(Some(Digest::from_str(v)?)),
+    }
+}
+
+/// Audits an upload's outcome.
+async fn audit_upload(
+    app: &App,
+    staff: &Staff,
+    student: &StudentRef,
+    result: &Result<dossier::Added, Failure>,
+) -> Result<(), AppError> {
+    let (outcome, detail) = match result {
+        Ok(a) => (
+            "ok",
+            format!(
+                "digest={} kind={} pages={} size={} version={} new_object={}",
+                a.entry.digest,
+                a.entry.kind.code(),
+                a.entry.pages,
+                a.entry.size,
+                a.version,
+                a.new_object
+            ),
+        ),
+        Err(e) if e.is_refusal() => ("refused", format!("code={}", e.code())),
+        Err(e) => ("error", format!("code={}", e.code())),
+    };
+    staff.audit(app, "archive.upload", ("student", &student.public_id), Some(student.school_id), outcome, &detail).await
+}
+
+/// The query of a raw upload.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct UploadQuery {
+    /// Kind of paper (code or label).
+    #[serde(default)]
+    kind: Option<String>,
+    /// The original file name.
+    #[serde(default)]
+    name: Option<String>,
+    /// The digest of the scan this one corrects.
+    #[serde(default)]
+    supersedes: Option<String>,
+    /// Why.
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// The JSON answer to an upload.
+#[derive(Debug, serde::Serialize)]
+struct UploadAnswer {
+    entry: dossier::EntryView,
+    version: u32,
+    entries: usize,
+    new_object: bool,
+}
+
+async fn upload_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    staff.check_csrf_header(&headers)?;
+    let student = student_for(&app, &staff, &id, "archive.upload").await?;
+    let result = async {
+        let kind = parse_kind(q.kind.as_deref())?;
+        let supersedes = parse_supersedes(q.supersedes.as_deref())?;
+        let limit = app.archive.config().inspect.max_size;
+        if content_length(&headers).is_some_and(|n| n > limit) {
+            return Err(ArchiveError::TooLarge { limit }.into());
+        }
+        let upload = Upload {
+            kind,
+            original_name: q.name.clone().unwrap_or_default(),
+            supersedes,
+            note: q.note.clone().unwrap_or_default(),
+        };
+        let (tx, reader) = channel();
+        let actor = actor(&staff);
+        let (added, ()) = tokio::join!(
+            dossier::add_file(&app.db, &app.archive, &student, upload, Box::new(reader), &actor),
+            feed_body(body, tx)
+        );
+        added
+    }
+    .await;
+    audit_upload(&app, &staff, &student, &result).await?;
+    let added = result?;
+    let answer = UploadAnswer {
+        entry: dossier::EntryView::from(&added.entry),
+        version: added.version,
+        entries: added.entries,
+        new_object: added.new_object,
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// `?version=N`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct VersionQuery {
+    /// The version to show (default: the newest).
+    #[serde(default)]
+    version: Option<u32>,
+    /// Set after a successful upload (the version written).
+    #[serde(default)]
+    added: Option<u32>,
+}
+
+async fn load_view(
+    app: &App,
+    staff: &Staff,
+    public_id: &str,
+    version: Option<u32>,
+) -> Result<(StudentRef, dossier::DossierView), Failure> {
+    let student = student_for(app, staff, public_id, "archive.view").await?;
+    let view = dossier::view(&app.db, &app.archive, &student, version).await?;
+    staff
+        .audit(
+            app,
+            "archive.view",
+            ("student", public_id),
+            Some(student.school_id),
+            "ok",
+            &format!("version={} entries={}", view.version, view.entries.len()),
+        )
+        .await?;
+    Ok((student, view))
+}
+
+async fn dossier_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<dossier::DossierView>, Failure> {
+    Ok(Json(load_view(&app, &staff, &id, q.version).await?.1))
+}
+
+/// Finds an object through the student's dossier and audits the access.
+async fn entry_for(
+    app: &App,
+    staff: &Staff,
+    public_id: &str,
+    digest: &str,
+    action: &str,
+) -> Result<(StudentRef, xueji_archive::Entry), Failure> {
+    let student = student_for(app, staff, public_id, action).await?;
+    let entry = match Digest::from_str(digest) {
+        Ok(d) => dossier::find_entry(&app.db, &app.archive, &student, &d).await?,
+        Err(_) => None,
+    };
+    let Some(entry) = entry else {
+        staff
+            .audit(app, action, ("student", public_id), Some(student.school_id), "not_found", "digest not in dossier")
+            .await?;
+        return Err(AppError::NotFound.into());
+    };
+    Ok((student, entry))
+}
+
+async fn download_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path((id, digest)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let (student, entry) = entry_for(&app, &staff, &id, &digest, "archive.download").await?;
+    let reader = dossier::open_object(&app.archive, &entry.digest).await?;
+    staff
+        .audit(
+            &app,
+            "archive.download",
+            ("student", &id),
+            Some(student.school_id),
+            "ok",
+            &format!("digest={} kind={} size={}", entry.digest, entry.kind.code(), entry.size),
+        )
+        .await?;
+    let file_type = FileType::from_media_type(&entry.media_type);
+    let media_type = file_type.map_or("application/octet-stream", FileType::media_type);
+    let fallback = format!("scan-{}.{}", &entry.digest.to_hex()[..12], file_type.map_or("bin", FileType::extension));
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
+        (header::CONTENT_LENGTH, HeaderValue::from(entry.size)),
+        (header::CONTENT_DISPOSITION, attachment(&entry.original_name, &fallback)),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+    ];
+    Ok((headers, stream_body(reader)).into_response())
+}
+
+async fn thumbnail_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path((id, digest)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let (student, entry) = entry_for(&app, &staff, &id, &digest, "archive.thumbnail").await?;
+    let Some((media_type, bytes)) = dossier::thumbnail(&app.db, &app.archive, &entry).await? else {
+        return Err(AppError::NotFound.into());
+    };
+    staff
+        .audit(
+            &app,
+            "archive.thumbnail",
+            ("student", &id),
+            Some(student.school_id),
+            "ok",
+            &format!("digest={}", entry.digest),
+        )
+        .await?;
+    let media_type = HeaderValue::from_str(&media_type).unwrap_or(HeaderValue::from_static("image/jpeg"));
+    let headers = [
+        (header::CONTENT_TYPE, media_type),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300")),
+    ];
+    Ok((headers, bytes).into_response())
+}
+
+async fn export_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Response, Failure> {
+    let student = student_for(&app, &staff, &id, "archive.export").await?;
+    let file = tempfile::tempfile_in(&app.config.data_dir).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
+    let out = file.try_clone().map_err(|e| Failure::from(anyhow::Error::new(e)))?;
+    let result = dossier::export(&app.db, &app.archive, &app.keys, &student, app.today(), out).await;
+    let (outcome, detail) = match &result {
+        Ok(s) => ("ok", format!("versions={} objects={} bytes={}", s.versions, s.objects, s.payload_bytes)),
+        Err(e) => (if e.is_refusal() { "refused" } else { "error" }, format!("code={}", e.code())),
+    };
+    staff.audit(&app, "archive.export", ("student", &id), Some(student.school_id), outcome, &detail).await?;
+    result?;
+    let mut file = file;
+    let len = std::io::Seek::seek(&mut file, io::SeekFrom::End(0)).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
+    std::io::Seek::rewind(&mut file).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/zip")),
+        (header::CONTENT_LENGTH, HeaderValue::from(len)),
+        (header::CONTENT_DISPOSITION, attachment(&format!("dossier-{id}.zip"), &format!("dossier-{id}.zip"))),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    ];
+    Ok((headers, stream_body(Box::new(file))).into_response())
+}
+
+/// Streams `reader` into an unnamed temp file under the data directory,
+/// refusing it past `limit` bytes.
+fn spool(dir: &std::path::Path, reader: &mut dyn Read, limit: u64) -> Result<std::fs::File, Failure> {
+    let internal = |e: io::Error| Failure::from(anyhow::Error::new(e));
+    let mut file = tempfile::tempfile_in(dir).map_err(internal)?;
+    let mut buf = vec![0u8; xueji_archive::CHUNK_SIZE];
+    let mut total: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(bad_upload()),
+        };
+        total += n as u64;
+        if total > limit {
+            return Err(ArchiveError::TooLarge { limit }.into());
+        }
+        file.write_all(&buf[..n]).map_err(internal)?;
+    }
+    Ok(file)
+}
+
+fn bad_upload() -> Failure {
+    AppError::bad_request("archive.upload_interrupted", "上传未完成：连接中断，请重新上传").into()
+}
+
+async fn run_import(app: &App, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
+    let keys = dossier::trusted_keys(&app.keys, &app.config.data_dir)?;
+    let result = dossier::import(&app.db, &app.archive, &keys, file, &actor(staff)).await;
+    match &result {
+        Ok(i) => {
+            let school = dossier::student_by_public_id(&app.db, &i.public_id).await?.map(|s| s.school_id);
+            let detail = format!(
+                "versions={} objects={} new_objects={} local_versions={}-{}",
+                i.versions_received, i.objects, i.objects_created, i.first_version, i.last_version
+            );
+            staff.audit(app, "archive.import", ("student", &i.public_id), school, "ok", &detail).await?;
+        }
+        Err(e) => {
+            let outcome = if e.is_refusal() { "refused" } else { "error" };
+            staff.audit(app, "archive.import", ("archive", "-"), None, outcome, &format!("code={}", e.code())).await?;
+        }
+    }
+    result
+}
+
+async fn import_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    staff.check_csrf_header(&headers)?;
+    staff.require_bureau()?;
+    let limit = app.archive.config().import.max_unpacked_bytes;
+    if content_length(&headers).is_some_and(|n| n > limit) {
+        return Err(ArchiveError::TooLarge { limit }.into());
+    }
+    let (tx, mut reader) = channel();
+    let dir = app.config.data_dir.clone();
+    let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
+    let (spooled, ()) = tokio::join!(spooled, feed_body(body, tx));
+    let file = spooled.map_err(|e| Failure::from(anyhow::Error::new(e)))??;
+    let imported = run_import(&app, &staff, file).await?;
+    Ok((StatusCode::CREATED, Json(imported)).into_response())
+}
+
+async fn search_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    Json(q): Json<SearchQuery>,
+) -> Result<Json<dossier::SearchResult>, Failure> {
+    staff.check_csrf_header(&headers)?;
+    Ok(Json(run_search(&app, &staff, &q).await?))
+}
+
+async fn run_search(app: &App, staff: &Staff, q: &SearchQuery) -> Result<dossier::SearchResult, Failure> {
+    let result = dossier::search(&app.db, staff.scope.as_deref(), q).await?;
+    staff
+        .audit(
+            app,
+            "archive.search",
+            ("archive", "*"),
+            None,
+            "ok",
+            &format!("shown={} total={} by={}", result.hits.len(), result.total, q.criteria()),
+        )
+        .await?;
+    Ok(result)
+}
+
+/// The last fixity result and whether a run is going on.
+#[derive(Debug, serde::Serialize)]
+struct FixityStatus {
+    running: bool,
+    last: Option<dossier::FixitySummary>,
+}
+
+async fn fixity_status(app: &App) -> Result<FixityStatus, Failure> {
+    Ok(FixityStatus { running: dossier::fixity_running(&app.archive), last: dossier::last_fixity(&app.db).await? })
+}
+
+async fn fixity_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<FixityStatus>, Failure> {
+    staff.require_bureau()?;
+    Ok(Json(fixity_status(&app).await?))
+}
+
+/// Starts a fixity run in the background.
+async fn start_fixity(app: &Arc<App>, staff: &Staff) -> Result<(), Failure> {
+    staff.require_bureau()?;
+    if dossier::fixity_running(&app.archive) {
+        return Err(AppError::conflict("archive.fixity_running", "完整性检查正在进行，请稍后查看结果").into());
+    }
+    staff.audit(app, "archive.fixity", ("archive", "*"), None, "ok", "started").await?;
+    let app = app.clone();
+    let by = staff.user.username.clone();
+    tokio::spawn(async move {
+        if let Err(e) = dossier::run_fixity(&app.db, &app.archive, &by, Arc::new(|_| {})).await {
+            e.log();
+        }
+    });
+    Ok(())
+}
+
+async fn fixity_start_api(State(app): State<Arc<App>>, staff: Staff, headers: HeaderMap) -> Result<Response, Failure> {
+    staff.check_csrf_header(&headers)?;
+    start_fixity(&app, &staff).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": true }))).into_response())
+}
+
+// ---- pages ----
+
+fn kinds() -> Vec<(&'static str, &'static str)> {
+    PaperKind::ALL.iter().map(|k| (k.code(), k.label())).collect()
+}
+
+async fn scope_schools(app: &App, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
+    Ok(schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect())
+}
+
+/// What the archive page shows besides the search form.
+#[derive(Default)]
+struct ArchivePage {
+    q: Option<SearchQuery>,
+    result: Option<dossier::SearchResult>,
+    imported: Option<dossier::Imported>,
+    error: Option<String>,
+    message: Option<String>,
+}
+
+async fn render_archive(
+    app: &App,
+    staff: &Staff,
+    page: ArchivePage,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let bureau = staff.user.role.is_bureau();
+    let fixity = if bureau { Some(fixity_status(app).await.map_err(page_error)?) } else { None };
+    let html = render(
+        app,
+        "archive.html",
+        Some(staff),
+        context! {
+            kinds => kinds(),
+            schools => scope_schools(app, staff).await?,
+            q => page.q.unwrap_or_default(),
+            result => page.result,
+            fixity_running => fixity.as_ref().map(|f| f.running),
+            fixity => fixity.and_then(|f| f.last),
+            imported => page.imported,
+            error => page.error,
+            message => page.message,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// `?started=1` after starting a fixity run.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ArchivePageQuery {
+    #[serde(default)]
+    started: Option<u8>,
+}
+
+async fn archive_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(q): Query<ArchivePageQuery>,
+) -> Result<Response, PageError> {
+    let message = q.started.map(|_| "完整性检查已开始，完成后刷新本页查看结果。".to_owned());
+    render_archive(&app, &staff, ArchivePage { message, ..ArchivePage::default() }, StatusCode::OK).await
+}
+
+/// The search form.
+#[derive(Debug, serde::Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    q: SearchQuery,
+}
+
+async fn search_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(form): Form<SearchForm>,
+) -> Result<Response, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    match run_search(&app, &staff, &form.q).await {
+        Ok(result) => {
+            let page = ArchivePage { q: Some(form.q), result: Some(result), ..ArchivePage::default() };
+            render_archive(&app, &staff, page, StatusCode::OK).await
+        }
+        Err(Failure::App(AppError::NotFound)) => Err(PageError(AppError::NotFound)),
+        Err(e) if e.is_refusal() => {
+            let status = e.status();
+            let page = ArchivePage { q: Some(form.q), error: Some(e.message()), ..ArchivePage::default() };
+            render_archive(&app, &staff, page, status).await
+        }
+        Err(e) => Err(page_error(e)),
+    }
+}
+
+async fn fixity_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    match start_fixity(&app, &staff).await {
+        Ok(()) => Ok(Redirect::to("/archive?started=1").into_response()),
+        Err(e) if e.is_refusal() && e.status() != StatusCode::FORBIDDEN => {
+            let page = ArchivePage { error: Some(e.message()), ..ArchivePage::default() };
+            render_archive(&app, &staff, page, e.status()).await
+        }
+        Err(e) => Err(page_error(e)),
+    }
+}
+
+/// A form with only the CSRF token.
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Reads a short text field of a multipart form.
+async fn small_text(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, PageError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| PageError(bad_form()))? {
+        out.extend_from_slice(&chunk);
+        if out.len() > MAX_FORM_FIELD {
+            return Err(PageError(bad_form()));
+        }
+    }
+    String::from_utf8(out).map_err(|_| PageError(bad_form()))
+}
+
+fn bad_form() -> AppError {
+    AppError::bad_request("archive.form_invalid", "表单内容不完整或格式不正确，请刷新页面后重试")
+}
+
+async fn import_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    staff.require_bureau()?;
+    let limit = app.archive.config().import.max_unpacked_bytes;
+    if content_length(&headers).is_some_and(|n| n > limit.saturating_add(MULTIPART_SLACK)) {
+        let message = Failure::from(ArchiveError::TooLarge { limit }).message();
+        let page = ArchivePage { error: Some(message), ..ArchivePage::default() };
+        return render_archive(&app, &staff, page, StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
+    let mut csrf_ok = false;
+    let mut file = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| PageError(bad_form()))? {
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                staff.check_csrf(&small_text(&mut field).await?)?;
+                csrf_ok = true;
+            }
+            "file" if csrf_ok => {
+                let (tx, mut reader) = channel();
+                let dir = app.config.data_dir.clone();
+                let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
+                let (spooled, ()) = tokio::join!(spooled, feed_field(&mut field, tx));
+                file = Some(spooled.map_err(|e| PageError(AppError::Internal(e.into())))?);
+                break;
+            }
+            _ => break,
+        }
+    }
+    if !csrf_ok {
+        return Err(PageError(AppError::Csrf));
+    }
+    let result = match file {
+        None => Err(bad_form().into()),
+        Some(Err(e)) => Err(e),
+        Some(Ok(file)) => run_import(&app, &staff, file).await,
+    };
+    match result {
+        Ok(imported) => {
+            let page = ArchivePage { imported: Some(imported), ..ArchivePage::default() };
+            render_archive(&app, &staff, page, StatusCode::OK).await
+        }
+        Err(e) if e.is_refusal() => {
+            let status = e.status();
+            let page = ArchivePage { error: Some(e.message()), ..ArchivePage::default() };
+            render_archive(&app, &staff, page, status).await
+        }
+        Err(e) => Err(page_error(e)),
+    }
+}
+
+async fn render_dossier(
+    app: &App,
+    staff: &Staff,
+    id: &str,
+    version: Option<u32>,
+    notice: (Option<String>, Option<String>),
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (_, view) = load_view(app, staff, id, version).await.map_err(page_error)?;
+    let mut conn = app.db.pool.acquire().await?;
+    let student = students::by_public_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    drop(conn);
+    let class_name = student.class_name();
+    let html = render(
+        app,
+        "archive_dossier.html",
+        Some(staff),
+        context! {
+            s => context! { public_id => student.public_id, name => student.name, student_no => student.student_no,
+                school_name => student.school_name, grade => student.grade, class_name => class_name },
+            d => view,
+            kinds => kinds(),
+            max_mb => app.archive.config().inspect.max_size / (1024 * 1024),
+            error => notice.0,
+            message => notice.1,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+async fn dossier_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Response, PageError> {
+    let message = q.added.map(|v| format!("已存档，档案更新为第 {v} 版。"));
+    render_dossier(&app, &staff, &id, q.version, (None, message), StatusCode::OK).await
+}
+
+async fn upload_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let student = student_for(&app, &staff, &id, "archive.upload").await.map_err(page_error)?;
+    let limit = app.archive.config().inspect.max_size;
+    if content_length(&headers).is_some_and(|n| n > limit.saturating_add(MULTIPART_SLACK)) {
+        // Answered from the header alone: no field is read.
+        let refused = Err(ArchiveError::TooLarge { limit }.into());
+        audit_upload(&app, &staff, &student, &refused).await?;
+        let message = refused.err().map(|e: Failure| e.message());
+        return render_dossier(&app, &staff, &id, None, (message, None), StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
+    let (mut csrf_ok, mut kind, mut supersedes, mut note) = (false, None, None, String::new());
+    let mut result = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| PageError(bad_form()))? {
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                staff.check_csrf(&small_text(&mut field).await?)?;
+                csrf_ok = true;
+            }
+            "kind" => kind = Some(small_text(&mut field).await?),
+            "supersedes" => supersedes = Some(small_text(&mut field).await?),
+            "note" => note = small_text(&mut field).await?,
+            "file" if csrf_ok => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let outcome = async {
+                    let upload = Upload {
+                        kind: parse_kind(kind.as_deref())?,
+                        original_name: name,
+                        supersedes: parse_supersedes(supersedes.as_deref())?,
+                        note: note.clone(),
+                    };
+                    let (tx, reader) = channel();
+                    let actor = actor(&staff);
+                    let (added, ()) = tokio::join!(
+                        dossier::add_file(&app.db, &app.archive, &student, upload, Box::new(reader), &actor),
+                        feed_field(&mut field, tx)
+                    );
+                    added
+                }
+                .await;
+                result = Some(outcome);
+                break;
+            }
+            _ => break,
+        }
+    }
+    if !csrf_ok {
+        return Err(PageError(AppError::Csrf));
+    }
+    let Some(result) = result else {
+        return render_dossier(
+            &app,
+            &staff,
+            &id,
+            None,
+            (Some("请选择要上传的文件".into()), None),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    audit_upload(&app, &staff, &student, &result).await?;
+    match result {
+        Ok(added) => Ok(Redirect::to(&format!("/students/{id}/archive?added={}", added.version)).into_response()),
+        Err(e) if e.is_refusal() => {
+            let status = e.status();
+            render_dossier(&app, &staff, &id, None, (Some(e.message()), None), status).await
+        }
+        Err(e) => Err(page_error(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_header_encodes_names() {
+        let h = attachment("户口簿 1.jpg", "scan.jpg");
+        let s = h.to_str().unwrap();
+        assert!(s.starts_with("attachment; filename=\"scan.jpg\"; filename*=UTF-8''"), "{s}");
+        assert!(s.ends_with("%201.jpg"), "{s}");
+        assert!(!s.contains('户'));
+        let h = attachment("a\"b\r\n.pdf", "x.pdf");
+        assert!(!h.to_str().unwrap().contains('"') || h.to_str().unwrap().matches('"').count() == 2);
+    }
+
+    #[test]
+    fn channel_reader_reads_across_chunks() {
+        let (tx, mut reader) = channel();
+        let t = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            reader.read_to_end(&mut out).unwrap();
+            out
+        });
+        tx.blocking_send(Ok(Bytes::from_static(b"hello "))).unwrap();
+        tx.blocking_send(Ok(Bytes::from_static(b"world"))).unwrap();
+        drop(tx);
+        assert_eq!(t.join().unwrap(), b"hello world");
+    }
+}

@@ -1,0 +1,773 @@
+//! The paper-file archive through the real server: upload, list, download,
+//! thumbnails, search, access control and its audit trail, every ingest
+//! refusal leaving nothing behind, 413 before the body, 50 concurrent
+//! uploads, transfer packages between two services, and the fixity status.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+// ---- scans made by hand (no image library needed) ----
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+}
+
+/// An RGB PNG of `w`×`h` (stored deflate blocks), varied by `seed`.
+pub fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let mut raw = Vec::new();
+    for y in 0..h {
+        raw.push(0);
+        for x in 0..w {
+            raw.extend_from_slice(&[(x as u8).wrapping_mul(7) ^ seed, (y as u8).wrapping_mul(3), seed]);
+        }
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = b.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(b);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A small PNG whose header claims `w`×`h` pixels.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = png(4, 4, 1);
+    bytes[16..20].copy_from_slice(&w.to_be_bytes());
+    bytes[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+/// A well-formed PDF with `pages` pages, varied by `salt`.
+pub fn pdf(pages: u32, salt: &str) -> Vec<u8> {
+    let mut s = format!("%PDF-1.4\n% {salt}\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 3)).collect();
+    s.push_str(&format!("2 0 obj\n<< /Type /Pages /Kids [{}] /Count {pages} >>\nendobj\n", kids.join(" ")));
+    for i in 0..pages {
+        s.push_str(&format!("{} 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n", i + 3));
+    }
+    s.push_str("trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    s.into_bytes()
+}
+
+// ---- helpers ----
+
+/// A server with one pupil in the county-town school, signed in as `user`.
+async fn with_pupil(user: &str) -> (TestApp, String) {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("县城甲", 11)]).await.committed);
+    assert!(import_rows(app.db(), CENTRAL, vec![first_grader("中心丙", 15)]).await.committed);
+    assert_eq!(app.login(user).await, StatusCode::OK);
+    let pid = app.public_id("县城甲").await;
+    (app, pid)
+}
+
+async fn upload(app: &TestApp, pid: &str, query: &str, bytes: Vec<u8>) -> reqwest::Response {
+    app.post_bytes(&format!("/api/students/{pid}/archive?{query}"), bytes).await
+}
+
+fn object_count(app: &TestApp) -> usize {
+    use xueji_archive::ObjectStore;
+    app.app.archive.store().list().unwrap().len()
+}
+
+fn temp_count(app: &TestApp) -> usize {
+    let dir = app.app.archive.store().objects_dir().to_path_buf();
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".tmp-"))
+        .count()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.db().pool).await.unwrap()
+}
+
+/// Objects, temp files, dossiers, index rows and manifest files: all that an upload writes.
+async fn written(app: &TestApp) -> (usize, usize, i64, i64, usize) {
+    let manifests = app.app.archive.manifests().dossier_ids().unwrap().len();
+    (
+        object_count(app),
+        temp_count(app),
+        count(app, "SELECT COUNT(*) FROM dossiers").await,
+        count(app, "SELECT COUNT(*) FROM archive_entries").await,
+        manifests,
+    )
+}
+
+async fn audit_detail(app: &TestApp, action: &str, target: &str, outcome: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = $1 AND target_id = $2 AND outcome = $3 ORDER BY id")
+        .bind(action)
+        .bind(target)
+        .bind(outcome)
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap()
+}
+
+fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "----xuejitestboundary7MA4YWxkTrZu0gW".to_owned();
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").unwrap();
+    }
+    write!(
+        body,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+        file.0
+    )
+    .unwrap();
+    body.extend_from_slice(file.1);
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    (boundary, body)
+}
+
+// ---- tests ----
+
+#[tokio::test]
+async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
+    let (app, pid) = with_pupil(&format!("r{TOWN}")).await;
+    let scan = png(600, 300, 7);
+    let res = upload(&app, &pid, "kind=household_register&name=%E6%88%B7%E5%8F%A3%E7%B0%BF.png", scan.clone()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["new_object"], true);
+    assert_eq!(body["entry"]["kind"], "household_register");
+    assert_eq!(body["entry"]["original_name"], "户口簿.png");
+    assert_eq!(body["entry"]["media_type"], "image/png");
+    let png_digest = body["entry"]["digest"].as_str().unwrap().to_owned();
+
+    let doc = pdf(3, "诊断");
+    let res = upload(&app, &pid, "kind=诊断证明&name=diagnosis.pdf", doc.clone()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (body["version"].as_i64(), body["entries"].as_i64(), body["entry"]["pages"].as_i64()),
+        (Some(2), Some(2), Some(3))
+    );
+    let pdf_digest = body["entry"]["digest"].as_str().unwrap().to_owned();
+
+    // The dossier.
+    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    assert_eq!(d["version"], 2);
+    assert_eq!(d["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(d["versions"].as_array().unwrap().len(), 2);
+    let v1: Value = app.get(&format!("/api/students/{pid}/archive?version=1")).await.json().await.unwrap();
+    assert_eq!(v1["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get(&format!("/api/students/{pid}/archive?version=9")).await.status(), StatusCode::NOT_FOUND);
+
+    // Byte-identical download with the right headers.
+    let res = app.get(&format!("/api/students/{pid}/archive/{png_digest}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    assert_eq!(h["content-type"], "image/png");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let cd = h["content-disposition"].to_str().unwrap();
+    assert!(cd.starts_with("attachment;") && cd.contains("UTF-8''%E6%88%B7"), "{cd}");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), scan.as_slice());
+    let res = app.get(&format!("/api/students/{pid}/archive/{pdf_digest}")).await;
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), doc.as_slice());
+
+    // Thumbnails for images, none for a PDF.
+    let res = app.get(&format!("/api/students/{pid}/archive/{png_digest}/thumbnail")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert!(res.bytes().await.unwrap().starts_with(&[0xFF, 0xD8, 0xFF]));
+    assert_eq!(
+        app.get(&format!("/api/students/{pid}/archive/{pdf_digest}/thumbnail")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Every step is in the audit log, with digests but no names.
+    assert_eq!(app.audit_count("archive.upload", &pid, "ok").await, 2);
+    assert_eq!(app.audit_count("archive.view", &pid, "ok").await, 2);
+    assert_eq!(app.audit_count("archive.download", &pid, "ok").await, 2);
+    assert_eq!(app.audit_count("archive.thumbnail", &pid, "ok").await, 1);
+    let details = audit_detail(&app, "archive.download", &pid, "ok").await;
+    assert!(details[0].contains(&png_digest) && !details[0].contains("户口簿"), "{details:?}");
+
+    // The dossier page.
+    let page = app.get(&format!("/students/{pid}/archive")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("户口簿.png") && page.contains("诊断证明") && page.contains("第 2 版"), "{page}");
+
+    // Search: by name, kind, school and date; a registrar only within the scope.
+    let search = |q: Value| {
+        let app = &app;
+        async move {
+            let res = app.post_json("/api/archive/search", &q).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(search(json!({"name": "县城"})).await["total"], 2);
+    assert_eq!(search(json!({"kind": "diagnosis"})).await["total"], 1);
+    assert_eq!(search(json!({"kind": "户口簿复印件"})).await["hits"][0]["digest"], png_digest.as_str());
+    let today = chrono::Local::now().date_naive();
+    assert_eq!(search(json!({"from": today.to_string(), "to": today.to_string()})).await["total"], 2);
+    assert_eq!(search(json!({"from": today.succ_opt().unwrap().to_string()})).await["total"], 0);
+    let no: String = sqlx::query_scalar("SELECT student_no FROM students WHERE public_id = $1")
+        .bind(&pid)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(search(json!({"student_no": &no[..8], "school": TOWN})).await["total"], 2);
+    let bad = app.post_json("/api/archive/search", &json!({"from": "2024-13-01"})).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.post_json("/api/archive/search", &json!({"school": CENTRAL})).await.status(), StatusCode::NOT_FOUND);
+    assert!(app.audit_count("archive.search", "*", "ok").await >= 5);
+
+    let mut other = app;
+    other.client = client();
+    other.login(&format!("r{CENTRAL}")).await;
+    let res: Value = other.post_json("/api/archive/search", &json!({})).await.json().await.unwrap();
+    assert_eq!(res["total"], 0);
+    other.login("bureau").await;
+    let res: Value = other.post_json("/api/archive/search", &json!({})).await.json().await.unwrap();
+    assert_eq!(res["total"], 2);
+    let page = other.get("/archive").await.text().await.unwrap();
+    assert!(page.contains("完整性检查") && page.contains("导入转学档案传输包"));
+    let page = other
+        .client
+        .post(format!("{}/archive/search", other.base))
+        .form(&[("csrf", other.csrf.as_str()), ("name", "县城"), ("kind", "diagnosis"), ("school", ""), ("from", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("共 1 份扫描件") && page.contains("diagnosis.pdf"), "{page}");
+}
+
+#[tokio::test]
+async fn another_schools_registrar_gets_404_and_the_attempt_is_audited() {
+    let (mut app, pid) = with_pupil(&format!("r{TOWN}")).await;
+    let res = upload(&app, &pid, "kind=other&name=a.pdf", pdf(1, "a")).await;
+    let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+
+    app.client = client();
+    app.login(&format!("r{CENTRAL}")).await;
+    for path in [
+        format!("/api/students/{pid}/archive"),
+        format!("/api/students/{pid}/archive/{digest}"),
+        format!("/api/students/{pid}/archive/{digest}/thumbnail"),
+        format!("/api/students/{pid}/archive/bag.zip"),
+        format!("/students/{pid}/archive"),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!res.text().await.unwrap().contains("县城甲"));
+    }
+    let res = upload(&app, &pid, "kind=other&name=b.pdf", pdf(1, "b")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count("archive.view", &pid, "denied").await, 2);
+    assert_eq!(app.audit_count("archive.download", &pid, "denied").await, 1);
+    assert_eq!(app.audit_count("archive.thumbnail", &pid, "denied").await, 1);
+    assert_eq!(app.audit_count("archive.export", &pid, "denied").await, 1);
+    assert_eq!(app.audit_count("archive.upload", &pid, "denied").await, 1);
+    assert_eq!(object_count(&app), 1);
+
+    // Knowing a digest gives no access through another student.
+    let own = app.public_id("中心丙").await;
+    let res = app.get(&format!("/api/students/{own}/archive/{digest}")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count("archive.download", &own, "not_found").await, 1);
+    // Nor does a made-up route.
+    assert_eq!(app.get(&format!("/api/students/{own}/archive/not-a-digest")).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_ingest_refusal_writes_nothing() {
+    let (app, pid) = with_pupil("bureau").await;
+    let good = png(40, 30, 3);
+    let truncated = good[..good.len() / 2].to_vec();
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "kind=other&name=notes.txt",
+            b"just some text, not a scan".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "archive.type_unsupported",
+        ),
+        ("kind=other&name=scan.jpg", good.clone(), StatusCode::UNPROCESSABLE_ENTITY, "archive.extension_mismatch"),
+        ("kind=other&name=scan.png", truncated, StatusCode::UNPROCESSABLE_ENTITY, "archive.corrupt"),
+        (
+            "kind=other&name=huge.png",
+            png_claiming(100_000, 100_000),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "archive.image_too_large",
+        ),
+        ("kind=other&name=empty.png", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY, "archive.empty"),
+        ("kind=passport&name=scan.png", good.clone(), StatusCode::UNPROCESSABLE_ENTITY, "archive.paper_kind_unknown"),
+        ("name=scan.png", good.clone(), StatusCode::BAD_REQUEST, "archive.kind_required"),
+        (
+            "kind=other&name=scan.png&supersedes=0000000000000000000000000000000000000000000000000000000000000000",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "archive.supersedes_unknown",
+        ),
+    ];
+    let before = written(&app).await;
+    assert_eq!(before, (0, 0, 0, 0, 0));
+    for (query, bytes, status, code) in cases {
+        let started = Instant::now();
+        let res = upload(&app, &pid, query, bytes).await;
+        assert_eq!(res.status(), status, "{query}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{query}: {body}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+        if code == "archive.image_too_large" {
+            assert!(started.elapsed() < Duration::from_secs(1), "huge PNG took {:?}", started.elapsed());
+            assert!(body["message"].as_str().unwrap().contains("100000×100000"), "{body}");
+        }
+        assert_eq!(written(&app).await, before, "{query} wrote something");
+    }
+    assert_eq!(app.audit_count("archive.upload", &pid, "refused").await, 8);
+    // The same good file is then accepted.
+    assert_eq!(upload(&app, &pid, "kind=other&name=scan.png", good).await.status(), StatusCode::CREATED);
+    assert_eq!(written(&app).await, (1, 0, 1, 1, 1));
+}
+
+/// A session cookie and CSRF token, for raw requests.
+async fn session(app: &TestApp, user: &str) -> (String, String) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/login", app.base))
+        .json(&json!({"username": user, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    (cookie, body["csrf"].as_str().unwrap().to_owned())
+}
+
+/// A separate signed-in client and its CSRF token.
+async fn login_client(app: &TestApp, user: &str) -> (reqwest::Client, String) {
+    let c = client();
+    let res =
+        c.post(format!("{}/api/login", app.base)).json(&json!({"username": user, "password": PASSWORD})).send().await;
+    let body: Value = res.unwrap().json().await.unwrap();
+    (c, body["csrf"].as_str().unwrap().to_owned())
+}
+
+/// Sends a request head and the start of a body, nothing more, and returns
+/// the beginning of the answer.
+async fn raw_head(app: &TestApp, head: String, body_start: Vec<u8>) -> String {
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(&body_start).unwrap();
+        let mut buf = [0u8; 2048];
+        let n = s.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_oversize_content_length_is_answered_413_before_the_body() {
+    let (app, pid) = with_pupil("bureau").await;
+    let (cookie, csrf) = session(&app, "bureau").await;
+    // Ten GiB announced, a few bytes sent: the answer must come from the header alone.
+    let head = format!(
+        "POST /api/students/{pid}/archive?kind=other&name=big.pdf HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\
+         X-CSRF-Token: {csrf}\r\nContent-Type: application/pdf\r\nContent-Length: 10737418240\r\n\r\n"
+    );
+    let answer = raw_head(&app, head, b"%PDF-1.4\n".to_vec()).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("archive.too_large"), "{answer}");
+    assert_eq!(written(&app).await, (0, 0, 0, 0, 0));
+    assert_eq!(audit_detail(&app, "archive.upload", &pid, "refused").await, vec!["code=archive.too_large"]);
+
+    // The form answers the same, before reading any field.
+    let (boundary, body) = multipart(&[("csrf", &csrf), ("kind", "other")], ("a.pdf", b"%PDF"));
+    let head = format!(
+        "POST /students/{pid}/archive HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 10737418240\r\n\r\n"
+    );
+    let answer = raw_head(&app, head, body[..40].to_vec()).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(written(&app).await, (0, 0, 0, 0, 0));
+    // And the package import.
+    let head = format!(
+        "POST /api/archive/import HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n\
+         Content-Length: 109951162777600\r\n\r\n"
+    );
+    let answer = raw_head(&app, head, b"PK\x03\x04".to_vec()).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+#[tokio::test]
+async fn the_upload_form_stores_a_scan_and_shows_refusals() {
+    let (app, pid) = with_pupil(&format!("r{TOWN}")).await;
+    let post = |fields: Vec<(&'static str, String)>, file: (&'static str, Vec<u8>)| {
+        let app = &app;
+        let pid = pid.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (boundary, body) = multipart(&fields, (file.0, &file.1));
+            app.client
+                .post(format!("{}/students/{pid}/archive", app.base))
+                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let csrf = app.csrf.clone();
+    let res =
+        post(vec![("csrf", csrf.clone()), ("kind", "registration_form".into())], ("登记表.png", png(50, 40, 9))).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/students/{pid}/archive?added=1"));
+    let res = post(vec![("csrf", csrf.clone()), ("kind", "other".into())], ("x.png", b"GIF89a....".to_vec())).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("不支持的文件类型"));
+    let res = post(vec![("csrf", "wrong".into()), ("kind", "other".into())], ("y.pdf", pdf(1, "y"))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(object_count(&app), 1);
+    // A correction replaces the entry in a new version; the old version keeps it.
+    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    let old = d["entries"][0]["digest"].as_str().unwrap().to_owned();
+    let res = post(
+        vec![
+            ("csrf", csrf),
+            ("kind", "registration_form".into()),
+            ("supersedes", old.clone()),
+            ("note", "重扫".into()),
+        ],
+        ("登记表-重扫.png", png(50, 40, 10)),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    assert_eq!(d["version"], 2);
+    assert_eq!(d["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(d["entries"][0]["supersedes"], old.as_str());
+    assert_eq!(d["note"], "重扫");
+    // The superseded scan stays retrievable through the dossier's history.
+    assert_eq!(app.get(&format!("/api/students/{pid}/archive/{old}")).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_uploads_of_one_file_store_one_object_and_fifty_references() {
+    let (app, pid) = with_pupil("bureau").await;
+    let scan = pdf(2, "同一份");
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let client = app.client.clone();
+        let url = format!("{}/api/students/{pid}/archive?kind=household_register&name=copy{i}.pdf", app.base);
+        let csrf = app.csrf.clone();
+        let body = scan.clone();
+        tasks.push(tokio::spawn(async move {
+            let res = client.post(url).header("x-csrf-token", csrf).body(body).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::CREATED);
+            res.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut new_objects = 0;
+    let mut versions = std::collections::BTreeSet::new();
+    for t in tasks {
+        let body = t.await.unwrap();
+        new_objects += usize::from(body["new_object"] == true);
+        versions.insert(body["version"].as_i64().unwrap());
+    }
+    assert_eq!(new_objects, 1);
+    assert_eq!(versions, (1..=50).collect());
+    assert_eq!(object_count(&app), 1);
+    assert_eq!(temp_count(&app), 0);
+    let digest = xueji_archive::Digest::of(&scan).to_hex();
+    let refs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM archive_entries WHERE digest = $1")
+        .bind(&digest)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(refs, 50);
+    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    assert_eq!(d["version"], 50);
+    assert_eq!(d["entries"].as_array().unwrap().len(), 50);
+    let s =
+        xueji::dossier::run_fixity(&app.app.db, &app.app.archive, "test", std::sync::Arc::new(|_| {})).await.unwrap();
+    assert!(s.clean, "{s:?}");
+    assert!(s.index_behind.is_empty());
+}
+
+/// Exports a dossier as a bag through the API.
+async fn export_bag(app: &TestApp, pid: &str) -> Vec<u8> {
+    let res = app.get(&format!("/api/students/{pid}/archive/bag.zip")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    res.bytes().await.unwrap().to_vec()
+}
+
+async fn import_bag(app: &TestApp, bag: Vec<u8>) -> (StatusCode, Value) {
+    let res = app.post_bytes("/api/archive/import", bag).await;
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+/// Makes `to` trust packages signed by `from`.
+fn trust(from: &TestApp, to: &TestApp) {
+    let dir = to.app.config.data_dir.join(xueji::dossier::TRUSTED_KEYS_DIR);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sender.json"), from.app.keys.public_key_set().to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn a_dossier_moves_to_another_service_byte_for_byte() {
+    let (a, pid_a) = with_pupil("bureau").await;
+    let first = png(120, 80, 1);
+    let res = upload(&a, &pid_a, "kind=registration_form&name=form.png", first.clone()).await;
+    let first_digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    upload(&a, &pid_a, "kind=transfer_proof&name=proof.pdf", pdf(2, "proof")).await;
+    let res = upload(
+        &a,
+        &pid_a,
+        &format!("kind=registration_form&name=form2.png&supersedes={first_digest}"),
+        png(120, 80, 2),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let bag = export_bag(&a, &pid_a).await;
+    assert_eq!(a.audit_count("archive.export", &pid_a, "ok").await, 1);
+
+    let (b, pid_b) = with_pupil("bureau").await;
+    // Not yet trusted: refused, nothing written.
+    let (status, body) = import_bag(&b, bag.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("archive.bag_key_unknown")),
+        "{body}"
+    );
+    assert_eq!(written(&b).await, (0, 0, 0, 0, 0));
+    trust(&a, &b);
+    // A registrar may not import.
+    let (reg, csrf) = login_client(&b, &format!("r{TOWN}")).await;
+    let res =
+        reg.post(format!("{}/api/archive/import", b.base)).header("x-csrf-token", csrf).body(bag.clone()).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::FORBIDDEN);
+
+    let (status, body) = import_bag(&b, bag.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["public_id"], pid_b.as_str());
+    assert_eq!((body["versions_received"].as_i64(), body["objects"].as_i64()), (Some(3), Some(3)));
+    assert_eq!(b.audit_count("archive.import", &pid_b, "ok").await, 1);
+
+    let student = |app: &TestApp, pid: &str| {
+        let db = app.app.db.clone();
+        let pid = pid.to_owned();
+        async move { xueji::dossier::student_by_public_id(&db, &pid).await.unwrap().unwrap() }
+    };
+    let ha = xueji::dossier::history(&a.app.db, &a.app.archive, &student(&a, &pid_a).await).await.unwrap();
+    let hb = xueji::dossier::history(&b.app.db, &b.app.archive, &student(&b, &pid_b).await).await.unwrap();
+    assert_eq!(ha.len(), hb.len());
+    for (x, y) in ha.iter().zip(&hb) {
+        assert_eq!(
+            (x.version, &x.created_at, &x.created_by, &x.entries),
+            (y.version, &y.created_at, &y.created_by, &y.entries)
+        );
+    }
+    for e in &ha[2].entries {
+        let from = a.get(&format!("/api/students/{pid_a}/archive/{}", e.digest)).await.bytes().await.unwrap();
+        let to = b.get(&format!("/api/students/{pid_b}/archive/{}", e.digest)).await.bytes().await.unwrap();
+        assert_eq!(from, to);
+        assert_eq!(xueji_archive::Digest::of(&to), e.digest);
+    }
+    // The superseded first scan travelled too, and its thumbnail is made on demand.
+    let old = b.get(&format!("/api/students/{pid_b}/archive/{first_digest}")).await.bytes().await.unwrap();
+    assert_eq!(old.as_ref(), first.as_slice());
+    let thumb = b.get(&format!("/api/students/{pid_b}/archive/{first_digest}/thumbnail")).await;
+    assert_eq!(thumb.status(), StatusCode::OK);
+    // Searchable at once.
+    let found: Value =
+        b.post_json("/api/archive/search", &json!({"kind": "transfer_proof"})).await.json().await.unwrap();
+    assert_eq!(found["total"], 1);
+
+    // Filed once only.
+    let before = written(&b).await;
+    let (status, body) = import_bag(&b, bag.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("archive.import_duplicate")));
+    assert_eq!(written(&b).await, before);
+}
+
+/// Rewrites a bag entry by entry with `edit`, appending `extra`.
+fn rewrite(bag: &[u8], edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>, extra: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bag)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if let Some(bytes) = edit(&name, bytes) {
+            out.start_file(name, options).unwrap();
+            out.write_all(&bytes).unwrap();
+        }
+    }
+    for (name, bytes) in extra {
+        out.start_file(*name, options).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn bad_packages_are_refused_whole() {
+    let (a, pid_a) = with_pupil("bureau").await;
+    upload(&a, &pid_a, "kind=other&name=a.pdf", pdf(1, "a")).await;
+    upload(&a, &pid_a, "kind=other&name=b.png", png(30, 30, 5)).await;
+    let bag = export_bag(&a, &pid_a).await;
+    let (b, _) = with_pupil("bureau").await;
+    trust(&a, &b);
+    let before = written(&b).await;
+
+    let changed = rewrite(
+        &bag,
+        |name, mut bytes| {
+            if name.starts_with("data/objects/") && name.ends_with(".pdf") {
+                bytes[20] ^= 1;
+            }
+            Some(bytes)
+        },
+        &[],
+    );
+    let record_only = {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bag[..])).unwrap();
+        let mut bytes = Vec::new();
+        zip.by_name("data/record.json").unwrap().read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    // A zip bomb: a valid record, and an entry inflating 64 MiB of zeros.
+    let bomb = {
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        out.start_file("data/record.json", options).unwrap();
+        out.write_all(&record_only).unwrap();
+        out.start_file("data/objects/bomb.pdf", options).unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..64 {
+            out.write_all(&zeros).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("changed object", changed, "archive.bag_hash_mismatch"),
+        ("missing object", rewrite(&bag, |n, b| (!n.ends_with(".png")).then_some(b), &[]), "archive.bag_file_missing"),
+        (
+            "extra file",
+            rewrite(&bag, |_, b| Some(b), &[("data/objects/extra.txt", b"x".to_vec())]),
+            "archive.bag_file_extra",
+        ),
+        ("path traversal", rewrite(&bag, |_, b| Some(b), &[("../evil", b"x".to_vec())]), "archive.bag_path_traversal"),
+        (
+            "no signature",
+            rewrite(&bag, |n, b| (n != "signature.ed25519").then_some(b), &[]),
+            "archive.bag_signature_missing",
+        ),
+        ("zip bomb", bomb, "archive.bag_compression_ratio"),
+        ("not a zip", b"PK\x03\x04 not really".to_vec(), "archive.bag_zip"),
+    ];
+    for (what, bytes, code) in cases {
+        let (status, body) = import_bag(&b, bytes).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+        assert_eq!(body["code"], code, "{what}: {body}");
+        assert_eq!(written(&b).await, before, "{what} wrote something");
+        assert!(std::fs::read_dir(b.app.archive.root().join("staging")).map_or(0, |d| d.count()) == 0, "{what}");
+    }
+    assert_eq!(b.audit_count("archive.import", "-", "refused").await, 7);
+
+    // A student this service does not know.
+    let mut c = spawn_app().await;
+    c.login("bureau").await;
+    trust(&a, &c);
+    let (status, body) = import_bag(&c, bag).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("archive.import_no_student")), "{body}");
+    assert!(!body["message"].as_str().unwrap().contains('G'), "{body}");
+    assert_eq!(written(&c).await, (0, 0, 0, 0, 0));
+}
+
+#[tokio::test]
+async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
+    let (app, pid) = with_pupil("bureau").await;
+    let res = upload(&app, &pid, "kind=other&name=a.pdf", pdf(1, "a")).await;
+    let a = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    let res = upload(&app, &pid, "kind=other&name=b.pdf", pdf(1, "b")).await;
+    let b = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    let run = || xueji::dossier::run_fixity(&app.app.db, &app.app.archive, "test", std::sync::Arc::new(|_| {}));
+    assert!(run().await.unwrap().clean);
+    let status: Value = app.get("/api/archive/fixity").await.json().await.unwrap();
+    assert_eq!(status["last"]["clean"], true);
+    assert_eq!(status["last"]["objects_checked"], 2);
+
+    let store = app.app.archive.store();
+    let path_a = store.object_path(&a.parse().unwrap());
+    // The test damages an object on purpose.
+    std::fs::set_permissions(&path_a, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let mut bytes = std::fs::read(&path_a).unwrap();
+    bytes[10] ^= 0x20;
+    std::fs::write(&path_a, bytes).unwrap();
+    std::fs::remove_file(store.object_path(&b.parse().unwrap())).unwrap();
+    std::fs::write(store.objects_dir().join("stray.bin"), b"?").unwrap();
+
+    let s = run().await.unwrap();
+    assert!(!s.clean);
+    assert_eq!(s.changed.len(), 1);
+    assert_eq!(s.changed[0].0, format!("objects/{}/{a}", &a[..2]));
+    assert_eq!(s.missing.len(), 1);
+    assert_eq!(s.missing[0].digest, b);
+    assert_eq!(s.stray, vec!["objects/stray.bin".to_owned()]);
+    let status: Value = app.get("/api/archive/fixity").await.json().await.unwrap();
+    assert_eq!(status["last"]["clean"], false);
+    let page = app.get("/archive").await.text().await.unwrap();
+    assert!(page.contains("内容被改动") && page.contains(&a) && page.contains("stray.bin"), "{page}");
+
+    let mut reg = app;
+    reg.client = client();
+    reg.login(&format!("r{TOWN}")).await;
+    assert_eq!(reg.get("/api/archive/fixity").await.status(), StatusCode::FORBIDDEN);
+    assert!(!reg.get("/archive").await.text().await.unwrap().contains("完整性检查"));
+}

@@ -1,0 +1,260 @@
+//! The bureau's certificate pages and API: issue numbered certificates to a
+//! school's graduates, list issued / voided / lost / revoked numbers, search by
+//! number, void a spoiled sheet, record a loss (issuing the 学历证明书), revoke.
+//! Bureau staff only; every action audited.
+
+use crate::app::App;
+use crate::certificates;
+use crate::error::AppError;
+use crate::http::auth::Staff;
+use crate::http::pages::{PageError, render};
+use crate::render::DocKind;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use minijinja::context;
+use std::sync::Arc;
+
+/// The certificate routes.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/certificates", get(list_page))
+        .route("/certificates/issue", post(issue_form))
+        .route("/certificates/{number}/void", post(void_form))
+        .route("/certificates/{number}/lost", post(lost_form))
+        .route("/documents/{doc_id}/revoke", post(revoke_form))
+        .route("/api/certificates", get(list_api))
+        .route("/api/certificates/issue", post(issue_api))
+        .route("/api/certificates/{number}/void", post(void_api))
+        .route("/api/certificates/{number}/lost", post(lost_api))
+        .route("/api/documents/{doc_id}/revoke", post(revoke_api))
+}
+
+/// List filters.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    number: Option<String>,
+}
+
+fn certificate_kind(code: &str) -> Result<DocKind, AppError> {
+    match code.parse::<DocKind>() {
+        Ok(k @ (DocKind::CompulsoryCertificate | DocKind::GraduationCertificate)) => Ok(k),
+        _ => Err(AppError::bad_request("certificate.kind", "只能为毕业生颁发义务教育证书或毕业证书")),
+    }
+}
+
+/// What a batch issue did.
+#[derive(Debug, serde::Serialize)]
+pub struct IssueResult {
+    /// Numbers issued.
+    pub issued: Vec<String>,
+    /// Graduates refused, with why.
+    pub refused: Vec<String>,
+}
+
+async fn issue_for_school(
+    app: &App,
+    staff: &Staff,
+    school_code: &str,
+    kind: &str,
+) -> Result<(IssueResult, crate::db::schools::School, DocKind), AppError> {
+    staff.require_bureau()?;
+    let kind = certificate_kind(kind)?;
+    let school = crate::db::schools::by_code(&app.db.pool, school_code).await?.ok_or(AppError::NotFound)?;
+    let ids = certificates::graduates_without(app, school.id, kind).await?;
+    let mut result = IssueResult { issued: Vec::new(), refused: Vec::new() };
+    for id in ids {
+        let mut conn = app.db.pool.acquire().await?;
+        let student = crate::db::students::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        drop(conn);
+        match certificates::issue_to(app, &student, kind, Some(staff.user.id), serde_json::Map::new()).await {
+            Ok(issued) => result.issued.push(issued.number.unwrap_or_default()),
+            Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(e) => result.refused.push(format!("{}：{e}", student.student_no)),
+        }
+    }
+    staff
+        .audit(
+            app,
+            "certificate.issue",
+            ("school", &school.code),
+            Some(school.id),
+            "ok",
+            &format!("kind={} issued={} refused={}", kind.code(), result.issued.len(), result.refused.len()),
+        )
+        .await?;
+    Ok((result, school, kind))
+}
+
+async fn list_page(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, PageError> {
+    staff.require_bureau()?;
+    let rows = certificates::list(&app.db, q.state.as_deref(), q.number.as_deref(), 500).await?;
+    staff.audit(&app, "certificate.list", ("certificate", "*"), None, "ok", &format!("shown={}", rows.len())).await?;
+    let schools = crate::db::schools::list(&app.db.pool).await?;
+    render(
+        &app,
+        "certificates.html",
+        Some(&staff),
+        context! { rows => rows, schools => schools, q => context!{ state => q.state, number => q.number }, message => () },
+    )
+}
+
+async fn list_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<certificates::NumberRow>>, AppError> {
+    staff.require_bureau()?;
+    let rows = certificates::list(&app.db, q.state.as_deref(), q.number.as_deref(), 5000).await?;
+    staff.audit(&app, "certificate.list", ("certificate", "*"), None, "ok", &format!("shown={}", rows.len())).await?;
+    Ok(Json(rows))
+}
+
+/// The issue form.
+#[derive(Debug, serde::Deserialize)]
+pub struct IssueForm {
+    #[serde(default)]
+    csrf: String,
+    school: String,
+    kind: String,
+}
+
+async fn issue_form(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(form): Form<IssueForm>,
+) -> Result<Response, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    let (result, school, kind) = issue_for_school(&app, &staff, &form.school, &form.kind).await?;
+    if result.issued.is_empty() && !result.refused.is_empty() {
+        return Err(AppError::conflict("certificate.none_issued", result.refused.join("；")).into());
+    }
+    // Straight on to printing what was issued.
+    let job = crate::batch::start_graduates(app.clone(), staff.clone(), school, kind).await?;
+    Ok(Redirect::to(&format!("/batches/{job}")).into_response())
+}
+
+async fn issue_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    Json(form): Json<IssueForm>,
+) -> Result<Json<IssueResult>, AppError> {
+    staff.check_csrf_header(&headers)?;
+    Ok(Json(issue_for_school(&app, &staff, &form.school, &form.kind).await?.0))
+}
+
+/// A reason, for voids, losses and revocations.
+#[derive(Debug, serde::Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn do_void(app: &App, staff: &Staff, number: &str, reason: &str) -> Result<(), AppError> {
+    staff.require_bureau()?;
+    certificates::void(app, number, reason, Some(staff.user.id)).await?;
+    staff.audit(app, "certificate.void", ("certificate", number), None, "ok", "").await
+}
+
+async fn do_lost(app: &App, staff: &Staff, number: &str, reason: &str) -> Result<crate::documents::Issued, AppError> {
+    staff.require_bureau()?;
+    let proof = certificates::report_lost(app, number, reason, Some(staff.user.id)).await?;
+    staff
+        .audit(
+            app,
+            "certificate.lost",
+            ("certificate", number),
+            None,
+            "ok",
+            &format!("proof={}", proof.number.as_deref().unwrap_or("")),
+        )
+        .await?;
+    Ok(proof)
+}
+
+async fn do_revoke(app: &App, staff: &Staff, doc_id: &str, reason: &str) -> Result<(), AppError> {
+    staff.require_bureau()?;
+    certificates::revoke(app, doc_id, reason).await?;
+    staff.audit(app, "document.revoke", ("document", doc_id), None, "ok", "").await
+}
+
+async fn void_form(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(number): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Result<Redirect, PageError> {
+    staff.check_csrf(&f.csrf)?;
+    do_void(&app, &staff, &number, &f.reason).await?;
+    Ok(Redirect::to(&format!("/certificates?number={number}")))
+}
+
+async fn lost_form(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(number): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Result<Redirect, PageError> {
+    staff.check_csrf(&f.csrf)?;
+    let proof = do_lost(&app, &staff, &number, &f.reason).await?;
+    Ok(Redirect::to(&format!("/certificates?number={}", proof.number.unwrap_or_default())))
+}
+
+async fn revoke_form(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(doc_id): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Result<Redirect, PageError> {
+    staff.check_csrf(&f.csrf)?;
+    do_revoke(&app, &staff, &doc_id, &f.reason).await?;
+    Ok(Redirect::to("/certificates?state=revoked"))
+}
+
+async fn void_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Json(f): Json<ReasonForm>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    staff.check_csrf_header(&headers)?;
+    do_void(&app, &staff, &number, &f.reason).await?;
+    Ok(Json(serde_json::json!({ "number": number, "state": "voided" })))
+}
+
+async fn lost_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    Json(f): Json<ReasonForm>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    staff.check_csrf_header(&headers)?;
+    let proof = do_lost(&app, &staff, &number, &f.reason).await?;
+    Ok(Json(serde_json::json!({ "lost": number, "proof_number": proof.number, "proof_doc_id": proof.doc_id })))
+}
+
+async fn revoke_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(doc_id): Path<String>,
+    Json(f): Json<ReasonForm>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    staff.check_csrf_header(&headers)?;
+    do_revoke(&app, &staff, &doc_id, &f.reason).await?;
+    Ok(Json(serde_json::json!({ "doc_id": doc_id, "status": "revoked" })))
+}

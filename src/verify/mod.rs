@@ -14,6 +14,8 @@
 //! - [`sign`] and [`verify`] write and check tokens,
 //!   `base64url(payload || Ed25519 signature)`; the byte layout is the table
 //!   at the top of `token.rs` (123 bytes, 164 characters for a certificate).
+//! - [`KeySet`] is the published key set alone (no private key), for checking
+//!   tokens offline; [`verify`] takes either ([`VerifyingKeys`]).
 //! - [`mask_name`] hides all but the first and last character of a name.
 //!
 //! Signing a certificate (the same flow runs in the `token` unit tests):
@@ -36,8 +38,10 @@
 
 mod claims;
 mod keys;
+mod keyset;
 mod token;
 
 pub use claims::{Claims, ClaimsError, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode, mask_name};
 pub use keys::{ALGORITHM, KEY_SET_FORMAT, KEYS_FILE, KeyError, KeyInfo, KeyStatus, KeyStore, Kid, Signer};
+pub use keyset::{KeySet, VerifyingKeys};
 pub use token::{MAX_TOKEN_CHARS, SIGNING_DOMAIN, TOKEN_VERSION, TokenError, Verified, sign, verify};

@@ -1,0 +1,248 @@
+//! The public verification page in real headless Chromium (Debian's
+//! `chromium` and `chromium-driver`), driven over WebDriver with fantoccini,
+//! at a phone's size with WeChat's in-app browser's user agent: a graduation
+//! certificate is rendered, its QR code decoded from the printed page, the URL
+//! opened (有效 and the masked name), then a tampered URL (无法验证).
+//! Screenshots of both pages are kept in `target/test-artefacts/`.
+//!
+//! Without chromedriver the test fails when `CI` is set and is skipped with a
+//! notice otherwise. `XUEJI_CHROMEDRIVER` and `XUEJI_CHROMIUM` name the
+//! binaries when they are not `chromedriver` and `chromium` on the `PATH`.
+
+#[allow(dead_code, reason = "this binary uses a few of the API suite's helpers")]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fantoccini::{ClientBuilder, Locator};
+use helpers::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use xueji::documents::Options;
+use xueji::render::DocKind;
+
+/// WeChat's in-app browser on Android (the page must work there).
+const WECHAT_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 \
+    (KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.120 Mobile Safari/537.36 XWEB/1220133 MMWEBSDK/20240301 \
+    MMWEBID/6170 MicroMessenger/8.0.48.2580(0x28003035) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64";
+
+/// A child process ended when the test ends, passed or not.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `name` from the environment variable `var`, else the first match on the `PATH`.
+fn find_binary(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).flat_map(|dir| names.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
+}
+
+/// `target/test-artefacts/` beside this test binary (`target/debug/deps/browser-…`).
+fn artefacts_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+    let dir = target.join("test-artefacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts chromedriver on a free port and waits until it answers `/status`.
+async fn start_chromedriver(binary: &Path, log: &Path) -> (KillOnDrop, String) {
+    let port = free_port();
+    let child = Command::new(binary)
+        .arg(format!("--port={port}"))
+        .arg(format!("--log-path={}", log.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let child = KillOnDrop(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(res) = client.get(format!("{url}/status")).timeout(Duration::from_secs(2)).send().await
+            && let Ok(body) = res.json::<serde_json::Value>().await
+            && body["value"]["ready"] == true
+        {
+            return (child, url);
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not answer on port {port} within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The texts of the QR codes on the PDF's first page (rasterised with pdftoppm).
+fn decode_qr(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-r", "200", "-png", "-singlefile", "-f", "1"])
+        .arg(&path)
+        .arg(dir.path().join("page"))
+        .status()
+        .expect("pdftoppm (poppler-utils) installed");
+    assert!(status.success());
+    let img = image::open(dir.path().join("page.png")).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    prepared.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
+    let Some(driver) = find_binary("XUEJI_CHROMEDRIVER", &["chromedriver"]) else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "chromedriver not found: the browser test needs Debian's `chromium` and `chromium-driver` \
+                 (installed by .ci/run), or XUEJI_CHROMEDRIVER naming the binary"
+            );
+        }
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"NOTICE: browser test skipped: chromedriver not found (apt-get install chromium chromium-driver)\n",
+        );
+        return;
+    };
+    let chromium = find_binary("XUEJI_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"])
+        .expect("chromedriver is installed but no chromium: install Debian's `chromium` or set XUEJI_CHROMIUM");
+    let artefacts = artefacts_dir();
+
+    // A graduation certificate, as the bureau prints it.
+    let app = spawn_app().await;
+    let name = "欧阳小明";
+    assert!(import_rows(app.db(), TOWN, vec![first_grader(name, 81)]).await.committed);
+    sqlx::query("UPDATE students SET status = 'graduated'").execute(&app.db().pool).await.unwrap();
+    let id = app.public_id(name).await;
+    let mut conn = app.db().pool.acquire().await.unwrap();
+    let student = xueji::db::students::by_public_id(&mut conn, &id).await.unwrap().unwrap();
+    drop(conn);
+    let issued = xueji::documents::issue(
+        &app.app,
+        &student,
+        DocKind::GraduationCertificate,
+        Options { number: Some("2201222026B000001".into()), ..Options::default() },
+    )
+    .await
+    .unwrap();
+    std::fs::write(artefacts.join("verify-certificate.pdf"), &issued.pdf.bytes).unwrap();
+    // What a phone camera reads off the paper.
+    let scanned = decode_qr(&issued.pdf.bytes);
+    assert_eq!(scanned, vec![issued.verify_url.clone()], "the QR code is the recorded URL");
+    let url = &scanned[0];
+    let (base, token) = url.rsplit_once("/v/").unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+    bytes[12] ^= 0x04;
+    let tampered = format!("{base}/v/{}", URL_SAFE_NO_PAD.encode(bytes));
+
+    // A fresh headless Chromium the size of a phone, with WeChat's user agent.
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, driver_url) = start_chromedriver(&driver, &artefacts.join("chromedriver.log")).await;
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--hide-scrollbars", "--lang=zh-CN",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+            "mobileEmulation": {
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2.0, "touch": true, "mobile": true },
+                "userAgent": WECHAT_UA,
+            },
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a WebDriver session in headless chromium");
+
+    let outcome = async {
+        browser.goto(url).await?;
+        let verdict = browser.find(Locator::Css("h1")).await?.text().await?;
+        let text = browser.find(Locator::Css("main")).await?.text().await?;
+        let valid_shot = browser.screenshot().await?;
+        let fits = browser
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth, document.querySelector('h1').getBoundingClientRect().bottom];", vec![])
+            .await?;
+        browser.goto(&tampered).await?;
+        let tampered_verdict = browser.find(Locator::Css("h1")).await?.text().await?;
+        let tampered_text = browser.find(Locator::Css("main")).await?.text().await?;
+        let tampered_shot = browser.screenshot().await?;
+        // The PDF check, with the page's own form (no script): the issued file is identical.
+        browser.goto(url).await?;
+        let pdf = artefacts.join("verify-certificate.pdf");
+        browser.find(Locator::Css("input[type=file]")).await?.send_keys(&pdf.display().to_string()).await?;
+        browser.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        // The click navigates: wait for the answer page's result box.
+        let check = browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("#check"))
+            .await?
+            .text()
+            .await?;
+        let check_shot = browser.screenshot().await?;
+        Ok::<_, fantoccini::error::CmdError>((
+            verdict,
+            text,
+            valid_shot,
+            fits,
+            tampered_verdict,
+            tampered_text,
+            tampered_shot,
+            check,
+            check_shot,
+        ))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (verdict, text, valid_shot, fits, tampered_verdict, tampered_text, tampered_shot, check, check_shot) =
+        outcome.expect("the browser session");
+
+    std::fs::write(artefacts.join("verify-valid.png"), &valid_shot).unwrap();
+    std::fs::write(artefacts.join("verify-tampered.png"), &tampered_shot).unwrap();
+    std::fs::write(artefacts.join("verify-check.png"), &check_shot).unwrap();
+    println!("screenshots: {}", artefacts.display());
+
+    assert_eq!(verdict.replace(char::is_whitespace, ""), "有效");
+    assert!(text.contains("欧**明"), "{text}");
+    assert!(!text.contains(name), "the full name never appears");
+    assert!(text.contains("毕业证书") && text.contains("2201222026B000001") && text.contains("测试县城小学"), "{text}");
+    assert!(text.contains("127.0.0.1"), "the verification domain: {text}");
+    // Phone-width layout: no sideways scrolling, the verdict in the first screen.
+    let (scroll_width, inner_width, verdict_bottom) =
+        (fits[0].as_f64().unwrap(), fits[1].as_f64().unwrap(), fits[2].as_f64().unwrap());
+    assert_eq!(inner_width, 390.0, "emulated phone width");
+    assert!(scroll_width <= inner_width, "no horizontal scrolling: {scroll_width} > {inner_width}");
+    assert!(verdict_bottom < 400.0, "the verdict is at the top of the screen: {verdict_bottom}");
+
+    assert_eq!(tampered_verdict.replace(char::is_whitespace, ""), "无法验证");
+    assert!(!tampered_text.contains("欧**明") && !tampered_text.contains("毕业证书"), "{tampered_text}");
+    assert!(check.contains("一致：上传的文件与签发的原件完全相同"), "{check}");
+    for shot in [&valid_shot, &tampered_shot, &check_shot] {
+        let img = image::load_from_memory(shot).unwrap();
+        assert_eq!((img.width(), img.height()), (780, 1688), "390×844 at 2× pixels");
+    }
+}

@@ -85,16 +85,16 @@ pub fn keys_dir(config: &Config) -> std::path::PathBuf {
 /// (fonts and the typst library are loaded a single time per process).
 pub fn renderer(config: &Config) -> anyhow::Result<Arc<crate::render::Renderer>> {
     type Key = (std::path::PathBuf, std::path::PathBuf);
-    static RENDERERS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Key, Arc<crate::render::Renderer>>>> =
-        std::sync::LazyLock::new(Default::default);
+    static RENDERERS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<Key, Arc<crate::render::Renderer>>>,
+    > = std::sync::LazyLock::new(Default::default);
     let key = (config.templates_dir.join("forms"), config.fonts_dir.clone());
     let mut cache = RENDERERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(r) = cache.get(&key) {
         return Ok(r.clone());
     }
     let r = Arc::new(
-        crate::render::Renderer::new(&key.0, &key.1)
-            .map_err(|e| anyhow::anyhow!("无法加载文书模板或字体：{e}"))?,
+        crate::render::Renderer::new(&key.0, &key.1).map_err(|e| anyhow::anyhow!("无法加载文书模板或字体：{e}"))?,
     );
     cache.insert(key, r.clone());
     Ok(r)

@@ -81,6 +81,21 @@ pub async fn students_for(app: &App, school: &School, grade: Option<i64>, class:
     .await?)
 }
 
+/// Starts a job printing the numbered certificates of `kind` already issued
+/// to a school's graduates (after the bureau has issued their numbers).
+pub async fn start_graduates(app: Arc<App>, staff: Staff, school: School, kind: DocKind) -> AppResult<String> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM students s JOIN documents d ON d.student_id = s.id
+         WHERE s.school_id = $1 AND d.kind = $2 AND d.status = 'valid' AND d.number IS NOT NULL
+         ORDER BY d.number",
+    )
+    .bind(school.id)
+    .bind(kind.code())
+    .fetch_all(&app.db.pool)
+    .await?;
+    launch(app, staff, school, kind, ids, false).await
+}
+
 /// Starts a job; returns its id.
 pub async fn start(
     app: Arc<App>,
@@ -92,6 +107,17 @@ pub async fn start(
     zip: bool,
 ) -> AppResult<String> {
     let ids = students_for(&app, &school, grade, class).await?;
+    launch(app, staff, school, kind, ids, zip).await
+}
+
+async fn launch(
+    app: Arc<App>,
+    staff: Staff,
+    school: School,
+    kind: DocKind,
+    ids: Vec<i64>,
+    zip: bool,
+) -> AppResult<String> {
     if ids.is_empty() {
         return Err(AppError::bad_request("batch.empty", "所选范围内没有学生"));
     }
@@ -110,7 +136,14 @@ pub async fn start(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(id.clone(), Job { owner: staff.user.id, status, result: None });
     staff
-        .audit(&app, "document.batch", ("school", &school.code), Some(school.id), "ok", &format!("kind={} students={}", kind.code(), ids.len()))
+        .audit(
+            &app,
+            "document.batch",
+            ("school", &school.code),
+            Some(school.id),
+            "ok",
+            &format!("kind={} students={}", kind.code(), ids.len()),
+        )
         .await?;
     let job = id.clone();
     tokio::spawn(async move {
@@ -148,7 +181,9 @@ async fn run(
         if documents::check_allowed(kind, &student, school.kind).is_err() {
             update(job, |j| j.status.skipped += 1);
         } else {
-            let issued = documents::issue(app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() }).await?;
+            let issued =
+                documents::issue(app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() })
+                    .await?;
             if zip {
                 singles.push((format!("{:03}-{}-{}.pdf", i + 1, kind.code(), student.public_id), issued.pdf.bytes));
             } else {

@@ -13,6 +13,9 @@
 //! | `XUEJI_SESSION_ABSOLUTE_HOURS` | `12` |
 //! | `XUEJI_SECURE_COOKIES` | `false` (set `true` behind HTTPS) |
 //! | `XUEJI_TODAY` | unset: today's date (set `YYYY-MM-DD` for demos and tests) |
+//! | `XUEJI_VERIFY_RATE` | `60`: requests per minute per client address on the public `/v/…` pages |
+//! | `XUEJI_VERIFY_BURST` | `20`: requests a client may send at once before the rate applies |
+//! | `XUEJI_TRUSTED_PROXY` | unset: comma-separated proxy addresses whose last `X-Forwarded-For` hop is the client |
 
 use std::path::PathBuf;
 
@@ -39,6 +42,12 @@ pub struct Config {
     pub secure_cookies: bool,
     /// A fixed "today" (`XUEJI_TODAY`, YYYY-MM-DD) for demos and tests; `None` = the clock.
     pub today: Option<chrono::NaiveDate>,
+    /// Public verification pages: requests per minute per client address.
+    pub verify_rate_per_minute: u32,
+    /// Public verification pages: requests a client may send at once.
+    pub verify_burst: u32,
+    /// Reverse proxies trusted to name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -49,6 +58,18 @@ fn env_num(name: &str, default: i64) -> anyhow::Result<i64> {
     match env(name) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("环境变量 {name} 的值“{v}”不是整数")),
+    }
+}
+
+fn env_positive(name: &str, default: u32) -> anyhow::Result<u32> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow::anyhow!("环境变量 {name} 的值“{v}”不是正整数")),
     }
 }
 
@@ -73,6 +94,20 @@ impl Config {
                         .map_err(|_| anyhow::anyhow!("环境变量 XUEJI_TODAY 的值“{v}”不是 YYYY-MM-DD 日期"))
                 })
                 .transpose()?,
+            verify_rate_per_minute: env_positive("XUEJI_VERIFY_RATE", 60)?,
+            verify_burst: env_positive("XUEJI_VERIFY_BURST", 20)?,
+            trusted_proxies: env("XUEJI_TRUSTED_PROXY")
+                .map(|v| {
+                    v.split(',')
+                        .map(|a| {
+                            a.trim()
+                                .parse()
+                                .map_err(|_| anyhow::anyhow!("环境变量 XUEJI_TRUSTED_PROXY 中的“{a}”不是 IP 地址"))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
             data_dir,
         })
     }
@@ -92,6 +127,9 @@ impl Config {
             session_absolute_secs: 12 * 3600,
             secure_cookies: false,
             today: None,
+            verify_rate_per_minute: 60,
+            verify_burst: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -214,6 +214,16 @@ async fn reprint(
     let doc_id: DocumentId =
         existing.doc_id.parse().map_err(|e| AppError::Internal(anyhow::anyhow!("stored doc id: {e}")))?;
     let number = existing.number.clone();
+    // The kind-specific parts given at issue (e.g. the number a proof replaces) stay with the document.
+    let stored: Option<String> = sqlx::query_scalar("SELECT extra FROM documents WHERE doc_id = $1")
+        .bind(&existing.doc_id)
+        .fetch_optional(&app.db.pool)
+        .await?;
+    let mut opts = opts;
+    if let Some(Ok(Value::Object(mut extra))) = stored.map(|t| serde_json::from_str::<Value>(&t)) {
+        extra.extend(opts.extra);
+        opts.extra = extra;
+    }
     let issued = render(app, student, school, kind, doc_id, number.clone(), issue_date, &opts).await?;
     if issued.pdf.sha256 == existing.sha256 {
         return Ok(issued);
@@ -252,8 +262,8 @@ async fn fresh(
     let kid = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?.kid().to_string();
     sqlx::query(
         "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
-            verify_url, issue_date, issued_by, issued_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'valid')",
+            verify_url, extra, issue_date, issued_by, issued_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'valid')",
     )
     .bind(&issued.doc_id)
     .bind(kind.code())
@@ -265,6 +275,7 @@ async fn fresh(
     .bind(&issued.pdf.sha256)
     .bind(kid)
     .bind(&issued.verify_url)
+    .bind(serde_json::Value::Object(opts.extra.clone()).to_string())
     .bind(issue_date.to_string())
     .bind(opts.actor_id)
     .bind(crate::db::now_text())
@@ -351,11 +362,10 @@ pub async fn request(
             .filter(|t: &String| !t.is_empty()),
         None => None,
     };
-    let photo: Option<Vec<u8>> = sqlx::query_scalar("SELECT photo FROM students WHERE id = $1")
-        .bind(student.id)
-        .fetch_one(&app.db.pool)
-        .await?;
-    let mut data = envelope(app, student, school, kind, &doc_id.to_string(), number, issue_date, &verify_url, head_teacher);
+    let photo: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT photo FROM students WHERE id = $1").bind(student.id).fetch_one(&app.db.pool).await?;
+    let mut data =
+        envelope(app, student, school, kind, &doc_id.to_string(), number, issue_date, &verify_url, head_teacher);
     if let Value::Object(map) = &mut data {
         for (k, v) in defaults(student, school, kind, issue_date) {
             map.entry(k).or_insert(v);

@@ -2,10 +2,12 @@
 
 /// Application state and the server.
 pub mod app;
-/// Benchmarks behind `xueji bench`.
-pub mod bench;
 /// Batch printing jobs.
 pub mod batch;
+/// Benchmarks behind `xueji bench`.
+pub mod bench;
+/// Numbered certificates: numbering, issuing, voids, losses, revocation.
+pub mod certificates;
 /// Command-line subcommands by area.
 pub mod cli;
 /// Settings from the environment.
@@ -14,14 +16,18 @@ pub mod config;
 pub mod db;
 /// The fictional sample county (`xueji demo`).
 pub mod demo;
-/// Domain newtypes and the county regulation's rules (no I/O).
-pub mod domain;
 /// Issuing documents: data, signed token, PDF, record.
 pub mod documents;
+/// Domain newtypes and the county regulation's rules (no I/O).
+pub mod domain;
+/// The paper-file archive, service side: dossiers of students, index, fixity, transfer packages.
+pub mod dossier;
 /// The service's error type.
 pub mod error;
 /// The HTTP interface: pages and JSON API.
 pub mod http;
+/// Per-client rate limiting for the public verification pages.
+pub mod ratelimit;
 /// Rendering the official forms and certificates with typst.
 pub mod render;
 /// Roster spreadsheets: columns, import and export.

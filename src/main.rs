@@ -72,8 +72,16 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// 纸质档案：存入、取出、列出扫描件，完整性检查，转学传输包的导出与导入
+    #[command(subcommand)]
+    Archive(xueji::cli::archive::ArchiveCommand),
+    /// 证书编号：分配、列出
+    #[command(subcommand)]
+    Certificates(xueji::cli::certificates::CertificatesCommand),
     /// 打印文书：一名学生（--student）或批量（--school [--grade] [--class]）
     Render(xueji::cli::documents::RenderArgs),
+    /// 验证文书二维码：离线核对签名（公开密钥集），可选 --online 查询在线状态
+    Verify(xueji::cli::verify::VerifyArgs),
     /// 文书模板
     Templates {
         #[command(subcommand)]
@@ -94,6 +102,12 @@ enum Templates {
 
 #[derive(Debug, Subcommand)]
 enum Bench {
+    /// 文书渲染：启动与首份文书、单份证书（热）、批量证书（页/秒、内存峰值）
+    Render {
+        /// 批量证书份数
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
     /// 导入名册：生成一份名册，检查（dry run）并写入一所新学校，报告耗时
     Import {
         /// 行数
@@ -102,6 +116,21 @@ enum Bench {
         /// 重复次数（取中位数）
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// 纸质档案：1 GiB 扫描件的存档吞吐量（对比 sha256sum + cp）、完整性检查吞吐量、存档 2 GiB 文件时的内存峰值
+    Archive {
+        /// 扫描件总量（MiB）
+        #[arg(long, default_value_t = 1024)]
+        mib: u64,
+        /// 大文件大小（MiB）
+        #[arg(long, default_value_t = 2048)]
+        big_mib: u64,
+        /// 测试文件所在目录（默认数据目录；测试后删除）
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// 内部使用：只存档这个文件并报告内存峰值
+        #[arg(long, hide = true)]
+        rss_file: Option<PathBuf>,
     },
 }
 
@@ -215,11 +244,19 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             std::fs::write(&output, bytes).with_context(|| format!("无法写入 {}", output.display()))?;
             println!("已导出 {} 名学生到 {}", rows.len(), output.display());
         }
+        Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Render(args) => return xueji::cli::documents::render(&config, args).await,
         Command::Templates { what: Templates::Check } => return xueji::cli::documents::templates_check(&config),
+        Command::Verify(args) => return xueji::cli::verify::run(&config, args).await,
+        Command::Archive(cmd) => return xueji::cli::archive::run(&config, cmd).await,
+        Command::Bench { what: Bench::Render { count } } => xueji::bench::render(&config, count)?,
         Command::Bench { what: Bench::Import { rows, runs } } => {
             xueji::bench::import(&config, rows, runs).await?;
         }
+        Command::Bench { what: Bench::Archive { mib, big_mib, dir, rss_file } } => match rss_file {
+            Some(file) => xueji::bench::archive_rss(&file, dir.as_deref().unwrap_or(&config.data_dir))?,
+            None => xueji::bench::archive(&config, mib, big_mib, dir).await?,
+        },
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

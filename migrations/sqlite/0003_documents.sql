@@ -15,6 +15,7 @@ CREATE TABLE documents (
     sha256           TEXT    NOT NULL,
     kid              TEXT    NOT NULL,
     verify_url       TEXT    NOT NULL,
+    extra            TEXT    NOT NULL DEFAULT '{}',
     issue_date       TEXT    NOT NULL,
     issued_by        INTEGER REFERENCES users (id),
     issued_at        TEXT    NOT NULL,

@@ -63,8 +63,10 @@ pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCod
         let mut conn = app.db.pool.acquire().await?;
         let student = crate::db::students::by_id(&mut conn, id).await?.context("找不到该学生")?;
         drop(conn);
-        let issued = documents::issue(&app, &student, kind, Options::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        std::fs::write(&args.output, &issued.pdf.bytes).with_context(|| format!("无法写入 {}", args.output.display()))?;
+        let issued =
+            documents::issue(&app, &student, kind, Options::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::fs::write(&args.output, &issued.pdf.bytes)
+            .with_context(|| format!("无法写入 {}", args.output.display()))?;
         println!(
             "已生成《{}》：{}（{} 页，sha256 {}）\n验证地址：{}",
             kind.title_zh(),
@@ -116,15 +118,20 @@ pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCod
         }
     };
     std::fs::write(&args.output, bytes).with_context(|| format!("无法写入 {}", args.output.display()))?;
-    println!("已生成 {} 份《{}》：{}（跳过学籍状态不适用的 {skipped} 名）", pages, kind.title_zh(), args.output.display());
+    println!(
+        "已生成 {} 份《{}》：{}（跳过学籍状态不适用的 {skipped} 名）",
+        pages,
+        kind.title_zh(),
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Compiles every document template with its sample data; lists each problem with file and line.
 pub fn templates_check(config: &Config) -> anyhow::Result<ExitCode> {
     let dir = config.templates_dir.join("forms");
-    let renderer =
-        crate::render::Renderer::new(&dir, &config.fonts_dir).map_err(|e| anyhow::anyhow!("无法加载模板或字体：{e}"))?;
+    let renderer = crate::render::Renderer::new(&dir, &config.fonts_dir)
+        .map_err(|e| anyhow::anyhow!("无法加载模板或字体：{e}"))?;
     let problems = renderer.check_templates();
     if problems.is_empty() {
         println!("全部 {} 个文书模板检查通过（{}）", DocKind::ALL.len(), dir.display());

@@ -1,4 +1,7 @@
 //! Command-line subcommands that live in the library, one module per area,
 //! so `main.rs` stays a thin dispatcher.
 
+pub mod archive;
+pub mod certificates;
 pub mod documents;
+pub mod verify;

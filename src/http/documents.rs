@@ -37,11 +37,25 @@ fn parse_kind(code: &str) -> Result<DocKind, AppError> {
 }
 
 /// Loads a student the staff member may see, auditing the read (404 outside the scope).
-pub async fn student_for(app: &App, staff: &Staff, public_id: &str, action: &str) -> Result<students::Student, AppError> {
+pub async fn student_for(
+    app: &App,
+    staff: &Staff,
+    public_id: &str,
+    action: &str,
+) -> Result<students::Student, AppError> {
     let located = students::locate(&app.db.pool, public_id).await?;
     let Some((_, school_id)) = located.filter(|(_, school)| staff.may_see(*school)) else {
         let school = located.map(|(_, s)| s);
-        staff.audit(app, action, ("student", public_id), school, if school.is_some() { "denied" } else { "not_found" }, "").await?;
+        staff
+            .audit(
+                app,
+                action,
+                ("student", public_id),
+                school,
+                if school.is_some() { "denied" } else { "not_found" },
+                "",
+            )
+            .await?;
         return Err(AppError::NotFound);
     };
     let mut conn = app.db.pool.acquire().await?;
@@ -70,14 +84,26 @@ async fn student_document(
 ) -> Result<Response, AppError> {
     let kind = parse_kind(&kind)?;
     let student = student_for(&app, &staff, &id, "document.print").await?;
-    let issued = documents::issue(&app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() }).await?;
+    let issued =
+        documents::issue(&app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() }).await?;
     staff
-        .audit(&app, "document.print", ("student", &id), Some(student.school_id), "ok", &format!("kind={} doc={}", kind.code(), issued.doc_id))
+        .audit(
+            &app,
+            "document.print",
+            ("student", &id),
+            Some(student.school_id),
+            "ok",
+            &format!("kind={} doc={}", kind.code(), issued.doc_id),
+        )
         .await?;
     Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
 }
 
-async fn list_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Json<serde_json::Value>, AppError> {
+async fn list_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
     let student = student_for(&app, &staff, &id, "document.list").await?;
     let school = crate::db::schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     let docs = documents::of_student(&app, student.id).await?;
@@ -108,7 +134,11 @@ async fn batch_form(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<St
     render(&app, "batch.html", Some(&staff), context! { schools => schools, kinds => kinds, job => () })
 }
 
-async fn batch_start(State(app): State<Arc<App>>, staff: Staff, Form(form): Form<BatchForm>) -> Result<Response, PageError> {
+async fn batch_start(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(form): Form<BatchForm>,
+) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf)?;
     let kind = parse_kind(&form.kind)?;
     let school = crate::db::schools::by_code(&app.db.pool, &form.school).await?.ok_or(AppError::NotFound)?;
@@ -121,15 +151,26 @@ async fn batch_start(State(app): State<Arc<App>>, staff: Staff, Form(form): Form
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
 }
 
-async fn batch_status(State(app): State<Arc<App>>, staff: Staff, Path(job): Path<String>) -> Result<Html<String>, PageError> {
+async fn batch_status(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(job): Path<String>,
+) -> Result<Html<String>, PageError> {
     let status = crate::batch::status(&job, staff.user.id).ok_or(AppError::NotFound)?;
     render(&app, "batch.html", Some(&staff), context! { job => status, schools => (), kinds => () })
 }
 
-async fn batch_download(State(_app): State<Arc<App>>, staff: Staff, Path(job): Path<String>) -> Result<Response, AppError> {
+async fn batch_download(
+    State(_app): State<Arc<App>>,
+    staff: Staff,
+    Path(job): Path<String>,
+) -> Result<Response, AppError> {
     let (bytes, name, mime) = crate::batch::take_result(&job, staff.user.id)?;
     Ok((
-        [(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))],
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
         bytes,
     )
         .into_response())

@@ -1,16 +1,20 @@
 //! The HTTP interface: one file per resource, each with its `router()`.
 //!
 //! Pages are server-rendered Chinese HTML; the same reads are JSON under
-//! `/api/`. Every route but `/health` (and, later, the public verification
-//! page) needs a signed-in staff member. Request logs carry the method, the
+//! `/api/`. Every route but `/health` and the public verification side
+//! (`/v/…`, `/.well-known/xueji-keys.json`, see [`verify`]) needs a signed-in
+//! staff member. Request logs carry the method, the
 //! path (never the query string) and the status: no personal data.
 
+pub mod archive;
 pub mod auth;
+pub mod certificates;
 pub mod documents;
 pub mod health;
 pub mod pages;
 pub mod roster;
 pub mod students;
+pub mod verify;
 
 use crate::app::App;
 use axum::Router;
@@ -28,6 +32,9 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(students::router())
         .merge(roster::router())
         .merge(documents::router())
+        .merge(certificates::router())
+        .merge(archive::router())
+        .merge(verify::router())
         .layer(axum::middleware::from_fn(log_and_harden))
         .with_state(app)
 }
@@ -35,7 +42,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// Logs each request (method, path, status, time) and adds the security headers.
 async fn log_and_harden(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = verify::log_path(req.uri().path()).into_owned();
     let started = std::time::Instant::now();
     let mut res = next.run(req).await;
     let h = res.headers_mut();

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
 /// Every page template; all are compiled at start-up.
-pub const PAGES: [&str; 7] = [
+pub const PAGES: [&str; 11] = [
     "base.html",
     "login.html",
     "students.html",
@@ -16,6 +16,10 @@ pub const PAGES: [&str; 7] = [
     "problems.html",
     "import.html",
     "batch.html",
+    "certificates.html",
+    "archive.html",
+    "archive_dossier.html",
+    "verify.html",
 ];
 
 /// Renders a page for a signed-in staff member (the layout shows who and the CSRF token).

@@ -226,7 +226,7 @@ async fn student_page(
         "student.html",
         Some(&staff),
         context! { s => student, class_name => class_name, status_label => status_label, events => events,
-                   printable => printable },
+        printable => printable },
     )
 }
 

@@ -72,7 +72,10 @@ async fn rendering_the_same_record_twice_gives_the_same_bytes() {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&app.db().pool).await.unwrap();
     assert_eq!(n, 1, "a re-print is the same document");
     // A change to the record makes a new document and supersedes the old one.
-    sqlx::query("UPDATE students SET current_address = '吉林省长春市农安县新址2号'").execute(&app.db().pool).await.unwrap();
+    sqlx::query("UPDATE students SET current_address = '吉林省长春市农安县新址2号'")
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
     let c = app.get(&format!("/api/students/{id}/documents/basic_info")).await.bytes().await.unwrap();
     assert_ne!(a, c);
     let states: Vec<String> =

@@ -68,10 +68,16 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
 
 /// Starts a server on port 0 over a fresh database with the fixture loaded.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| ()).await
+}
+
+/// As [`spawn_app`], with settings changed by `configure` first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(dir.path()).await;
     let mut config = Config::for_data_dir(dir.path().to_path_buf(), Some(url));
     config.today = Some(today());
+    configure(&mut config);
     let db = Db::connect(&config.database_url).await.unwrap();
     load_fixture(&db).await;
     db.pool.close().await;

@@ -2,7 +2,10 @@
 //! default and PostgreSQL when `XUEJI_TEST_DATABASE_URL` is set. One binary.
 
 mod access;
+mod archive;
 mod auth;
+mod certificates;
 mod documents;
 mod helpers;
 mod import;
+mod verify;

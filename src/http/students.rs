@@ -30,6 +30,11 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/students", get(list_api))
         .route("/api/students/search", post(search_api))
         .route("/api/students/{id}", get(student_api))
+        .route("/api/students/{id}/id-number", post(convert_api))
+        .route(
+            "/api/students/{id}/photo",
+            axum::routing::put(photo_api).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
         .route("/api/problems", get(problems_api))
         .route("/api/schools", get(schools_api))
 }
@@ -262,4 +267,91 @@ async fn problems_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<
 
 async fn schools_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<schools::School>>, AppError> {
     Ok(Json(scope_schools(&app, &staff).await?))
+}
+
+/// `PUT /api/students/{id}/photo`: the student's 1-inch photo (JPEG or PNG, at
+/// most 8 MiB), normalised once to 25 × 35 mm (295 × 413 px JPEG) and stored
+/// with the record; the forms and certificates print it from then on.
+async fn photo_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<axum::http::StatusCode, AppError> {
+    staff.check_csrf_header(&headers)?;
+    let Some((student_id, school_id)) = students::locate(&app.db.pool, &id).await?.filter(|(_, s)| staff.may_see(*s))
+    else {
+        staff.audit(&app, "student.photo", ("student", &id), None, "denied", "").await?;
+        return Err(AppError::NotFound);
+    };
+    let photo = tokio::task::spawn_blocking(move || crate::render::normalise_photo(&body))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
+    sqlx::query("UPDATE students SET photo = $1, updated_at = $2 WHERE id = $3")
+        .bind(photo)
+        .bind(crate::db::now_text())
+        .bind(student_id)
+        .execute(&app.db.pool)
+        .await?;
+    staff.audit(&app, "student.photo", ("student", &id), Some(school_id), "ok", "").await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The ID number issued to a student who had a temporary number.
+#[derive(Debug, serde::Deserialize)]
+pub struct IdNumberBody {
+    /// The new resident ID number.
+    id_number: String,
+}
+
+/// `POST /api/students/{id}/id-number`: a student with a temporary `L` (or
+/// no-ID `J`) number receives their resident ID number; the student number
+/// becomes `G` + ID, and the old number stays in the history (Art. 11).
+async fn convert_api(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<IdNumberBody>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    use crate::domain::{IdNumber, StudentNo};
+    staff.check_csrf_header(&headers)?;
+    let Some((student_id, school_id)) = students::locate(&app.db.pool, &id).await?.filter(|(_, s)| staff.may_see(*s))
+    else {
+        staff.audit(&app, "student.id_number", ("student", &id), None, "denied", "").await?;
+        return Err(AppError::NotFound);
+    };
+    let mut tx = app.db.pool.begin().await?;
+    let student = students::by_id(&mut tx, student_id).await?.ok_or(AppError::NotFound)?;
+    let old = StudentNo::parse(&student.student_no)?;
+    let id_number = IdNumber::parse(&body.id_number)?;
+    let birth = chrono::NaiveDate::parse_from_str(&student.birth_date, "%Y-%m-%d")
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored birth date: {e}")))?;
+    id_number.check_matches(birth, student.gender)?;
+    let new = old.convert_to_normal(&id_number)?;
+    sqlx::query(
+        "UPDATE students SET student_no = $1, id_number = $2, id_type = '居民身份证', updated_at = $3 WHERE id = $4",
+    )
+    .bind(new.as_str())
+    .bind(id_number.as_str())
+    .bind(crate::db::now_text())
+    .bind(student_id)
+    .execute(&mut *tx)
+    .await?;
+    students::add_event(
+        &mut *tx,
+        student_id,
+        "student_no_converted",
+        Some(student.status),
+        Some(student.status),
+        &serde_json::json!({ "from": old.as_str(), "to": new.as_str() }),
+        Some(staff.user.id),
+        &crate::db::now_text(),
+    )
+    .await?;
+    tx.commit().await?;
+    staff.audit(&app, "student.id_number", ("student", &id), Some(school_id), "ok", "").await?;
+    Ok(Json(serde_json::json!({ "student_no": new.as_str() })))
 }

@@ -83,3 +83,34 @@ async fn bureau_staff_see_every_school_and_search_by_name_or_number() {
     let page = app.get("/students").await.text().await.unwrap();
     assert!(page.contains("县城甲") && page.contains("共 3 名学生"));
 }
+
+#[tokio::test]
+async fn a_temporary_number_becomes_g_when_the_id_is_issued_and_the_history_keeps_it() {
+    let mut app = spawn_app().await;
+    let mut row = first_grader("临时号", 71);
+    let id_number = row.id_number.clone();
+    row.id_type = "未办理".into();
+    row.id_number = String::new();
+    assert!(import_rows(app.db(), TOWN, vec![row]).await.committed);
+    app.login(&format!("r{TOWN}")).await;
+    let pid = app.public_id("临时号").await;
+    let no: String = sqlx::query_scalar("SELECT student_no FROM students").fetch_one(&app.db().pool).await.unwrap();
+    assert!(no.starts_with("L220122") && no.ends_with("0001"), "{no}");
+    // An ID whose birth date is not the student's is refused, and nothing changes.
+    let other = xueji::domain::IdNumber::from_parts("220122", chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(), 71)
+        .unwrap();
+    let res = app
+        .post_json(&format!("/api/students/{pid}/id-number"), &serde_json::json!({"id_number": other.to_string()}))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let same: String = sqlx::query_scalar("SELECT student_no FROM students").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(same, no);
+    let res =
+        app.post_json(&format!("/api/students/{pid}/id-number"), &serde_json::json!({"id_number": id_number})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = app.get(&format!("/api/students/{pid}")).await.json().await.unwrap();
+    assert_eq!(body["student"]["student_no"], format!("G{id_number}"));
+    let last = body["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "student_no_converted");
+    assert_eq!(last["detail"]["from"], no.as_str());
+}

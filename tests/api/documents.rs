@@ -207,3 +207,32 @@ async fn a_broken_template_stops_the_server_from_starting() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("basic_info.typ:"), "{stdout}");
 }
+
+#[tokio::test]
+async fn an_uploaded_photo_is_normalised_and_printed_and_a_bad_one_refused() {
+    let (app, id) = with_pupil("王有照").await;
+    let before = app.get(&format!("/api/students/{id}/documents/registration")).await.bytes().await.unwrap();
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(600, 800, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let put = |body: Vec<u8>| {
+        app.client
+            .put(format!("{}/api/students/{id}/photo", app.base))
+            .header("x-csrf-token", &app.csrf)
+            .body(body)
+            .send()
+    };
+    let res = put(b"not an image".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let stored: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT photo FROM students").fetch_one(&app.db().pool).await.unwrap();
+    assert!(stored.is_none(), "a refused photo is not stored");
+    assert_eq!(put(png).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT photo FROM students").fetch_one(&app.db().pool).await.unwrap();
+    let img = image::load_from_memory(&stored).unwrap();
+    assert_eq!((img.width(), img.height()), (295, 413), "25 × 35 mm at 300 dpi");
+    let after = app.get(&format!("/api/students/{id}/documents/registration")).await.bytes().await.unwrap();
+    assert_ne!(before, after, "the form now carries the photo");
+    assert!(!pdftotext(&after).contains("贴照片处"));
+}

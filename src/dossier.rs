@@ -1199,33 +1199,10 @@ pub async fn fixity_schedule(app: Arc<App>) {
 }
 
 /// The service key for signing packages: the key store's active key (its
-/// kid is the bag's key id).
-///
-/// `verify::Signer` does not lend its key out nor sign arbitrary bytes, so
-/// the seed is read here from `<kid>.key` with the key store's own checks
-/// (a regular file, mode 0600, matching the public key in `keys.json`).
+/// kid is the bag's key id), loaded with the key store's own checks.
 fn bag_signing_key(keys: &KeyStore) -> Result<(String, SigningKey)> {
-    use std::os::unix::fs::PermissionsExt;
     let signer = keys.active_signer().map_err(|e| Failure::bad("archive.no_key", e.to_string()))?;
-    let kid = signer.kid();
-    let path = keys.dir().join(format!("{kid}.key"));
-    let file = std::fs::File::open(&path).with_context(|| format!("无法读取签名密钥 {}", path.display()))?;
-    let meta = file.metadata().with_context(|| format!("无法读取签名密钥 {}", path.display()))?;
-    if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
-        return Err(Failure::internal(anyhow::anyhow!("签名密钥 {} 不是仅属主可读的普通文件", path.display())));
-    }
-    let mut text = Vec::new();
-    file.take(256).read_to_end(&mut text).with_context(|| format!("无法读取签名密钥 {}", path.display()))?;
-    let mut seed = [0u8; 32];
-    let decoded = hex::decode_to_slice(text.trim_ascii_end(), &mut seed);
-    text.fill(0);
-    decoded.map_err(|_| Failure::internal(anyhow::anyhow!("签名密钥 {} 格式不正确", path.display())))?;
-    let key = SigningKey::from_bytes(&seed);
-    seed.fill(0);
-    if key.verifying_key() != signer.verifying_key() {
-        return Err(Failure::internal(anyhow::anyhow!("签名密钥 {} 与公钥不符", path.display())));
-    }
-    Ok((kid.to_string(), key))
+    Ok((signer.kid().to_string(), signer.signing_key().clone()))
 }
 
 /// The keys a package may be signed with: this service's (not compromised)

@@ -231,6 +231,12 @@ impl Signer {
         self.kid
     }
 
+    /// The private key, for signing other artefacts than tokens (the
+    /// archive's transfer packages). Never serialised or logged.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The public half.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()

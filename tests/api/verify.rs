@@ -393,10 +393,19 @@ async fn ten_thousand_guessed_tokens_get_429s_and_no_personal_data() {
     assert_eq!(ok + limited, 10_000);
     assert!(ok >= 10 && ok <= 10 + elapsed as usize + 2, "burst 10 and one a second: {ok} in {elapsed} s");
     assert!(bodies.len() <= 4, "one invalid page and 429 pages that differ only by the wait: {}", bodies.len());
-    // The real document is refused too from this address while over the limit.
-    let res = client.get(&url).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(!res.text().await.unwrap().contains(MASKED));
+    // The real document is refused too from this address while over the limit. The bucket may
+    // have refilled a token or two since the last guess on a slow machine: within the burst a
+    // 429 must come, and it says nothing about the document.
+    let mut refused = None;
+    for _ in 0..12 {
+        let res = client.get(&url).send().await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(res.text().await.unwrap());
+            break;
+        }
+    }
+    let refused = refused.expect("the real document is rate-limited too");
+    assert!(!refused.contains(MASKED));
     // The key set is not rate-limited (it is the same for everyone and cacheable).
     let res = client.get(format!("{}/.well-known/xueji-keys.json", app.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

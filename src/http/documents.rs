@@ -44,7 +44,7 @@ pub async fn student_for(
     action: &str,
 ) -> Result<students::Student, AppError> {
     let located = students::locate(&app.db.pool, public_id).await?;
-    let Some((_, school_id)) = located.filter(|(_, school)| staff.may_see(*school)) else {
+    if located.is_none_or(|(_, school)| !staff.may_see(school)) {
         let school = located.map(|(_, s)| s);
         staff
             .audit(
@@ -57,11 +57,9 @@ pub async fn student_for(
             )
             .await?;
         return Err(AppError::NotFound);
-    };
+    }
     let mut conn = app.db.pool.acquire().await?;
     let student = students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
-    drop(conn);
-    let _ = school_id;
     Ok(student)
 }
 

@@ -87,23 +87,6 @@ async fn start_chromedriver(binary: &Path, log: &Path) -> (KillOnDrop, String) {
     }
 }
 
-/// The texts of the QR codes on the PDF's first page (rasterised with pdftoppm).
-fn decode_qr(pdf: &[u8]) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-r", "200", "-png", "-singlefile", "-f", "1"])
-        .arg(&path)
-        .arg(dir.path().join("page"))
-        .status()
-        .expect("pdftoppm (poppler-utils) installed");
-    assert!(status.success());
-    let img = image::open(dir.path().join("page.png")).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    prepared.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
     let Some(driver) = find_binary("XUEJI_CHROMEDRIVER", &["chromedriver"]) else {

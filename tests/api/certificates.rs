@@ -124,10 +124,7 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
             .unwrap();
     assert_eq!((status.as_str(), replaced_by.as_str()), ("lost", proof.as_str()));
     let pdf = app.get(&format!("/api/students/{id}/documents/academic_proof")).await.bytes().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.pdf"), &pdf).unwrap();
-    let text = std::process::Command::new("pdftotext").arg(dir.path().join("p.pdf")).arg("-").output().unwrap().stdout;
-    let text: String = String::from_utf8(text).unwrap().split_whitespace().collect();
+    let text = pdftotext(&pdf);
     assert!(text.contains(&second) && text.contains(&proof), "the proof names the number it replaces");
     // A lost certificate is never issued again.
     let body: Value = app

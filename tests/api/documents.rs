@@ -13,32 +13,6 @@ async fn with_pupil(name: &str) -> (TestApp, String) {
     (app, id)
 }
 
-fn pdftotext(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext (poppler-utils) installed");
-    assert!(out.status.success());
-    // Table cells may break a value across lines: compare without white space.
-    String::from_utf8(out.stdout).unwrap().split_whitespace().collect()
-}
-
-fn decode_qr(pdf: &[u8]) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-r", "300", "-png", "-singlefile", "-f", "1"])
-        .arg(&path)
-        .arg(dir.path().join("page"))
-        .status()
-        .expect("pdftoppm (poppler-utils) installed");
-    assert!(status.success());
-    let img = image::open(dir.path().join("page.png")).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    prepared.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect()
-}
-
 #[tokio::test]
 async fn a_form_names_the_student_and_its_qr_is_the_recorded_url() {
     let (app, id) = with_pupil("李𠮷䶮").await;

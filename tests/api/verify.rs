@@ -516,19 +516,6 @@ async fn xueji(data_dir: &std::path::Path, args: &[&str]) -> (i32, String, Strin
     )
 }
 
-fn rasterise(pdf: &[u8], dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("doc.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-r", "200", "-png", "-singlefile", "-f", "1"])
-        .arg(&path)
-        .arg(dir.join("page"))
-        .status()
-        .expect("pdftoppm (poppler-utils) installed");
-    assert!(status.success());
-    dir.join("page.png")
-}
-
 #[tokio::test]
 async fn the_cli_verifies_a_token_an_image_and_offline_with_a_published_key_set() {
     let app = spawn_app().await;

@@ -24,13 +24,16 @@ pub struct App {
     pub archive: xueji_archive::Archive,
     /// The document renderer (fonts and typst library loaded once per process).
     pub renderer: Arc<crate::render::Renderer>,
+    /// The working-day calendar (holidays and make-up workdays) deadlines count by.
+    calendar: std::sync::RwLock<Arc<crate::domain::WorkingCalendar>>,
 }
 
 impl App {
     /// Opens everything the service needs: database (migrated), page templates,
-    /// signing keys (created on first use), archive, renderer. Refuses to go on
-    /// with a broken document template. `default_base` is the public base URL
-    /// when none is configured.
+    /// signing keys (created on first use), archive, renderer, the working-day
+    /// calendar (read from the database, where the bundled schedule's years are
+    /// seeded once). Refuses to go on with a broken document template.
+    /// `default_base` is the public base URL when none is configured.
     pub async fn open(config: Config, default_base: &str) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url).await?;
         let pages = page_env(&config)?;
@@ -47,12 +50,24 @@ impl App {
         } else {
             config.public_base_url.trim_end_matches('/').to_owned()
         };
-        Ok(App { config, db, pages, keys, public_base_url, archive, renderer })
+        let calendar = crate::calendar::open(&db).await.context("无法载入节假日安排")?;
+        let calendar = std::sync::RwLock::new(Arc::new(calendar));
+        Ok(App { config, db, pages, keys, public_base_url, archive, renderer, calendar })
     }
 
     /// Today's date: `XUEJI_TODAY` when set (demos, tests), else the local date.
     pub fn today(&self) -> chrono::NaiveDate {
         self.config.today.unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+
+    /// The working-day calendar in force.
+    pub fn calendar(&self) -> Arc<crate::domain::WorkingCalendar> {
+        self.calendar.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the working-day calendar (after the bureau updated it).
+    pub fn set_calendar(&self, calendar: crate::domain::WorkingCalendar) {
+        *self.calendar.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(calendar);
     }
 }
 
@@ -139,11 +154,13 @@ impl Server {
         let router = crate::http::router(self.app.clone());
         let sweeper = tokio::spawn(sweep_sessions(self.app.clone()));
         let fixity = tokio::spawn(crate::dossier::fixity_schedule(self.app.clone()));
+        let calendar = tokio::spawn(crate::calendar::refresh_schedule(self.app.clone()));
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         sweeper.abort();
         fixity.abort();
+        calendar.abort();
         self.app.db.pool.close().await;
         Ok(())
     }

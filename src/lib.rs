@@ -6,6 +6,8 @@ pub mod app;
 pub mod batch;
 /// Benchmarks behind `xueji bench`.
 pub mod bench;
+/// The working-day calendar in the database: seeding, updates by the bureau, export.
+pub mod calendar;
 /// Numbered certificates: numbering, issuing, voids, losses, revocation.
 pub mod certificates;
 /// Command-line subcommands by area.

@@ -78,6 +78,9 @@ enum Command {
     /// 证书编号：分配、列出
     #[command(subcommand)]
     Certificates(xueji::cli::certificates::CertificatesCommand),
+    /// 节假日安排（工作日期限所依据）：显示、导入、导出
+    #[command(subcommand)]
+    Calendar(xueji::cli::calendar::CalendarCommand),
     /// 打印文书：一名学生（--student）或批量（--school [--grade] [--class]）
     Render(xueji::cli::documents::RenderArgs),
     /// 验证文书二维码：离线核对签名（公开密钥集），可选 --online 查询在线状态
@@ -245,6 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!("已导出 {} 名学生到 {}", rows.len(), output.display());
         }
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
+        Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Render(args) => return xueji::cli::documents::render(&config, args).await,
         Command::Templates { what: Templates::Check } => return xueji::cli::documents::templates_check(&config),
         Command::Verify(args) => return xueji::cli::verify::run(&config, args).await,

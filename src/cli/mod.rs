@@ -2,6 +2,7 @@
 //! so `main.rs` stays a thin dispatcher.
 
 pub mod archive;
+pub mod calendar;
 pub mod certificates;
 pub mod documents;
 pub mod verify;

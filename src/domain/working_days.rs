@@ -12,7 +12,10 @@
 //! with the columns `date,kind,name`, and [`WorkingCalendar::seeded`] parses the
 //! bundled `holidays_cn.csv` (transcribed from the notices of the General
 //! Office of the State Council, 国务院办公厅关于部分节假日安排的通知). The
-//! bureau updates that file when a new notice is published.
+//! service keeps the schedule in its database (seeded from that file, see
+//! `crate::calendar`), where the bureau replaces a whole year when a new
+//! notice is published; [`WorkingCalendar::from_days`] builds the calendar
+//! from those rows and [`WorkingCalendar::to_csv`] writes them back out.
 //!
 //! # Counting convention
 //!
@@ -46,7 +49,8 @@ const SEEDED_CSV: &str = include_str!("holidays_cn.csv");
 const HEADER: [&str; 3] = ["date", "kind", "name"];
 
 /// What the schedule says about one listed date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DayKind {
     /// `holiday` (放假日): a day of an official holiday span; not a working day
     /// even if it falls on Monday to Friday.
@@ -61,6 +65,15 @@ impl DayKind {
         match self {
             DayKind::Holiday => "holiday",
             DayKind::Workday => "workday",
+        }
+    }
+
+    /// Parses the CSV word, in any case: `holiday` or `workday`.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "holiday" => Some(DayKind::Holiday),
+            "workday" => Some(DayKind::Workday),
+            _ => None,
         }
     }
 
@@ -144,6 +157,29 @@ impl fmt::Display for CalendarError {
 
 impl std::error::Error for CalendarError {}
 
+/// One listed date: what [`WorkingCalendar::days`] yields and
+/// [`WorkingCalendar::from_days`] takes (a row of the `calendar_days` table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CalendarDay {
+    /// The date.
+    pub date: NaiveDate,
+    /// Holiday or make-up workday.
+    pub kind: DayKind,
+    /// The holiday's name, for display (may be empty).
+    pub name: String,
+}
+
+/// One holiday of a year's schedule: see [`WorkingCalendar::year_summary`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HolidayGroup {
+    /// The holiday's name (e.g. `国庆节`; empty if the schedule gives none).
+    pub name: String,
+    /// The days off, in date order.
+    pub holidays: Vec<NaiveDate>,
+    /// The make-up working Saturdays and Sundays, in date order.
+    pub workdays: Vec<NaiveDate>,
+}
+
 /// The working-day calendar: weekends plus the listed holidays and make-up
 /// workdays.
 ///
@@ -157,8 +193,8 @@ pub struct WorkingCalendar {
     years: BTreeSet<i32>,
 }
 
-/// `星期一` … `星期日`, for messages.
-fn weekday_zh(weekday: Weekday) -> &'static str {
+/// `星期一` … `星期日`, for messages and pages.
+pub fn weekday_zh(weekday: Weekday) -> &'static str {
     match weekday {
         Weekday::Mon => "星期一",
         Weekday::Tue => "星期二",
@@ -241,48 +277,15 @@ impl WorkingCalendar {
                     &format!("日期“{date_field}”无效，应为 YYYY-MM-DD 格式的真实日期"),
                 )
             })?;
-            let kind = match kind_field.to_ascii_lowercase().as_str() {
-                "holiday" => DayKind::Holiday,
-                "workday" => DayKind::Workday,
-                _ => {
-                    return Err(CalendarError::new(
-                        line,
-                        CalendarErrorKind::UnknownKind,
-                        kind_field,
-                        &format!("类型“{kind_field}”无法识别，应为 holiday（放假）或 workday（调休上班）"),
-                    ));
-                }
-            };
-            if kind == DayKind::Workday && !is_weekend(date) {
+            let Some(kind) = DayKind::parse(kind_field) else {
                 return Err(CalendarError::new(
                     line,
-                    CalendarErrorKind::WorkdayOnWeekday,
-                    date_field,
-                    &format!(
-                        "{date}是{}，本来就是工作日，不能登记为调休上班日（workday 只用于星期六、星期日）",
-                        weekday_zh(date.weekday())
-                    ),
+                    CalendarErrorKind::UnknownKind,
+                    kind_field,
+                    &format!("类型“{kind_field}”无法识别，应为 holiday（放假）或 workday（调休上班）"),
                 ));
-            }
-            if let Some(previous) = calendar.days.get(&date) {
-                if previous.kind != kind {
-                    return Err(CalendarError::new(
-                        line,
-                        CalendarErrorKind::ConflictingDuplicate,
-                        date_field,
-                        &format!(
-                            "{date}已在第{}行登记为{}（{}），与本行的{}（{kind}）冲突",
-                            previous.line,
-                            previous.kind.label(),
-                            previous.kind,
-                            kind.label()
-                        ),
-                    ));
-                }
-                continue;
-            }
-            calendar.years.insert(date.year());
-            calendar.days.insert(date, Entry { kind, name: name_field.to_owned(), line });
+            };
+            calendar.insert(line, date_field, date, kind, name_field)?;
         }
         Ok(calendar)
     }
@@ -299,6 +302,133 @@ impl WorkingCalendar {
             Ok(calendar) => calendar,
             Err(err) => panic!("内置节假日安排 holidays_cn.csv 有误：{err}"),
         }
+    }
+
+    /// The text of the bundled `holidays_cn.csv` that [`seeded`](Self::seeded)
+    /// parses (its comments name each year's source).
+    pub fn seeded_csv() -> &'static str {
+        SEEDED_CSV
+    }
+
+    /// Builds the calendar from listed dates (e.g. the rows of a database
+    /// table), with the same checks as [`parse`](Self::parse).
+    ///
+    /// # Errors
+    ///
+    /// A [`CalendarError`] whose `line` is the 1-based position of the
+    /// offending day in `days`: a `workday` on Monday to Friday, or a date
+    /// given twice with different kinds.
+    pub fn from_days(days: impl IntoIterator<Item = CalendarDay>) -> Result<Self, CalendarError> {
+        let mut calendar = Self::default();
+        for (index, day) in days.into_iter().enumerate() {
+            calendar.insert(index + 1, &day.date.to_string(), day.date, day.kind, &day.name)?;
+        }
+        Ok(calendar)
+    }
+
+    /// Adds one listed date from line `line` (`value` is the date as given),
+    /// refusing a `workday` on Monday to Friday and a date listed again with
+    /// the other kind; a repeat with the same kind keeps the first name.
+    fn insert(
+        &mut self,
+        line: usize,
+        value: &str,
+        date: NaiveDate,
+        kind: DayKind,
+        name: &str,
+    ) -> Result<(), CalendarError> {
+        if kind == DayKind::Workday && !is_weekend(date) {
+            return Err(CalendarError::new(
+                line,
+                CalendarErrorKind::WorkdayOnWeekday,
+                value,
+                &format!(
+                    "{date}是{}，本来就是工作日，不能登记为调休上班日（workday 只用于星期六、星期日）",
+                    weekday_zh(date.weekday())
+                ),
+            ));
+        }
+        if let Some(previous) = self.days.get(&date) {
+            if previous.kind != kind {
+                return Err(CalendarError::new(
+                    line,
+                    CalendarErrorKind::ConflictingDuplicate,
+                    value,
+                    &format!(
+                        "{date}已在第{}行登记为{}（{}），与本行的{}（{kind}）冲突",
+                        previous.line,
+                        previous.kind.label(),
+                        previous.kind,
+                        kind.label()
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        self.years.insert(date.year());
+        self.days.insert(date, Entry { kind, name: name.to_owned(), line });
+        Ok(())
+    }
+
+    /// Every listed date, in date order.
+    pub fn days(&self) -> impl Iterator<Item = CalendarDay> + '_ {
+        self.days.iter().map(|(date, entry)| CalendarDay { date: *date, kind: entry.kind, name: entry.name.clone() })
+    }
+
+    /// The listed dates of one calendar year, in date order (empty for a
+    /// year the schedule does not cover).
+    pub fn days_in_year(&self, year: i32) -> Vec<CalendarDay> {
+        let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
+        else {
+            return Vec::new();
+        };
+        self.days
+            .range(first..=last)
+            .map(|(date, entry)| CalendarDay { date: *date, kind: entry.kind, name: entry.name.clone() })
+            .collect()
+    }
+
+    /// One year's schedule grouped by holiday name, in the order the names
+    /// first appear: each group's holiday dates and make-up workdays (e.g.
+    /// 国庆节 2026: 10-01..=10-07 off, 09-20 and 10-10 worked). Dates with an
+    /// empty name form one group with an empty name.
+    pub fn year_summary(&self, year: i32) -> Vec<HolidayGroup> {
+        let mut groups: Vec<HolidayGroup> = Vec::new();
+        for day in self.days_in_year(year) {
+            let index = match groups.iter().position(|group| group.name == day.name) {
+                Some(index) => index,
+                None => {
+                    groups.push(HolidayGroup { name: day.name.clone(), holidays: Vec::new(), workdays: Vec::new() });
+                    groups.len() - 1
+                }
+            };
+            match day.kind {
+                DayKind::Holiday => groups[index].holidays.push(day.date),
+                DayKind::Workday => groups[index].workdays.push(day.date),
+            }
+        }
+        groups
+    }
+
+    /// The schedule as CSV text in the format [`parse`](Self::parse) reads:
+    /// a comment, the header `date,kind,name`, then one line per listed date
+    /// in date order, each year introduced by a comment line. Parsing the
+    /// result gives the same listed dates.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "# 节假日安排：date 日期（YYYY-MM-DD），kind 为 holiday（放假）或 workday（调休上班，仅限周六、周日），name 节日名称。\n\
+             # 未列出的日期：周一至周五为工作日，周六、周日为休息日。\n\
+             date,kind,name\n",
+        );
+        let mut year = None;
+        for (date, entry) in &self.days {
+            if year != Some(date.year()) {
+                year = Some(date.year());
+                out.push_str(&format!("\n# ==== {} 年 ====\n", date.year()));
+            }
+            out.push_str(&format!("{date},{},{}\n", entry.kind, entry.name));
+        }
+        out
     }
 
     /// Whether `date` is a working day: Monday to Friday unless listed as a
@@ -725,5 +855,110 @@ mod tests {
         // make-up weekend days (2025: 5; 2026: 6). Both years: 248.
         assert_eq!(cal.working_days_between(d("2024-12-31"), d("2025-12-31")), 261 - 18 + 5);
         assert_eq!(cal.working_days_between(d("2025-12-31"), d("2026-12-31")), 261 - 19 + 6);
+    }
+
+    #[test]
+    fn ten_working_days_across_national_day_2026() {
+        let cal = cal();
+        // The 2026 notice: 10-01 (Thu) ..= 10-07 (Wed) off; Sunday 09-20 and
+        // Saturday 10-10 worked; 中秋节 09-25 (Fri) ..= 09-27 off.
+        assert_eq!(d("2026-09-20").weekday(), Weekday::Sun);
+        assert_eq!(cal.listed(d("2026-09-20")), Some((DayKind::Workday, "国庆节")));
+        assert_eq!(d("2026-10-10").weekday(), Weekday::Sat);
+        assert_eq!(cal.listed(d("2026-10-10")), Some((DayKind::Workday, "国庆节")));
+        for day in ["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"] {
+            assert_eq!(cal.listed(d(day)), Some((DayKind::Holiday, "国庆节")), "{day}");
+            assert!(!cal.is_working_day(d(day)), "{day}");
+        }
+        // From Monday 2026-09-28:
+        //   09-29 Tue (1) 09-30 Wed (2); 10-01 .. 10-07 off;
+        //   10-08 Thu (3) 10-09 Fri (4) 10-10 Sat make-up (5); 10-11 Sun off;
+        //   10-12 Mon (6) 10-13 (7) 10-14 (8) 10-15 (9) 10-16 Fri (10).
+        assert_eq!(cal.add_working_days(d("2026-09-28"), 10), d("2026-10-16"));
+        assert_eq!(cal.add_working_days(d("2026-09-28"), 5), d("2026-10-10"));
+        assert_eq!(cal.working_days_between(d("2026-09-28"), d("2026-10-16")), 10);
+        // Without the schedule the same count would end on Monday 10-12.
+        assert_eq!(WorkingCalendar::default().add_working_days(d("2026-09-28"), 10), d("2026-10-12"));
+        // The make-up Sunday is the first working day after Friday 09-18;
+        // the 中秋节 Friday is skipped after Thursday 09-24.
+        assert_eq!(cal.add_working_days(d("2026-09-18"), 1), d("2026-09-20"));
+        assert_eq!(cal.add_working_days(d("2026-09-24"), 1), d("2026-09-28"));
+    }
+
+    #[test]
+    fn days_round_trip_through_rows_and_csv() {
+        let cal = cal();
+        let days: Vec<CalendarDay> = cal.days().collect();
+        assert_eq!(days.len(), 36 + 33 + 39);
+        assert!(days.windows(2).all(|w| w[0].date < w[1].date));
+        let rebuilt = WorkingCalendar::from_days(days.clone()).unwrap();
+        assert_eq!(rebuilt.days().collect::<Vec<_>>(), days);
+        assert_eq!(rebuilt.years(), vec![2024, 2025, 2026]);
+        let csv = cal.to_csv();
+        assert!(csv.contains("\ndate,kind,name\n"), "{csv}");
+        assert!(csv.contains("\n# ==== 2026 年 ====\n2026-01-01,holiday,元旦\n"), "{csv}");
+        assert!(csv.contains("\n2025-10-11,workday,国庆节、中秋节\n"), "{csv}");
+        let reparsed = WorkingCalendar::parse(&csv).unwrap();
+        assert_eq!(reparsed.days().collect::<Vec<_>>(), days);
+        // An empty calendar writes only the comment and the header.
+        let empty = WorkingCalendar::default().to_csv();
+        assert!(empty.ends_with("date,kind,name\n"), "{empty}");
+        assert!(WorkingCalendar::parse(&empty).unwrap().years().is_empty());
+    }
+
+    #[test]
+    fn from_days_checks_like_parse() {
+        let day = |date: &str, kind: DayKind| CalendarDay { date: d(date), kind, name: "国庆节".into() };
+        // A workday on Wednesday 2025-10-08 is refused, naming its position.
+        let err = WorkingCalendar::from_days([
+            day("2025-10-01", DayKind::Holiday),
+            day("2025-10-11", DayKind::Workday),
+            day("2025-10-08", DayKind::Workday),
+        ])
+        .unwrap_err();
+        assert_eq!((err.line, err.kind), (3, CalendarErrorKind::WorkdayOnWeekday));
+        assert_eq!(err.value, "2025-10-08");
+        let err =
+            WorkingCalendar::from_days([day("2025-10-11", DayKind::Workday), day("2025-10-11", DayKind::Holiday)])
+                .unwrap_err();
+        assert_eq!((err.line, err.kind), (2, CalendarErrorKind::ConflictingDuplicate));
+        let cal = WorkingCalendar::from_days([day("2027-10-01", DayKind::Holiday)]).unwrap();
+        assert_eq!(cal.years(), vec![2027]);
+        assert!(!cal.is_working_day(d("2027-10-01")));
+    }
+
+    #[test]
+    fn days_in_year_and_summary() {
+        let cal = cal();
+        let days = cal.days_in_year(2026);
+        assert_eq!(days.len(), 39);
+        assert!(days.iter().all(|day| day.date.year() == 2026));
+        assert_eq!(days.first().map(|day| day.date), Some(d("2026-01-01")));
+        assert_eq!(days.last().map(|day| day.date), Some(d("2026-10-10")));
+        assert!(cal.days_in_year(2027).is_empty());
+        assert!(cal.year_summary(2027).is_empty());
+
+        let summary = cal.year_summary(2025);
+        let names: Vec<&str> = summary.iter().map(|group| group.name.as_str()).collect();
+        assert_eq!(names, ["元旦", "春节", "清明节", "劳动节", "端午节", "国庆节、中秋节"]);
+        let national = &summary[5];
+        assert_eq!(national.holidays.len(), 8);
+        assert_eq!(national.holidays.first(), Some(&d("2025-10-01")));
+        assert_eq!(national.holidays.last(), Some(&d("2025-10-08")));
+        assert_eq!(national.workdays, [d("2025-09-28"), d("2025-10-11")]);
+        let summary = cal.year_summary(2026);
+        let national = summary.iter().find(|group| group.name == "国庆节").unwrap();
+        assert_eq!(national.holidays.len(), 7);
+        assert_eq!(national.workdays, [d("2026-09-20"), d("2026-10-10")]);
+        assert_eq!(summary.iter().map(|group| group.holidays.len()).sum::<usize>(), 33);
+    }
+
+    #[test]
+    fn day_kind_words() {
+        assert_eq!(DayKind::parse(" Holiday "), Some(DayKind::Holiday));
+        assert_eq!(DayKind::parse("WORKDAY"), Some(DayKind::Workday));
+        assert_eq!(DayKind::parse("休"), None);
+        assert_eq!(serde_json::to_string(&DayKind::Workday).unwrap(), "\"workday\"");
+        assert_eq!(weekday_zh(d("2026-10-10").weekday()), "星期六");
     }
 }

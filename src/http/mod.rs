@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod calendar;
 pub mod certificates;
 pub mod documents;
 pub mod health;
@@ -33,6 +34,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(roster::router())
         .merge(documents::router())
         .merge(certificates::router())
+        .merge(calendar::router())
         .merge(archive::router())
         .merge(verify::router())
         .layer(axum::middleware::from_fn(log_and_harden))

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
 /// Every page template; all are compiled at start-up.
-pub const PAGES: [&str; 11] = [
+pub const PAGES: &[&str] = &[
     "base.html",
     "login.html",
     "students.html",
@@ -20,6 +20,7 @@ pub const PAGES: [&str; 11] = [
     "archive.html",
     "archive_dossier.html",
     "verify.html",
+    "calendar.html",
 ];
 
 /// Renders a page for a signed-in staff member (the layout shows who and the CSRF token).

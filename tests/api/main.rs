@@ -4,6 +4,7 @@
 mod access;
 mod archive;
 mod auth;
+mod calendar;
 mod certificates;
 mod documents;
 mod helpers;

@@ -1,0 +1,768 @@
+//! The working-day calendar as data the bureau updates.
+//!
+//! The State Council's holiday schedule lives in the table `calendar_days`
+//! (one row per listed date: a day off or a make-up working Saturday or
+//! Sunday). On start ([`open`]) every year of the bundled `holidays_cn.csv`
+//! that the table has never had is copied into it in one transaction
+//! ([`seed`]); from then on the table is the truth and the bundled file is
+//! only the seed.
+//!
+//! The bureau replaces whole years ([`replace_years`], [`import`]) from CSV
+//! text in the format [`WorkingCalendar::parse`] reads (`date,kind,name`):
+//!
+//! - every year that has a date in the file is replaced by exactly the
+//!   file's dates of that year; other years are untouched;
+//! - the whole file goes in one transaction: a refused line (named with its
+//!   number) or any failure leaves the table as it was;
+//! - each replaced year is logged in `calendar_updates` (who, when, how, from
+//!   what source, the file's sha256, the counts before and after).
+//!
+//! The running service's calendar ([`App::calendar`]) is refreshed after an
+//! update made through it, and re-read from the table every ten minutes
+//! ([`refresh_schedule`]) so that an import from the command line reaches a
+//! running service too.
+
+use crate::app::App;
+use crate::db::Db;
+use crate::domain::WorkingCalendar;
+use crate::domain::working_days::{CalendarDay, CalendarError, DayKind, HolidayGroup, weekday_zh};
+use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::sync::Arc;
+
+/// The longest source note kept with an update (characters).
+pub const MAX_SOURCE_CHARS: usize = 300;
+
+/// The largest calendar file accepted (bytes): a year is about 40 lines.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// Serialises updates made through one process, so the calendar it keeps in
+/// memory is the table as its last update left it.
+static UPDATE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How a year was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Copied from the bundled `holidays_cn.csv`.
+    Seed,
+    /// Uploaded on the `/calendar` page.
+    Web,
+    /// Sent to `PUT /api/calendar`.
+    Api,
+    /// `xueji calendar import`.
+    Cli,
+}
+
+impl Via {
+    /// The stable code stored in `calendar_updates.via`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Via::Seed => "seed",
+            Via::Web => "web",
+            Via::Api => "api",
+            Via::Cli => "cli",
+        }
+    }
+
+    /// The Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Via::Seed => "内置数据",
+            Via::Web => "网页上传",
+            Via::Api => "接口上传",
+            Via::Cli => "命令行导入",
+        }
+    }
+
+    /// Parses a stable code.
+    pub fn parse(code: &str) -> Option<Self> {
+        [Via::Seed, Via::Web, Via::Api, Via::Cli].into_iter().find(|via| via.code() == code)
+    }
+}
+
+/// Who makes an update: an account, or nobody (the command line).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// The account's id.
+    pub user_id: Option<i64>,
+    /// The account's name, or `-`.
+    pub username: &'a str,
+}
+
+impl Actor<'static> {
+    /// The command line: no account.
+    pub const CLI: Actor<'static> = Actor { user_id: None, username: "-" };
+}
+
+/// What an update did to one year.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct YearReport {
+    /// The calendar year.
+    pub year: i32,
+    /// Days off now listed for it.
+    pub holidays: usize,
+    /// Make-up workdays now listed for it.
+    pub workdays: usize,
+    /// Rows the year had before (all removed).
+    pub replaced: u64,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Each replaced year, ascending.
+    pub years: Vec<YearReport>,
+    /// The sha256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// Why an update was refused or failed. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A line of the file broke the format (its number is in the error).
+    #[error("{0}")]
+    Parse(CalendarError),
+    /// The file as a whole was refused.
+    #[error("{message}")]
+    Refused {
+        /// Stable code, e.g. `calendar.empty`.
+        code: &'static str,
+        /// Chinese message.
+        message: String,
+    },
+    /// A fault on our side.
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ImportError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Parse(e) => e.code(),
+            ImportError::Refused { code, .. } => code,
+            ImportError::Internal(_) => "internal",
+        }
+    }
+
+    fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        ImportError::Refused { code, message: message.into() }
+    }
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Internal(e.into())
+    }
+}
+
+impl From<ImportError> for crate::error::AppError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Parse(e) => crate::error::AppError::Domain(crate::domain::DomainError {
+                code: e.code(),
+                field: "节假日安排",
+                value: e.value,
+                message: e.message,
+            }),
+            ImportError::Refused { code, message } => crate::error::AppError::bad_request(code, message),
+            ImportError::Internal(e) => crate::error::AppError::Internal(e),
+        }
+    }
+}
+
+/// Seeds the years never written (see [`seed`]) and reads the calendar from
+/// the table: what the service starts with.
+///
+/// # Errors
+///
+/// A database failure, or a table whose rows break the schedule's rules.
+pub async fn open(db: &Db) -> anyhow::Result<WorkingCalendar> {
+    let years = seed(db).await.context("无法写入内置节假日安排")?;
+    if !years.is_empty() {
+        tracing::info!(?years, "calendar seeded from the bundled schedule");
+    }
+    load(db).await
+}
+
+/// Copies into the table, in one transaction, every year of the bundled
+/// schedule that has never been written (no row in `calendar_updates`), and
+/// returns those years. A year the bureau has written is never overwritten;
+/// two processes starting at once seed a year once.
+///
+/// # Errors
+///
+/// A database failure (nothing is written then).
+pub async fn seed(db: &Db) -> anyhow::Result<Vec<i32>> {
+    let seeded = WorkingCalendar::seeded();
+    let sha256 = hex::encode(Sha256::digest(WorkingCalendar::seeded_csv().as_bytes()));
+    let now = crate::db::now_text();
+    let mut tx = db.pool.begin().await?;
+    let mut written = Vec::new();
+    for year in seeded.years() {
+        let days = seeded.days_in_year(year);
+        let (holidays, workdays) = counts(&days);
+        // Claim the year first: the insert is a no-op if any update (or
+        // another process's seed) already wrote it.
+        let claimed = sqlx::query(
+            "INSERT INTO calendar_updates (year, via, source, sha256, holidays, workdays, replaced, updated_by, username, at)
+             SELECT $1, 'seed', $2, $3, $4, $5, 0, NULL, '-', $6
+             WHERE NOT EXISTS (SELECT 1 FROM calendar_updates WHERE year = $1)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(i64::from(year))
+        .bind("内置 holidays_cn.csv")
+        .bind(&sha256)
+        .bind(count_i64(holidays))
+        .bind(count_i64(workdays))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            continue;
+        }
+        for day in &days {
+            sqlx::query(
+                "INSERT INTO calendar_days (date, kind, name, updated_by, updated_at) VALUES ($1, $2, $3, NULL, $4)
+                 ON CONFLICT (date) DO NOTHING",
+            )
+            .bind(day.date.to_string())
+            .bind(day.kind.as_str())
+            .bind(&day.name)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        written.push(year);
+    }
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Reads the calendar from the table.
+///
+/// # Errors
+///
+/// A database failure, or rows that break the schedule's rules (a bad date
+/// or kind, a make-up workday on Monday to Friday).
+pub async fn load(db: &Db) -> anyhow::Result<WorkingCalendar> {
+    let rows = sqlx::query("SELECT date, kind, name FROM calendar_days ORDER BY date").fetch_all(&db.pool).await?;
+    let mut days = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let date: String = row.try_get("date")?;
+        let kind: String = row.try_get("kind")?;
+        let name: String = row.try_get("name")?;
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+            .with_context(|| format!("数据库中的节假日安排有误：日期“{date}”无效"))?;
+        let kind = DayKind::parse(&kind)
+            .with_context(|| format!("数据库中的节假日安排有误：{date} 的类型“{kind}”无法识别"))?;
+        days.push(CalendarDay { date, kind, name });
+    }
+    WorkingCalendar::from_days(days).map_err(|e| anyhow::anyhow!("数据库表 calendar_days 有误（按日期排序计行）：{e}"))
+}
+
+/// The schedule in the table as CSV text ([`WorkingCalendar::to_csv`]), which
+/// [`replace_years`] takes back.
+///
+/// # Errors
+///
+/// As [`load`].
+pub async fn export_csv(db: &Db) -> anyhow::Result<String> {
+    Ok(load(db).await?.to_csv())
+}
+
+/// Replaces, in one transaction, every year that has a date in `bytes` (CSV
+/// text, UTF-8 or GB18030) by the file's dates of that year, logs each year in
+/// `calendar_updates`, and returns what was done and the calendar now in the
+/// table. Nothing is written if anything is refused.
+///
+/// # Errors
+///
+/// - [`ImportError::Parse`]: a line broke the format (its number is in the
+///   error);
+/// - [`ImportError::Refused`]: the file is not text (`calendar.unreadable`),
+///   too large (`calendar.too_large`), lists no date (`calendar.empty`), has
+///   only December dates of a year the table has earlier dates for
+///   (`calendar.partial_year`: most likely the turn of the year of the next
+///   year's notice, which would wipe that year), or the source note is too
+///   long (`calendar.source_too_long`);
+/// - [`ImportError::Internal`]: a database failure.
+pub async fn replace_years(
+    db: &Db,
+    bytes: &[u8],
+    via: Via,
+    source: &str,
+    actor: Actor<'_>,
+) -> Result<(ImportReport, WorkingCalendar), ImportError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(ImportError::refused(
+            "calendar.too_large",
+            format!("文件过大（超过 {} KB），节假日安排每年只有几十行", MAX_FILE_BYTES / 1024),
+        ));
+    }
+    let source = clean_source(source)?;
+    let text = decode_text(bytes).ok_or_else(|| {
+        ImportError::refused(
+            "calendar.unreadable",
+            "无法读取文件：应为 UTF-8 或 GB18030 编码的 CSV 文本（date,kind,name）",
+        )
+    })?;
+    let upload = WorkingCalendar::parse(&text).map_err(ImportError::Parse)?;
+    let years = upload.years();
+    if years.is_empty() {
+        return Err(ImportError::refused("calendar.empty", "文件中没有任何日期，未作任何更改"));
+    }
+    let current = load(db).await?;
+    for &year in &years {
+        let new_days = upload.days_in_year(year);
+        let only_december = new_days.iter().all(|day| day.date.month() == 12);
+        let earlier_in_table = current.days_in_year(year).iter().any(|day| day.date.month() < 12);
+        if only_december && earlier_in_table {
+            return Err(ImportError::refused(
+                "calendar.partial_year",
+                format!(
+                    "文件中 {year} 年只有 12 月的日期（可能是下一年通知中的跨年安排），而现有的 {year} 年安排还有更早的日期；\
+                     上传会整年替换 {year} 年，请把 {year} 年的完整安排一并写入文件（可先导出再修改），未作任何更改"
+                ),
+            ));
+        }
+    }
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let now = crate::db::now_text();
+    let mut tx = db.pool.begin().await?;
+    let mut reports = Vec::new();
+    for year in years {
+        let replaced = sqlx::query("DELETE FROM calendar_days WHERE date >= $1 AND date <= $2")
+            .bind(format!("{year:04}-01-01"))
+            .bind(format!("{year:04}-12-31"))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let days = upload.days_in_year(year);
+        for day in &days {
+            sqlx::query(
+                "INSERT INTO calendar_days (date, kind, name, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(day.date.to_string())
+            .bind(day.kind.as_str())
+            .bind(&day.name)
+            .bind(actor.user_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let (holidays, workdays) = counts(&days);
+        sqlx::query(
+            "INSERT INTO calendar_updates (year, via, source, sha256, holidays, workdays, replaced, updated_by, username, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(i64::from(year))
+        .bind(via.code())
+        .bind(&source)
+        .bind(&sha256)
+        .bind(count_i64(holidays))
+        .bind(count_i64(workdays))
+        .bind(i64::try_from(replaced).unwrap_or(i64::MAX))
+        .bind(actor.user_id)
+        .bind(actor.username)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        reports.push(YearReport { year, holidays, workdays, replaced });
+    }
+    tx.commit().await?;
+    let calendar = load(db).await?;
+    Ok((ImportReport { years: reports, sha256 }, calendar))
+}
+
+/// [`replace_years`], then the service's calendar ([`App::set_calendar`]) is
+/// the table's.
+///
+/// # Errors
+///
+/// As [`replace_years`].
+pub async fn import(
+    app: &App,
+    bytes: &[u8],
+    via: Via,
+    source: &str,
+    actor: Actor<'_>,
+) -> Result<ImportReport, ImportError> {
+    let _guard = UPDATE_LOCK.lock().await;
+    let (report, calendar) = replace_years(&app.db, bytes, via, source, actor).await?;
+    app.set_calendar(calendar);
+    Ok(report)
+}
+
+/// Re-reads the table into the service's calendar; returns whether it changed.
+///
+/// # Errors
+///
+/// As [`load`]; the calendar in force is kept then.
+pub async fn refresh(app: &App) -> anyhow::Result<bool> {
+    let _guard = UPDATE_LOCK.lock().await;
+    let calendar = load(&app.db).await?;
+    let changed = *app.calendar() != calendar;
+    if changed {
+        app.set_calendar(calendar);
+    }
+    Ok(changed)
+}
+
+/// Re-reads the table every ten minutes (an import from the command line
+/// reaches a running service this way).
+pub async fn refresh_schedule(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match refresh(&app).await {
+            Ok(true) => tracing::info!(years = ?app.calendar().years(), "calendar reloaded from the database"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "calendar reload failed; keeping the one in force"),
+        }
+    }
+}
+
+/// One logged update of a year.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UpdateRow {
+    /// The year written.
+    pub year: i32,
+    /// How: `seed`, `web`, `api` or `cli`.
+    pub via: String,
+    /// How, in Chinese.
+    pub via_label: &'static str,
+    /// The source note given with it (e.g. the notice's address).
+    pub source: String,
+    /// The sha256 of the file.
+    pub sha256: String,
+    /// Days off written.
+    pub holidays: i64,
+    /// Make-up workdays written.
+    pub workdays: i64,
+    /// Rows the year had before.
+    pub replaced: i64,
+    /// The account, or `-`.
+    pub username: String,
+    /// When (RFC 3339 UTC).
+    pub at: String,
+}
+
+/// The newest logged updates, newest first.
+///
+/// # Errors
+///
+/// A database failure.
+pub async fn updates(db: &Db, limit: i64) -> anyhow::Result<Vec<UpdateRow>> {
+    let rows = sqlx::query(
+        "SELECT year, via, source, sha256, holidays, workdays, replaced, username, at FROM calendar_updates
+         ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let via: String = r.try_get("via")?;
+            Ok(UpdateRow {
+                year: i32::try_from(r.try_get::<i64, _>("year")?).unwrap_or_default(),
+                via_label: Via::parse(&via).map_or("未知", Via::label),
+                via,
+                source: r.try_get("source")?,
+                sha256: r.try_get("sha256")?,
+                holidays: r.try_get("holidays")?,
+                workdays: r.try_get("workdays")?,
+                replaced: r.try_get("replaced")?,
+                username: r.try_get("username")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+/// The warning for a year the schedule does not cover.
+pub fn uncovered_warning(year: i32) -> String {
+    format!("{year} 年节假日安排尚未录入，期限按周一至周五计算")
+}
+
+/// `10月1日`.
+pub fn date_label(date: NaiveDate) -> String {
+    format!("{}月{}日", date.month(), date.day())
+}
+
+/// `10月10日（星期六）`.
+pub fn date_weekday_label(date: NaiveDate) -> String {
+    format!("{}（{}）", date_label(date), weekday_zh(date.weekday()))
+}
+
+/// Consecutive dates as spans: `10月1日至10月7日`, or one date with its weekday.
+fn spans_label(dates: &[NaiveDate]) -> String {
+    let mut spans: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for &date in dates {
+        match spans.last_mut() {
+            Some((_, last)) if last.succ_opt() == Some(date) => *last = date,
+            _ => spans.push((date, date)),
+        }
+    }
+    spans
+        .iter()
+        .map(|&(first, last)| {
+            if first == last {
+                date_weekday_label(first)
+            } else {
+                format!("{}至{}", date_weekday_label(first), date_weekday_label(last))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// One holiday of a year, for pages and the command line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HolidayView {
+    /// The holiday's name (`（未命名）` if the schedule gives none).
+    pub name: String,
+    /// The days off as spans, e.g. `10月1日（星期四）至10月7日（星期三）`.
+    pub off: String,
+    /// How many days off.
+    pub days: usize,
+    /// The make-up workdays, e.g. `9月20日（星期日）、10月10日（星期六）`; empty if none.
+    pub workdays: String,
+}
+
+/// One year of the schedule, for pages and the command line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct YearView {
+    /// The calendar year.
+    pub year: i32,
+    /// Whether the schedule has data for it.
+    pub covered: bool,
+    /// The warning for an uncovered year.
+    pub warning: Option<String>,
+    /// Each holiday.
+    pub holidays: Vec<HolidayView>,
+    /// Days off listed.
+    pub holiday_days: usize,
+    /// Make-up workdays listed.
+    pub workday_days: usize,
+    /// Working days in the whole year under this schedule.
+    pub working_days: i64,
+}
+
+impl YearView {
+    /// The view of `year` in `calendar`.
+    pub fn new(calendar: &WorkingCalendar, year: i32) -> Self {
+        let groups: Vec<HolidayGroup> = calendar.year_summary(year);
+        let covered = calendar.covers(year);
+        let working_days = match (NaiveDate::from_ymd_opt(year - 1, 12, 31), NaiveDate::from_ymd_opt(year, 12, 31)) {
+            (Some(from), Some(to)) => calendar.working_days_between(from, to),
+            _ => 0,
+        };
+        YearView {
+            year,
+            covered,
+            warning: (!covered).then(|| uncovered_warning(year)),
+            holiday_days: groups.iter().map(|g| g.holidays.len()).sum(),
+            workday_days: groups.iter().map(|g| g.workdays.len()).sum(),
+            holidays: groups
+                .iter()
+                .map(|g| HolidayView {
+                    name: if g.name.is_empty() { "（未命名）".to_owned() } else { g.name.clone() },
+                    off: spans_label(&g.holidays),
+                    days: g.holidays.len(),
+                    workdays: g.workdays.iter().map(|d| date_weekday_label(*d)).collect::<Vec<_>>().join("、"),
+                })
+                .collect(),
+            working_days,
+        }
+    }
+}
+
+/// The years to show: every year with data, plus `today`'s year and the next
+/// (so a year not yet entered is visible with its warning), newest first.
+pub fn years_to_show(calendar: &WorkingCalendar, today: NaiveDate) -> Vec<i32> {
+    let mut years = calendar.years();
+    for year in [today.year(), today.year() + 1] {
+        if !years.contains(&year) {
+            years.push(year);
+        }
+    }
+    years.sort_unstable_by(|a, b| b.cmp(a));
+    years
+}
+
+/// A deadline: `days` working days after `from`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Deadline {
+    /// The starting day (not counted).
+    pub from: NaiveDate,
+    /// How many working days.
+    pub days: u32,
+    /// The last day on time.
+    pub deadline: NaiveDate,
+    /// Its weekday, e.g. `星期五`.
+    pub weekday: &'static str,
+    /// Whether the schedule covers every year from `from` to the deadline.
+    pub covered: bool,
+    /// The warning when it does not.
+    pub warning: Option<String>,
+}
+
+impl Deadline {
+    /// The deadline `days` working days after `from`, or `None` if it is
+    /// past the last representable date.
+    pub fn new(calendar: &WorkingCalendar, from: NaiveDate, days: u32) -> Option<Self> {
+        let deadline = calendar.checked_add_working_days(from, days)?;
+        let uncovered: Vec<i32> = (from.year()..=deadline.year()).filter(|y| !calendar.covers(*y)).collect();
+        let warning = (!uncovered.is_empty()).then(|| {
+            let years: Vec<String> = uncovered.iter().map(ToString::to_string).collect();
+            format!("{} 年节假日安排尚未录入，期限按周一至周五计算，通知发布后可能变化", years.join("、"))
+        });
+        Some(Deadline {
+            from,
+            days,
+            deadline,
+            weekday: weekday_zh(deadline.weekday()),
+            covered: uncovered.is_empty(),
+            warning,
+        })
+    }
+}
+
+/// The text of an upload: UTF-8 (with or without BOM) or GB18030 (as Chinese
+/// Excel saves CSV), without control characters.
+fn decode_text(bytes: &[u8]) -> Option<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => {
+            let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+            if had_errors {
+                return None;
+            }
+            text.into_owned()
+        }
+    };
+    let binary = text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    (!binary).then_some(text)
+}
+
+/// The source note, trimmed, one line, at most [`MAX_SOURCE_CHARS`].
+fn clean_source(source: &str) -> Result<String, ImportError> {
+    let source: String = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    if source.chars().count() > MAX_SOURCE_CHARS {
+        return Err(ImportError::refused(
+            "calendar.source_too_long",
+            format!("来源说明过长（最多 {MAX_SOURCE_CHARS} 字），请只写通知名称或网址"),
+        ));
+    }
+    if source.chars().any(char::is_control) {
+        return Err(ImportError::refused("calendar.source_invalid", "来源说明含有控制字符"));
+    }
+    Ok(source)
+}
+
+/// Days off and make-up workdays among `days`.
+fn counts(days: &[CalendarDay]) -> (usize, usize) {
+    let holidays = days.iter().filter(|day| day.kind == DayKind::Holiday).count();
+    (holidays, days.len() - holidays)
+}
+
+fn count_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn year_view_of_2026_and_of_an_uncovered_year() {
+        let cal = WorkingCalendar::seeded();
+        let view = YearView::new(&cal, 2026);
+        assert!(view.covered);
+        assert_eq!(view.warning, None);
+        assert_eq!((view.holiday_days, view.workday_days), (33, 6));
+        assert_eq!(view.working_days, 261 - 19 + 6);
+        let national = view.holidays.iter().find(|h| h.name == "国庆节").unwrap();
+        assert_eq!(national.off, "10月1日（星期四）至10月7日（星期三）");
+        assert_eq!(national.days, 7);
+        assert_eq!(national.workdays, "9月20日（星期日）、10月10日（星期六）");
+        let qingming = view.holidays.iter().find(|h| h.name == "清明节").unwrap();
+        assert_eq!(qingming.workdays, "");
+
+        let view = YearView::new(&cal, 2027);
+        assert!(!view.covered);
+        assert_eq!(view.warning.as_deref(), Some("2027 年节假日安排尚未录入，期限按周一至周五计算"));
+        assert!(view.holidays.is_empty());
+        // 2027 has 261 Mondays to Fridays.
+        assert_eq!(view.working_days, 261);
+    }
+
+    #[test]
+    fn spans_join_consecutive_days_only() {
+        let dates = [d("2026-01-01"), d("2026-01-02"), d("2026-01-03"), d("2026-01-05")];
+        assert_eq!(spans_label(&dates), "1月1日（星期四）至1月3日（星期六）、1月5日（星期一）");
+        assert_eq!(spans_label(&[]), "");
+    }
+
+    #[test]
+    fn years_to_show_add_this_year_and_next() {
+        let cal = WorkingCalendar::seeded();
+        assert_eq!(years_to_show(&cal, d("2026-11-29")), [2027, 2026, 2025, 2024]);
+        assert_eq!(years_to_show(&cal, d("2025-03-01")), [2026, 2025, 2024]);
+    }
+
+    #[test]
+    fn deadlines_warn_for_uncovered_years() {
+        let cal = WorkingCalendar::seeded();
+        let deadline = Deadline::new(&cal, d("2026-09-28"), 10).unwrap();
+        assert_eq!(deadline.deadline, d("2026-10-16"));
+        assert_eq!(deadline.weekday, "星期五");
+        assert!(deadline.covered);
+        assert_eq!(deadline.warning, None);
+        let deadline = Deadline::new(&cal, d("2026-12-24"), 10).unwrap();
+        assert_eq!(deadline.deadline, d("2027-01-07"));
+        assert!(!deadline.covered);
+        assert_eq!(
+            deadline.warning.as_deref(),
+            Some("2027 年节假日安排尚未录入，期限按周一至周五计算，通知发布后可能变化")
+        );
+    }
+
+    #[test]
+    fn uploads_are_utf8_or_gb18030_text() {
+        let text = "date,kind,name\n2027-10-01,holiday,国庆节\n";
+        assert_eq!(decode_text(text.as_bytes()).as_deref(), Some(text));
+        assert_eq!(decode_text(format!("\u{feff}{text}").as_bytes()).as_deref(), Some(text));
+        let (gbk, _, _) = encoding_rs::GB18030.encode(text);
+        assert_eq!(decode_text(&gbk).as_deref(), Some(text));
+        assert_eq!(decode_text(b"PK\x03\x04\x00\x00binary"), None);
+    }
+
+    #[test]
+    fn source_notes_are_one_short_line() {
+        assert_eq!(
+            clean_source("  国务院办公厅通知\n https://example.invalid/x ").unwrap(),
+            "国务院办公厅通知 https://example.invalid/x"
+        );
+        assert_eq!(clean_source(&"字".repeat(MAX_SOURCE_CHARS + 1)).unwrap_err().code(), "calendar.source_too_long");
+        assert_eq!(clean_source("").unwrap(), "");
+    }
+
+    #[test]
+    fn via_codes_round_trip() {
+        for via in [Via::Seed, Via::Web, Via::Api, Via::Cli] {
+            assert_eq!(Via::parse(via.code()), Some(via));
+        }
+        assert_eq!(Via::parse("x"), None);
+    }
+}

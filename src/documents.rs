@@ -61,7 +61,8 @@ pub fn check_allowed(kind: DocKind, student: &Student, school_kind: SchoolKind) 
         DocKind::AdmissionNotice => {
             matches!(st, S::Active) && student.grade == i64::from(*school_kind.grades().start())
         }
-        DocKind::TransferApplication => matches!(st, S::Active | S::TransferPending),
+        // The form stays printable after the move, with its four opinions.
+        DocKind::TransferApplication => matches!(st, S::Active | S::TransferPending | S::TransferredOut | S::Abroad),
         DocKind::SuspensionApplication => matches!(st, S::Active | S::Suspended),
         DocKind::RecallNotice => matches!(st, S::SuspectedDropout | S::Dropout),
         DocKind::GraduationCertificate | DocKind::AcademicProof => matches!(st, S::Graduated),
@@ -197,6 +198,15 @@ pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -
         )),
         _ => fresh(app, student, &school, kind, opts, app.today()).await,
     }
+}
+
+/// Issues a new document of `kind` even when one is current (e.g. a second
+/// recall notice with its own number); the caller supersedes the old one
+/// once the new one is recorded where it belongs.
+pub async fn issue_fresh(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Issued> {
+    let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
+    check_allowed(kind, student, school.kind)?;
+    fresh(app, student, &school, kind, opts, app.today()).await
 }
 
 /// Renders an existing document again; if the bytes differ (record or template

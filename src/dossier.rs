@@ -1328,7 +1328,7 @@ pub struct Imported {
 
 /// Reads the unverified student number from a package, to find the local
 /// student before anything is stored.
-fn peek_student_no(file: &mut std::fs::File) -> Result<String> {
+pub fn peek_student_no(file: &mut std::fs::File) -> Result<String> {
     let refuse =
         || Failure::Archive(ArchiveError::BagInvalid { detail: "data/record.json 缺失或格式不正确".into() });
     let mut zip = zip::ZipArchive::new(&mut *file).map_err(|e| ArchiveError::BagZip { detail: e.to_string() })?;

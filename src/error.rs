@@ -41,6 +41,14 @@ pub enum AppError {
     /// Signed in, but the role may not do this.
     #[error("没有权限执行此操作")]
     Forbidden,
+    /// Signed in, but this step belongs to another role (with the reason).
+    #[error("{message}")]
+    NotPermitted {
+        /// Stable code.
+        code: &'static str,
+        /// Chinese message.
+        message: String,
+    },
     /// The form's CSRF token is missing or wrong.
     #[error("表单已过期或来源不明，请刷新页面后重试")]
     Csrf,
@@ -63,6 +71,11 @@ impl AppError {
         Self::BadRequest { code, message: message.into() }
     }
 
+    /// Builds a [`AppError::NotPermitted`] (403 with a reason).
+    pub fn not_permitted(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotPermitted { code, message: message.into() }
+    }
+
     /// Builds a [`AppError::Conflict`].
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
@@ -72,7 +85,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Domain(e) => e.code,
-            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } | Self::NotPermitted { code, .. } => code,
             Self::NotFound => "not_found",
             Self::Unauthorized => "auth.required",
             Self::Forbidden => "auth.forbidden",
@@ -88,7 +101,7 @@ impl AppError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::NotPermitted { .. } => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -36,6 +36,7 @@ pub mod render;
 pub mod roster;
 /// Signed verification tokens and the service's signing keys.
 pub mod verify;
+pub mod workflow;
 
 /// The county's administrative area code (农安县).
 pub const COUNTY_AREA_CODE: &str = "220122";

@@ -9,6 +9,7 @@ pub mod rules;
 pub mod school;
 pub mod status;
 pub mod student_no;
+pub mod transitions;
 pub mod working_days;
 
 pub use id_number::{Gender, IdNumber};
@@ -16,6 +17,7 @@ pub use rules::{ClassCap, check_entry_age, first_grade_year, school_year_start};
 pub use school::{Grade, SchoolKind};
 pub use status::StudentStatus;
 pub use student_no::StudentNo;
+pub use transitions::{Action, Facts};
 pub use working_days::WorkingCalendar;
 
 use std::fmt;

@@ -86,7 +86,7 @@ fn page_error(f: Failure) -> PageError {
     }
 }
 
-fn actor(staff: &Staff) -> Actor {
+pub(crate) fn actor(staff: &Staff) -> Actor {
     Actor { user_id: Some(staff.user.id), username: staff.user.username.clone(), client: staff.client.clone() }
 }
 
@@ -106,12 +106,12 @@ async fn student_for(app: &App, staff: &Staff, public_id: &str, action: &str) ->
     }
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// A blocking reader over chunks sent from the async side.
-struct ChannelReader {
+pub(crate) struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
 }
@@ -132,13 +132,13 @@ impl Read for ChannelReader {
     }
 }
 
-fn channel() -> (mpsc::Sender<io::Result<Bytes>>, ChannelReader) {
+pub(crate) fn channel() -> (mpsc::Sender<io::Result<Bytes>>, ChannelReader) {
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     (tx, ChannelReader { rx, current: Bytes::new() })
 }
 
 /// Feeds a request body into the channel until it ends or the reader stops.
-async fn feed_body(body: Body, tx: mpsc::Sender<io::Result<Bytes>>) {
+pub(crate) async fn feed_body(body: Body, tx: mpsc::Sender<io::Result<Bytes>>) {
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let item = chunk.map_err(|e| io::Error::other(e.to_string()));
@@ -165,7 +165,7 @@ async fn feed_field(field: &mut axum::extract::multipart::Field<'_>, tx: mpsc::S
 }
 
 /// A response body streamed from a blocking reader.
-fn stream_body(reader: Box<dyn Read + Send>) -> Body {
+pub(crate) fn stream_body(reader: Box<dyn Read + Send>) -> Body {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let mut reader = reader;
@@ -190,7 +190,7 @@ fn stream_body(reader: Box<dyn Read + Send>) -> Body {
 }
 
 /// RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name.
-fn attachment(name: &str, fallback: &str) -> HeaderValue {
+pub(crate) fn attachment(name: &str, fallback: &str) -> HeaderValue {
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
@@ -203,7 +203,7 @@ fn attachment(name: &str, fallback: &str) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-fn parse_kind(kind: Option<&str>) -> Result<PaperKind, Failure> {
+pub(crate) fn parse_kind(kind: Option<&str>) -> Result<PaperKind, Failure> {
     match kind.map(str::trim).filter(|k| !k.is_empty()) {
         None => Err(AppError::bad_request("archive.kind_required", "请选择材料类别").into()),
         Some(k) => Ok(PaperKind::from_str(k)?),
@@ -458,7 +458,7 @@ async fn export_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<St
 
 /// Streams `reader` into an unnamed temp file under the data directory,
 /// refusing it past `limit` bytes.
-fn spool(dir: &std::path::Path, reader: &mut dyn Read, limit: u64) -> Result<std::fs::File, Failure> {
+pub(crate) fn spool(dir: &std::path::Path, reader: &mut dyn Read, limit: u64) -> Result<std::fs::File, Failure> {
     let internal = |e: io::Error| Failure::from(anyhow::Error::new(e));
     let mut file = tempfile::tempfile_in(dir).map_err(internal)?;
     let mut buf = vec![0u8; xueji_archive::CHUNK_SIZE];
@@ -483,7 +483,7 @@ fn bad_upload() -> Failure {
     AppError::bad_request("archive.upload_interrupted", "上传未完成：连接中断，请重新上传").into()
 }
 
-async fn run_import(app: &App, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
+pub(crate) async fn run_import(app: &App, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
     let keys = dossier::trusted_keys(&app.keys, &app.config.data_dir)?;
     let result = dossier::import(&app.db, &app.archive, &keys, file, &actor(staff)).await;
     match &result {

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod roster;
 pub mod students;
 pub mod verify;
+pub mod workflow;
 
 use crate::app::App;
 use axum::Router;
@@ -24,6 +25,40 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
+
+/// A JSON request body whose refusal is the service's JSON error: code
+/// `request.field_missing` naming the missing field, or `request.json`. The
+/// parser's own text is not passed on (it may quote a value).
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use crate::error::AppError;
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::bad_request("request.content_type", "请求须为 JSON（Content-Type: application/json）"))
+            }
+            Err(r) => {
+                let text = r.body_text();
+                match text.split("missing field `").nth(1).and_then(|t| t.split('`').next()) {
+                    Some(field) => {
+                        Err(AppError::bad_request("request.field_missing", format!("请求缺少必填项“{field}”")))
+                    }
+                    None => Err(AppError::bad_request("request.json", "请求内容不是有效的 JSON，或某一项的类型不对")),
+                }
+            }
+        }
+    }
+}
 
 /// The whole router.
 pub fn router(app: Arc<App>) -> Router {
@@ -37,6 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(calendar::router())
         .merge(archive::router())
         .merge(verify::router())
+        .merge(workflow::router())
         .layer(axum::middleware::from_fn(log_and_harden))
         .with_state(app)
 }

@@ -189,6 +189,32 @@ impl TestApp {
         &self.app.db
     }
 
+    /// A second server over the same database and data directory (same keys,
+    /// same archive) whose "today" is `today`, not signed in: the service as
+    /// it runs on a later (or earlier) day. `self` must outlive it.
+    pub async fn restart_at(&self, today: NaiveDate) -> TestApp {
+        let mut config = self.app.config.clone();
+        config.today = Some(today);
+        config.bind = "127.0.0.1:0".into();
+        config.public_base_url = String::new();
+        let server = Server::build(config).await.unwrap();
+        let base = format!("http://{}", server.local_addr());
+        let app = server.app();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run_until(async {
+            let _ = rx.await;
+        }));
+        // The data directory stays owned by `self`; this one only holds a placeholder.
+        TestApp {
+            base,
+            app,
+            client: client(),
+            csrf: String::new(),
+            shutdown: Some(tx),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     /// Signs in through the API; keeps the cookie and the CSRF token.
     pub async fn login(&mut self, username: &str) -> StatusCode {
         let res = self

@@ -10,3 +10,5 @@ mod documents;
 mod helpers;
 mod import;
 mod verify;
+mod workflow;
+mod workflow_property;

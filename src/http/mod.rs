@@ -17,6 +17,7 @@ pub mod roster;
 pub mod students;
 pub mod verify;
 pub mod workflow;
+pub mod workflow_pages;
 
 use crate::app::App;
 use axum::Router;
@@ -73,6 +74,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(archive::router())
         .merge(verify::router())
         .merge(workflow::router())
+        .merge(workflow_pages::router())
         .layer(axum::middleware::from_fn(log_and_harden))
         .with_state(app)
 }

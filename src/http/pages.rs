@@ -21,6 +21,11 @@ pub const PAGES: &[&str] = &[
     "archive_dossier.html",
     "verify.html",
     "calendar.html",
+    "cases.html",
+    "case.html",
+    "transfer_new.html",
+    "years.html",
+    "overdue.html",
 ];
 
 /// Renders a page for a signed-in staff member (the layout shows who and the CSRF token).

@@ -11,8 +11,10 @@ use crate::domain::StudentStatus;
 use crate::error::AppError;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
+use crate::http::workflow_pages::{Notice, OkQuery};
 use axum::extract::{Path, Query, State};
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use minijinja::context;
@@ -209,13 +211,27 @@ async fn student_page(
     State(app): State<Arc<App>>,
     staff: Staff,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
-    let (student, events) = load_student(&app, &staff, &id).await?;
+    Query(q): Query<OkQuery>,
+) -> Result<Response, PageError> {
+    render_student(&app, &staff, &id, Notice::ok(q.ok.as_deref()), StatusCode::OK).await
+}
+
+/// The student's page with its "学籍异动" section, and above it the outcome
+/// of the last change or a refused form (kept as typed), answered with `status`.
+pub(crate) async fn render_student(
+    app: &App,
+    staff: &Staff,
+    id: &str,
+    notice: Notice,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (student, events) = load_student(app, staff, id).await?;
     let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     let printable: Vec<_> = crate::documents::printable_kinds(&student, school.kind)
         .into_iter()
         .map(|k| context! { code => k.code(), title => k.title_zh() })
         .collect();
+    let workflow = crate::http::workflow_pages::student_section(app, staff, &student, &school).await?;
     let class_name = student.class_name();
     let status_label = student.status.label();
     let events: Vec<_> = events
@@ -226,13 +242,15 @@ async fn student_page(
             actor => e.actor, at => e.at, detail => e.detail }
         })
         .collect();
-    render(
-        &app,
+    let html = render(
+        app,
         "student.html",
-        Some(&staff),
+        Some(staff),
         context! { s => student, class_name => class_name, status_label => status_label, events => events,
-        printable => printable },
-    )
+        printable => printable, wf => workflow, error => notice.error, message => notice.message,
+        form => notice.form, prev => notice.values },
+    )?;
+    Ok((status, html).into_response())
 }
 
 /// The Chinese name of an event kind.
@@ -240,7 +258,12 @@ pub fn event_label(kind: &str) -> &str {
     match kind {
         "enrolled" => "建立学籍",
         "student_no_converted" => "临时学籍号转正式学籍号",
-        other => other,
+        "application_opened" => "提出申请",
+        "application_refused" => "申请未获批准",
+        "application_withdrawn" => "申请撤回",
+        "recall_issued" => "开具劝返复学通知书",
+        "recall_delivered" => "劝返复学通知书送达",
+        other => crate::domain::Action::ALL.into_iter().find(|a| a.code() == other).map_or(other, |a| a.label()),
     }
 }
 

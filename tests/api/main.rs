@@ -11,4 +11,5 @@ mod helpers;
 mod import;
 mod verify;
 mod workflow;
+mod workflow_pages;
 mod workflow_property;

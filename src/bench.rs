@@ -354,3 +354,59 @@ pub fn render(config: &Config, count: usize) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Graduation and promotion over the sample county (`students` students, as
+/// of 1 July of `year`): the previews and the runs, each timed — graduation
+/// on 15 July, promotion on 10 August. SQLite in a temp directory, or
+/// `XUEJI_BENCH_DATABASE_URL`.
+pub async fn yearly(students: usize, year: i32) -> anyhow::Result<()> {
+    use crate::workflow::yearly::{self, RunKind};
+    let tmp = tempfile::tempdir()?;
+    let url = std::env::var("XUEJI_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", tmp.path().join("bench.db").display()));
+    let date = |m, d| chrono::NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| anyhow::anyhow!("year {year}"));
+    let db = Db::connect(&url).await?;
+    let county = crate::demo::generate(7, students, date(7, 1)?);
+    crate::demo::load::load(&db, &county, date(7, 1)?, &|_, _| ()).await?;
+    db.pool.close().await;
+    println!(
+        "backend: {:?}; sample county: {} schools, {} students",
+        db.backend,
+        county.schools.len(),
+        county.students.len()
+    );
+    for (kind, day) in [(RunKind::Graduation, date(7, 15)?), (RunKind::Promotion, date(8, 10)?)] {
+        let mut config = Config::for_data_dir(tmp.path().to_path_buf(), Some(url.clone()));
+        config.today = Some(day);
+        let app = crate::app::App::open(config, "http://127.0.0.1").await?;
+        let user = sqlx::query_scalar::<_, String>("SELECT username FROM users WHERE role = 'bureau_admin' LIMIT 1")
+            .fetch_one(&app.db.pool)
+            .await?;
+        let user = crate::db::users::by_username(&app.db.pool, &user).await?.ok_or_else(|| anyhow::anyhow!("admin"))?;
+        let staff = crate::http::auth::Staff {
+            user,
+            csrf: String::new(),
+            token_hash: String::new(),
+            scope: None,
+            client: "bench".into(),
+        };
+        let t = Instant::now();
+        let preview = yearly::preview(&app, kind, year).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let t_preview = t.elapsed();
+        anyhow::ensure!(preview.allowed, "{} not allowed: {:?}", kind.label(), preview.refusal);
+        let t = Instant::now();
+        let summary = yearly::run(&app, &staff, kind, year, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let t_run = t.elapsed();
+        println!(
+            "{}: preview {:.0} ms; run {:.0} ms for {} students ({:.0} students/s), {} classes created",
+            kind.label(),
+            t_preview.as_secs_f64() * 1000.0,
+            t_run.as_secs_f64() * 1000.0,
+            summary.moved,
+            summary.moved as f64 / t_run.as_secs_f64(),
+            summary.classes_created
+        );
+        app.db.pool.close().await;
+    }
+    Ok(())
+}

@@ -135,6 +135,15 @@ enum Bench {
         #[arg(long, hide = true)]
         rss_file: Option<PathBuf>,
     },
+    /// 毕业与升级：载入示例县，计时预览与执行（7月15日毕业，8月10日升级）
+    Yearly {
+        /// 学生人数
+        #[arg(long, default_value_t = 20_000)]
+        students: usize,
+        /// 年份
+        #[arg(long, default_value_t = 2027)]
+        year: i32,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -254,6 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Verify(args) => return xueji::cli::verify::run(&config, args).await,
         Command::Archive(cmd) => return xueji::cli::archive::run(&config, cmd).await,
         Command::Bench { what: Bench::Render { count } } => xueji::bench::render(&config, count)?,
+        Command::Bench { what: Bench::Yearly { students, year } } => xueji::bench::yearly(students, year).await?,
         Command::Bench { what: Bench::Import { rows, runs } } => {
             xueji::bench::import(&config, rows, runs).await?;
         }

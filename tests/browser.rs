@@ -87,8 +87,8 @@ async fn start_chromedriver(binary: &Path, log: &Path) -> (KillOnDrop, String) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
+/// chromedriver and chromium, or `None` (the test is skipped with a notice; under `CI` it fails).
+fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
     let Some(driver) = find_binary("XUEJI_CHROMEDRIVER", &["chromedriver"]) else {
         if std::env::var_os("CI").is_some() {
             panic!(
@@ -101,10 +101,16 @@ async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
             &mut std::io::stderr(),
             b"NOTICE: browser test skipped: chromedriver not found (apt-get install chromium chromium-driver)\n",
         );
-        return;
+        return None;
     };
     let chromium = find_binary("XUEJI_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"])
         .expect("chromedriver is installed but no chromium: install Debian's `chromium` or set XUEJI_CHROMIUM");
+    Some((driver, chromium))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
+    let Some((driver, chromium)) = browser_binaries() else { return };
     let artefacts = artefacts_dir();
 
     // A graduation certificate, as the bureau prints it.
@@ -228,4 +234,152 @@ async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
         let img = image::load_from_memory(shot).unwrap();
         assert_eq!((img.width(), img.height()), (780, 1688), "390×844 at 2× pixels");
     }
+}
+
+/// Waits (up to 30 s) until the page's URL carries `part` in its query: the redirect after a form.
+async fn wait_for_query(browser: &fantoccini::Client, part: &str) -> Result<(), fantoccini::error::CmdError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = browser.current_url().await?;
+        if url.query().is_some_and(|q| q.contains(part)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let text = browser.find(Locator::Css("main")).await?.text().await?;
+            panic!("no redirect with {part} after 30 s; the page at {url} says: {text}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A registrar applies for a pupil's suspension on the student's page, uploads
+/// the hospital's diagnosis and signs the school's approval on the case page;
+/// the bureau signs its approval on the same page, in a desktop-sized
+/// headless Chromium. Screenshots in `target/test-artefacts/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_and_the_bureau_carry_a_suspension_through_the_pages() {
+    let Some((driver, chromium)) = browser_binaries() else { return };
+    let artefacts = artefacts_dir();
+    let app = spawn_app().await;
+    let name = "李小雨";
+    assert!(import_rows(app.db(), CENTRAL, vec![pupil(name, (2018, 3, 5), 91, 3)]).await.committed);
+    let id = app.public_id(name).await;
+    let scan = tempfile::tempdir().unwrap();
+    let diagnosis = scan.path().join("diagnosis.png");
+    let mut png = Vec::new();
+    image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(120, 160, |x, y| {
+        image::Luma([((x * 7 + y * 3) % 256) as u8])
+    }))
+    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    .unwrap();
+    std::fs::write(&diagnosis, &png).unwrap();
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, driver_url) = start_chromedriver(&driver, &artefacts.join("chromedriver-workflow.log")).await;
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a WebDriver session in headless chromium");
+    let base = app.base.clone();
+    let sign_in = |user: &'static str| {
+        let browser = browser.clone();
+        let base = base.clone();
+        async move {
+            browser.delete_all_cookies().await?;
+            browser.goto(&format!("{base}/login")).await?;
+            browser.find(Locator::Css("input[name=username]")).await?.send_keys(user).await?;
+            browser.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
+            browser.find(Locator::Css("form[action='/login'] button")).await?.click().await?;
+            browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("form[action='/logout']")).await?;
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+    };
+    let outcome = async {
+        // The registrar: the application from the student's page.
+        sign_in("r2122019001").await?;
+        browser.goto(&format!("{base}/students/{id}")).await?;
+        browser.find(Locator::XPath("//summary[text()='休学申请']")).await?.click().await?;
+        let form = "form[action$='/actions/suspension']";
+        browser.find(Locator::Css(&format!("{form} input[name=reason]"))).await?.send_keys("因病住院治疗").await?;
+        let guardian = browser.find(Locator::Css(&format!("{form} input[name=guardian_name]"))).await?;
+        guardian.clear().await?;
+        guardian.send_keys("李建华").await?;
+        browser.find(Locator::Css(&format!("{form} button"))).await?.click().await?;
+        // The case page: upload the diagnosis, then sign the school's approval.
+        let upload = browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("form[action$='/proofs'] input[type=file]"))
+            .await?;
+        let opened = browser.current_url().await?.to_string();
+        upload.send_keys(&diagnosis.display().to_string()).await?;
+        browser
+            .find(Locator::Css("form[action$='/proofs'] input[name=label]"))
+            .await?
+            .send_keys("县医院诊断证明")
+            .await?;
+        browser.find(Locator::Css("form[action$='/proofs'] button")).await?.click().await?;
+        wait_for_query(&browser, "ok=proof").await?;
+        browser.find(Locator::Css("input[name=decision][value=approve]")).await?.click().await?;
+        browser.find(Locator::Css("textarea[name=opinion]")).await?.send_keys("情况属实，同意休学").await?;
+        browser.find(Locator::Css("form[action$='/decision'] button")).await?.click().await?;
+        wait_for_query(&browser, "ok=approved").await?;
+        let school_step = browser.find(Locator::Css("main")).await?.text().await?;
+        let school_shot = browser.screenshot().await?;
+        // The bureau: the case is on its to-do list; it signs the last approval.
+        sign_in("bureau").await?;
+        browser.goto(&format!("{base}/cases")).await?;
+        let todo = browser.find(Locator::Css("main")).await?.text().await?;
+        let case_path = opened.split('?').next().unwrap_or_default().to_owned();
+        browser.goto(&case_path).await?;
+        browser.find(Locator::Css("input[name=decision][value=approve]")).await?.click().await?;
+        browser.find(Locator::Css("textarea[name=opinion]")).await?.send_keys("同意").await?;
+        browser.find(Locator::Css("form[action$='/decision'] button")).await?.click().await?;
+        wait_for_query(&browser, "ok=completed").await?;
+        let done = browser.find(Locator::Css("main")).await?.text().await?;
+        let done_shot = browser.screenshot().await?;
+        browser.goto(&format!("{base}/students/{id}")).await?;
+        let student_page = browser.find(Locator::Css("main")).await?.text().await?;
+        Ok::<_, fantoccini::error::CmdError>((school_step, school_shot, todo, done, done_shot, student_page))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (school_step, school_shot, todo, done, done_shot, student_page) = outcome.expect("the browser session");
+    std::fs::write(artefacts.join("workflow-school-step.png"), &school_shot).unwrap();
+    std::fs::write(artefacts.join("workflow-completed.png"), &done_shot).unwrap();
+
+    assert!(school_step.contains("县医院诊断证明") && school_step.contains("情况属实，同意休学"), "{school_step}");
+    assert!(school_step.contains("教育局批准"), "the next stage is the bureau's: {school_step}");
+    assert!(todo.contains(name) && todo.contains("休学"), "on the bureau's list: {todo}");
+    assert!(done.contains("已办结"), "{done}");
+    assert!(student_page.contains("休学期限至") && student_page.contains("2027-11-28"), "{student_page}");
+    let status: String = sqlx::query_scalar("SELECT status FROM students WHERE public_id = $1")
+        .bind(&id)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "suspended");
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT e.kind FROM student_events e JOIN students s ON s.id = e.student_id WHERE s.public_id = $1 ORDER BY e.id",
+    )
+    .bind(&id)
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap();
+    assert_eq!(events, ["enrolled", "application_opened", "suspended"]);
 }

@@ -506,7 +506,14 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
             let (code, reason) = if e.status == "graduated" {
                 (
                     "student.graduate_reenrol",
-                    format!("{column}“{value}”的学生已毕业，不得招收已毕业学生回校重读（第七条）"),
+                    if school.kind == crate::domain::SchoolKind::Junior {
+                        format!(
+                            "{column}“{value}”的学生已毕业，不得招收已毕业学生回校重读（第七条）；\
+                             本年度小学毕业生升入初中，请在“待办”页用“升入初中”办理（沿用原学籍）"
+                        )
+                    } else {
+                        format!("{column}“{value}”的学生已毕业，不得招收已毕业学生回校重读（第七条）")
+                    },
                 )
             } else {
                 ("student.duplicate_id", format!("{column}“{value}”已有学籍，同一学生不能重复建立学籍（第十四条）"))

@@ -2041,3 +2041,21 @@ async fn a_record_created_more_than_a_month_after_registration_is_listed_overdue
     let items: Value = town.get("/api/overdue").await.json().await.unwrap();
     assert!(overdue_for(&items, "record_late", &ids[0]).is_empty());
 }
+
+#[tokio::test]
+async fn a_junior_school_importing_a_primary_graduate_is_sent_to_the_junior_intake() {
+    let app = spawn_app().await;
+    // Born for grade 7 this school year: last year's grade 6, graduated.
+    let mut row = of_grade("毕业生甲", 7, 731);
+    row.grade = "6".into();
+    let ids = enrol(&app, CENTRAL, vec![row.clone()]).await;
+    set_status(&app, &ids[0], "graduated").await;
+    let mut again = row;
+    again.grade = "7".into();
+    let before = count(&app, "SELECT COUNT(*) FROM students").await;
+    let report = import_rows(app.db(), JUNIOR, vec![again]).await;
+    assert!(!report.committed);
+    assert_eq!(report.errors[0].code, "student.graduate_reenrol");
+    assert!(report.errors[0].reason.contains("升入初中"), "{}", report.errors[0].reason);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM students").await, before, "nothing written");
+}

@@ -133,13 +133,17 @@ impl Class {
     }
 }
 
+/// The Chinese name of a grade, e.g. `三年级` (`10年级` for a number outside 1-9).
+pub fn grade_name(grade: i64) -> String {
+    u8::try_from(grade)
+        .ok()
+        .and_then(|g| Grade::new(g).ok())
+        .map_or_else(|| format!("{grade}年级"), |g| g.label().to_owned())
+}
+
 /// The Chinese name of a class, e.g. `三年级2班`.
 pub fn class_name(grade: i64, number: i64) -> String {
-    let g = u8::try_from(grade).ok().and_then(|g| Grade::new(g).ok());
-    match g {
-        Some(g) => format!("{}{number}班", g.label()),
-        None => format!("{grade}年级{number}班"),
-    }
+    format!("{}{number}班", grade_name(grade))
 }
 
 /// Creates a class after checking the grade fits the school and the cap the regulation.

@@ -5,7 +5,7 @@
 //! outcome; every read of a case or list (personal data) is audited.
 
 use crate::app::App;
-use crate::dossier::{self, Failure, StudentRef, Upload};
+use crate::dossier::{self, Failure, Upload};
 use crate::error::AppError;
 use crate::http::ApiJson;
 use crate::http::archive::{
@@ -376,17 +376,6 @@ struct ProofQuery {
     label: Option<String>,
 }
 
-fn student_ref(case: &Case, public_id: String) -> StudentRef {
-    StudentRef { id: case.student_id, public_id, school_id: case.school_id }
-}
-
-async fn public_id_of(app: &App, case: &Case) -> Result<String, AppError> {
-    Ok(sqlx::query_scalar("SELECT public_id FROM students WHERE id = $1")
-        .bind(case.student_id)
-        .fetch_one(&app.db.pool)
-        .await?)
-}
-
 /// Uploads a proof scan into the student's dossier and files it with the
 /// case: either school party may (the receiving school collects the
 /// guardian's papers for a transfer).
@@ -411,7 +400,7 @@ async fn upload_proof(
     if content_length(&headers).is_some_and(|n| n > limit) {
         return Err(ArchiveError::TooLarge { limit }.into());
     }
-    let student = student_ref(&case, public_id_of(&app, &case).await?);
+    let student = cases::dossier_student(&app, &case).await?;
     let upload = Upload {
         kind,
         original_name: q.name.clone().unwrap_or_default(),
@@ -451,7 +440,7 @@ async fn export_package(
     if staff.user.role.is_bureau() || !staff.may_see(case.school_id) {
         return Err(AppError::not_permitted("workflow.school_step", "学籍档案由转出学校移交").into());
     }
-    let student = student_ref(&case, public_id_of(&app, &case).await?);
+    let student = cases::dossier_student(&app, &case).await?;
     let file = tempfile::tempfile_in(&app.config.data_dir).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
     let out = file.try_clone().map_err(|e| Failure::from(anyhow::Error::new(e)))?;
     let result = dossier::export(&app.db, &app.archive, &app.keys, &student, app.today(), out).await;
@@ -483,13 +472,7 @@ async fn import_package(
 ) -> Result<Response, Failure> {
     staff.check_csrf_header(&headers)?;
     let case = cases::visible(&app, &staff, &id).await?;
-    if case.kind != CaseKind::Transfer || case.state != "completed" {
-        return Err(AppError::conflict("case.not_completed_transfer", "只有已办结的转学才能接收学籍档案").into());
-    }
-    let receiver = case.to_school_id.is_some_and(|s| staff.may_see(s));
-    if staff.user.role.is_bureau() || !receiver {
-        return Err(AppError::not_permitted("workflow.school_step", "学籍档案由转入学校接收").into());
-    }
+    may_receive(&staff, &case)?;
     let limit = app.archive.config().import.max_unpacked_bytes;
     if content_length(&headers).is_some_and(|n| n > limit) {
         return Err(ArchiveError::TooLarge { limit }.into());
@@ -499,7 +482,32 @@ async fn import_package(
     let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
     let (spooled, ()) = tokio::join!(spooled, feed_body(body, tx));
     let file = spooled.map_err(|e| Failure::from(anyhow::Error::new(e)))??;
-    // Only this transfer's student: the number is read (unverified) before anything is stored.
+    let imported = receive_package(&app, &staff, &case, file).await?;
+    Ok((StatusCode::CREATED, Json(imported)).into_response())
+}
+
+/// Whether the staff member receives this case's dossier: a completed
+/// transfer, and the receiving school's registrar.
+pub(crate) fn may_receive(staff: &Staff, case: &Case) -> Result<(), AppError> {
+    if case.kind != CaseKind::Transfer || case.state != "completed" {
+        return Err(AppError::conflict("case.not_completed_transfer", "只有已办结的转学才能接收学籍档案"));
+    }
+    let receiver = case.to_school_id.is_some_and(|s| staff.may_see(s));
+    if staff.user.role.is_bureau() || !receiver {
+        return Err(AppError::not_permitted("workflow.school_step", "学籍档案由转入学校接收"));
+    }
+    Ok(())
+}
+
+/// Files a received (spooled) package under the student's dossier, verified
+/// and all or nothing, and records the receipt. Only this transfer's student:
+/// the package's number is read (unverified) before anything is stored.
+pub(crate) async fn receive_package(
+    app: &App,
+    staff: &Staff,
+    case: &Case,
+    file: std::fs::File,
+) -> Result<dossier::Imported, Failure> {
     let (file, student_no) = tokio::task::spawn_blocking(move || {
         let mut file = file;
         dossier::peek_student_no(&mut file).map(|no| (file, no))
@@ -511,14 +519,15 @@ async fn import_package(
         .fetch_one(&app.db.pool)
         .await?;
     if student_no != expected {
-        staff.audit(&app, "case.receive", ("case", &id), case.to_school_id, "refused", "other student").await?;
+        let target = ("case", case.public_id.as_str());
+        staff.audit(app, "case.receive", target, case.to_school_id, "refused", "other student").await?;
         return Err(
             AppError::bad_request("case.package_other_student", "该传输包不是本次转学学生的档案，未导入").into()
         );
     }
-    let imported = run_import(&app, &staff, file).await?;
-    cases::mark_received(&app, &case, app.today()).await?;
-    Ok((StatusCode::CREATED, Json(imported)).into_response())
+    let imported = run_import(app, staff, file).await?;
+    cases::mark_received(app, case, app.today()).await?;
+    Ok(imported)
 }
 
 fn run_kind(kind: &str) -> Result<yearly::RunKind, AppError> {

@@ -25,7 +25,7 @@ use crate::db::students::{self, Student};
 use crate::domain::{Action, StudentStatus, transitions};
 use crate::dossier::{self, Failure, StudentRef, Upload};
 use crate::error::AppError;
-use crate::http::archive::{actor, channel, content_length, parse_kind, run_import, spool};
+use crate::http::archive::{actor, channel, content_length, parse_kind, spool};
 use crate::http::auth::Staff;
 use crate::http::documents::pdf_response;
 use crate::http::pages::{PageError, render};
@@ -212,13 +212,6 @@ fn paper_kinds() -> Vec<(&'static str, &'static str)> {
 
 async fn scope_schools(app: &App, staff: &Staff) -> Result<Vec<School>, AppError> {
     Ok(schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect())
-}
-
-fn grade_label(grade: i64) -> String {
-    u8::try_from(grade)
-        .ok()
-        .and_then(|g| crate::domain::Grade::new(g).ok())
-        .map_or_else(|| format!("{grade}年级"), |g| g.label().to_owned())
 }
 
 // ---- multipart ----
@@ -412,7 +405,7 @@ fn detail_rows(case: &Case) -> Vec<(String, String)> {
         }
     }
     if let Some(g) = d.get("resume_grade").and_then(Value::as_i64) {
-        rows.push(("复学年级".to_owned(), grade_label(g)));
+        rows.push(("复学年级".to_owned(), schools::grade_name(g)));
     }
     if let Some(changes) = d.get("changes").and_then(Value::as_object) {
         for v in changes.values() {
@@ -555,13 +548,6 @@ async fn withdraw_form(
     }
 }
 
-async fn public_id_of(app: &App, case: &Case) -> Result<String, AppError> {
-    Ok(sqlx::query_scalar("SELECT public_id FROM students WHERE id = $1")
-        .bind(case.student_id)
-        .fetch_one(&app.db.pool)
-        .await?)
-}
-
 /// Uploads a proof scan into the student's dossier and files it with the
 /// case (either school party, while the case is open): the page form of
 /// `POST /api/cases/{case}/proofs`.
@@ -589,8 +575,7 @@ async fn proof_form(
         let message = Failure::from(ArchiveError::TooLarge { limit }).message();
         return refuse(message, StatusCode::PAYLOAD_TOO_LARGE).await;
     }
-    let student =
-        StudentRef { id: case.student_id, public_id: public_id_of(&app, &case).await?, school_id: case.school_id };
+    let student = cases::dossier_student(&app, &case).await?;
     let (mut csrf_ok, mut kind, mut label) = (false, None, String::new());
     let mut added = None;
     while let Some(mut field) = multipart.next_field().await.map_err(|_| bad_form())? {
@@ -667,12 +652,8 @@ async fn package_form(
         let notice = Notice { error: Some(message), form: Some("package".into()), ..Notice::default() };
         render_case(&app, &staff, &id, notice, status)
     };
-    if case.kind != CaseKind::Transfer || case.state != "completed" {
-        return refuse("只有已办结的转学才能接收学籍档案".into(), StatusCode::CONFLICT).await;
-    }
-    let receiver = case.to_school_id.is_some_and(|s| staff.may_see(s));
-    if staff.user.role.is_bureau() || !receiver {
-        return refuse("学籍档案由转入学校接收".into(), StatusCode::FORBIDDEN).await;
+    if let Err(e) = crate::http::workflow::may_receive(&staff, &case) {
+        return refuse(e.to_string(), e.status()).await;
     }
     let limit = app.archive.config().import.max_unpacked_bytes;
     if content_length(&headers).is_some_and(|n| n > limit.saturating_add(MULTIPART_SLACK)) {
@@ -705,31 +686,11 @@ async fn package_form(
         let file = file.ok_or_else(|| {
             Failure::from(AppError::bad_request("case.package_missing", "请选择收到的传输包文件（zip）"))
         })??;
-        // Only this transfer's student: the number is read (unverified) before anything is stored.
-        let (file, student_no) = tokio::task::spawn_blocking(move || {
-            let mut file = file;
-            dossier::peek_student_no(&mut file).map(|no| (file, no))
-        })
-        .await
-        .map_err(|e| Failure::from(anyhow::Error::new(e)))??;
-        let expected: String = sqlx::query_scalar("SELECT student_no FROM students WHERE id = $1")
-            .bind(case.student_id)
-            .fetch_one(&app.db.pool)
-            .await?;
-        if student_no != expected {
-            staff.audit(&app, "case.receive", ("case", &id), case.to_school_id, "refused", "other student").await?;
-            return Err(
-                AppError::bad_request("case.package_other_student", "该传输包不是本次转学学生的档案，未导入").into()
-            );
-        }
-        run_import(&app, &staff, file).await
+        crate::http::workflow::receive_package(&app, &staff, &case, file).await
     }
     .await;
     match result {
-        Ok(_) => {
-            cases::mark_received(&app, &case, app.today()).await?;
-            Ok(see_other(&format!("/cases/{id}?ok=received")))
-        }
+        Ok(_) => Ok(see_other(&format!("/cases/{id}?ok=received"))),
         Err(e) => {
             let (message, status) = upload_refusal(e)?;
             refuse(message, status).await
@@ -935,7 +896,8 @@ pub async fn student_section(
         StudentStatus::Missing => "missing",
         _ => "dropout",
     };
-    let grades: Vec<(i64, String)> = school.kind.grades().map(|g| (i64::from(g), grade_label(i64::from(g)))).collect();
+    let grades: Vec<(i64, String)> =
+        school.kind.grades().map(|g| (i64::from(g), schools::grade_name(i64::from(g)))).collect();
     Ok(context! {
         bureau => bureau,
         actions => actions,

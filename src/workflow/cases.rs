@@ -264,6 +264,20 @@ pub fn party(staff: &Staff, case: &Case) -> bool {
     staff.may_see(case.school_id) || case.to_school_id.is_some_and(|id| staff.may_see(id))
 }
 
+/// The case's student as the archive sees them (their school now, which a
+/// completed transfer has changed).
+pub async fn dossier_student(app: &App, case: &Case) -> AppResult<crate::dossier::StudentRef> {
+    let row = sqlx::query("SELECT public_id, school_id FROM students WHERE id = $1")
+        .bind(case.student_id)
+        .fetch_one(&app.db.pool)
+        .await?;
+    Ok(crate::dossier::StudentRef {
+        id: case.student_id,
+        public_id: row.try_get("public_id")?,
+        school_id: row.try_get("school_id")?,
+    })
+}
+
 /// A decision recorded at a stage.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -554,7 +568,7 @@ async fn ensure_no_open_case(tx: &mut Transaction<'static, Any>, student_id: i64
     Ok(())
 }
 
-/// What [`open`] needs to write a case.
+/// What [`insert_case`] writes.
 struct NewCase<'a> {
     kind: CaseKind,
     student: &'a Student,
@@ -565,6 +579,22 @@ struct NewCase<'a> {
     proofs: Vec<(String, String)>,
     /// Stages already decided (recorded by hand) before the first open one.
     manual: Vec<(Stage, ManualStep, NaiveDate, String)>,
+}
+
+impl<'a> NewCase<'a> {
+    /// A case of the student's own school (school, then bureau), with no receiving side.
+    fn at_school(kind: CaseKind, student: &'a Student, detail: Value, proofs: Vec<(String, String)>) -> Self {
+        Self {
+            kind,
+            student,
+            to_school_id: None,
+            to_class_id: None,
+            detail,
+            override_reason: None,
+            proofs,
+            manual: Vec::new(),
+        }
+    }
 }
 
 async fn insert_case(
@@ -621,6 +651,12 @@ async fn insert_case(
         add_proof_row(tx, id, digest, &format!("{}（纸质，手工登记）", stage.label()), staff.user.id).await?;
     }
     let case = by_public_id(&mut **tx, &public_id).await?.ok_or(AppError::NotFound)?;
+    // A transfer's opening is its status change (转出中), written by the caller; the others
+    // change nothing until approved, so their history notes the application here.
+    if case.kind != CaseKind::Transfer {
+        let detail = json!({"case": case.public_id, "kind": case.kind.code()});
+        record_event(tx, new.student.id, "application_opened", None, None, &detail, &[], Some(staff.user.id)).await?;
+    }
     Ok(case)
 }
 
@@ -651,13 +687,6 @@ async fn checked_proofs(
     let digests: Vec<String> = proofs.iter().map(|p| p.digest.clone()).collect();
     let checked = check_proofs(app, student, &digests).await?;
     Ok(checked.into_iter().zip(proofs).map(|(d, p)| (d, proof_label(kind, &p.label))).collect())
-}
-
-fn grade_label(grade: i64) -> String {
-    u8::try_from(grade)
-        .ok()
-        .and_then(|g| Grade::new(g).ok())
-        .map_or_else(|| format!("{grade}年级"), |g| g.label().into())
 }
 
 /// Opens a transfer: in this system by the receiving school (the student
@@ -878,28 +907,8 @@ pub async fn open_abroad(app: &App, staff: &Staff, public_id: &str, req: &Abroad
         "guardian_name": guardian, "guardian_phone": req.guardian_phone.trim(), "apply_date": today.to_string(),
         "from_school": school.name, "grade": student.grade,
     });
-    let new = NewCase {
-        kind: CaseKind::Abroad,
-        student: &student,
-        to_school_id: None,
-        to_class_id: None,
-        detail,
-        override_reason: None,
-        proofs,
-        manual: Vec::new(),
-    };
+    let new = NewCase::at_school(CaseKind::Abroad, &student, detail, proofs);
     let case = insert_case(app, &mut tx, staff, new, today).await?;
-    record_event(
-        &mut tx,
-        student.id,
-        "application_opened",
-        None,
-        None,
-        &json!({"case": case.public_id, "kind": "abroad"}),
-        &[],
-        Some(staff.user.id),
-    )
-    .await?;
     tx.commit().await?;
     Ok(case)
 }
@@ -968,7 +977,7 @@ pub async fn open_suspension(
                 return Err(DomainError::new(
                     "resumption.no_next_grade",
                     "复学年级",
-                    grade_label(grade),
+                    schools::grade_name(grade),
                     &format!("超出{}的年级，请选择回原年级", school.kind.label()),
                 )
                 .into());
@@ -985,28 +994,8 @@ pub async fn open_suspension(
         _ => return Err(AppError::bad_request("case.kind", "不是休学、续办休学或复学申请")),
     }
     let proofs = checked_proofs(app, &student, kind, &req.proofs).await?;
-    let new = NewCase {
-        kind,
-        student: &student,
-        to_school_id: None,
-        to_class_id,
-        detail,
-        override_reason,
-        proofs,
-        manual: Vec::new(),
-    };
+    let new = NewCase { to_class_id, override_reason, ..NewCase::at_school(kind, &student, detail, proofs) };
     let case = insert_case(app, &mut tx, staff, new, today).await?;
-    record_event(
-        &mut tx,
-        student.id,
-        "application_opened",
-        None,
-        None,
-        &json!({"case": case.public_id, "kind": kind.code()}),
-        &[],
-        Some(staff.user.id),
-    )
-    .await?;
     tx.commit().await?;
     Ok(case)
 }
@@ -1032,28 +1021,8 @@ pub async fn open_info_change(app: &App, staff: &Staff, public_id: &str, req: &I
     let detail = json!({
         "changes": changes, "reason": req.reason.trim(), "guardian_name": guardian, "apply_date": today.to_string(),
     });
-    let new = NewCase {
-        kind: CaseKind::InfoChange,
-        student: &student,
-        to_school_id: None,
-        to_class_id: None,
-        detail,
-        override_reason: None,
-        proofs,
-        manual: Vec::new(),
-    };
+    let new = NewCase::at_school(CaseKind::InfoChange, &student, detail, proofs);
     let case = insert_case(app, &mut tx, staff, new, today).await?;
-    record_event(
-        &mut tx,
-        student.id,
-        "application_opened",
-        None,
-        None,
-        &json!({"case": case.public_id, "kind": "info_change"}),
-        &[],
-        Some(staff.user.id),
-    )
-    .await?;
     tx.commit().await?;
     Ok(case)
 }
@@ -1487,7 +1456,7 @@ pub async fn form_extra(app: &App, case: &Case, student: &Student) -> AppResult<
     let mut extra = serde_json::Map::new();
     match case.kind {
         CaseKind::Transfer | CaseKind::Abroad => {
-            let grade = grade_label(d["grade"].as_i64().unwrap_or(student.grade));
+            let grade = schools::grade_name(d["grade"].as_i64().unwrap_or(student.grade));
             let abroad = case.kind == CaseKind::Abroad;
             extra.insert(
                 "transfer".into(),
@@ -1516,7 +1485,7 @@ pub async fn form_extra(app: &App, case: &Case, student: &Student) -> AppResult<
                     "type": if resume { "复学" } else { "休学" },
                     "reason": reason, "start_date": s("start_date"), "end_date": s("end_date"),
                     "proof": proof_text,
-                    "resume_grade": d.get("resume_grade").and_then(Value::as_i64).map(grade_label),
+                    "resume_grade": d.get("resume_grade").and_then(Value::as_i64).map(schools::grade_name),
                     "guardian_name": s("guardian_name"), "guardian_phone": s("guardian_phone"),
                     "apply_date": s("apply_date"),
                 }),
@@ -1686,7 +1655,7 @@ pub async fn view(app: &App, staff: &Staff, case: &Case) -> AppResult<CaseView> 
         student: row.try_get("public_id")?,
         student_name: row.try_get("name")?,
         student_no: row.try_get("student_no")?,
-        grade: grade_label(row.try_get("grade")?),
+        grade: schools::grade_name(row.try_get("grade")?),
         school: row.try_get("school")?,
         to_school,
         detail: case.detail.clone(),

@@ -199,15 +199,11 @@ async fn graduation_line(app: &App, school: &School) -> AppResult<SchoolLine> {
         code: school.code.clone(),
         name: school.name.clone(),
         moving,
-        by_grade: vec![(grade_label(g), moving)],
+        by_grade: vec![(schools::grade_name(g), moving)],
         staying,
         new_classes: Vec::new(),
         problems: Vec::new(),
     })
-}
-
-fn grade_label(g: i64) -> String {
-    u8::try_from(g).ok().and_then(|g| Grade::new(g).ok()).map_or_else(|| format!("{g}年级"), |g| g.label().to_owned())
 }
 
 async fn promotion_line(app: &App, school: &School) -> AppResult<SchoolLine> {
@@ -231,9 +227,9 @@ async fn promotion_line(app: &App, school: &School) -> AppResult<SchoolLine> {
         let number: Option<i64> = r.try_get("number")?;
         let n: i64 = r.try_get("n")?;
         moving += n;
-        match by_grade.iter_mut().find(|(g, _)| *g == grade_label(grade)) {
+        match by_grade.iter_mut().find(|(g, _)| *g == schools::grade_name(grade)) {
             Some(e) => e.1 += n,
-            None => by_grade.push((grade_label(grade), n)),
+            None => by_grade.push((schools::grade_name(grade), n)),
         }
         if let Some(number) = number {
             match classes.iter().find(|c| c.grade == grade + 1 && c.number == number) {

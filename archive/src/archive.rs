@@ -8,7 +8,7 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, STAGING_DIR, export_bag, import_bag};
 use crate::digest::Digest;
-use crate::error::{ArchiveError, Result, shown_name};
+use crate::error::{ArchiveError, IoContext, Result, shown_name};
 use crate::fixity::{FixityReport, VerifyOptions, VerifyProgress, verify};
 use crate::ingest::{Ingested, ingest};
 use crate::inspect::InspectConfig;
@@ -44,8 +44,15 @@ pub struct Archive {
 
 impl Archive {
     /// Opens the archive at `root`, creating its directories if needed.
+    ///
+    /// `root` is resolved once, here, to its canonical absolute path, so a
+    /// relative data directory (the default `data/`), `./data` and a
+    /// symlinked parent all name the same files, and a later change of the
+    /// working directory changes nothing.
     pub fn open(root: impl Into<PathBuf>, config: ArchiveConfig) -> Result<Self> {
         let root = root.into();
+        std::fs::create_dir_all(&root).ctx("创建档案目录", &root)?;
+        let root = std::fs::canonicalize(&root).ctx("解析档案目录路径", &root)?;
         let store = LocalStore::open(&root)?;
         let manifests = ManifestStore::open(&root)?;
         Ok(Self { root, config, store, manifests })

@@ -79,6 +79,27 @@ pub enum ArchiveError {
         /// The configured maximum.
         limit: u32,
     },
+    /// A PDF nests arrays or dictionaries deeper than allowed.
+    #[error("PDF 文件中数组或字典嵌套过深（超过 {limit} 层），不是正常的扫描件，已拒绝")]
+    PdfTooDeep {
+        /// The configured maximum nesting depth.
+        limit: u32,
+    },
+    /// Checking a file panicked (a fault in a decoder or in this crate,
+    /// set off by the file's bytes). The panic was caught where it
+    /// happened; nothing was stored and the staged temp file is gone.
+    ///
+    /// This is a fault on our side, not a refusal: callers answer it as
+    /// one (HTTP 500) but keep the code, so that it can be told apart.
+    #[error("检查文件时程序内部出错（{stage}），文件未保存；请保留原文件并联系管理员")]
+    Panicked {
+        /// The step that panicked, in Chinese (e.g. `图像解码`).
+        stage: &'static str,
+        /// The panic message, shortened and escaped, for the log only (it
+        /// comes from decoder code, never from the file's contents; it is
+        /// not part of the `Display` text).
+        detail: String,
+    },
     /// No object with this digest is stored.
     #[error("存档中没有摘要为 {digest} 的对象")]
     ObjectNotFound {
@@ -90,6 +111,16 @@ pub enum ArchiveError {
     ObjectCorrupt {
         /// The object's digest (its name).
         digest: Digest,
+    },
+    /// A staged temp file is not in the store's own temp directory, so it
+    /// cannot be moved into place (a bug, never a retry: see
+    /// [`crate::LocalStore::commit`]).
+    #[error("待存入的临时文件 {} 不在对象目录 {} 中，无法存入", .staged.display(), .objects.display())]
+    StagedElsewhere {
+        /// The temp file.
+        staged: PathBuf,
+        /// The store's objects directory.
+        objects: PathBuf,
     },
     /// A dossier id is empty, too long or contains control characters.
     #[error("档案编号不合法：{reason}")]
@@ -266,8 +297,11 @@ impl ArchiveError {
             Self::Corrupt { .. } => "archive.corrupt",
             Self::ImageTooLarge { .. } => "archive.image_too_large",
             Self::TooManyPages { .. } => "archive.too_many_pages",
+            Self::PdfTooDeep { .. } => "archive.pdf_too_deep",
+            Self::Panicked { .. } => "archive.inspect_panicked",
             Self::ObjectNotFound { .. } => "archive.object_not_found",
             Self::ObjectCorrupt { .. } => "archive.object_corrupt",
+            Self::StagedElsewhere { .. } => "archive.staged_elsewhere",
             Self::DossierIdInvalid { .. } => "archive.dossier_id_invalid",
             Self::ManifestNotFound { .. } => "archive.manifest_not_found",
             Self::ManifestInvalid { .. } => "archive.manifest_invalid",

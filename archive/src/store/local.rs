@@ -27,9 +27,15 @@ pub struct LocalStore {
 
 impl LocalStore {
     /// Opens (creating if needed) the store under `root`.
+    ///
+    /// The root is resolved once, here, to its canonical absolute path (no
+    /// `.`/`..`, no symlinks), so that every path the store compares or
+    /// hands out has one spelling whatever the working directory or the way
+    /// the caller wrote it (`data`, `./data`, a symlinked parent).
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
         let objects = root.as_ref().join(OBJECTS_DIR);
         fs::create_dir_all(&objects).ctx("创建对象目录", &objects)?;
+        let objects = fs::canonicalize(&objects).ctx("解析对象目录路径", &objects)?;
         Ok(Self { objects })
     }
 
@@ -50,18 +56,19 @@ impl LocalStore {
         StagedObject::write(&self.objects, reader, max_size)
     }
 
-    /// Moves a staged temp file into place without overwriting anything.
+    /// Moves a temp file staged by [`LocalStore::stage`] into place without
+    /// overwriting anything.
     ///
-    /// A temp file staged elsewhere (another filesystem, perhaps) is copied
-    /// through [`ObjectStore::put`] instead.
+    /// Only a file staged in this store's own `objects/` directory can be
+    /// moved; anything else is refused with `archive.staged_elsewhere` (use
+    /// [`ObjectStore::put_staged`], which copies such a file). This never
+    /// re-enters itself.
     pub fn commit(&self, staged: StagedObject) -> Result<PutOutcome> {
-        if staged.path().parent() != Some(self.objects.as_path()) {
-            let mut file = staged.reopen()?;
-            let outcome = self.put_stream(&mut file, staged.size())?;
-            if outcome.digest != staged.digest() {
-                return Err(ArchiveError::ObjectCorrupt { digest: staged.digest() });
-            }
-            return Ok(outcome);
+        if !self.staged_here(&staged) {
+            return Err(ArchiveError::StagedElsewhere {
+                staged: staged.path().to_path_buf(),
+                objects: self.objects.clone(),
+            });
         }
         let digest = staged.digest();
         let size = staged.size();
@@ -93,6 +100,20 @@ impl LocalStore {
         }
     }
 
+    /// Whether `staged` lives directly in `objects/`. Both sides are
+    /// absolute: the store's path is canonical, and a temp file's path is
+    /// its directory's path as given to [`StagedObject::write`], made
+    /// absolute against the working directory, which is canonical too.
+    /// A symlinked spelling of the same directory is resolved before it is
+    /// called unequal.
+    fn staged_here(&self, staged: &StagedObject) -> bool {
+        match staged.path().parent() {
+            Some(parent) if parent == self.objects => true,
+            Some(parent) => fs::canonicalize(parent).is_ok_and(|p| p == self.objects),
+            None => false,
+        }
+    }
+
     fn put_stream(&self, reader: &mut dyn Read, max_size: u64) -> Result<PutOutcome> {
         let staged = self.stage(reader, max_size)?;
         self.commit(staged)
@@ -105,7 +126,17 @@ impl ObjectStore for LocalStore {
     }
 
     fn put_staged(&self, staged: StagedObject) -> Result<PutOutcome> {
-        self.commit(staged)
+        if self.staged_here(&staged) {
+            return self.commit(staged);
+        }
+        // Staged elsewhere (another filesystem, perhaps): copy it through a
+        // temp file of our own, which `commit` can move.
+        let mut file = staged.reopen()?;
+        let outcome = self.put_stream(&mut file, staged.size())?;
+        if outcome.digest != staged.digest() {
+            return Err(ArchiveError::ObjectCorrupt { digest: staged.digest() });
+        }
+        Ok(outcome)
     }
 
     fn get(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {

@@ -95,6 +95,13 @@ pub fn organization() -> String {
 }
 
 /// What went wrong: an archive refusal or fault, or a service error.
+///
+/// Faults answer 500 with the generic message and the code `internal`,
+/// except panics, which keep a code of their own so that they can be
+/// counted and told apart: `archive.inspect_panicked` (checking an uploaded
+/// or stored file panicked; the archive crate caught it and stored nothing)
+/// and `internal.panicked` (blocking work panicked elsewhere; tokio caught
+/// it). See `docs/failures.md`.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// From the archive crate: a refusal (422/413) or a fault (500).
@@ -103,6 +110,12 @@ pub enum Failure {
     /// Not found, forbidden, a database fault, …
     #[error("{0}")]
     App(#[from] AppError),
+    /// Blocking work run by [`blocking`] panicked (its task's `JoinError`).
+    #[error("服务器内部错误（后台任务异常中止），操作未完成，请稍后重试或联系管理员")]
+    TaskPanicked {
+        /// The panic message, for the log only.
+        detail: String,
+    },
 }
 
 impl From<sqlx::Error> for Failure {
@@ -132,6 +145,7 @@ impl Failure {
         match self {
             Self::App(e) => e.status(),
             Self::Archive(e) => archive_status(e),
+            Self::TaskPanicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -139,6 +153,8 @@ impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
             Self::App(e) => e.code(),
+            Self::TaskPanicked { .. } => "internal.panicked",
+            Self::Archive(e @ ArchiveError::Panicked { .. }) => e.code(),
             Self::Archive(e) if archive_status(e).is_server_error() => "internal",
             Self::Archive(ArchiveError::Io { op: "读取上传内容", .. }) => "archive.upload_interrupted",
             Self::Archive(e) => e.code(),
@@ -149,6 +165,8 @@ impl Failure {
     pub fn message(&self) -> String {
         match self {
             Self::App(e) => e.to_string(),
+            // Names the step, never the file or the panic message.
+            Self::TaskPanicked { .. } | Self::Archive(ArchiveError::Panicked { .. }) => self.to_string(),
             Self::Archive(_) if self.status().is_server_error() => {
                 AppError::Internal(anyhow::anyhow!("archive")).to_string()
             }
@@ -168,6 +186,21 @@ impl Failure {
     pub fn log(&self) {
         match self {
             Self::App(e) => e.log(),
+            Self::TaskPanicked { detail } => {
+                tracing::error!(
+                    code = self.code(),
+                    panic = %detail,
+                    "blocking task panicked; the request failed, the server goes on"
+                );
+            }
+            Self::Archive(e @ ArchiveError::Panicked { stage, detail }) => {
+                tracing::error!(
+                    code = e.code(),
+                    stage = *stage,
+                    panic = %detail,
+                    "checking a file panicked; contained, nothing stored"
+                );
+            }
             Self::Archive(e) if self.status().is_server_error() => {
                 tracing::error!(code = e.code(), error = %e, "archive fault");
             }
@@ -188,12 +221,15 @@ pub fn archive_status(e: &ArchiveError) -> StatusCode {
         | ArchiveError::Corrupt { .. }
         | ArchiveError::ImageTooLarge { .. }
         | ArchiveError::TooManyPages { .. }
+        | ArchiveError::PdfTooDeep { .. }
         | ArchiveError::DigestInvalid
         | ArchiveError::TimestampInvalid { .. }
         | ArchiveError::FieldInvalid { .. }
         | ArchiveError::SupersedesUnknown { .. }
         | ArchiveError::PaperKindUnknown { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         e if e.code().starts_with("archive.bag_") => StatusCode::UNPROCESSABLE_ENTITY,
+        // A fault on our side set off by the file, not a refusal of it.
+        ArchiveError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -323,9 +359,25 @@ pub fn clean_name(name: &str) -> String {
     cleaned.trim().chars().take(MAX_NAME_CHARS).collect()
 }
 
-/// Runs blocking archive work off the async threads.
+/// Runs blocking archive work off the async threads. A panic in `f` stays
+/// in its blocking thread: it comes back as [`Failure::TaskPanicked`] (500,
+/// `internal.panicked`), and the server goes on. (Panics while checking a
+/// file are already caught inside the archive crate, with their own code.)
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(Failure::internal)?
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(Failure::TaskPanicked { detail: panic_text(e.into_panic()) }),
+        Err(e) => Err(Failure::internal(e)),
+    }
+}
+
+/// A panic payload's message, shortened for a log line.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    let text = match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "(no message)".to_owned(), |s| (*s).to_owned()),
+    };
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 /// Starts a transaction holding the lock on the student's dossier row
@@ -1497,6 +1549,30 @@ mod tests {
         assert_eq!(f.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(f.code(), "internal");
         assert!(!f.message().contains("/x"));
+    }
+
+    #[test]
+    fn panics_are_500_with_their_own_code_and_a_chinese_message() {
+        let f = Failure::from(ArchiveError::Panicked { stage: "图像解码", detail: "index out of bounds".into() });
+        assert_eq!(f.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(f.code(), "archive.inspect_panicked");
+        assert!(f.message().contains("图像解码"), "{}", f.message());
+        assert!(!f.message().contains("index"), "the panic message is for the log: {}", f.message());
+        assert!(!f.is_refusal());
+        assert_eq!(archive_status(&ArchiveError::PdfTooDeep { limit: 64 }), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(Failure::from(ArchiveError::PdfTooDeep { limit: 64 }).code(), "archive.pdf_too_deep");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_blocking_work_is_a_500_with_a_code() {
+        let f = blocking::<()>(|| panic!("boom\nsecond line")).await.expect_err("panicked");
+        assert_eq!(f.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(f.code(), "internal.panicked");
+        assert!(!f.message().contains("boom"));
+        assert!(matches!(&f, Failure::TaskPanicked { detail } if detail == "boomsecond line"), "{f:?}");
+        let f = blocking::<()>(|| std::panic::panic_any(7_u8)).await.expect_err("panicked");
+        assert!(matches!(&f, Failure::TaskPanicked { detail } if detail == "(no message)"), "{f:?}");
+        assert_eq!(blocking(|| Ok(3)).await.expect("ok"), 3);
     }
 
     #[test]

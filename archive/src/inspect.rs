@@ -6,10 +6,29 @@
 //! their header dimensions have been checked against [`InspectConfig`]: a
 //! PNG whose header claims 100000×100000 pixels is refused without
 //! allocating anything.
+//!
+//! Everything here reads bytes someone uploaded, so:
+//!
+//! - **a panic is contained.** Each step (the whole [`inspect`], image
+//!   decoding, the TIFF page walk, the PDF scan, the thumbnail) runs under
+//!   [`std::panic::catch_unwind`]; a panic in a decoder, or in this module,
+//!   becomes [`ArchiveError::Panicked`] (`archive.inspect_panicked`) naming
+//!   the step, and whatever was being decoded is dropped. [`crate::ingest`]
+//!   then drops the staged temp file like for any refusal: nothing is left.
+//!   (The process must unwind on panic: no `panic = "abort"` profile.)
+//! - **nothing recurses on the file's structure, and every walk is
+//!   bounded.** The PDF scan is one pass of a state machine over the bytes
+//!   that refuses array and dictionary nesting deeper than
+//!   [`InspectConfig::max_pdf_depth`] (`archive.pdf_too_deep`) and stops
+//!   counting pages past [`InspectConfig::max_pages`]; the TIFF page walk
+//!   stops at `max_pages` IFDs (`archive.too_many_pages`) and a cycle in the
+//!   IFD chain is refused as corrupt; decoders get allocation limits.
 
+use std::any::Any;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use image::codecs::jpeg::JpegEncoder;
@@ -128,8 +147,11 @@ pub struct InspectConfig {
     pub max_image_pixels: u64,
     /// Most memory a decoder may allocate for one page, in bytes.
     pub max_decode_alloc: u64,
-    /// Most pages in one TIFF or PDF.
+    /// Most pages in one TIFF or PDF (for a TIFF also the most image file
+    /// directories walked).
     pub max_pages: u32,
+    /// Deepest nesting of arrays and dictionaries accepted in a PDF.
+    pub max_pdf_depth: u32,
     /// Longest side of a thumbnail, in pixels.
     pub thumbnail_size: u32,
 }
@@ -144,6 +166,9 @@ impl Default for InspectConfig {
             max_image_pixels: 100_000_000,
             max_decode_alloc: 768 * 1024 * 1024,
             max_pages: 2_000,
+            // PDFium (the PDF engine of Chromium) gives up on objects nested
+            // deeper than 64; a scan nests a handful of levels.
+            max_pdf_depth: 64,
             thumbnail_size: 256,
         }
     }
@@ -243,7 +268,83 @@ impl Inspection {
 /// Refuses, in this order: an empty or oversized file, an unrecognised type,
 /// a name whose extension contradicts the bytes, an image whose header
 /// dimensions exceed the limits, and a file that cannot be decoded fully.
+/// A panic while checking is caught and returned as
+/// [`ArchiveError::Panicked`].
 pub fn inspect(path: &Path, original_name: &str, config: &InspectConfig) -> Result<Inspection> {
+    contained(stage::INSPECT, || inspect_file(path, original_name, config))
+}
+
+/// The steps that run under [`contained`], named for the person reading the
+/// error (in Chinese, like every message of this crate).
+pub(crate) mod stage {
+    /// [`super::inspect`] as a whole: type, name and size checks.
+    pub(crate) const INSPECT: &str = "文件检查";
+    /// Decoding an image (JPEG, PNG, a TIFF's first page).
+    pub(crate) const DECODE: &str = "图像解码";
+    /// Walking and decoding every page of a TIFF.
+    pub(crate) const TIFF_PAGES: &str = "TIFF 逐页检查";
+    /// Scanning a PDF (nesting, pages).
+    pub(crate) const PDF_SCAN: &str = "PDF 检查";
+    /// Making the JPEG thumbnail.
+    pub(crate) const THUMBNAIL: &str = "缩略图生成";
+}
+
+/// Runs `f`, turning a panic inside it into [`ArchiveError::Panicked`] at
+/// `stage`. Whatever `f` owned (decoders, buffers, file handles) is dropped
+/// while unwinding; nothing it touched is used afterwards, which is why
+/// asserting unwind safety is sound here.
+pub(crate) fn contained<T>(stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(ArchiveError::Panicked { stage, detail: panic_text(payload.as_ref()) }),
+    }
+}
+
+/// The message of a panic payload, shortened and with control characters
+/// escaped (it goes to a log line).
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    let text = if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.as_str()
+    } else {
+        "(no message)"
+    };
+    shown_name(text)
+}
+
+/// A place where a test can make the real code panic (see the test-only
+/// `injected` module); nothing at all outside the crate's unit tests.
+#[inline]
+fn fault_point(_stage: &'static str) {
+    #[cfg(test)]
+    injected::fire(_stage);
+}
+
+/// Test-only: panics injected at a [`stage`] on the current thread, to
+/// exercise the real catch path (the panic starts inside the step's code,
+/// with its decoder and files open).
+#[cfg(test)]
+pub(crate) mod injected {
+    use std::cell::Cell;
+
+    thread_local! {
+        static PANIC_AT: Cell<Option<&'static str>> = const { Cell::new(None) };
+    }
+
+    /// Makes the next steps named `stage` on this thread panic (`None`: stop).
+    pub(crate) fn panic_at(stage: Option<&'static str>) {
+        PANIC_AT.with(|p| p.set(stage));
+    }
+
+    pub(super) fn fire(stage: &'static str) {
+        if PANIC_AT.with(Cell::get) == Some(stage) {
+            panic!("injected test panic at {stage}");
+        }
+    }
+}
+
+fn inspect_file(path: &Path, original_name: &str, config: &InspectConfig) -> Result<Inspection> {
     let mut file = File::open(path).ctx("打开待检查文件", path)?;
     let size = file.metadata().ctx("读取文件属性", path)?.len();
     if size == 0 {
@@ -256,6 +357,7 @@ pub fn inspect(path: &Path, original_name: &str, config: &InspectConfig) -> Resu
     let n = read_up_to(&mut file, &mut head).ctx("读取文件头", path)?;
     let file_type = FileType::detect(&head[..n]).ok_or(ArchiveError::TypeUnsupported)?;
     check_name(original_name, file_type)?;
+    fault_point(stage::INSPECT);
     file.seek(SeekFrom::Start(0)).ctx("读取文件", path)?;
     match file_type {
         FileType::Jpeg | FileType::Png => inspect_single_image(file, path, file_type, size, config),
@@ -323,8 +425,13 @@ enum Decoded {
     Unsupported(String),
 }
 
-/// Decodes the first image of `file` after checking its header dimensions.
+/// Decodes the first image of `file` after checking its header dimensions
+/// (a panic in the decoder is contained).
 fn decode_checked(file: File, file_type: FileType, config: &InspectConfig) -> Result<Decoded> {
+    contained(stage::DECODE, || decode_uncontained(file, file_type, config))
+}
+
+fn decode_uncontained(file: File, file_type: FileType, config: &InspectConfig) -> Result<Decoded> {
     let format = file_type.image_format().ok_or(ArchiveError::TypeUnsupported)?;
     let mut reader = ImageReader::with_format(BufReader::new(file), format);
     // Only the allocation limit while the header is read: the dimensions are
@@ -343,6 +450,7 @@ fn decode_checked(file: File, file_type: FileType, config: &InspectConfig) -> Re
         return Err(ArchiveError::ImageTooLarge { dimensions: dims });
     }
     decoder.set_limits(config.image_limits()).map_err(|e| map_image_error(e, file_type, dims))?;
+    fault_point(stage::DECODE);
     match DynamicImage::from_decoder(decoder) {
         Ok(image) => Ok(Decoded::Image(image)),
         Err(ImageError::Unsupported(e)) => Ok(Decoded::Unsupported(e.to_string())),
@@ -368,7 +476,7 @@ fn inspect_single_image(
         pages: 1,
         width: Some(image.width()),
         height: Some(image.height()),
-        thumbnail: Some(make_thumbnail(&image, config.thumbnail_size)?),
+        thumbnail: Some(contained(stage::THUMBNAIL, || make_thumbnail(&image, config.thumbnail_size))?),
     })
 }
 
@@ -400,29 +508,46 @@ fn read_tail(path: &Path, window: u64) -> Result<Vec<u8>> {
 }
 
 fn inspect_tiff(file: File, path: &Path, size: u64, config: &InspectConfig) -> Result<Inspection> {
-    let file_type = FileType::Tiff;
     // First page through the image crate, for full decoding and a thumbnail.
-    let (width, height, thumbnail, first_decoded) = match decode_checked(file, file_type, config)? {
+    let (first, thumbnail) = match decode_checked(file, FileType::Tiff, config)? {
         Decoded::Image(image) => {
-            (image.width(), image.height(), Some(make_thumbnail(&image, config.thumbnail_size)?), true)
+            let thumbnail = contained(stage::THUMBNAIL, || make_thumbnail(&image, config.thumbnail_size))?;
+            (Some((image.width(), image.height())), Some(thumbnail))
         }
         // A layout the image crate cannot render; the tiff crate validates
         // the page below, and there is no thumbnail.
-        Decoded::Unsupported(_) => (0, 0, None, false),
+        Decoded::Unsupported(_) => (None, None),
     };
-
     // Every page through the tiff crate: count them and decode each fully.
-    // (The tiff crate refuses cyclic IFD chains; `max_pages` bounds the rest.)
+    let (pages, (width, height)) = contained(stage::TIFF_PAGES, || tiff_pages(path, first, config))?;
+    Ok(Inspection { file_type: FileType::Tiff, size, pages, width: Some(width), height: Some(height), thumbnail })
+}
+
+/// Walks every page (image file directory) of a TIFF through the tiff
+/// crate, counting them and decoding each fully; `first` is the first
+/// page's size when the image crate already decoded it. Returns the page
+/// count and the first page's size.
+///
+/// The walk is a loop along the IFD chain, never recursion: it stops after
+/// `max_pages` directories, and the tiff crate refuses a chain that loops
+/// back on itself (reported here as corrupt). Sub-IFDs and EXIF directories
+/// are not followed.
+fn tiff_pages(path: &Path, first: Option<(u32, u32)>, config: &InspectConfig) -> Result<(u32, (u32, u32))> {
+    let file_type = FileType::Tiff;
     let reader = BufReader::new(File::open(path).ctx("打开待检查文件", path)?);
     let tiff_err = |e: tiff::TiffError| match e {
         tiff::TiffError::LimitsExceeded => ArchiveError::ImageTooLarge { dimensions: None },
+        tiff::TiffError::FormatError(tiff::TiffFormatError::CycleInOffsets) => {
+            corrupt(file_type, "图像文件目录（IFD）链首尾相接成环")
+        }
         e => corrupt(file_type, e),
     };
     let mut decoder = tiff::decoder::Decoder::new(reader).map_err(tiff_err)?.with_limits(config.tiff_limits());
+    fault_point(stage::TIFF_PAGES);
     let mut pages: u32 = 1;
-    let (mut width, mut height) = (width, height);
+    let (mut width, mut height) = first.unwrap_or((0, 0));
     loop {
-        if pages > 1 || !first_decoded {
+        if pages > 1 || first.is_none() {
             let (w, h) = decoder.dimensions().map_err(tiff_err)?;
             config.check_dimensions(w, h, file_type)?;
             if pages == 1 {
@@ -442,12 +567,13 @@ fn inspect_tiff(file: File, path: &Path, size: u64, config: &InspectConfig) -> R
         decoder.next_image().map_err(tiff_err)?;
         pages += 1;
     }
-    Ok(Inspection { file_type, size, pages, width: Some(width), height: Some(height), thumbnail })
+    Ok((pages, (width, height)))
 }
 
 /// Makes a JPEG thumbnail no larger than `max` on either side. Transparent
 /// areas are laid on white.
 fn make_thumbnail(image: &DynamicImage, max: u32) -> Result<Thumbnail> {
+    fault_point(stage::THUMBNAIL);
     let max = max.max(1);
     let small = if image.width() > max || image.height() > max { image.thumbnail(max, max) } else { image.clone() };
     let flat = if small.color().has_alpha() {
@@ -479,37 +605,212 @@ fn inspect_pdf(mut file: File, path: &Path, size: u64, config: &InspectConfig) -
     if find(&tail, b"%%EOF").is_none() {
         return Err(corrupt(file_type, "文件末尾缺少 %%EOF 标记，可能未传完"));
     }
-    let pages = count_pdf_pages(&mut file).ctx("读取文件", path)?;
-    if pages > config.max_pages {
-        return Err(ArchiveError::TooManyPages { limit: config.max_pages });
-    }
+    let pages = contained(stage::PDF_SCAN, || scan_pdf(&mut file, path, config))?;
     Ok(Inspection { file_type, size, pages, width: None, height: None, thumbnail: None })
+}
+
+/// One streaming pass over a PDF: counts its pages (see [`PageCounter`])
+/// and checks its nesting (see [`PdfNesting`]). Stops at the first chunk
+/// that nests too deep or brings the page count past `max_pages`.
+fn scan_pdf(reader: &mut dyn Read, path: &Path, config: &InspectConfig) -> Result<u32> {
+    let mut chunk = vec![0u8; crate::CHUNK_SIZE];
+    let mut pages = PageCounter::default();
+    let mut nesting = PdfNesting::new(config.max_pdf_depth);
+    loop {
+        let n = crate::fsutil::read_retrying(reader, &mut chunk).ctx("读取文件", path)?;
+        fault_point(stage::PDF_SCAN);
+        if !nesting.feed(&chunk[..n]) {
+            return Err(ArchiveError::PdfTooDeep { limit: config.max_pdf_depth });
+        }
+        let count = pages.feed(&chunk[..n]);
+        if count > config.max_pages {
+            return Err(ArchiveError::TooManyPages { limit: config.max_pages });
+        }
+        if n == 0 {
+            return Ok(count);
+        }
+    }
 }
 
 /// Counts `/Type /Page` dictionary entries (not `/Pages`) in a stream,
 /// chunk by chunk, with a small look-ahead carried across chunk edges.
-fn count_pdf_pages(reader: &mut dyn Read) -> std::io::Result<u32> {
+#[derive(Default)]
+struct PageCounter {
+    window: Vec<u8>,
+    count: u32,
+}
+
+impl PageCounter {
     const LOOKAHEAD: usize = 64;
-    let mut window: Vec<u8> = Vec::with_capacity(crate::CHUNK_SIZE + LOOKAHEAD);
-    let mut chunk = vec![0u8; crate::CHUNK_SIZE];
-    let mut count: u32 = 0;
-    loop {
-        let n = crate::fsutil::read_retrying(reader, &mut chunk)?;
-        window.extend_from_slice(&chunk[..n]);
-        let eof = n == 0;
-        let settled = if eof { window.len() } else { window.len().saturating_sub(LOOKAHEAD) };
+
+    /// Feeds the next chunk (empty at the end) and returns the count so far.
+    fn feed(&mut self, chunk: &[u8]) -> u32 {
+        self.window.extend_from_slice(chunk);
+        let eof = chunk.is_empty();
+        let settled = if eof { self.window.len() } else { self.window.len().saturating_sub(Self::LOOKAHEAD) };
         let mut at = 0;
-        while let Some(pos) = find(&window[at..settled], b"/Type") {
+        while let Some(pos) = find(&self.window[at..settled], b"/Type") {
             let start = at + pos;
-            if is_page_type(&window[start + 5..]) {
-                count = count.saturating_add(1);
+            if is_page_type(&self.window[start + 5..]) {
+                self.count = self.count.saturating_add(1);
             }
             at = start + 1;
         }
-        window.drain(..settled);
-        if eof {
-            return Ok(count);
+        self.window.drain(..settled);
+        self.count
+    }
+}
+
+/// Where [`PdfNesting`] is in the PDF's syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PdfState {
+    /// Between tokens or inside a number, keyword or name.
+    Normal,
+    /// After `%`, up to the end of the line.
+    Comment,
+    /// Inside a literal string `( … )`: open parentheses, and whether the
+    /// previous byte was a backslash.
+    Literal { parens: u32, escaped: bool },
+    /// Inside a hex string `< … >`.
+    Hex,
+    /// After one `<`: a dictionary (`<<`) or a hex string follows.
+    Less,
+    /// After one `>`: the end of a dictionary (`>>`) or a stray byte.
+    Greater,
+    /// Inside stream data, up to `endstream`: how much of it matched so far.
+    Stream { matched: usize },
+}
+
+/// Tracks how deeply arrays (`[`) and dictionaries (`<<`) nest in a PDF,
+/// fed chunk by chunk: a state machine over the bytes with a counter, no
+/// recursion and constant memory, whatever the file holds.
+///
+/// Comments and strings are skipped, so are stream data (from the `stream`
+/// keyword to `endstream`): compressed contents cannot be seen, and their
+/// random bytes must not count. The depth starts again from zero at each
+/// `obj`, `endobj` and `trailer` keyword, as a parser reads object by
+/// object; a broken file's stray `[` do not add up across objects.
+///
+/// This crate never parses PDFs beyond this scan, but the files are kept
+/// and handed to PDF readers (browsers, transfer packages), and no scan
+/// nests deeply: refusing at the door costs nothing.
+struct PdfNesting {
+    limit: u32,
+    depth: u32,
+    state: PdfState,
+    /// The current keyword's bytes (regular characters; enough for `endobj`
+    /// and `trailer`), its length, and whether it can still be a keyword
+    /// (not a name, not longer than the buffer).
+    word: [u8; 8],
+    word_len: usize,
+    word_ok: bool,
+}
+
+impl PdfNesting {
+    fn new(limit: u32) -> Self {
+        Self { limit, depth: 0, state: PdfState::Normal, word: [0; 8], word_len: 0, word_ok: true }
+    }
+
+    /// Feeds the next chunk; `false` as soon as the nesting is too deep.
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        chunk.iter().all(|&b| self.step(b))
+    }
+
+    fn step(&mut self, b: u8) -> bool {
+        const ENDSTREAM: &[u8] = b"endstream";
+        // A byte that ends a `<` or `>` state is looked at again in the new
+        // state (by looping, not recursing).
+        loop {
+            match self.state {
+                PdfState::Normal => return self.normal(b),
+                PdfState::Comment => {
+                    if b == b'\r' || b == b'\n' {
+                        self.state = PdfState::Normal;
+                    }
+                    return true;
+                }
+                PdfState::Literal { parens, escaped } => {
+                    self.state = match b {
+                        _ if escaped => PdfState::Literal { parens, escaped: false },
+                        b'\\' => PdfState::Literal { parens, escaped: true },
+                        b'(' => PdfState::Literal { parens: parens.saturating_add(1), escaped: false },
+                        b')' if parens <= 1 => PdfState::Normal,
+                        b')' => PdfState::Literal { parens: parens - 1, escaped: false },
+                        _ => PdfState::Literal { parens, escaped: false },
+                    };
+                    return true;
+                }
+                PdfState::Hex => {
+                    if b == b'>' {
+                        self.state = PdfState::Normal;
+                    }
+                    return true;
+                }
+                PdfState::Less => {
+                    if b == b'<' {
+                        self.state = PdfState::Normal;
+                        return self.open();
+                    }
+                    self.state = PdfState::Hex;
+                }
+                PdfState::Greater => {
+                    self.state = PdfState::Normal;
+                    if b == b'>' {
+                        self.depth = self.depth.saturating_sub(1);
+                        return true;
+                    }
+                }
+                PdfState::Stream { matched } => {
+                    let matched = if b == ENDSTREAM[matched] { matched + 1 } else { usize::from(b == ENDSTREAM[0]) };
+                    self.state =
+                        if matched == ENDSTREAM.len() { PdfState::Normal } else { PdfState::Stream { matched } };
+                    return true;
+                }
+            }
         }
+    }
+
+    fn normal(&mut self, b: u8) -> bool {
+        let delimiter = matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%');
+        let space = matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0');
+        if !delimiter && !space {
+            if self.word_len < self.word.len() {
+                self.word[self.word_len] = b;
+                self.word_len += 1;
+            } else {
+                self.word_ok = false;
+            }
+            return true;
+        }
+        // The byte ends the current token: was it a keyword?
+        let word = if self.word_ok { &self.word[..self.word_len] } else { &[][..] };
+        let keyword_stream = word == b"stream";
+        if matches!(word, b"obj" | b"endobj" | b"trailer") {
+            self.depth = 0;
+        }
+        self.word_len = 0;
+        // The regular characters after `/` are a name, never a keyword.
+        self.word_ok = b != b'/';
+        if keyword_stream {
+            // The end of line after `stream` is consumed with it.
+            self.state = PdfState::Stream { matched: 0 };
+            return true;
+        }
+        match b {
+            b'%' => self.state = PdfState::Comment,
+            b'(' => self.state = PdfState::Literal { parens: 1, escaped: false },
+            b'<' => self.state = PdfState::Less,
+            b'>' => self.state = PdfState::Greater,
+            b'[' => return self.open(),
+            b']' => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        true
+    }
+
+    fn open(&mut self) -> bool {
+        self.depth = self.depth.saturating_add(1);
+        self.depth <= self.limit
     }
 }
 
@@ -577,7 +878,77 @@ mod tests {
         pdf.extend(std::iter::repeat_n(b' ', pad));
         pdf.extend_from_slice(b"3 0 obj <</Type/Page/Parent 1 0 R>> endobj\n");
         pdf.extend_from_slice(b"4 0 obj << /Type /PageLabel >> endobj\n%%EOF\n");
-        assert_eq!(count_pdf_pages(&mut &pdf[..]).expect("count"), 2);
+        assert_eq!(scan_pdf(&mut &pdf[..], Path::new("t.pdf"), &InspectConfig::default()).expect("count"), 2);
+    }
+
+    fn nesting_ok(pdf: &[u8], limit: u32) -> bool {
+        let mut n = PdfNesting::new(limit);
+        // Byte by byte too: the state must carry across chunk edges.
+        let whole = PdfNesting::new(limit).feed(pdf);
+        let split = pdf.iter().all(|b| n.feed(std::slice::from_ref(b)));
+        assert_eq!(whole, split, "chunking changed the outcome");
+        whole
+    }
+
+    #[test]
+    fn pdf_nesting_is_counted_outside_strings_comments_and_streams() {
+        assert!(nesting_ok(b"1 0 obj [[[ ]]] endobj", 3));
+        assert!(!nesting_ok(b"1 0 obj [[[[ ]]]] endobj", 3));
+        assert!(nesting_ok(b"1 0 obj << /A << /B << >> >> >> endobj", 3));
+        assert!(!nesting_ok(b"1 0 obj << /A << /B [ << >> ] >> >> endobj", 3));
+        // Hex strings are not dictionaries; `<>` is an empty string.
+        assert!(nesting_ok(b"1 0 obj [ <0a0b> <> [ <ff> ] ] endobj", 2));
+        // Strings (with nested and escaped parentheses) and comments hide brackets.
+        assert!(nesting_ok(b"1 0 obj [ (a [[[ (b) \\) [[[ ) ] % [[[[[[\n endobj", 1));
+        // Stream data is skipped up to `endstream`, a `/stream` name is not the keyword.
+        let mut pdf = b"1 0 obj << /Length 9 /X /stream >> stream\r\n".to_vec();
+        pdf.extend(std::iter::repeat_n(b'[', 1000));
+        pdf.extend_from_slice(b"<<<<<<\nendstream endobj");
+        assert!(nesting_ok(&pdf, 2));
+        assert!(!nesting_ok(b"1 0 obj << /X /stream [ [ ] ] >> endobj", 2));
+        // Each object starts again from zero: stray brackets do not add up.
+        assert!(nesting_ok(b"1 0 obj [ [ endobj 2 0 obj [ [ endobj 3 0 obj [ [ endobj", 2));
+    }
+
+    #[test]
+    fn deep_pdf_nesting_is_refused_in_one_pass() {
+        for open in [&b"["[..], &b"<<"[..]] {
+            let mut pdf = b"%PDF-1.4\n1 0 obj\n".to_vec();
+            pdf.extend(open.repeat(100_000));
+            pdf.extend_from_slice(b"\nendobj\n%%EOF\n");
+            let err = scan_pdf(&mut &pdf[..], Path::new("t.pdf"), &InspectConfig::default()).expect_err("deep");
+            assert_eq!(err.code(), "archive.pdf_too_deep");
+            assert!(err.to_string().contains("64"), "{err}");
+        }
+        // At the limit it is accepted.
+        let mut pdf = b"%PDF-1.4\n1 0 obj\n".to_vec();
+        pdf.extend(b"[".repeat(64));
+        pdf.extend(b"]".repeat(64));
+        pdf.extend_from_slice(b"\nendobj\n%%EOF\n");
+        assert_eq!(scan_pdf(&mut &pdf[..], Path::new("t.pdf"), &InspectConfig::default()).expect("ok"), 0);
+    }
+
+    #[test]
+    fn a_panic_is_contained_with_its_stage_and_message() {
+        let err = contained::<()>(stage::DECODE, || panic!("index out of bounds\u{0}")).expect_err("panic");
+        assert_eq!(err.code(), "archive.inspect_panicked");
+        assert!(err.to_string().contains("图像解码"), "{err}");
+        assert!(!err.to_string().contains("index"), "the panic message is for the log only: {err}");
+        match err {
+            ArchiveError::Panicked { stage, detail } => {
+                assert_eq!(stage, "图像解码");
+                assert_eq!(detail, "index out of bounds\\u{0}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = contained::<()>(stage::PDF_SCAN, || std::panic::panic_any(42_u8)).expect_err("panic");
+        assert!(matches!(err, ArchiveError::Panicked { detail, .. } if detail == "(no message)"));
+        // Errors and values pass through untouched.
+        assert_eq!(contained(stage::PDF_SCAN, || Ok(7)).expect("ok"), 7);
+        assert_eq!(
+            contained::<()>(stage::PDF_SCAN, || Err(ArchiveError::Empty)).expect_err("e").code(),
+            "archive.empty"
+        );
     }
 
     #[test]

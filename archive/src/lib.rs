@@ -9,7 +9,9 @@
 //!   [`MemoryStore`] (tests): write-once, streaming, same bytes → one object.
 //! - [`inspect()`] / [`ingest()`]: type from magic numbers, refusals for
 //!   unsupported, mislabelled, corrupt, oversized or absurdly large images,
-//!   page counts, thumbnails.
+//!   too deeply nested PDFs, page counts, thumbnails. A panic while checking
+//!   a file is caught and returned as [`ArchiveError::Panicked`]; nothing is
+//!   stored.
 //! - [`ManifestStore`]: append-only dossier versions
 //!   (`dossiers/<id>/v<N>.json`).
 //! - [`verify`]: the fixity check.

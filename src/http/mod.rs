@@ -75,8 +75,36 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())
+        .layer(contain_panics())
         .layer(axum::middleware::from_fn(log_and_harden))
         .with_state(app)
+}
+
+/// The layer that turns a handler's panic into [`panicked`]'s answer.
+fn contain_panics() -> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send + 'static>) -> Response>
+{
+    tower_http::catch_panic::CatchPanicLayer::custom(panicked as fn(_) -> Response)
+}
+
+/// A handler that panicked: the request gets a 500 with a stable code (the
+/// connection is kept, the server goes on), and the panic is logged.
+fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    use axum::response::IntoResponse;
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let what: String = what.chars().take(200).collect();
+    tracing::error!(code = "internal.panicked", panic = %what, "request handler panicked");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({
+            "code": "internal.panicked",
+            "message": "服务器处理请求时出错，请稍后重试；如一再出现，请联系管理员",
+        })),
+    )
+        .into_response()
 }
 
 /// Logs each request (method, path, status, time) and adds the security headers.
@@ -96,4 +124,33 @@ async fn log_and_harden(req: Request, next: Next) -> Response {
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    /// A route that panics answers 500 with the code, and the server serves
+    /// the next request.
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_with_a_code() {
+        let router: Router = Router::new()
+            .route("/boom", axum::routing::get(boom))
+            .route("/fine", axum::routing::get(|| async { "fine" }))
+            .layer(contain_panics());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+        for _ in 0..2 {
+            let res = reqwest::get(format!("{base}/boom")).await.expect("answered, not dropped");
+            assert_eq!(res.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let body: serde_json::Value = res.json().await.expect("JSON");
+            assert_eq!(body["code"], "internal.panicked");
+        }
+        assert_eq!(reqwest::get(format!("{base}/fine")).await.expect("fine").text().await.expect("text"), "fine");
+    }
 }

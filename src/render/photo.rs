@@ -7,8 +7,14 @@
 //! same PDF. A photo that is already a 295 × 413 RGB JPEG passes through
 //! unchanged: normalise once at upload, store the result, and rendering pays
 //! nothing for the photo (normalising a phone photo costs ~10-15 ms).
+//!
+//! The bytes come from an upload, so decoding is bounded (20 MiB in,
+//! 12 000 px a side, 512 MiB decoded, checked from the header before the
+//! pixels are allocated) and a panic in the decoder is caught here and
+//! returned as a [`RenderError::Photo`]: no request takes the server down.
 
 use std::io::Cursor;
+use std::panic::{self, AssertUnwindSafe};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
@@ -24,9 +30,34 @@ pub const PHOTO_HEIGHT: u32 = 413;
 /// Largest upload accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
 const JPEG_QUALITY: u8 = 88;
+/// Largest side of a photo, in pixels (checked from the header).
+const MAX_SIDE: u32 = 12_000;
+/// Most memory the decoded photo may take, in bytes.
+const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Normalises a photo upload to a 295 × 413 JPEG.
+///
+/// A panic while decoding or resizing (a fault in the image code set off by
+/// the bytes) is caught and returned as [`RenderError::Photo`]; nothing is
+/// kept from the attempt.
 pub fn normalise_photo(bytes: &[u8]) -> Result<Vec<u8>, RenderError> {
+    // Only `bytes` (read-only) and values made inside cross the boundary,
+    // and all of them are dropped on a panic.
+    match panic::catch_unwind(AssertUnwindSafe(|| normalise(bytes))) {
+        Ok(result) => result,
+        Err(_) => {
+            // The panic hook has written the panic's message and place to stderr.
+            tracing::error!(code = "render.photo", "normalising a photo panicked; contained, nothing kept");
+            Err(RenderError::Photo(
+                "图片解码时程序内部出错，已中止；请换一张照片（如重新拍摄或另存为 JPEG）后再试".into(),
+            ))
+        }
+    }
+}
+
+fn normalise(bytes: &[u8]) -> Result<Vec<u8>, RenderError> {
+    #[cfg(test)]
+    tests::fire_injected_panic();
     if bytes.is_empty() {
         return Err(RenderError::Photo("文件为空".into()));
     }
@@ -36,9 +67,9 @@ pub fn normalise_photo(bytes: &[u8]) -> Result<Vec<u8>, RenderError> {
     let mut reader =
         ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| RenderError::Photo(e.to_string()))?;
     let mut limits = Limits::default();
-    limits.max_image_width = Some(12_000);
-    limits.max_image_height = Some(12_000);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
     let is_jpeg = reader.format() == Some(ImageFormat::Jpeg);
     let mut decoder = reader.into_decoder().map_err(|e| RenderError::Photo(format!("无法识别的图片格式：{e}")))?;
@@ -51,6 +82,11 @@ pub fn normalise_photo(bytes: &[u8]) -> Result<Vec<u8>, RenderError> {
         && orientation == Orientation::NoTransforms
     {
         return Ok(bytes.to_vec());
+    }
+    // Decoders do not all apply `max_alloc` to the picture itself.
+    if decoder.total_bytes() > MAX_DECODED_BYTES {
+        let (w, h) = decoder.dimensions();
+        return Err(RenderError::Photo(format!("图片过大（{w}×{h} 像素），解码所需内存超出上限")));
     }
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| RenderError::Photo(format!("图片解码失败：{e}")))?;
     img.apply_orientation(orientation);
@@ -87,4 +123,32 @@ pub(crate) fn placeholder_photo() -> Vec<u8> {
     // make the check report a photo problem.
     let _ = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(&img);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static INJECT_PANIC: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Test-only: panics inside the real normalisation when armed on this thread.
+    pub(super) fn fire_injected_panic() {
+        if INJECT_PANIC.with(Cell::get) {
+            panic!("injected test panic");
+        }
+    }
+
+    #[test]
+    fn a_panic_while_normalising_is_an_error_not_a_crash() {
+        let photo = placeholder_photo();
+        INJECT_PANIC.with(|p| p.set(true));
+        let err = normalise_photo(&photo).expect_err("panicked");
+        INJECT_PANIC.with(|p| p.set(false));
+        assert_eq!(err.code(), "render.photo");
+        assert!(err.to_string().contains("内部出错"), "{err}");
+        assert_eq!(normalise_photo(&photo).expect("fine again"), photo);
+    }
 }

@@ -367,6 +367,85 @@ async fn every_ingest_refusal_writes_nothing() {
     assert_eq!(written(&app).await, (1, 0, 1, 1, 1));
 }
 
+/// A little-endian TIFF of `ifds` 1×1 grey pages sharing one pixel; the
+/// last directory points back to directory `loop_to` (or ends the chain).
+fn tiff_chain(ifds: usize, loop_to: Option<usize>) -> Vec<u8> {
+    const FIRST: usize = 10;
+    const IFD_LEN: usize = 2 + 8 * 12 + 4;
+    let offset = |i: usize| (FIRST + i * IFD_LEN) as u32;
+    let mut out = b"II\x2a\x00".to_vec();
+    out.extend_from_slice(&offset(0).to_le_bytes());
+    out.extend_from_slice(&[0x80, 0]);
+    let entry = |tag: u16, kind: u16, value: u32| {
+        let mut e = tag.to_le_bytes().to_vec();
+        e.extend_from_slice(&kind.to_le_bytes());
+        e.extend_from_slice(&1u32.to_le_bytes());
+        e.extend_from_slice(&value.to_le_bytes());
+        e
+    };
+    for i in 0..ifds {
+        out.extend_from_slice(&8u16.to_le_bytes());
+        // Width, height, 8 bits, no compression, black is zero, strip at 8, 1 row, 1 byte.
+        for (tag, kind, value) in [(256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8)] {
+            out.extend(entry(tag, kind, value));
+        }
+        out.extend(entry(278, 3, 1));
+        out.extend(entry(279, 4, 1));
+        let next = if i + 1 < ifds { offset(i + 1) } else { loop_to.map_or(0, offset) };
+        out.extend_from_slice(&next.to_le_bytes());
+    }
+    out
+}
+
+/// A PDF whose one object opens `depth` arrays.
+fn nested_pdf(depth: usize) -> Vec<u8> {
+    let mut pdf = b"%PDF-1.7\n1 0 obj\n".to_vec();
+    pdf.extend(b"[".repeat(depth));
+    pdf.extend_from_slice(b"\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    pdf
+}
+
+#[tokio::test]
+async fn a_malicious_upload_gets_a_coded_error_and_the_dossier_is_unchanged() {
+    let (app, pid) = with_pupil("bureau").await;
+    assert_eq!(upload(&app, &pid, "kind=other&name=scan.png", png(40, 30, 5)).await.status(), StatusCode::CREATED);
+    // The hand-made TIFF is sound when its chain simply ends.
+    let res = upload(&app, &pid, "kind=other&name=ok.tif", tiff_chain(2, None)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await.unwrap()["entry"]["pages"], 2);
+    let dossier = format!("/api/students/{pid}/archive");
+    let before_view: Value = app.get(&dossier).await.json().await.unwrap();
+    assert_eq!(before_view["version"], 2);
+    let before = written(&app).await;
+    assert_eq!(before, (2, 0, 1, 2, 1));
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("kind=other&name=deep.pdf", nested_pdf(100_000), "archive.pdf_too_deep"),
+        ("kind=other&name=ring.tif", tiff_chain(4, Some(0)), "archive.corrupt"),
+        ("kind=other&name=self.tif", tiff_chain(1, Some(0)), "archive.corrupt"),
+        ("kind=other&name=many.tif", tiff_chain(50_000, None), "archive.too_many_pages"),
+    ];
+    for (query, bytes, code) in cases {
+        let started = Instant::now();
+        let res = upload(&app, &pid, query, bytes).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{query}: {body}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+        assert!(started.elapsed() < Duration::from_secs(10), "{query} took {:?}", started.elapsed());
+        assert_eq!(written(&app).await, before, "{query} wrote something");
+        let view: Value = app.get(&dossier).await.json().await.unwrap();
+        assert_eq!(view, before_view, "{query} changed the dossier");
+    }
+    let refused = audit_detail(&app, "archive.upload", &pid, "refused").await;
+    assert_eq!(
+        refused,
+        ["code=archive.pdf_too_deep", "code=archive.corrupt", "code=archive.corrupt", "code=archive.too_many_pages"]
+    );
+    // The server is still there and takes the next good scan.
+    assert_eq!(upload(&app, &pid, "kind=other&name=again.png", png(40, 30, 6)).await.status(), StatusCode::CREATED);
+}
+
 /// A session cookie and CSRF token, for raw requests.
 async fn session(app: &TestApp, user: &str) -> (String, String) {
     let res = reqwest::Client::new()

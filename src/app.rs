@@ -14,8 +14,9 @@ pub struct App {
     pub config: Config,
     /// The database.
     pub db: Db,
-    /// Server-rendered pages (`templates/web/*.html`).
-    pub pages: minijinja::Environment<'static>,
+    /// Server-rendered pages (`templates/web/*.html`); loaded for the
+    /// server only (see [`App::pages`]).
+    pages: Option<minijinja::Environment<'static>>,
     /// The signing keys (created by `xueji init`).
     pub keys: KeyStore,
     /// Base of public URLs, e.g. `http://127.0.0.1:8080`.
@@ -35,8 +36,22 @@ impl App {
     /// seeded once). Refuses to go on with a broken document template.
     /// `default_base` is the public base URL when none is configured.
     pub async fn open(config: Config, default_base: &str) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url).await?;
         let pages = page_env(&config)?;
+        Self::open_parts(config, default_base, Some(pages)).await
+    }
+
+    /// Opens what a command needs: everything [`App::open`] does but the web
+    /// pages, so a command that prints a PDF runs without `templates/web`.
+    pub async fn open_for_command(config: Config, default_base: &str) -> anyhow::Result<Self> {
+        Self::open_parts(config, default_base, None).await
+    }
+
+    async fn open_parts(
+        config: Config,
+        default_base: &str,
+        pages: Option<minijinja::Environment<'static>>,
+    ) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
         let (keys, _) = KeyStore::init(keys_dir(&config)).context("无法打开签名密钥")?;
         let archive = open_archive(&config)?;
         let renderer = renderer(&config)?;
@@ -53,6 +68,14 @@ impl App {
         let calendar = crate::calendar::open(&db).await.context("无法载入节假日安排")?;
         let calendar = std::sync::RwLock::new(Arc::new(calendar));
         Ok(App { config, db, pages, keys, public_base_url, archive, renderer, calendar })
+    }
+
+    /// The page templates. Only the server loads them; a command that asks
+    /// gets an internal error rather than a page.
+    pub fn pages(&self) -> Result<&minijinja::Environment<'static>, crate::error::AppError> {
+        self.pages.as_ref().ok_or_else(|| {
+            crate::error::AppError::Internal(anyhow::anyhow!("page templates are loaded by the server only"))
+        })
     }
 
     /// Today's date: `XUEJI_TODAY` when set (demos, tests), else the local date.
@@ -73,7 +96,7 @@ impl App {
 
 /// Loads the page templates.
 pub fn page_env(config: &Config) -> anyhow::Result<minijinja::Environment<'static>> {
-    let dir = config.templates_dir.join("web");
+    let dir = config.templates_dir()?.join("web");
     if !dir.join("base.html").exists() {
         anyhow::bail!("找不到页面模板目录 {}（应包含 base.html）", dir.display());
     }
@@ -103,7 +126,7 @@ pub fn renderer(config: &Config) -> anyhow::Result<Arc<crate::render::Renderer>>
     static RENDERERS: std::sync::LazyLock<
         std::sync::Mutex<std::collections::HashMap<Key, Arc<crate::render::Renderer>>>,
     > = std::sync::LazyLock::new(Default::default);
-    let key = (config.templates_dir.join("forms"), config.fonts_dir.clone());
+    let key = (config.templates_dir()?.join("forms"), config.fonts_dir()?);
     let mut cache = RENDERERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(r) = cache.get(&key) {
         return Ok(r.clone());

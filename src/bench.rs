@@ -313,11 +313,11 @@ fn certificate_request(sample: &serde_json::Value, i: usize) -> crate::render::R
 /// (median of 200), and a batch of `count` numbered certificates (pages per
 /// second, peak memory).
 pub fn render(config: &Config, count: usize) -> anyhow::Result<()> {
-    let forms = config.templates_dir.join("forms");
+    let forms = config.templates_dir()?.join("forms");
     let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(forms.join("samples/graduation_certificate.json"))?)?;
     let t = Instant::now();
-    let renderer = crate::render::Renderer::new(&forms, &config.fonts_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let renderer = crate::render::Renderer::new(&forms, &config.fonts_dir()?).map_err(|e| anyhow::anyhow!("{e}"))?;
     let start = t.elapsed();
     let t = Instant::now();
     renderer.render(&certificate_request(&sample, 999_999)).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -378,7 +378,7 @@ pub async fn yearly(students: usize, year: i32) -> anyhow::Result<()> {
     for (kind, day) in [(RunKind::Graduation, date(7, 15)?), (RunKind::Promotion, date(8, 10)?)] {
         let mut config = Config::for_data_dir(tmp.path().to_path_buf(), Some(url.clone()));
         config.today = Some(day);
-        let app = crate::app::App::open(config, "http://127.0.0.1").await?;
+        let app = crate::app::App::open_for_command(config, "http://127.0.0.1").await?;
         let user = sqlx::query_scalar::<_, String>("SELECT username FROM users WHERE role = 'bureau_admin' LIMIT 1")
             .fetch_one(&app.db.pool)
             .await?;

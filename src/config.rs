@@ -7,8 +7,8 @@
 //! | `XUEJI_DATABASE_URL` | `sqlite://{data}/xueji.db` (`postgres://…` selects PostgreSQL) |
 //! | `XUEJI_BIND` | `127.0.0.1:8080` |
 //! | `XUEJI_PUBLIC_BASE_URL` | `http://{bind}` |
-//! | `XUEJI_TEMPLATES_DIR` | `templates` |
-//! | `XUEJI_FONTS_DIR` | `fonts` |
+//! | `XUEJI_TEMPLATES_DIR` | found: see below |
+//! | `XUEJI_FONTS_DIR` | found: see below |
 //! | `XUEJI_SESSION_IDLE_MINUTES` | `30` |
 //! | `XUEJI_SESSION_ABSOLUTE_HOURS` | `12` |
 //! | `XUEJI_SECURE_COOKIES` | `false` (set `true` behind HTTPS) |
@@ -16,8 +16,17 @@
 //! | `XUEJI_VERIFY_RATE` | `60`: requests per minute per client address on the public `/v/…` pages |
 //! | `XUEJI_VERIFY_BURST` | `20`: requests a client may send at once before the rate applies |
 //! | `XUEJI_TRUSTED_PROXY` | unset: comma-separated proxy addresses whose last `X-Forwarded-For` hop is the client |
+//!
+//! The templates (`forms/` and `web/`) and the bundled fonts are found in one
+//! order, whatever the working directory: the directory named by
+//! `XUEJI_TEMPLATES_DIR` / `XUEJI_FONTS_DIR` when set (and only that one);
+//! else `../share/xueji/templates` and `../share/xueji/fonts` relative to the
+//! running executable (an installed layout: `bin/xueji` beside
+//! `share/xueji/`); else the source checkout the binary was built from. A
+//! command looks them up only when it needs them, and the error names every
+//! place it looked.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The service's settings.
 #[derive(Debug, Clone)]
@@ -30,10 +39,12 @@ pub struct Config {
     pub bind: String,
     /// Base of the public URLs printed in QR codes; empty means `http://{bound address}`.
     pub public_base_url: String,
-    /// Page templates (`web/`) and document templates (`forms/`).
-    pub templates_dir: PathBuf,
-    /// The bundled fonts.
-    pub fonts_dir: PathBuf,
+    /// Page templates (`web/`) and document templates (`forms/`), when
+    /// named (`XUEJI_TEMPLATES_DIR`); else found by [`Config::templates_dir`].
+    pub templates_dir: Option<PathBuf>,
+    /// The bundled fonts, when named (`XUEJI_FONTS_DIR`); else found by
+    /// [`Config::fonts_dir`].
+    pub fonts_dir: Option<PathBuf>,
     /// A session ends after this long without a request.
     pub session_idle_secs: i64,
     /// A session ends this long after sign-in whatever happens.
@@ -83,8 +94,8 @@ impl Config {
             database_url,
             bind: env("XUEJI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             public_base_url: env("XUEJI_PUBLIC_BASE_URL").unwrap_or_default(),
-            templates_dir: env("XUEJI_TEMPLATES_DIR").map_or_else(|| "templates".into(), PathBuf::from),
-            fonts_dir: env("XUEJI_FONTS_DIR").map_or_else(|| "fonts".into(), PathBuf::from),
+            templates_dir: env("XUEJI_TEMPLATES_DIR").map(PathBuf::from),
+            fonts_dir: env("XUEJI_FONTS_DIR").map(PathBuf::from),
             session_idle_secs: env_num("XUEJI_SESSION_IDLE_MINUTES", 30)? * 60,
             session_absolute_secs: env_num("XUEJI_SESSION_ABSOLUTE_HOURS", 12)? * 3600,
             secure_cookies: env("XUEJI_SECURE_COOKIES").is_some_and(|v| v == "true" || v == "1"),
@@ -121,8 +132,8 @@ impl Config {
             data_dir,
             bind: "127.0.0.1:0".into(),
             public_base_url: String::new(),
-            templates_dir: root.join("templates"),
-            fonts_dir: root.join("fonts"),
+            templates_dir: Some(root.join("templates")),
+            fonts_dir: Some(root.join("fonts")),
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 3600,
             secure_cookies: false,
@@ -133,8 +144,126 @@ impl Config {
         }
     }
 
+    /// The templates directory (holding `forms/` and `web/`), found in the
+    /// order of the module documentation.
+    pub fn templates_dir(&self) -> anyhow::Result<PathBuf> {
+        locate(Asset::Templates, self.templates_dir.as_deref())
+    }
+
+    /// The bundled fonts directory, found in the order of the module
+    /// documentation.
+    pub fn fonts_dir(&self) -> anyhow::Result<PathBuf> {
+        locate(Asset::Fonts, self.fonts_dir.as_deref())
+    }
+
     /// Whether the database is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+}
+
+/// What the service ships beside its binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asset {
+    /// `templates/`: `forms/*.typ` and `web/*.html`.
+    Templates,
+    /// `fonts/`: the bundled font files.
+    Fonts,
+}
+
+impl Asset {
+    fn dir_name(self) -> &'static str {
+        match self {
+            Asset::Templates => "templates",
+            Asset::Fonts => "fonts",
+        }
+    }
+
+    fn variable(self) -> &'static str {
+        match self {
+            Asset::Templates => "XUEJI_TEMPLATES_DIR",
+            Asset::Fonts => "XUEJI_FONTS_DIR",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Asset::Templates => "模板目录（应包含 forms/lib.typ）",
+            Asset::Fonts => "字体目录（应包含 .ttf/.otf/.ttc 字体文件）",
+        }
+    }
+
+    /// Whether `dir` holds this asset.
+    fn is_in(self, dir: &Path) -> bool {
+        match self {
+            Asset::Templates => dir.join("forms").join("lib.typ").is_file(),
+            Asset::Fonts => std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries.filter_map(Result::ok).any(|e| {
+                    let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+                    [".ttf", ".otf", ".ttc", ".otc"].iter().any(|ext| name.ends_with(ext))
+                })
+            }),
+        }
+    }
+}
+
+/// The places looked at for `asset`, in order: the named directory alone
+/// when there is one; else beside the executable, then the source checkout.
+fn candidates(asset: Asset, named: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(dir) = named {
+        return vec![dir.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    if let Some(bin_dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)) {
+        out.push(bin_dir.join("..").join("share").join("xueji").join(asset.dir_name()));
+    }
+    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(asset.dir_name()));
+    out
+}
+
+fn locate(asset: Asset, named: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let looked = candidates(asset, named);
+    if let Some(found) = looked.iter().find(|d| asset.is_in(d)) {
+        return Ok(std::fs::canonicalize(found).unwrap_or_else(|_| found.clone()));
+    }
+    let list: Vec<String> = looked.iter().map(|p| format!("  {}", p.display())).collect();
+    let hint = if named.is_some() {
+        format!("请检查环境变量 {}", asset.variable())
+    } else {
+        format!("请设置环境变量 {} 指向它", asset.variable())
+    };
+    anyhow::bail!("找不到{}。查找过：\n{}\n{hint}", asset.what(), list.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checkout_is_found_when_nothing_is_named() {
+        let templates = locate(Asset::Templates, None).expect("templates");
+        assert!(templates.join("forms").join("lib.typ").is_file());
+        assert!(templates.is_absolute());
+        let fonts = locate(Asset::Fonts, None).expect("fonts");
+        assert!(fonts.is_absolute());
+    }
+
+    #[test]
+    fn a_named_directory_is_the_only_place_looked() {
+        let empty = tempfile::tempdir().expect("dir");
+        let err = locate(Asset::Templates, Some(empty.path())).expect_err("nothing there").to_string();
+        assert!(err.contains("forms/lib.typ"), "{err}");
+        assert!(err.contains(&empty.path().display().to_string()), "{err}");
+        assert!(err.contains("XUEJI_TEMPLATES_DIR"), "{err}");
+        let err = locate(Asset::Fonts, Some(empty.path())).expect_err("no fonts").to_string();
+        assert!(err.contains("XUEJI_FONTS_DIR"), "{err}");
+    }
+
+    #[test]
+    fn every_place_looked_is_listed() {
+        let looked = candidates(Asset::Fonts, None);
+        assert_eq!(looked.len(), 2);
+        assert!(looked[0].ends_with("share/xueji/fonts"), "{looked:?}");
+        assert!(looked[1].ends_with("fonts"));
     }
 }

@@ -43,7 +43,7 @@ fn parse_kind(code: &str) -> anyhow::Result<DocKind> {
 /// Opens the application for command-line use (no server).
 pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let base = format!("http://{}", config.bind);
-    App::open(config.clone(), &base).await
+    App::open_for_command(config.clone(), &base).await
 }
 
 /// Renders one student's document, or a batch, to a file.
@@ -129,8 +129,8 @@ pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCod
 
 /// Compiles every document template with its sample data; lists each problem with file and line.
 pub fn templates_check(config: &Config) -> anyhow::Result<ExitCode> {
-    let dir = config.templates_dir.join("forms");
-    let renderer = crate::render::Renderer::new(&dir, &config.fonts_dir)
+    let dir = config.templates_dir()?.join("forms");
+    let renderer = crate::render::Renderer::new(&dir, &config.fonts_dir()?)
         .map_err(|e| anyhow::anyhow!("无法加载模板或字体：{e}"))?;
     let problems = renderer.check_templates();
     if problems.is_empty() {

@@ -38,7 +38,8 @@ pub fn render(app: &App, name: &str, staff: Option<&Staff>, ctx: minijinja::Valu
             csrf => s.csrf.clone(),
         }
     });
-    let tmpl = app.pages.get_template(name).map_err(|e| PageError(AppError::Internal(e.into())))?;
+    let tmpl =
+        app.pages().map_err(PageError)?.get_template(name).map_err(|e| PageError(AppError::Internal(e.into())))?;
     tmpl.render(context! { me => me, ..ctx })
         .map(Html)
         .map_err(|e| PageError(AppError::Internal(anyhow::Error::new(e).context(format!("rendering {name}")))))

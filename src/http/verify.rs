@@ -384,7 +384,7 @@ fn json_response(body: Bytes) -> Response {
 }
 
 fn render(app: &App, ctx: minijinja::Value) -> Result<String, AppError> {
-    let tmpl = app.pages.get_template(PAGE).map_err(|e| AppError::Internal(e.into()))?;
+    let tmpl = app.pages()?.get_template(PAGE).map_err(|e| AppError::Internal(e.into()))?;
     tmpl.render(ctx).map_err(|e| AppError::Internal(anyhow::Error::new(e).context("rendering verify.html")))
 }
 

@@ -167,7 +167,7 @@ async fn a_broken_template_stops_the_server_from_starting() {
     let text = std::fs::read_to_string(&broken).unwrap();
     std::fs::write(&broken, format!("{text}\n#let broken = (\n")).unwrap();
     let mut config = xueji::config::Config::for_data_dir(dir.path().join("data"), None);
-    config.templates_dir = templates.clone();
+    config.templates_dir = Some(templates.clone());
     let err = xueji::app::Server::build(config).await.err().expect("refused").to_string();
     assert!(err.contains("basic_info.typ"), "{err}");
 

@@ -25,6 +25,9 @@ pub struct App {
     pub archive: xueji_archive::Archive,
     /// The document renderer (fonts and typst library loaded once per process).
     pub renderer: Arc<crate::render::Renderer>,
+    /// What the bundled fonts can print (the renderer's own coverage): text
+    /// entering the records is checked against it.
+    pub coverage: crate::render::Coverage,
     /// The working-day calendar (holidays and make-up workdays) deadlines count by.
     calendar: std::sync::RwLock<Arc<crate::domain::WorkingCalendar>>,
 }
@@ -67,7 +70,8 @@ impl App {
         };
         let calendar = crate::calendar::open(&db).await.context("无法载入节假日安排")?;
         let calendar = std::sync::RwLock::new(Arc::new(calendar));
-        Ok(App { config, db, pages, keys, public_base_url, archive, renderer, calendar })
+        let coverage = renderer.coverage();
+        Ok(App { config, db, pages, keys, public_base_url, archive, renderer, coverage, calendar })
     }
 
     /// The page templates. Only the server loads them; a command that asks

@@ -43,6 +43,7 @@ pub async fn import(config: &Config, rows: usize, runs: usize) -> anyhow::Result
     let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
     let roster = primary_roster(rows, today);
     let xlsx = export::write_xlsx(&roster)?;
+    let coverage = crate::render::Coverage::load(&config.fonts_dir()?).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("backend: {:?}; roster: {} rows, xlsx {} KiB; runs: {runs}", db.backend, roster.len(), xlsx.len() / 1024);
     let (mut t_read, mut t_dry, mut t_commit) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs.max(1) {
@@ -64,7 +65,8 @@ pub async fn import(config: &Config, rows: usize, runs: usize) -> anyhow::Result
         let t = Instant::now();
         let sheet = read::read(&xlsx)?;
         t_read.push(t.elapsed());
-        let mut opts = check::Options { dry_run: true, create_classes: true, actor_id: None, today };
+        let coverage = coverage.clone();
+        let mut opts = check::Options { dry_run: true, create_classes: true, actor_id: None, today, coverage };
         let t = Instant::now();
         let report = check::import(&db, &school, sheet.clone(), &opts).await?;
         t_dry.push(t.elapsed());
@@ -367,7 +369,9 @@ pub async fn yearly(students: usize, year: i32) -> anyhow::Result<()> {
     let date = |m, d| chrono::NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| anyhow::anyhow!("year {year}"));
     let db = Db::connect(&url).await?;
     let county = crate::demo::generate(7, students, date(7, 1)?);
-    crate::demo::load::load(&db, &county, date(7, 1)?, &|_, _| ()).await?;
+    let fonts = Config::from_env()?.fonts_dir()?;
+    let coverage = crate::render::Coverage::load(&fonts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::demo::load::load(&db, &county, date(7, 1)?, &coverage, &|_, _| ()).await?;
     db.pool.close().await;
     println!(
         "backend: {:?}; sample county: {} schools, {} students",

@@ -230,7 +230,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
             let sheet = read::read(&bytes).map_err(|e| anyhow::anyhow!("{}：{e}", file.display()))?;
             let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
-            let opts = check::Options { dry_run, create_classes, actor_id: None, today };
+            let coverage = xueji::render::Coverage::load(&config.fonts_dir()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let opts = check::Options { dry_run, create_classes, actor_id: None, today, coverage };
             let report = check::import(&db, &school, sheet, &opts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -291,7 +292,9 @@ async fn load_demo(config: &Config, db: &Db, seed: u64, students: usize) -> anyh
     eprintln!("正在生成示例县（种子 {seed}，{students} 名学生）……");
     let county = xueji::demo::generate(seed, students, today);
     let bar = progress_bar(county.schools.len(), "载入学校名册");
-    let accounts = xueji::demo::load::load(db, &county, today, &|done, _| bar.set_position(done as u64)).await?;
+    let coverage = xueji::render::Coverage::load(&config.fonts_dir()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let accounts =
+        xueji::demo::load::load(db, &county, today, &coverage, &|done, _| bar.set_position(done as u64)).await?;
     bar.finish_and_clear();
     std::fs::create_dir_all(&config.data_dir)?;
     let path = config.data_dir.join("demo-accounts.txt");

@@ -64,7 +64,9 @@ async fn fixture(dir: &Path) -> (Db, String) {
     };
     let sheet = Sheet { rows: vec![(2, row)], ..Sheet::default() };
     let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
-    let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today };
+    let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
+    let coverage = xueji::render::Coverage::load(&fonts).unwrap();
+    let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today, coverage };
     let report = check::import(&db, &school, sheet, &opts).await.unwrap();
     assert!(report.committed, "{:?}", report.errors);
     let no: String = sqlx::query_scalar("SELECT student_no FROM students").fetch_one(&db.pool).await.unwrap();

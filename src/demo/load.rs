@@ -33,12 +33,15 @@ pub fn random_password() -> String {
 }
 
 /// Loads `county` into an empty database, calling `progress(done, total)` per school.
+/// The rosters go through the import's checks, printability against `coverage`
+/// (the bundled fonts) included.
 /// Returns the accounts created: one bureau admin, one bureau staff member and a
 /// registrar for each school that holds its own files.
 pub async fn load(
     db: &Db,
     county: &County,
     today: chrono::NaiveDate,
+    coverage: &crate::render::Coverage,
     progress: &dyn Fn(usize, usize),
 ) -> anyhow::Result<Vec<Account>> {
     if schools::count(&db.pool).await? > 0 {
@@ -106,7 +109,8 @@ pub async fn load(
     let total = by_school.len();
     for (done, (code, sheet)) in by_school.into_iter().enumerate() {
         let school = schools::by_code(&db.pool, code).await?.context("school just inserted")?;
-        let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today };
+        let opts =
+            check::Options { dry_run: false, create_classes: false, actor_id: None, today, coverage: coverage.clone() };
         let report = check::import(db, &school, sheet, &opts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         if !report.committed {
             let first =

@@ -49,7 +49,13 @@ async fn run_import(
     create_classes: bool,
 ) -> Result<check::Report, AppError> {
     let sheet = read::read(bytes)?;
-    let opts = check::Options { dry_run, create_classes, actor_id: Some(staff.user.id), today: app.today() };
+    let opts = check::Options {
+        dry_run,
+        create_classes,
+        actor_id: Some(staff.user.id),
+        today: app.today(),
+        coverage: app.coverage.clone(),
+    };
     let report = check::import(&app.db, school, sheet, &opts).await?;
     staff
         .audit(

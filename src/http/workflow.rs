@@ -396,6 +396,10 @@ async fn upload_proof(
         return Err(AppError::conflict("case.closed", "该申请已办结，不能再添加材料").into());
     }
     let kind = parse_kind(q.kind.as_deref())?;
+    // A label the forms cannot print is refused before the scan is stored.
+    if let Some(label) = q.label.as_deref() {
+        cases::check_proof_label(&app, label.trim())?;
+    }
     let limit = app.archive.config().inspect.max_size;
     if content_length(&headers).is_some_and(|n| n > limit) {
         return Err(ArchiveError::TooLarge { limit }.into());

@@ -587,6 +587,10 @@ async fn proof_form(
             "kind" => kind = Some(small_text(&mut field).await?),
             "label" => label = small_text(&mut field).await?,
             "file" if csrf_ok => {
+                // A label the form could not print is refused before the scan is stored.
+                if let Err(e) = cases::check_proof_label(&app, label.trim()) {
+                    return case_refusal(&app, &staff, &id, e, "proof", &Fields::default()).await;
+                }
                 let name = field.file_name().unwrap_or("").to_owned();
                 let outcome = async {
                     let upload = Upload {

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::error::RenderError;
-use super::fonts::{FontSet, codepoint, needs_no_glyph};
+use super::fonts::{Coverage, codepoint};
 use super::kind::DocKind;
 
 /// Checks the envelope, fills the renderer-owned fields, returns the verify URL.
@@ -60,31 +60,28 @@ pub(crate) fn prepare(
 }
 
 /// Fails with [`RenderError::MissingGlyph`] for the first character of any
-/// string in `data` that no bundled font covers.
-pub(crate) fn check_glyphs(fonts: &FontSet, data: &Value) -> Result<(), RenderError> {
+/// string in `data` that no bundled font covers ([`Coverage::first_unprintable`],
+/// the same check the records make where text enters them).
+pub(crate) fn check_glyphs(coverage: &Coverage, data: &Value) -> Result<(), RenderError> {
     let mut path = String::new();
-    walk(fonts, data, &mut path)
+    walk(coverage, data, &mut path)
 }
 
-fn walk(fonts: &FontSet, value: &Value, path: &mut String) -> Result<(), RenderError> {
+fn walk(coverage: &Coverage, value: &Value, path: &mut String) -> Result<(), RenderError> {
     match value {
-        Value::String(s) => {
-            for ch in s.chars() {
-                if !needs_no_glyph(ch) && !fonts.covers(ch) {
-                    return Err(RenderError::MissingGlyph {
-                        ch,
-                        codepoint: codepoint(ch),
-                        field: if path.is_empty() { "(根)".into() } else { path.clone() },
-                    });
-                }
-            }
-            Ok(())
-        }
+        Value::String(s) => match coverage.first_unprintable(s) {
+            Some(ch) => Err(RenderError::MissingGlyph {
+                ch,
+                codepoint: codepoint(ch),
+                field: if path.is_empty() { "(根)".into() } else { path.clone() },
+            }),
+            None => Ok(()),
+        },
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                walk(fonts, item, path)?;
+                walk(coverage, item, path)?;
                 path.truncate(len);
             }
             Ok(())
@@ -96,7 +93,7 @@ fn walk(fonts: &FontSet, value: &Value, path: &mut String) -> Result<(), RenderE
                     path.push('.');
                 }
                 path.push_str(key);
-                walk(fonts, item, path)?;
+                walk(coverage, item, path)?;
                 path.truncate(len);
             }
             Ok(())

@@ -87,6 +87,25 @@ impl RenderError {
     }
 }
 
+/// A text refused where it enters the records because the bundled fonts
+/// cannot print one of its characters (see
+/// [`Coverage::check`](super::Coverage::check)); code [`Unprintable::CODE`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("字段“{field}”中的字符“{ch}”（{codepoint}）无法用随附字体打印，请改用规范汉字")]
+pub struct Unprintable {
+    /// The field, as the person entering it knows it (e.g. `姓名`).
+    pub field: String,
+    /// The first character that cannot be printed.
+    pub ch: char,
+    /// Its code point, `U+XXXX`.
+    pub codepoint: String,
+}
+
+impl Unprintable {
+    /// The stable machine code of this refusal.
+    pub const CODE: &'static str = "text.unprintable";
+}
+
 /// A template that does not compile with its sample data, as reported by
 /// [`Renderer::check_templates`](super::Renderer::check_templates).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

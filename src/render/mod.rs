@@ -13,6 +13,8 @@
 //! - **No tofu**: every character of the data is checked against the bundled
 //!   fonts before compiling ([`RenderError::MissingGlyph`] names the field), and
 //!   the laid-out pages are searched for `.notdef` glyphs (covers template text).
+//!   The same [`Coverage`] is used where text enters the records (roster
+//!   import, workflow requests), so accepted data can always be printed.
 //! - **Templates are files** a bureau can edit (`templates/forms/*.typ`);
 //!   [`Renderer::check_templates`] compiles each with its sample data.
 //! - **Flat memory**: the memoization cache is evicted after every document and
@@ -48,7 +50,8 @@ use typst::syntax::{DiagSpan, FileId};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-pub use self::error::{RenderError, TemplateProblem};
+pub use self::error::{RenderError, TemplateProblem, Unprintable};
+pub use self::fonts::Coverage;
 pub use self::kind::DocKind;
 pub use self::photo::{PHOTO_HEIGHT, PHOTO_WIDTH, normalise_photo};
 pub use self::qr::qr_svg;
@@ -170,7 +173,13 @@ impl Renderer {
 
     /// Whether the bundled fonts can print `c`.
     pub fn can_print(&self, c: char) -> bool {
-        fonts::needs_no_glyph(c) || self.base.fonts.covers(c)
+        self.base.fonts.coverage.can_print(c)
+    }
+
+    /// What the loaded fonts can print: the value the renderer checks every
+    /// document's data with, for checking text where it enters the records.
+    pub fn coverage(&self) -> Coverage {
+        self.base.fonts.coverage.clone()
     }
 
     /// Compiles every kind's template with its sample data
@@ -297,7 +306,7 @@ impl Renderer {
         }
         // Refuse uncoverable characters before any chunk is delivered.
         for (i, req) in reqs.iter().enumerate() {
-            data::check_glyphs(&self.base.fonts, &req.data).map_err(|e| in_record(i, e))?;
+            data::check_glyphs(&self.base.fonts.coverage, &req.data).map_err(|e| in_record(i, e))?;
         }
         let templates = self.snapshot()?;
 
@@ -454,7 +463,7 @@ impl Renderer {
             return Err(RenderError::TemplateFiles(format!("缺少模板 {}", kind.template_file())));
         }
         let url = data::prepare(kind, data, issue_date, &templates.version(kind))?;
-        data::check_glyphs(&self.base.fonts, data)?;
+        data::check_glyphs(&self.base.fonts.coverage, data)?;
         let photo = photo.map(normalise_photo).transpose()?;
         let qr = qr_svg(&url)?;
         let ident =

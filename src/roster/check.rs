@@ -9,6 +9,7 @@ use crate::db::{Db, problems};
 use crate::domain::student_no::StudentNoKind;
 use crate::domain::{DomainError, Gender, Grade, IdNumber, StudentNo, check_entry_age, first_grade_year};
 use crate::error::AppResult;
+use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
 
@@ -72,6 +73,10 @@ pub struct Options {
     pub actor_id: Option<i64>,
     /// Today, for the entry age and the registration date.
     pub today: NaiveDate,
+    /// What the bundled fonts can print: a text cell with a character they
+    /// cannot print is refused (`text.unprintable`), since every text of the
+    /// record reaches a form.
+    pub coverage: Coverage,
 }
 
 const ETHNIC_GROUPS: [&str; 56] = [
@@ -145,6 +150,7 @@ struct RowChecker<'a> {
     row: usize,
     errors: &'a mut Vec<RowError>,
     failed: bool,
+    coverage: &'a Coverage,
 }
 
 impl RowChecker<'_> {
@@ -165,6 +171,8 @@ impl RowChecker<'_> {
         } else if v.chars().any(char::is_control) || v.chars().count() > 100 {
             self.fail(column, value, "import.text_invalid", format!("{column}含有非法字符或超过100字"));
             None
+        } else if !self.printable(column, v) {
+            None
         } else {
             Some(v.to_owned())
         }
@@ -174,8 +182,21 @@ impl RowChecker<'_> {
         let v = value.trim();
         if v.chars().any(char::is_control) || v.chars().count() > 100 {
             self.fail(column, value, "import.text_invalid", format!("{column}含有非法字符或超过100字"));
+        } else {
+            self.printable(column, v);
         }
         v.to_owned()
+    }
+
+    /// Refuses a cell the bundled fonts cannot print (the renderer's own check).
+    fn printable(&mut self, column: &'static str, value: &str) -> bool {
+        match self.coverage.check(column, value) {
+            Ok(()) => true,
+            Err(e) => {
+                self.fail(column, value, Unprintable::CODE, e.to_string());
+                false
+            }
+        }
     }
 
     fn flag(&mut self, column: &'static str, value: &str) -> bool {
@@ -231,14 +252,9 @@ fn class_number(value: &str) -> Option<i64> {
 
 /// Checks one row on its own (no database): every cell, the ID against the
 /// record, the entry age, the grade against the school.
-fn check_row(
-    row_no: usize,
-    r: &Row,
-    school: &School,
-    today: NaiveDate,
-    errors: &mut Vec<RowError>,
-) -> Option<Candidate> {
-    let mut c = RowChecker { row: row_no, errors, failed: false };
+fn check_row(row_no: usize, r: &Row, school: &School, opts: &Options, errors: &mut Vec<RowError>) -> Option<Candidate> {
+    let today = opts.today;
+    let mut c = RowChecker { row: row_no, errors, failed: false, coverage: &opts.coverage };
     let name = c.required("姓名", &r.name);
     let gender =
         c.required("性别", &r.gender).and_then(|g| Gender::parse(&g).map_err(|e| c.domain("性别", &r.gender, e)).ok());
@@ -443,7 +459,7 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
     let mut warnings = Vec::new();
     let total = sheet.rows.len();
     let mut candidates: Vec<Candidate> =
-        sheet.rows.iter().filter_map(|(n, r)| check_row(*n, r, school, opts.today, &mut errors)).collect();
+        sheet.rows.iter().filter_map(|(n, r)| check_row(*n, r, school, opts, &mut errors)).collect();
     // Rows refused while reading do not go on.
     let bad_cells: std::collections::HashSet<usize> = sheet.cell_problems.iter().map(|p| p.row).collect();
     candidates.retain(|c| !bad_cells.contains(&c.row));

@@ -11,7 +11,7 @@
 
 use super::{
     STEP_WORKING_DAYS, StatusDates, change_status, check_proofs, class_with_room, facts, lock_student, one_month_after,
-    parse_date, record_event, require_bureau, require_school, required, school_of, status_dates,
+    parse_date, printable, record_event, require_bureau, require_school, required, school_of, status_dates,
 };
 use crate::app::App;
 use crate::db::schools;
@@ -19,7 +19,7 @@ use crate::db::students::{self, Student};
 use crate::domain::{Action, DomainError, Gender, Grade, IdNumber, StudentStatus};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Staff;
-use crate::render::DocKind;
+use crate::render::{Coverage, DocKind};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -541,6 +541,11 @@ fn proof_label(kind: CaseKind, label: &str) -> String {
     }
 }
 
+/// The labels of a request's proofs, as printed in the form's list of proofs.
+fn proof_texts(proofs: &[ProofRef]) -> impl Iterator<Item = (&'static str, &str)> {
+    proofs.iter().map(|p| ("证明材料名称", p.label.as_str()))
+}
+
 fn optional_override(staff: &Staff, reason: Option<&str>) -> AppResult<Option<String>> {
     match reason.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
@@ -702,6 +707,18 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
         None => today,
     };
     let override_reason = optional_override(staff, req.override_reason.as_deref())?;
+    // What the 转学申请表 prints, checked before anything is written.
+    let mut texts = vec![("转学原因", reason.as_str()), ("监护人姓名", guardian.as_str())];
+    texts.push(("监护人电话", req.guardian_phone.as_str()));
+    if let Some(ext) = &req.external {
+        texts.extend([("转入省份", ext.province.as_str()), ("转入县区", ext.county.as_str())]);
+        texts.push(("转入学校", ext.school.as_str()));
+        for m in &ext.approvals {
+            texts.extend([("审批意见", m.opinion.as_str()), ("签署人", m.signer.as_str())]);
+        }
+    }
+    texts.extend(proof_texts(&req.proofs));
+    printable(&app.coverage, &texts)?;
     let mut tx = app.db.pool.begin().await?;
     let case = if let Some(ext) = &req.external {
         let public_id = req.student.as_deref().ok_or_else(|| {
@@ -894,6 +911,10 @@ pub async fn open_abroad(app: &App, staff: &Staff, public_id: &str, req: &Abroad
     let departure = parse_date("出境日期", &req.departure_date)?;
     let country = required("前往国家或地区", &req.country)?;
     let guardian = required("监护人姓名", &req.guardian_name)?;
+    let mut texts = vec![("前往国家或地区", country.as_str()), ("出境原因", req.reason.as_str())];
+    texts.extend([("监护人姓名", guardian.as_str()), ("监护人电话", req.guardian_phone.as_str())]);
+    texts.extend(proof_texts(&req.proofs));
+    printable(&app.coverage, &texts)?;
     let mut tx = app.db.pool.begin().await?;
     let student = super::lock_visible(&mut tx, staff, public_id).await?;
     require_school(staff, student.school_id)?;
@@ -925,6 +946,10 @@ pub async fn open_suspension(
     let reason = required("申请原因", &req.reason)?;
     let guardian = required("监护人姓名", &req.guardian_name)?;
     let override_reason = optional_override(staff, req.override_reason.as_deref())?;
+    let mut texts = vec![("申请原因", reason.as_str()), ("监护人姓名", guardian.as_str())];
+    texts.push(("监护人电话", req.guardian_phone.as_str()));
+    texts.extend(proof_texts(&req.proofs));
+    printable(&app.coverage, &texts)?;
     let mut tx = app.db.pool.begin().await?;
     let student = super::lock_visible(&mut tx, staff, public_id).await?;
     if override_reason.is_none() {
@@ -1016,7 +1041,7 @@ pub async fn open_info_change(app: &App, staff: &Staff, public_id: &str, req: &I
     ensure_no_open_case(&mut tx, student.id).await?;
     let school = school_of(&mut *tx, &student).await?;
     crate::domain::transitions::apply(student.status, Action::ChangeInfo, facts(&student, &school, false))?;
-    let changes = check_changes(&student, &req.changes)?;
+    let changes = check_changes(&app.coverage, &student, &req.changes)?;
     let proofs = checked_proofs(app, &student, CaseKind::InfoChange, &req.proofs).await?;
     let detail = json!({
         "changes": changes, "reason": req.reason.trim(), "guardian_name": guardian, "apply_date": today.to_string(),
@@ -1044,9 +1069,9 @@ fn current_value(s: &Student, field: &str) -> String {
     }
 }
 
-/// Checks the requested changes: known fields, valid values, consistent with
-/// the ID number. Returns `{field: {label, old, new}}`.
-fn check_changes(s: &Student, changes: &serde_json::Map<String, Value>) -> AppResult<Value> {
+/// Checks the requested changes: known fields, valid values the bundled fonts
+/// can print, consistent with the ID number. Returns `{field: {label, old, new}}`.
+fn check_changes(coverage: &Coverage, s: &Student, changes: &serde_json::Map<String, Value>) -> AppResult<Value> {
     if changes.is_empty() {
         return Err(AppError::bad_request("info_change.empty", "请填写要变更的项目"));
     }
@@ -1078,6 +1103,7 @@ fn check_changes(s: &Student, changes: &serde_json::Map<String, Value>) -> AppRe
             "name" | "ethnicity" => required(label, &new)?,
             _ => new,
         };
+        printable(coverage, &[(label, &new)])?;
         let old = current_value(s, field);
         if old == new {
             return Err(DomainError::new("info_change.unchanged", label, new, "与现有信息相同，无需变更").into());
@@ -1114,6 +1140,8 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
     if !approve && opinion.is_empty() {
         return Err(DomainError::new("case.reason_required", "审批意见", "", "不同意时须写明理由").into());
     }
+    // Printed in the form's approval blocks.
+    printable(&app.coverage, &[("审批意见", &opinion), ("签署人", d.signer.as_deref().unwrap_or_default())])?;
     let stage = Stage::parse(&d.stage)?;
     let mut tx = app.db.pool.begin().await?;
     // Lock the case row first (the write lock), then read it.
@@ -1211,7 +1239,7 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
             .execute(&mut *tx)
             .await?;
     } else {
-        complete(&mut tx, &case, staff, today).await?;
+        complete(&mut tx, &case, staff, &app.coverage, today).await?;
     }
     tx.commit().await?;
     by_public_id(&app.db.pool, case_id).await?.ok_or(AppError::NotFound)
@@ -1234,7 +1262,13 @@ async fn close(tx: &mut Transaction<'static, Any>, case: &Case, state: &str, tod
 }
 
 /// The last approval: applies the change.
-async fn complete(tx: &mut Transaction<'static, Any>, case: &Case, staff: &Staff, today: NaiveDate) -> AppResult<()> {
+async fn complete(
+    tx: &mut Transaction<'static, Any>,
+    case: &Case,
+    staff: &Staff,
+    coverage: &Coverage,
+    today: NaiveDate,
+) -> AppResult<()> {
     let student = lock_student_by_id(tx, case.student_id).await?;
     let school = school_of(&mut **tx, &student).await?;
     let f = facts(&student, &school, case.override_reason.is_some());
@@ -1353,7 +1387,7 @@ async fn complete(tx: &mut Transaction<'static, Any>, case: &Case, staff: &Staff
             // Re-check against the record as it is now (another change may have landed).
             let requested: serde_json::Map<String, Value> =
                 changes.iter().map(|(k, v)| (k.clone(), v["new"].clone())).collect();
-            let checked = check_changes(&student, &requested)?;
+            let checked = check_changes(coverage, &student, &requested)?;
             for (field, v) in checked.as_object().into_iter().flatten() {
                 let Some((column, _)) = CHANGEABLE.iter().find(|(f, _)| f == field) else { continue };
                 sqlx::query(&format!("UPDATE students SET {column} = $1 WHERE id = $2"))
@@ -1423,10 +1457,17 @@ pub async fn add_proof(app: &App, staff: &Staff, case: &Case, digest: &str, labe
     if case.state != "open" {
         return Err(AppError::conflict("case.closed", format!("该申请{}，不能再添加材料", state_label(&case.state))));
     }
+    check_proof_label(app, label)?;
     let mut tx = app.db.pool.begin().await?;
     add_proof_row(&mut tx, case.id, digest, &proof_label(case.kind, label), staff.user.id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Refuses a proof label the form could not print (checked by [`add_proof`];
+/// callers that store the scan first check it before the upload).
+pub fn check_proof_label(app: &App, label: &str) -> AppResult<()> {
+    printable(&app.coverage, &[("证明材料名称", label)])
 }
 
 /// The case's form data for the templates (`transfer`/`suspension` and `approvals`).

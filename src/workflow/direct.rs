@@ -171,6 +171,7 @@ pub async fn issue_recall(app: &App, staff: &Staff, public_id: &str, r: &RecallR
     let today = app.today();
     let contact_person = required("联系人", &r.contact_person)?;
     let contact_phone = required("联系电话", &r.contact_phone)?;
+    super::printable(&app.coverage, &[("联系人", &contact_person), ("联系电话", &contact_phone)])?;
     let return_by = match r.return_by.as_deref().filter(|d| !d.trim().is_empty()) {
         Some(d) => parse_date("限期返校日期", d)?,
         None => app.calendar().add_working_days(today, STEP_WORKING_DAYS),

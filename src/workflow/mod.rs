@@ -27,6 +27,7 @@ use crate::db::students::{self, Student};
 use crate::domain::{Action, ClassCap, DomainError, Facts, SchoolKind, StudentStatus, transitions};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Staff;
+use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
 use serde_json::Value;
 use sqlx::{Any, Executor, Row, Transaction};
@@ -63,6 +64,20 @@ pub fn required(field: &'static str, value: &str) -> AppResult<String> {
         return Err(DomainError::new("field.too_long", field, "", "过长（最多500字）").into());
     }
     Ok(v.to_owned())
+}
+
+/// Refuses a text the bundled fonts cannot print (`text.unprintable`, naming
+/// the field, the character and its code point). Every text of a request that
+/// a form prints is checked with it before anything is written, against the
+/// same coverage the renderer checks each document's data with.
+pub fn printable(coverage: &Coverage, texts: &[(&'static str, &str)]) -> AppResult<()> {
+    for &(field, value) in texts {
+        if let Err(e) = coverage.check(field, value) {
+            let message = e.to_string();
+            return Err(DomainError { code: Unprintable::CODE, field, value: value.trim().to_owned(), message }.into());
+        }
+    }
+    Ok(())
 }
 
 /// The staff member acts for this school (its registrar, or the registrar of

@@ -166,8 +166,20 @@ pub fn first_grader(name: &str, seq: u16) -> Row {
 pub async fn import_rows(db: &Db, school_code: &str, rows: Vec<Row>) -> check::Report {
     let school = schools::by_code(&db.pool, school_code).await.unwrap().unwrap();
     let sheet = Sheet { rows: rows.into_iter().enumerate().map(|(i, r)| (i + 2, r)).collect(), ..Sheet::default() };
-    let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today: today() };
+    let opts =
+        check::Options { dry_run: false, create_classes: false, actor_id: None, today: today(), coverage: coverage() };
     check::import(db, &school, sheet, &opts).await.unwrap()
+}
+
+/// What the bundled fonts print, read once per test binary (coverage only, no font data kept).
+pub fn coverage() -> xueji::render::Coverage {
+    static COVERAGE: std::sync::OnceLock<xueji::render::Coverage> = std::sync::OnceLock::new();
+    COVERAGE
+        .get_or_init(|| {
+            let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
+            xueji::render::Coverage::load(&fonts).expect("bundled fonts")
+        })
+        .clone()
 }
 
 /// Row counts of the tables an import writes.

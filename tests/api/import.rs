@@ -228,3 +228,54 @@ async fn export_writes_the_template_back() {
     assert!(sheet.rows[0].1.student_no.starts_with('G'));
     assert_eq!(app.audit_count("roster.export", TOWN, "ok").await, 1);
 }
+
+#[tokio::test]
+async fn a_character_the_fonts_cannot_print_is_refused_with_its_code_point_and_nothing_is_written() {
+    let app = as_registrar(TOWN).await;
+    // 䶮 (U+4DAE, CJK Extension A) is rare but printable; U+E000 is a private-use
+    // code point old input methods produce, which no bundled font can print.
+    let rare = first_grader("刘䶮", 41);
+    let bad_name = first_grader("张\u{E000}", 42);
+    let mut bad_guardian = first_grader("王小红", 43);
+    bad_guardian.guardian1_name = "王\u{E000}国".into();
+    let mut rows = vec![rare, bad_name, bad_guardian];
+    let before = counts(app.db()).await;
+    let (status, report) = upload(&app, TOWN, &rows, "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+    let errors = report["errors"].as_array().unwrap();
+    let got: Vec<(u64, &str, &str, &str)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap(),
+                e["code"].as_str().unwrap(),
+                e["value"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(3, "姓名", "text.unprintable", "张\u{E000}"), (4, "监护人姓名", "text.unprintable", "王\u{E000}国")],
+        "{errors:?}"
+    );
+    let reason = errors[0]["reason"].as_str().unwrap();
+    assert_eq!(reason, "字段“姓名”中的字符“\u{E000}”（U+E000）无法用随附字体打印，请改用规范汉字");
+    assert_eq!(report["valid_rows"], 1);
+    assert_eq!(report["committed"], false);
+    assert_eq!(counts(app.db()).await, before, "nothing may be written");
+    // The same check without HTTP (the way `xueji import` and the demo loader import).
+    let direct = import_rows(app.db(), TOWN, vec![first_grader("赵\u{E000}", 44)]).await;
+    assert!(!direct.committed);
+    assert_eq!((direct.errors[0].row, direct.errors[0].column, direct.errors[0].code), (2, "姓名", "text.unprintable"));
+    assert!(direct.errors[0].reason.contains("U+E000"), "{:?}", direct.errors);
+    assert_eq!(counts(app.db()).await, before, "nothing may be written");
+
+    // Mended, the rows go in; the rare character with them.
+    rows[1].name = "张三".into();
+    rows[2].guardian1_name = "王建国".into();
+    let (status, report) = upload(&app, TOWN, &rows, "").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["inserted"], 3);
+    assert!(!app.public_id("刘䶮").await.is_empty());
+}

@@ -1945,6 +1945,111 @@ async fn an_information_change_needs_proof_and_both_approvals_and_keeps_the_old_
     assert_eq!(town.json(&format!("/api/students/{pid}")).await["student"]["current_address"], new);
 }
 
+/// Asserts a `text.unprintable` refusal naming the field, the character and its code point.
+async fn unprintable(res: reqwest::Response, field: &str) {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!((got, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text.unprintable")), "{body}");
+    assert_eq!(body["field"], field, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("“{field}”")) && message.contains("“\u{E000}”") && message.contains("U+E000"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_character_the_fonts_cannot_print_is_refused_in_an_information_change_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let [pid] = <[String; 1]>::try_from(enrol(&app, TOWN, vec![of_grade("改名生", 3, 251)]).await).unwrap();
+    let town = sign_in(&app, &format!("r{TOWN}")).await;
+    let bureau = sign_in(&app, "bureau").await;
+    let path = format!("/api/students/{pid}/info-change");
+    let change = |changes: Value| json!({"changes": changes, "reason": "更正", "guardian_name": "张建国"});
+
+    let before = written(&app).await;
+    unprintable(town.post(&path, &change(json!({"name": "改\u{E000}生"}))).await, "姓名").await;
+    unprintable(
+        town.post(&path, &change(json!({"current_address": "吉林省长春市农安县\u{E000}路8号"}))).await,
+        "现住址",
+    )
+    .await;
+    assert_eq!(written(&app).await, before, "no case, no event, the record unchanged");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM cases").await, 0);
+
+    // Where the change is applied, it is checked again: a case whose new value
+    // cannot be printed (stored before this check existed) is not applied.
+    let case = town.ok(&path, &change(json!({"name": "改名后"})), StatusCode::CREATED).await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    town.case_proof(&id, "household_register", "户口簿", 72).await;
+    town.approve(&id, "school", "核对户口簿无误", "周校长").await;
+    let mut detail = case["detail"].clone();
+    detail["changes"]["name"]["new"] = json!("改\u{E000}生");
+    sqlx::query("UPDATE cases SET detail = $1 WHERE public_id = $2")
+        .bind(detail.to_string())
+        .bind(&id)
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    let before = written(&app).await;
+    unprintable(
+        bureau.post(&format!("/api/cases/{id}/decision"), &json!({"stage": "bureau", "decision": "approve"})).await,
+        "姓名",
+    )
+    .await;
+    assert_eq!(written(&app).await, before, "the record unchanged, no step, no event");
+    assert_eq!(bureau.json(&format!("/api/cases/{id}")).await["stage"], "bureau", "still waiting for the bureau");
+    let name: String = sqlx::query_scalar("SELECT name FROM students WHERE public_id = $1")
+        .bind(&pid)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "改名生");
+}
+
+#[tokio::test]
+async fn a_character_the_fonts_cannot_print_is_refused_at_a_transfer_in_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let [pid] = <[String; 1]>::try_from(enrol(&app, CENTRAL, vec![of_grade("转入生", 3, 252)]).await).unwrap();
+    let no = student_no(&app, "转入生").await;
+    let town = sign_in(&app, &format!("r{TOWN}")).await;
+
+    // The receiving school's application: what the 转学申请表 prints.
+    let before = written(&app).await;
+    let mut body = transfer(&no, "转入生", 1);
+    body["guardian_name"] = json!("张\u{E000}国");
+    unprintable(town.post("/api/transfers", &body).await, "监护人姓名").await;
+    let mut body = transfer(&no, "转入生", 1);
+    body["reason"] = json!("家庭迁居\u{E000}");
+    unprintable(town.post("/api/transfers", &body).await, "转学原因").await;
+    // The same through the page form.
+    let form = [
+        ("csrf", town.csrf.clone()),
+        ("student_no", no.clone()),
+        ("name", "转入生".to_owned()),
+        ("to_school", TOWN.to_owned()),
+        ("to_class", "1".to_owned()),
+        ("reason", "家庭迁居县城".to_owned()),
+        ("guardian_name", "张\u{E000}国".to_owned()),
+        ("guardian_phone", "13904310001".to_owned()),
+    ];
+    let res = town.client.post(format!("{}/transfers/new", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("U+E000") && page.contains("监护人姓名"), "{page}");
+    assert_eq!(written(&app).await, before, "no case, no event, the student still 在籍");
+    assert_eq!(status_of(&app, &pid).await, "active");
+
+    // An approval's opinion is printed too: refused at the receiving school's decision.
+    let case = town.ok("/api/transfers", &transfer(&no, "转入生", 1), StatusCode::CREATED).await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    town.case_proof(&id, "transfer_proof", "户口迁移证明", 73).await;
+    let before = written(&app).await;
+    let decision = json!({"stage": "receiving_school", "decision": "approve", "opinion": "同意\u{E000}转入"});
+    unprintable(town.post(&format!("/api/cases/{id}/decision"), &decision).await, "审批意见").await;
+    assert_eq!(written(&app).await, before);
+}
+
 // ---- the audit trail ----
 
 #[tokio::test]

@@ -14,7 +14,11 @@
 //! special school. Every student is a roster [`Row`] filled as a registrar
 //! would: valid ID numbers built with [`IdNumber::from_parts`], birth dates
 //! that satisfy the entry age of the grade's intake year (Art. 4, 7), classes
-//! within the caps of Art. 6.
+//! within the caps of Art. 6. Names follow the families' ethnic groups: two
+//! Uyghur pupils are placed by hand, and a small share of the county-town
+//! migrant families are the Uyghur, Kazakh, Hui and Mongolian families of
+//! `minority_names.txt`, whose names (8 to 16 characters, parts joined by
+//! the middle dot ·) are the longest the forms must print.
 //!
 //! [`sample_roster_with_mistakes`] builds a first-grade intake roster for one
 //! primary school with a handful of deliberate, listed mistakes, for the
@@ -338,6 +342,32 @@ const UYGHUR_FAMILIES: [UyghurFamily; 2] = [
 const UYGHUR_AREA: &str = "650102";
 const UYGHUR_PREFIX: &str = "新疆维吾尔自治区乌鲁木齐市天山区";
 
+/// Where the families of `minority_names.txt` are registered (户籍), by
+/// ethnicity: the area code of their ID numbers, the place, a street there.
+struct MinorityOrigin {
+    ethnicity: &'static str,
+    code: &'static str,
+    prefix: &'static str,
+    street: &'static str,
+}
+
+#[rustfmt::skip]
+const MINORITY_ORIGINS: [MinorityOrigin; 4] = [
+    MinorityOrigin { ethnicity: "维吾尔族", code: UYGHUR_AREA, prefix: UYGHUR_PREFIX, street: "团结路" },
+    MinorityOrigin { ethnicity: "哈萨克族", code: "654002", prefix: "新疆维吾尔自治区伊犁哈萨克自治州伊宁市", street: "解放路" },
+    MinorityOrigin { ethnicity: "回族", code: "640302", prefix: "宁夏回族自治区吴忠市利通区", street: "利宁街" },
+    MinorityOrigin { ethnicity: "蒙古族", code: "220721", prefix: "吉林省松原市前郭尔罗斯蒙古族自治县", street: "乌兰大街" },
+];
+
+/// The share of the county-town migrant families with one child that are
+/// families of `minority_names.txt`, while some are left (each at most once):
+/// about fifteen in a county of 20,000 students.
+const MINORITY_SHARE: f64 = 0.012;
+/// Mixed into the seed for the choice of the minority families, which has a
+/// random stream of its own: the rest of the county (and the sample roster
+/// drawn against it) is the same as without them.
+const MINORITY_STREAM: u64 = 0x6d69_6e6f_7269_7479;
+
 /// Relative size of each grade's cohort (births have fallen, so the younger
 /// grades are smaller).
 const GRADE_WEIGHTS: [f64; 9] = [0.82, 0.88, 0.93, 0.97, 1.0, 1.0, 1.02, 1.03, 1.03];
@@ -358,6 +388,16 @@ struct Surname {
     weight: u32,
 }
 
+/// A family of `minority_names.txt`: names written in Chinese characters
+/// with the middle dot U+00B7 between their parts, as on the ID card.
+struct MinorityFamily {
+    ethnicity: &'static str,
+    gender: Gender,
+    child: &'static str,
+    father: &'static str,
+    mother: &'static str,
+}
+
 struct Tables {
     surnames: Vec<Surname>,
     /// `cumulative[i]` is the sum of the weights of `surnames[..=i]`.
@@ -366,6 +406,8 @@ struct Tables {
     male: [Vec<char>; 3],
     female: [Vec<char>; 3],
     villages: Vec<Vec<&'static str>>,
+    /// The minority families, in the file's order (the longest name first).
+    minority: Vec<MinorityFamily>,
 }
 
 fn data_lines(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
@@ -389,6 +431,15 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         .collect();
     let pinyin =
         data_lines(include_str!("pinyin.txt")).filter_map(|f| Some((f[0].chars().next()?, *f.get(1)?))).collect();
+    let minority = data_lines(include_str!("minority_names.txt"))
+        .map(|f| {
+            let [ethnicity, gender, child, father, mother] = f[..] else {
+                panic!("minority_names.txt: every line gives 民族 性别 学生 父亲 母亲: {f:?}");
+            };
+            let gender = Gender::parse(gender).expect("minority_names.txt: 性别 is 男 or 女");
+            MinorityFamily { ethnicity, gender, child, father, mother }
+        })
+        .collect();
     let chars = |s: &str| s.chars().collect::<Vec<_>>();
     let villages = (0..TOWNSHIP_COUNT)
         .map(|ti| {
@@ -410,6 +461,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         male: [chars(MALE_FIRST), chars(MALE_SECOND), chars(MALE_SINGLE)],
         female: [chars(FEMALE_FIRST), chars(FEMALE_SECOND), chars(FEMALE_SINGLE)],
         villages,
+        minority,
     }
 });
 
@@ -1104,6 +1156,8 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
 
     let mut classes = Vec::new();
     let mut students = Vec::with_capacity(total);
+    // The family of each student.
+    let mut families = Vec::with_capacity(total);
     // Forced rare characters waiting for a seat (one may land on a Uyghur pupil).
     let mut carry: Vec<char> = Vec::new();
     for (si, d) in defs.iter().enumerate() {
@@ -1156,13 +1210,79 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
                         allow_sibling: d.kind != SchoolKind::Special,
                         allow_no_id: true,
                     };
-                    let (row, _) = g.pupil(d.ctx, &spec);
+                    let (row, fam) = g.pupil(d.ctx, &spec);
+                    families.push(fam);
                     students.push(StudentSeed { school_code: code.clone(), row });
                 }
             }
         }
     }
+    place_minority_families(&g, &mut students, &families, seed);
     County { area_code: AREA_CODE, name: COUNTY_NAME, school_year, schools, classes, students }
+}
+
+/// Makes a small share of the county-town migrant families with one child
+/// into the families of `minority_names.txt` (each at most once, the pupil's
+/// gender matching): the names of the pupil and the parents, the ethnicity,
+/// the place of registration and the ID number's area code change; the
+/// birth date, the ID's sequence number, the phones and the class stay. The
+/// choice has its own random stream ([`MINORITY_STREAM`]).
+fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[usize], seed: u64) {
+    let minority = &TABLES.minority;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ MINORITY_STREAM);
+    let mut placed = vec![false; minority.len()];
+    let mut new_ids = HashSet::new();
+    for (s, &f) in students.iter_mut().zip(families) {
+        if placed.iter().all(|&p| p) {
+            break;
+        }
+        let fam = &g.families[f];
+        let r = &mut s.row;
+        let eligible = fam.migrant
+            && fam.uyghur.is_none()
+            && fam.children.len() == 1
+            && r.migrant_child == YES
+            && r.id_type == ID_CARD
+            && !r.name.chars().any(|c| RARE_CHARS.contains(&c));
+        if !eligible || !rng.random_bool(MINORITY_SHARE) {
+            continue;
+        }
+        let Ok(gender) = Gender::parse(&r.gender) else { continue };
+        let Some(k) = (0..minority.len()).find(|&k| !placed[k] && minority[k].gender == gender) else {
+            continue;
+        };
+        let m = &minority[k];
+        let origin = MINORITY_ORIGINS
+            .iter()
+            .find(|o| o.ethnicity == m.ethnicity)
+            .expect("every ethnicity of minority_names.txt has an origin (tested)");
+        let (Ok(birth), Some(Ok(seq))) =
+            (NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d"), r.id_number.get(14..17).map(str::parse::<u16>))
+        else {
+            continue;
+        };
+        let Ok(id) = IdNumber::from_parts(origin.code, birth, seq) else { continue };
+        if g.used_ids.contains(id.as_str()) || !new_ids.insert(id.as_str().to_owned()) {
+            continue;
+        }
+        placed[k] = true;
+        r.name = m.child.to_owned();
+        r.former_name.clear();
+        r.pinyin.clear();
+        r.ethnicity = m.ethnicity.to_owned();
+        r.id_number = id.as_str().to_owned();
+        r.birthplace = origin.prefix.to_owned();
+        r.household_address = format!("{}{}{}号", origin.prefix, origin.street, rng.random_range(1..=300));
+        for (name, relation) in
+            [(&mut r.guardian1_name, &r.guardian1_relation), (&mut r.guardian2_name, &r.guardian2_relation)]
+        {
+            match relation.as_str() {
+                "父亲" => *name = m.father.to_owned(),
+                "母亲" => *name = m.mother.to_owned(),
+                _ => {}
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

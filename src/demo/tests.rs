@@ -15,7 +15,7 @@ fn today() -> NaiveDate {
 
 static COUNTY: LazyLock<County> = LazyLock::new(|| generate(2026, 20_000, today()));
 
-const ETHNIC: [&str; 6] = ["汉族", "满族", "蒙古族", "朝鲜族", "回族", "维吾尔族"];
+const ETHNIC: [&str; 7] = ["汉族", "满族", "蒙古族", "朝鲜族", "回族", "维吾尔族", "哈萨克族"];
 const HOUSEHOLD_TYPES: [&str; 3] = ["农业户口", "非农业户口", "居民户口"];
 const RELATIONS: [&str; 7] = ["父亲", "母亲", "祖父", "祖母", "外祖父", "外祖母", "其他"];
 const ENTRY_MODES: [&str; 4] = ["就近入学", "统一招生", "转学转入", "其他"];
@@ -281,10 +281,28 @@ fn names_include_rare_characters_and_minorities() {
     }
     let rare = c.students.iter().filter(|s| s.row.name.chars().any(|ch| RARE_CHARS.contains(&ch))).count();
     assert!((3..=100).contains(&rare), "{rare} rare names");
+    // Names with the middle dot: the two Uyghur pupils placed by hand and a
+    // small share of the county-town migrant families from minority_names.txt.
     let dotted: Vec<_> = c.students.iter().filter(|s| s.row.name.contains('·')).collect();
-    assert_eq!(dotted.len(), 2);
-    assert!(dotted.iter().all(|s| s.row.ethnicity == "维吾尔族" && s.row.migrant_child == "是"));
+    assert!((8..=40).contains(&dotted.len()), "{} names with ·", dotted.len());
+    for s in &dotted {
+        let r = &s.row;
+        assert!(["维吾尔族", "哈萨克族", "回族", "蒙古族"].contains(&r.ethnicity.as_str()), "{r:?}");
+        assert!(r.migrant_child == "是" && c.school(&s.school_code).unwrap().county_town, "{r:?}");
+        assert!((8..=16).contains(&r.name.chars().count()), "{}", r.name);
+        assert!(!r.name.starts_with('·') && !r.name.ends_with('·') && !r.name.contains("··"), "{}", r.name);
+        assert!(r.guardian1_name.contains('·'), "{r:?}");
+        assert!(r.guardian2_name.is_empty() || r.guardian2_name.contains('·'), "{r:?}");
+        assert!(r.pinyin.is_empty());
+    }
     assert!(c.students.iter().any(|s| s.row.name == "阿依古丽·买买提"));
+    let longest = dotted.iter().map(|s| s.row.name.chars().count()).max();
+    assert_eq!(longest, Some(16), "the longest sample name is in the county");
+    let from_file = dotted.iter().filter(|s| TABLES.minority.iter().any(|m| m.child == s.row.name)).count();
+    assert_eq!(from_file + 2, dotted.len(), "each family of minority_names.txt at most once");
+    for e in ["哈萨克族", "回族", "蒙古族"] {
+        assert!(dotted.iter().any(|s| s.row.ethnicity == e), "a dotted name of the {e}");
+    }
     for e in ["满族", "朝鲜族", "蒙古族", "回族"] {
         assert!(c.students.iter().filter(|s| s.row.ethnicity == e).count() >= 50, "{e}");
     }
@@ -442,6 +460,33 @@ fn the_intake_roster_has_exactly_the_planted_mistakes() {
     assert_eq!(sample_roster_with_mistakes(c, "0000000000", 100, 4), (vec![], vec![]));
     let junior = &c.school_named("农安县第四中学").unwrap().code;
     assert_eq!(sample_roster_with_mistakes(c, junior, 100, 4).0.len(), 0);
+}
+
+#[test]
+fn the_minority_names_are_long_dotted_and_printable() {
+    let t = &*TABLES;
+    assert!(t.minority.len() >= 12);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let renderer = crate::render::Renderer::new(&root.join("templates/forms"), &root.join("fonts")).unwrap();
+    for m in &t.minority {
+        assert!((8..=16).contains(&m.child.chars().count()), "{}", m.child);
+        assert!(MINORITY_ORIGINS.iter().any(|o| o.ethnicity == m.ethnicity), "{}", m.ethnicity);
+        for name in [m.child, m.father, m.mother] {
+            let parts: Vec<&str> = name.split('·').collect();
+            assert!(parts.len() >= 2 && parts.iter().all(|p| !p.is_empty()), "{name}");
+            for ch in name.chars() {
+                assert!(ch == '·' || ('\u{4e00}'..='\u{9fff}').contains(&ch), "{name}: {ch}");
+                assert!(renderer.can_print(ch), "{name}: the bundled fonts lack {ch}");
+            }
+        }
+        // Patronymic: the child's second part is the father's first.
+        assert_eq!(m.child.split('·').nth(1), m.father.split('·').next(), "{}", m.child);
+    }
+    assert_eq!(t.minority[0].child.chars().count(), 16, "the longest name comes first");
+    // The published sample roster (samples/roster-with-mistakes.xlsx) has none.
+    let code = &COUNTY.school_named("农安县第二实验小学").unwrap().code;
+    let (roster, _) = sample_roster_with_mistakes(&COUNTY, code, 100, 2026);
+    assert!(roster.iter().all(|r| !r.name.contains('·')));
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod certificates;
 mod documents;
 mod helpers;
 mod import;
+mod long_names;
 mod verify;
 mod workflow;
 mod workflow_pages;

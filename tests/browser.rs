@@ -48,15 +48,6 @@ fn find_binary(var: &str, names: &[&str]) -> Option<PathBuf> {
     std::env::split_paths(&path).flat_map(|dir| names.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
 }
 
-/// `target/test-artefacts/` beside this test binary (`target/debug/deps/browser-…`).
-fn artefacts_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.ancestors().nth(3).map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
-    let dir = target.join("test-artefacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

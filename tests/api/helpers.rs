@@ -297,3 +297,14 @@ mod pdf;
 // Not every test binary that includes these helpers uses all three.
 #[allow(unused_imports)]
 pub use pdf::{decode_qr, pdftotext, rasterise};
+
+/// `target/test-artefacts/` beside this test binary (`target/debug/deps/<binary>-…`): screenshots and
+/// rendered pages a person can look at after a run.
+pub fn artefacts_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target =
+        exe.ancestors().nth(3).map_or_else(|| std::path::PathBuf::from("target"), std::path::Path::to_path_buf);
+    let dir = target.join("test-artefacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -9,7 +9,6 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use xueji::roster::Row;
 
 /// A pupil's family as the sample county writes it.
@@ -79,15 +78,6 @@ fn layout_text(pdf: &[u8]) -> String {
         .expect("pdftotext (poppler-utils) installed");
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// `target/test-artefacts/` beside this test binary (`target/debug/deps/api-…`).
-fn artefacts_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.ancestors().nth(3).map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
-    let dir = target.join("test-artefacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 async fn pdf(app: &TestApp, path: &str) -> Vec<u8> {

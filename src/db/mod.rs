@@ -14,13 +14,45 @@ pub mod users;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+/// `migrations/{sqlite,postgres}/*.sql`, embedded by `build.rs`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// One backend's migrations as embedded in the binary, read the way sqlx
+/// reads a migrations directory: `<version>_<description>.sql`, the
+/// description's `_` read as spaces, `-- no-transaction` on the first line
+/// opting out of the transaction. The checksum (sha384 of the SQL) is what
+/// sqlx's own `migrate!` macro recorded, so databases migrated by earlier
+/// builds carry on.
+#[derive(Debug)]
+struct Embedded(&'static [(&'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>,
+    > {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(self.0.len());
+            for (file, sql) in self.0 {
+                let (version, rest) =
+                    file.split_once('_').ok_or_else(|| format!("迁移文件名 {file} 不是 版本_说明.sql"))?;
+                let version: i64 = version.parse().map_err(|_| format!("迁移文件名 {file} 的版本不是整数"))?;
+                let description = rest.trim_end_matches(".sql").replace('_', " ");
+                let no_tx = sql.starts_with("-- no-transaction");
+                out.push(Migration::new(version, description.into(), MigrationType::Simple, (*sql).into(), no_tx));
+            }
+            Ok(out)
+        })
+    }
+}
 
 /// Which database engine is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +111,11 @@ impl Db {
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await.context("无法启用 WAL")?;
         }
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        let migrations = match backend {
+            Backend::Sqlite => embedded::SQLITE,
+            Backend::Postgres => embedded::POSTGRES,
         };
+        let migrator = Migrator::new(Embedded(migrations)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         migrator.run(&pool).await.context("数据库迁移失败")?;
         Ok(Self { pool, backend })
     }

@@ -134,35 +134,25 @@ impl Session {
         res.json().await.expect("JSON")
     }
 
-    async fn post(&self, path: &str, body: &Value) -> Value {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .json(body)
-            .send()
-            .await
-            .expect("POST");
+    /// A POST with the CSRF header; it must succeed, and its JSON answer (if any) is returned.
+    async fn send(&self, what: &str, request: reqwest::RequestBuilder) -> Value {
+        let res = request.header("x-csrf-token", &self.csrf).send().await.expect(what);
         let status = res.status();
         let text = res.text().await.expect("body");
-        assert!(status.is_success(), "POST {path}: {status} {text}");
+        assert!(status.is_success(), "{what}: {status} {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    async fn post(&self, path: &str, body: &Value) -> Value {
+        self.send(&format!("POST {path}"), self.client.post(format!("{}{path}", self.base)).json(body)).await
+    }
+
     async fn upload(&self, pid: &str, kind: &str, name: &str, bytes: Vec<u8>) -> Value {
-        let res = self
-            .client
-            .post(format!("{}/api/students/{pid}/archive", self.base))
-            .query(&[("kind", kind), ("name", name)])
-            .header("x-csrf-token", &self.csrf)
-            .body(bytes)
-            .send()
-            .await
-            .expect("upload");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        assert!(status.is_success(), "upload {name}: {status} {text}");
-        serde_json::from_str(&text).expect("upload answer")
+        let url = format!("{}/api/students/{pid}/archive", self.base);
+        let request = self.client.post(url).query(&[("kind", kind), ("name", name)]).body(bytes);
+        let answer = self.send(&format!("upload {name}"), request).await;
+        assert!(answer.is_object(), "upload {name} answers its entry: {answer}");
+        answer
     }
 
     /// Prints a document and checks it is a PDF with text in it.

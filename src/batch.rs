@@ -7,8 +7,8 @@
 use crate::app::App;
 use crate::db::schools::School;
 use crate::documents::{self, Options};
+use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Staff;
 use crate::render::{DocKind, RenderRequest};
 use std::collections::HashMap;
 use std::io::Write;
@@ -36,7 +36,7 @@ pub struct JobStatus {
 }
 
 struct Job {
-    owner: i64,
+    owner: Option<i64>,
     status: JobStatus,
     result: Option<(Vec<u8>, String, &'static str)>,
 }
@@ -50,13 +50,13 @@ fn update(id: &str, f: impl FnOnce(&mut Job)) {
 }
 
 /// A job's status, for its owner only.
-pub fn status(id: &str, owner: i64) -> Option<JobStatus> {
+pub fn status(id: &str, owner: Option<i64>) -> Option<JobStatus> {
     let jobs = JOBS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     jobs.get(id).filter(|j| j.owner == owner).map(|j| j.status.clone())
 }
 
 /// Takes a finished job's file (once).
-pub fn take_result(id: &str, owner: i64) -> AppResult<(Vec<u8>, String, &'static str)> {
+pub fn take_result(id: &str, owner: Option<i64>) -> AppResult<(Vec<u8>, String, &'static str)> {
     let mut jobs = JOBS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     match jobs.get(id) {
         Some(j) if j.owner == owner && j.result.is_some() => {
@@ -83,7 +83,7 @@ pub async fn students_for(app: &App, school: &School, grade: Option<i64>, class:
 
 /// Starts a job printing the numbered certificates of `kind` already issued
 /// to a school's graduates (after the bureau has issued their numbers).
-pub async fn start_graduates(app: Arc<App>, staff: Staff, school: School, kind: DocKind) -> AppResult<String> {
+pub async fn start_graduates(app: Arc<App>, actor: Actor, school: School, kind: DocKind) -> AppResult<String> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT s.id FROM students s JOIN documents d ON d.student_id = s.id
          WHERE s.school_id = $1 AND d.kind = $2 AND d.status = 'valid' AND d.number IS NOT NULL
@@ -93,13 +93,13 @@ pub async fn start_graduates(app: Arc<App>, staff: Staff, school: School, kind: 
     .bind(kind.code())
     .fetch_all(&app.db.pool)
     .await?;
-    launch(app, staff, school, kind, ids, false).await
+    launch(app, actor, school, kind, ids, false).await
 }
 
 /// Starts a job; returns its id.
 pub async fn start(
     app: Arc<App>,
-    staff: Staff,
+    actor: Actor,
     school: School,
     kind: DocKind,
     grade: Option<i64>,
@@ -107,12 +107,12 @@ pub async fn start(
     zip: bool,
 ) -> AppResult<String> {
     let ids = students_for(&app, &school, grade, class).await?;
-    launch(app, staff, school, kind, ids, zip).await
+    launch(app, actor, school, kind, ids, zip).await
 }
 
 async fn launch(
     app: Arc<App>,
-    staff: Staff,
+    actor: Actor,
     school: School,
     kind: DocKind,
     ids: Vec<i64>,
@@ -134,20 +134,11 @@ async fn launch(
     };
     JOBS.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(id.clone(), Job { owner: staff.user.id, status, result: None });
-    staff
-        .audit(
-            &app,
-            "document.batch",
-            ("school", &school.code),
-            Some(school.id),
-            "ok",
-            &format!("kind={} students={}", kind.code(), ids.len()),
-        )
-        .await?;
+        .insert(id.clone(), Job { owner: actor.user_id, status, result: None });
+    crate::service::documents::record_batch(&app.db, &actor, &school, kind, ids.len()).await?;
     let job = id.clone();
     tokio::spawn(async move {
-        let outcome = run(&app, &staff, &school, kind, &ids, zip, &job).await;
+        let outcome = run(&app, &actor, &school, kind, &ids, zip, &job).await;
         update(&job, |j| match outcome {
             Ok(file) => {
                 j.status.state = "done";
@@ -165,7 +156,7 @@ async fn launch(
 
 async fn run(
     app: &Arc<App>,
-    staff: &Staff,
+    actor: &Actor,
     school: &School,
     kind: DocKind,
     ids: &[i64],
@@ -182,7 +173,7 @@ async fn run(
             update(job, |j| j.status.skipped += 1);
         } else {
             let issued =
-                documents::issue(app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() })
+                documents::issue(app, &student, kind, Options { actor_id: actor.user_id, ..Options::default() })
                     .await?;
             if zip {
                 singles.push((format!("{:03}-{}-{}.pdf", i + 1, kind.code(), student.public_id), issued.pdf.bytes));

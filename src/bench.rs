@@ -383,23 +383,13 @@ pub async fn yearly(students: usize, year: i32) -> anyhow::Result<()> {
         let mut config = Config::for_data_dir(tmp.path().to_path_buf(), Some(url.clone()));
         config.today = Some(day);
         let app = crate::app::App::open_for_command(config, "http://127.0.0.1").await?;
-        let user = sqlx::query_scalar::<_, String>("SELECT username FROM users WHERE role = 'bureau_admin' LIMIT 1")
-            .fetch_one(&app.db.pool)
-            .await?;
-        let user = crate::db::users::by_username(&app.db.pool, &user).await?.ok_or_else(|| anyhow::anyhow!("admin"))?;
-        let staff = crate::http::auth::Staff {
-            user,
-            csrf: String::new(),
-            token_hash: String::new(),
-            scope: None,
-            client: "bench".into(),
-        };
+        let actor = crate::domain::Actor::cli(&crate::config::os_user());
         let t = Instant::now();
         let preview = yearly::preview(&app, kind, year).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let t_preview = t.elapsed();
         anyhow::ensure!(preview.allowed, "{} not allowed: {:?}", kind.label(), preview.refusal);
         let t = Instant::now();
-        let summary = yearly::run(&app, &staff, kind, year, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let summary = yearly::run(&app, &actor, kind, year, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let t_run = t.elapsed();
         println!(
             "{}: preview {:.0} ms; run {:.0} ms for {} students ({:.0} students/s), {} classes created",

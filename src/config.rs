@@ -61,6 +61,12 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// The operating-system user this process runs as (`USER`, else `LOGNAME`),
+/// which the command line's [`Actor`](crate::domain::Actor) is recorded under.
+pub fn os_user() -> String {
+    env("USER").or_else(|| env("LOGNAME")).unwrap_or_default()
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

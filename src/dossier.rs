@@ -276,6 +276,7 @@ impl Actor {
                 school_id,
                 outcome,
                 client: &self.client,
+                via: if self.user_id.is_some() { "" } else { "cli" },
                 detail,
             },
         )

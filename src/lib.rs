@@ -34,6 +34,8 @@ pub mod ratelimit;
 pub mod render;
 /// Roster spreadsheets: columns, import and export.
 pub mod roster;
+/// The services: actions with their checks, transaction and audit row.
+pub mod service;
 /// Signed verification tokens and the service's signing keys.
 pub mod verify;
 pub mod workflow;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use xueji::config::Config;
 use xueji::db::{Db, schools, users};
 use xueji::roster::{check, export, read};
+use xueji::service::roster::ExportFormat;
 
 /// 农安县中小学学籍管理系统 (xueji).
 #[derive(Debug, Parser)]
@@ -244,18 +245,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Export { school, output } => {
             let db = Db::connect(&config.database_url).await?;
-            let school = schools::by_code(&db.pool, &school)
-                .await?
-                .with_context(|| format!("找不到学校标识码为 {school} 的学校"))?;
-            let mut conn = db.pool.acquire().await?;
-            let rows = export::rows_for_school(&mut conn, &school).await?;
-            let bytes = match output.extension().and_then(|e| e.to_str()) {
-                Some("csv") => export::write_csv(&rows)?,
-                Some("xlsx") => export::write_xlsx(&rows)?,
-                _ => anyhow::bail!("输出文件须以 .xlsx 或 .csv 结尾"),
-            };
-            std::fs::write(&output, bytes).with_context(|| format!("无法写入 {}", output.display()))?;
-            println!("已导出 {} 名学生到 {}", rows.len(), output.display());
+            let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let format = ExportFormat::parse(ext).map_err(|_| anyhow::anyhow!("输出文件须以 .xlsx 或 .csv 结尾"))?;
+            let actor = xueji::domain::Actor::cli(&xueji::config::os_user());
+            let out = xueji::service::roster::export(&db, &actor, &school, format).await.map_err(|e| match e {
+                xueji::error::AppError::NotFound => anyhow::anyhow!("找不到学校标识码为 {school} 的学校"),
+                e => anyhow::anyhow!("{e}"),
+            })?;
+            std::fs::write(&output, &out.bytes).with_context(|| format!("无法写入 {}", output.display()))?;
+            println!("已导出 {} 名学生到 {}", out.rows, output.display());
         }
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,

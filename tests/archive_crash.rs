@@ -249,12 +249,13 @@ async fn puts_killed_at_random_moments_lose_nothing_that_was_reported() {
     // The shared file is one object, however many times it was put.
     let shared_digest = Digest::of(&pdf("shared by every run"));
     assert_eq!(objects.iter().filter(|d| **d == shared_digest).count(), 1);
-    // The CLI's runs are audited as `cli`.
-    let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE username = 'cli' AND action = 'archive.upload'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    // The CLI's runs are audited as the command line, under the operating-system user.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE via = 'cli' AND username LIKE 'cli:%' AND action = 'archive.upload'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert!(audited as usize >= reported.len());
     eprintln!(
         "{} puts reported, {} objects, {} versions, {} temps left, {completed_runs} runs completed, {:?}",

@@ -135,7 +135,11 @@ async fn audit(
     outcome: &str,
     detail: &str,
 ) -> anyhow::Result<()> {
-    Actor::cli().audit(db, action, target, school_id, outcome, detail).await.context("无法写入审计日志")
+    let actor = crate::domain::Actor::cli(&crate::config::os_user());
+    crate::service::audit::write(&db.pool, &actor, action, target, school_id, outcome, detail)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("无法写入审计日志")
 }
 
 fn refused(message: impl std::fmt::Display) -> ExitCode {

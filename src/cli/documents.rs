@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::config::Config;
 use crate::documents::{self, Options};
+use crate::domain::Actor;
 use crate::render::DocKind;
 use anyhow::Context;
 use clap::Args;
@@ -50,6 +51,7 @@ pub async fn open_app(config: &Config) -> anyhow::Result<App> {
 pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCode> {
     let kind = parse_kind(&args.kind)?;
     let app = open_app(config).await?;
+    let actor = Actor::cli(&crate::config::os_user());
     let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("");
     if !matches!(ext, "pdf" | "zip") {
         anyhow::bail!("输出文件须以 .pdf 或 .zip 结尾");
@@ -64,7 +66,7 @@ pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCod
         let student = crate::db::students::by_id(&mut conn, id).await?.context("找不到该学生")?;
         drop(conn);
         let issued =
-            documents::issue(&app, &student, kind, Options::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::service::documents::print(&app, &actor, &student, kind).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         std::fs::write(&args.output, &issued.pdf.bytes)
             .with_context(|| format!("无法写入 {}", args.output.display()))?;
         println!(
@@ -117,6 +119,9 @@ pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCod
             (crate::batch::zip_files(&files).map_err(|e| anyhow::anyhow!("{e}"))?, n)
         }
     };
+    crate::service::documents::record_batch(&app.db, &actor, &school, kind, pages)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&args.output, bytes).with_context(|| format!("无法写入 {}", args.output.display()))?;
     println!(
         "已生成 {} 份《{}》：{}（跳过学籍状态不适用的 {skipped} 名）",

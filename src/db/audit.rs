@@ -22,6 +22,8 @@ pub struct Entry<'a> {
     pub outcome: &'a str,
     /// Client address.
     pub client: &'a str,
+    /// How the actor came in: `page`, `api`, `cli`, `scheduler`.
+    pub via: &'a str,
     /// Extra facts (never personal data): counts, filters.
     pub detail: &'a str,
 }
@@ -29,8 +31,8 @@ pub struct Entry<'a> {
 /// Writes an entry.
 pub async fn record<'c>(e: impl Executor<'c, Database = Any>, entry: &Entry<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_log (at, user_id, username, action, target_kind, target_id, school_id, outcome, client, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO audit_log (at, user_id, username, action, target_kind, target_id, school_id, outcome, client, detail, via)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(super::now_text())
     .bind(entry.user_id)
@@ -42,6 +44,7 @@ pub async fn record<'c>(e: impl Executor<'c, Database = Any>, entry: &Entry<'_>)
     .bind(entry.outcome)
     .bind(entry.client)
     .bind(entry.detail)
+    .bind(entry.via)
     .execute(e)
     .await?;
     Ok(())
@@ -64,6 +67,8 @@ pub struct Logged {
     pub outcome: String,
     /// From where.
     pub client: String,
+    /// How the actor came in (empty for rows older than the column).
+    pub via: String,
     /// Extra facts.
     pub detail: String,
 }
@@ -75,7 +80,7 @@ pub async fn recent<'c>(
     limit: i64,
 ) -> Result<Vec<Logged>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT at, username, action, target_kind, target_id, outcome, client, detail FROM audit_log
+        "SELECT at, username, action, target_kind, target_id, outcome, client, via, detail FROM audit_log
          WHERE ($1 = '' OR target_id = $1) ORDER BY id DESC LIMIT {limit}"
     ))
     .bind(target_id.unwrap_or(""))
@@ -91,8 +96,17 @@ pub async fn recent<'c>(
                 target_id: r.try_get("target_id")?,
                 outcome: r.try_get("outcome")?,
                 client: r.try_get("client")?,
+                via: r.try_get("via")?,
                 detail: r.try_get("detail")?,
             })
         })
         .collect()
+}
+
+/// The school of the student with this public id (the audit row names it).
+pub async fn school_of_student<'c>(
+    e: impl Executor<'c, Database = Any>,
+    public_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    Ok(super::students::locate(e, public_id).await?.map(|(_, school)| school))
 }

@@ -9,47 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Executor, Row};
 
-/// What a staff member may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// 教育局管理员: everything, including accounts.
-    BureauAdmin,
-    /// 教育局工作人员: all schools' records; approvals, numbering, archive retrieval.
-    BureauStaff,
-    /// 学籍管理员: one school's records (a central school's registrar: also its township schools').
-    Registrar,
-}
-
-impl Role {
-    /// Stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::BureauAdmin => "bureau_admin",
-            Self::BureauStaff => "bureau_staff",
-            Self::Registrar => "registrar",
-        }
-    }
-
-    /// Chinese label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::BureauAdmin => "教育局管理员",
-            Self::BureauStaff => "教育局工作人员",
-            Self::Registrar => "学籍管理员",
-        }
-    }
-
-    /// Parses a stable code.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::BureauAdmin, Self::BureauStaff, Self::Registrar].into_iter().find(|r| r.code() == s)
-    }
-
-    /// Bureau roles see every school.
-    pub fn is_bureau(self) -> bool {
-        matches!(self, Self::BureauAdmin | Self::BureauStaff)
-    }
-}
+pub use crate::domain::Role;
 
 /// A staff account.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -87,7 +87,7 @@ fn page_error(f: Failure) -> PageError {
 }
 
 pub(crate) fn actor(staff: &Staff) -> Actor {
-    Actor { user_id: Some(staff.user.id), username: staff.user.username.clone(), client: staff.client.clone() }
+    Actor { user_id: Some(staff.user.id), username: staff.user.username.clone(), client: staff.actor.client.clone() }
 }
 
 /// The student behind a public id, if the caller may see them; otherwise
@@ -535,7 +535,7 @@ async fn search_api(
 }
 
 async fn run_search(app: &App, staff: &Staff, q: &SearchQuery) -> Result<dossier::SearchResult, Failure> {
-    let result = dossier::search(&app.db, staff.scope.as_deref(), q).await?;
+    let result = dossier::search(&app.db, staff.actor.scope.as_deref(), q).await?;
     staff
         .audit(
             app,

@@ -12,7 +12,8 @@
 
 use crate::app::App;
 use crate::db::audit;
-use crate::db::users::{self, Role, User};
+use crate::db::users::{self, User};
+use crate::domain::{Actor, Channel};
 use crate::error::{AppError, ErrorBody};
 use crate::http::pages::{PageError, render};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -39,25 +40,24 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/me", get(me))
 }
 
-/// A signed-in staff member, with the schools they may see.
+/// A signed-in staff member: the session behind a request, and the
+/// [`Actor`] the services are called with.
 #[derive(Debug, Clone)]
 pub struct Staff {
+    /// Who acts, with the schools they may see; what the services take.
+    pub actor: Actor,
     /// The account.
     pub user: User,
     /// The session's CSRF token.
     pub csrf: String,
     /// The session token's hash.
     pub token_hash: String,
-    /// `None`: every school (bureau); `Some(ids)`: these schools only (registrar).
-    pub scope: Option<Vec<i64>>,
-    /// The client address, for the audit log.
-    pub client: String,
 }
 
 impl Staff {
     /// Whether the staff member may see records of this school.
     pub fn may_see(&self, school_id: i64) -> bool {
-        self.scope.as_ref().is_none_or(|ids| ids.contains(&school_id))
+        self.actor.may_see(school_id)
     }
 
     /// Refuses anyone but bureau staff.
@@ -85,22 +85,7 @@ impl Staff {
         outcome: &str,
         detail: &str,
     ) -> Result<(), AppError> {
-        audit::record(
-            &app.db.pool,
-            &audit::Entry {
-                user_id: Some(self.user.id),
-                username: &self.user.username,
-                action,
-                target_kind: target.0,
-                target_id: target.1,
-                school_id,
-                outcome,
-                client: &self.client,
-                detail,
-            },
-        )
-        .await?;
-        Ok(())
+        crate::service::audit::write(&app.db.pool, &self.actor, action, target, school_id, outcome, detail).await
     }
 }
 
@@ -158,22 +143,12 @@ impl FromRequestParts<Arc<App>> for Staff {
                 .await
                 .map_err(|e| AuthRejection::Internal(e.into()))?;
         let Some(session) = session else { return Err(reject) };
-        let scope = match (session.user.role, session.user.school_id) {
-            (Role::Registrar, Some(school)) => Some(
-                crate::db::schools::held_by(&app.db.pool, school)
-                    .await
-                    .map_err(|e| AuthRejection::Internal(e.into()))?,
-            ),
-            (Role::Registrar, None) => Some(Vec::new()),
-            _ => None,
-        };
-        Ok(Staff {
-            user: session.user,
-            csrf: session.csrf,
-            token_hash: session.token_hash,
-            scope,
-            client: client_addr(parts),
-        })
+        let via = if parts.uri.path().starts_with("/api/") { Channel::Api } else { Channel::Page };
+        let user = session.user;
+        let actor = crate::service::accounts::actor_for(&app.db, &user, &client_addr(parts), via)
+            .await
+            .map_err(AuthRejection::Internal)?;
+        Ok(Staff { actor, user, csrf: session.csrf, token_hash: session.token_hash })
     }
 }
 
@@ -225,6 +200,7 @@ async fn sign_in(
     app: &App,
     headers: &HeaderMap,
     client: &str,
+    via: Channel,
     username: &str,
     password: &str,
 ) -> Result<Option<(User, String, String)>, AppError> {
@@ -241,6 +217,7 @@ async fn sign_in(
             school_id: None,
             outcome,
             client,
+            via: via.code(),
             detail: "",
         },
     )
@@ -263,7 +240,7 @@ async fn login_form(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return login_form_response(&app, Some("表单已过期，请重新登录"), StatusCode::FORBIDDEN);
     }
-    match sign_in(&app, &headers, &client, &form.username, &form.password).await? {
+    match sign_in(&app, &headers, &client, Channel::Page, &form.username, &form.password).await? {
         None => login_form_response(&app, Some("用户名或密码错误"), StatusCode::UNAUTHORIZED),
         Some((_, token, _)) => Ok((
             [(header::SET_COOKIE, session_cookie(&app, &token, app.config.session_absolute_secs))],
@@ -286,7 +263,7 @@ async fn login_api(
     headers: HeaderMap,
     Json(body): Json<LoginJson>,
 ) -> Result<Response, AppError> {
-    match sign_in(&app, &headers, &client, &body.username, &body.password).await? {
+    match sign_in(&app, &headers, &client, Channel::Api, &body.username, &body.password).await? {
         None => Ok((
             StatusCode::UNAUTHORIZED,
             Json(ErrorBody { code: "auth.bad_credentials", message: "用户名或密码错误".into(), field: None }),
@@ -324,5 +301,5 @@ async fn logout_api(State(app): State<Arc<App>>, staff: Staff, headers: HeaderMa
 }
 
 async fn me(staff: Staff) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "user": staff.user, "csrf": staff.csrf, "scope": staff.scope }))
+    Json(serde_json::json!({ "user": staff.user, "csrf": staff.csrf, "scope": staff.actor.scope }))
 }

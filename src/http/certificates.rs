@@ -139,7 +139,7 @@ async fn issue_form(
         return Err(AppError::conflict("certificate.none_issued", result.refused.join("；")).into());
     }
     // Straight on to printing what was issued.
-    let job = crate::batch::start_graduates(app.clone(), staff.clone(), school, kind).await?;
+    let job = crate::batch::start_graduates(app.clone(), staff.actor.clone(), school, kind).await?;
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
 }
 

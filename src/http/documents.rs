@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::db::students;
-use crate::documents::{self, Options};
+use crate::documents;
 use crate::error::AppError;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
@@ -82,18 +82,7 @@ async fn student_document(
 ) -> Result<Response, AppError> {
     let kind = parse_kind(&kind)?;
     let student = student_for(&app, &staff, &id, "document.print").await?;
-    let issued =
-        documents::issue(&app, &student, kind, Options { actor_id: Some(staff.user.id), ..Options::default() }).await?;
-    staff
-        .audit(
-            &app,
-            "document.print",
-            ("student", &id),
-            Some(student.school_id),
-            "ok",
-            &format!("kind={} doc={}", kind.code(), issued.doc_id),
-        )
-        .await?;
+    let issued = crate::service::documents::print(&app, &staff.actor, &student, kind).await?;
     Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
 }
 
@@ -145,7 +134,8 @@ async fn batch_start(
     }
     let grade = form.grade.trim().parse::<i64>().ok();
     let class = form.class.trim().parse::<i64>().ok();
-    let job = crate::batch::start(app.clone(), staff.clone(), school, kind, grade, class, form.zip.is_some()).await?;
+    let job =
+        crate::batch::start(app.clone(), staff.actor.clone(), school, kind, grade, class, form.zip.is_some()).await?;
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
 }
 
@@ -154,7 +144,7 @@ async fn batch_status(
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let status = crate::batch::status(&job, staff.user.id).ok_or(AppError::NotFound)?;
+    let status = crate::batch::status(&job, staff.actor.user_id).ok_or(AppError::NotFound)?;
     render(&app, "batch.html", Some(&staff), context! { job => status, schools => (), kinds => () })
 }
 
@@ -163,7 +153,7 @@ async fn batch_download(
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Response, AppError> {
-    let (bytes, name, mime) = crate::batch::take_result(&job, staff.user.id)?;
+    let (bytes, name, mime) = crate::batch::take_result(&job, staff.actor.user_id)?;
     Ok((
         [
             (header::CONTENT_TYPE, mime.to_owned()),

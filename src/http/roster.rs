@@ -7,7 +7,8 @@ use crate::db::schools::{self, School};
 use crate::error::AppError;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
-use crate::roster::{check, export, read};
+use crate::roster::{check, read};
+use crate::service::roster::ExportFormat;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, header};
@@ -141,28 +142,17 @@ pub struct ExportQuery {
 }
 
 async fn export(app: &App, staff: &Staff, code: &str, format: Option<&str>) -> Result<Response, AppError> {
-    let school = school_in_scope(app, staff, code).await?;
-    let mut conn = app.db.pool.acquire().await?;
-    let rows = export::rows_for_school(&mut conn, &school).await?;
-    staff
-        .audit(app, "roster.export", ("school", &school.code), Some(school.id), "ok", &format!("rows={}", rows.len()))
-        .await?;
-    let (bytes, ext, mime) = match format.unwrap_or("xlsx") {
-        "csv" => (export::write_csv(&rows)?, "csv", "text/csv; charset=utf-8"),
-        "xlsx" => {
-            (export::write_xlsx(&rows)?, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        }
-        other => {
-            return Err(AppError::bad_request("export.format", format!("不支持的导出格式“{other}”，可选 xlsx 或 csv")));
-        }
-    };
-    let name = format!("学籍名册-{}.{ext}", school.code);
+    let format = ExportFormat::parse(format.unwrap_or("xlsx"))?;
+    let out = crate::service::roster::export(&app.db, &staff.actor, code, format).await?;
+    let ext = format.ext();
+    let name = format!("学籍名册-{}.{ext}", out.school_code);
     let disposition = format!(
         "attachment; filename=\"roster-{}.{ext}\"; filename*=UTF-8''{}",
-        school.code,
+        out.school_code,
         url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
     );
-    Ok(([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, format.mime().to_owned()), (header::CONTENT_DISPOSITION, disposition)], out.bytes)
+        .into_response())
 }
 
 async fn export_page(

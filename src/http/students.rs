@@ -82,7 +82,7 @@ pub struct ListResult {
 }
 
 async fn build_filter(app: &App, staff: &Staff, q: &ListQuery) -> Result<Filter, AppError> {
-    let mut filter = Filter { school_ids: staff.scope.clone(), ..Filter::default() };
+    let mut filter = Filter { school_ids: staff.actor.scope.clone(), ..Filter::default() };
     if let Some(code) = q.school.as_deref().filter(|c| !c.is_empty()) {
         let school = schools::by_code(&app.db.pool, code).await?.ok_or(AppError::NotFound)?;
         if !staff.may_see(school.id) {
@@ -149,7 +149,7 @@ async fn search_page(
     Form(form): Form<SearchForm>,
 ) -> Result<Html<String>, PageError> {
     staff.check_csrf(&form.csrf)?;
-    let filter = Filter { school_ids: staff.scope.clone(), query: Some(form.q.clone()), ..Filter::default() };
+    let filter = Filter { school_ids: staff.actor.scope.clone(), query: Some(form.q.clone()), ..Filter::default() };
     let result = run_list(&app, &staff, &filter, 1, "student.search").await?;
     let schools = scope_schools(&app, &staff).await?;
     render(
@@ -175,7 +175,7 @@ async fn search_api(
     staff: Staff,
     Json(form): Json<SearchForm>,
 ) -> Result<Json<ListResult>, AppError> {
-    let filter = Filter { school_ids: staff.scope.clone(), query: Some(form.q), ..Filter::default() };
+    let filter = Filter { school_ids: staff.actor.scope.clone(), query: Some(form.q), ..Filter::default() };
     Ok(Json(run_list(&app, &staff, &filter, 1, "student.search").await?))
 }
 
@@ -277,13 +277,13 @@ async fn student_api(
 }
 
 async fn problems_page(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
-    let list = problems::open_for(&app.db.pool, staff.scope.as_deref()).await?;
+    let list = problems::open_for(&app.db.pool, staff.actor.scope.as_deref()).await?;
     staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
     render(&app, "problems.html", Some(&staff), context! { problems => list })
 }
 
 async fn problems_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<problems::Problem>>, AppError> {
-    let list = problems::open_for(&app.db.pool, staff.scope.as_deref()).await?;
+    let list = problems::open_for(&app.db.pool, staff.actor.scope.as_deref()).await?;
     staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
     Ok(Json(list))
 }

@@ -57,28 +57,8 @@ pub fn router() -> Router<Arc<App>> {
 }
 
 /// Audits a workflow write with its outcome, then passes the result on.
-async fn audited<T>(
-    app: &App,
-    staff: &Staff,
-    action: &str,
-    target: (&str, &str),
-    result: Result<T, AppError>,
-) -> Result<T, AppError> {
-    let (outcome, detail) = match &result {
-        Ok(_) => ("ok", String::new()),
-        Err(e) if e.status().is_server_error() => ("error", format!("code={}", e.code())),
-        Err(e) => ("refused", format!("code={}", e.code())),
-    };
-    let school = match target.0 {
-        "student" => crate::db::students::locate(&app.db.pool, target.1).await?.map(|(_, s)| s),
-        _ => None,
-    };
-    staff.audit(app, action, target, school, outcome, &detail).await?;
-    result
-}
-
 async fn case_answer(app: &App, staff: &Staff, case: &Case, status: StatusCode) -> Result<Response, AppError> {
-    let view = cases::view(app, staff, case).await?;
+    let view = cases::view(app, &staff.actor, case).await?;
     Ok((status, Json(view)).into_response())
 }
 
@@ -89,9 +69,8 @@ async fn open_transfer(
     ApiJson(req): ApiJson<cases::TransferRequest>,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = cases::open_transfer(&app, &staff, &req).await;
-    let target = result.as_ref().map_or_else(|_| "-".to_owned(), |c| c.public_id.clone());
-    let case = audited(&app, &staff, "case.transfer.open", ("case", &target), result).await?;
+    let result = cases::open_transfer(&app, &staff.actor, &req).await;
+    let case = result?;
     case_answer(&app, &staff, &case, StatusCode::CREATED).await
 }
 
@@ -102,9 +81,8 @@ async fn junior_intake(
     ApiJson(req): ApiJson<yearly::IntakeRequest>,
 ) -> Result<Json<Value>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = yearly::junior_intake(&app, &staff, &req).await;
-    let target = result.as_ref().map_or_else(|_| "-".to_owned(), Clone::clone);
-    let id = audited(&app, &staff, "student.junior_intake", ("student", &target), result).await?;
+    let result = yearly::junior_intake(&app, &staff.actor, &req).await;
+    let id = result?;
     Ok(Json(json!({"student": id})))
 }
 
@@ -116,8 +94,8 @@ async fn open_abroad(
     ApiJson(req): ApiJson<cases::AbroadRequest>,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = cases::open_abroad(&app, &staff, &id, &req).await;
-    let case = audited(&app, &staff, "case.abroad.open", ("student", &id), result).await?;
+    let result = cases::open_abroad(&app, &staff.actor, &id, &req).await;
+    let case = result?;
     case_answer(&app, &staff, &case, StatusCode::CREATED).await
 }
 
@@ -130,8 +108,8 @@ async fn open_suspension_kind(
     req: &cases::SuspensionRequest,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(headers)?;
-    let result = cases::open_suspension(app, staff, id, kind, req).await;
-    let case = audited(app, staff, &format!("case.{}.open", kind.code()), ("student", id), result).await?;
+    let result = cases::open_suspension(app, &staff.actor, id, kind, req).await;
+    let case = result?;
     case_answer(app, staff, &case, StatusCode::CREATED).await
 }
 
@@ -173,19 +151,13 @@ async fn open_info_change(
     ApiJson(req): ApiJson<cases::InfoChangeRequest>,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = cases::open_info_change(&app, &staff, &id, &req).await;
-    let case = audited(&app, &staff, "case.info_change.open", ("student", &id), result).await?;
+    let result = cases::open_info_change(&app, &staff.actor, &id, &req).await;
+    let case = result?;
     case_answer(&app, &staff, &case, StatusCode::CREATED).await
 }
 
-async fn status_answer(
-    app: &App,
-    staff: &Staff,
-    action: &str,
-    id: &str,
-    result: Result<crate::domain::StudentStatus, AppError>,
-) -> Result<Json<Value>, AppError> {
-    let to = audited(app, staff, action, ("student", id), result).await?;
+fn status_answer(id: &str, result: Result<crate::domain::StudentStatus, AppError>) -> Result<Json<Value>, AppError> {
+    let to = result?;
     Ok(Json(json!({"student": id, "status": to.code(), "status_label": to.label()})))
 }
 
@@ -197,8 +169,8 @@ async fn suspect_dropout(
     ApiJson(req): ApiJson<direct::DropoutReport>,
 ) -> Result<Json<Value>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::suspect_dropout(&app, &staff, &id, &req).await;
-    status_answer(&app, &staff, "student.dropout_suspected", &id, result).await
+    let result = direct::suspect_dropout(&app, &staff.actor, &id, &req).await;
+    status_answer(&id, result)
 }
 
 async fn report_dropout(
@@ -209,8 +181,8 @@ async fn report_dropout(
     ApiJson(req): ApiJson<direct::DropoutReport>,
 ) -> Result<Json<Value>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::report_dropout(&app, &staff, &id, &req).await;
-    status_answer(&app, &staff, "student.dropout_reported", &id, result).await
+    let result = direct::report_dropout(&app, &staff.actor, &id, &req).await;
+    status_answer(&id, result)
 }
 
 async fn record_return(
@@ -221,8 +193,8 @@ async fn record_return(
     ApiJson(req): ApiJson<direct::Return>,
 ) -> Result<Json<Value>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::record_return(&app, &staff, &id, &req).await;
-    status_answer(&app, &staff, "student.returned", &id, result).await
+    let result = direct::record_return(&app, &staff.actor, &id, &req).await;
+    status_answer(&id, result)
 }
 
 async fn report_missing(
@@ -233,8 +205,8 @@ async fn report_missing(
     ApiJson(req): ApiJson<direct::Missing>,
 ) -> Result<Json<Value>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::report_missing(&app, &staff, &id, &req).await;
-    status_answer(&app, &staff, "student.missing_reported", &id, result).await
+    let result = direct::report_missing(&app, &staff.actor, &id, &req).await;
+    status_answer(&id, result)
 }
 
 async fn record_death(
@@ -245,8 +217,8 @@ async fn record_death(
     ApiJson(req): ApiJson<direct::Death>,
 ) -> Result<Json<direct::DeathRecorded>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::record_death(&app, &staff, &id, &req).await;
-    Ok(Json(audited(&app, &staff, "student.deceased", ("student", &id), result).await?))
+    let result = direct::record_death(&app, &staff.actor, &id, &req).await;
+    Ok(Json(result?))
 }
 
 async fn issue_recall(
@@ -257,8 +229,8 @@ async fn issue_recall(
     ApiJson(req): ApiJson<direct::RecallRequest>,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::issue_recall(&app, &staff, &id, &req).await;
-    let (recall, issued) = audited(&app, &staff, "student.recall_issued", ("student", &id), result).await?;
+    let result = direct::issue_recall(&app, &staff.actor, &id, &req).await;
+    let (recall, issued) = result?;
     Ok((StatusCode::CREATED, Json(json!({"recall": recall, "doc_id": issued.doc_id, "verify_url": issued.verify_url})))
         .into_response())
 }
@@ -288,9 +260,8 @@ async fn record_delivery(
     ApiJson(req): ApiJson<DeliveryBody>,
 ) -> Result<Json<direct::Recall>, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = direct::record_delivery(&app, &staff, &req.number, &req.delivery).await;
-    let target = result.as_ref().map_or_else(|_| "-".to_owned(), |r| r.student.clone());
-    Ok(Json(audited(&app, &staff, "student.recall_delivered", ("student", &target), result).await?))
+    let result = direct::record_delivery(&app, &staff.actor, &req.number, &req.delivery).await;
+    Ok(Json(result?))
 }
 
 /// Case list filters.
@@ -306,17 +277,17 @@ async fn list_cases(
     Query(q): Query<CaseQuery>,
 ) -> Result<Json<Vec<cases::CaseView>>, AppError> {
     let only_open = q.open.as_deref().is_some_and(|v| v == "1" || v == "true");
-    let list = cases::list(&app, &staff, only_open, None).await?;
+    let list = cases::list(&app, &staff.actor, only_open, None).await?;
     let mut views = Vec::with_capacity(list.len());
     for c in &list {
-        views.push(cases::view(&app, &staff, c).await?);
+        views.push(cases::view(&app, &staff.actor, c).await?);
     }
     staff.audit(&app, "case.list", ("case", "*"), None, "ok", &format!("shown={}", views.len())).await?;
     Ok(Json(views))
 }
 
 async fn case_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
-    let case = match cases::visible(&app, &staff, &id).await {
+    let case = match cases::visible(&app, &staff.actor, &id).await {
         Ok(c) => c,
         Err(e) => {
             staff.audit(&app, "case.view", ("case", &id), None, "not_found", "").await?;
@@ -335,8 +306,8 @@ async fn decide(
     ApiJson(d): ApiJson<cases::Decision>,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = cases::decide(&app, &staff, &id, &d).await;
-    let case = audited(&app, &staff, &format!("case.decide.{}", d.decision), ("case", &id), result).await?;
+    let result = cases::decide(&app, &staff.actor, &id, &d).await;
+    let case = result?;
     case_answer(&app, &staff, &case, StatusCode::OK).await
 }
 
@@ -354,15 +325,14 @@ async fn withdraw(
     ApiJson(b): ApiJson<WithdrawBody>,
 ) -> Result<Response, AppError> {
     staff.check_csrf_header(&headers)?;
-    let result = cases::withdraw(&app, &staff, &id, &b.reason).await;
-    let case = audited(&app, &staff, "case.withdraw", ("case", &id), result).await?;
+    let result = cases::withdraw(&app, &staff.actor, &id, &b.reason).await;
+    let case = result?;
     case_answer(&app, &staff, &case, StatusCode::OK).await
 }
 
 async fn form(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
-    let case = cases::visible(&app, &staff, &id).await?;
-    let result = cases::print_form(&app, &staff, &case).await;
-    let issued = audited(&app, &staff, "case.print", ("case", &id), result).await?;
+    let case = cases::visible(&app, &staff.actor, &id).await?;
+    let issued = cases::print_form(&app, &staff.actor, &case).await?;
     Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
 }
 
@@ -388,7 +358,7 @@ async fn upload_proof(
     body: Body,
 ) -> Result<Response, Failure> {
     staff.check_csrf_header(&headers)?;
-    let case = cases::visible(&app, &staff, &id).await?;
+    let case = cases::visible(&app, &staff.actor, &id).await?;
     if staff.user.role.is_bureau() {
         return Err(AppError::not_permitted("workflow.school_step", "证明材料由学校学籍管理员扫描上传").into());
     }
@@ -426,7 +396,7 @@ async fn upload_proof(
     let added = added?;
     let digest = added.entry.digest.to_string();
     let label = q.label.clone().unwrap_or_else(|| added.entry.kind.label().to_owned());
-    cases::add_proof(&app, &staff, &case, &digest, &label).await?;
+    cases::add_proof(&app, &staff.actor, &case, &digest, &label).await?;
     Ok((StatusCode::CREATED, Json(json!({"digest": digest, "label": label, "version": added.version}))).into_response())
 }
 
@@ -437,7 +407,7 @@ async fn export_package(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    let case = cases::visible(&app, &staff, &id).await?;
+    let case = cases::visible(&app, &staff.actor, &id).await?;
     if case.kind != CaseKind::Transfer || case.state != "completed" {
         return Err(AppError::conflict("case.not_completed_transfer", "只有已办结的转学才能移交学籍档案").into());
     }
@@ -475,7 +445,7 @@ async fn import_package(
     body: Body,
 ) -> Result<Response, Failure> {
     staff.check_csrf_header(&headers)?;
-    let case = cases::visible(&app, &staff, &id).await?;
+    let case = cases::visible(&app, &staff.actor, &id).await?;
     may_receive(&staff, &case)?;
     let limit = app.archive.config().import.max_unpacked_bytes;
     if content_length(&headers).is_some_and(|n| n > limit) {
@@ -576,13 +546,12 @@ async fn year_run(
     let kind = run_kind(&kind)?;
     let year = run_year(&year)?;
     let body = body.map(|b| b.0).unwrap_or_default();
-    let result = yearly::run(&app, &staff, kind, year, body.late_reason.as_deref()).await;
-    let target = format!("{}-{year}", kind.code());
-    Ok(Json(audited(&app, &staff, "year.run", ("year", &target), result).await?))
+    let result = yearly::run(&app, &staff.actor, kind, year, body.late_reason.as_deref()).await;
+    Ok(Json(result?))
 }
 
 async fn overdue_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<overdue::Item>>, AppError> {
-    let items = overdue::list(&app, staff.scope.as_deref()).await?;
+    let items = overdue::list(&app, staff.actor.scope.as_deref()).await?;
     staff.audit(&app, "overdue.list", ("overdue", "*"), None, "ok", &format!("shown={}", items.len())).await?;
     Ok(Json(items))
 }

@@ -181,27 +181,6 @@ fn shown_inline(e: &AppError) -> bool {
     )
 }
 
-/// Audits a workflow change with its outcome, then passes the result on.
-async fn audited<T>(
-    app: &App,
-    staff: &Staff,
-    action: &str,
-    target: (&str, &str),
-    result: Result<T, AppError>,
-) -> Result<T, AppError> {
-    let (outcome, detail) = match &result {
-        Ok(_) => ("ok", String::new()),
-        Err(e) if e.status().is_server_error() => ("error", format!("code={}", e.code())),
-        Err(e) => ("refused", format!("code={}", e.code())),
-    };
-    let school = match target.0 {
-        "student" => students::locate(&app.db.pool, target.1).await?.map(|(_, s)| s),
-        _ => None,
-    };
-    staff.audit(app, action, target, school, outcome, &detail).await?;
-    result
-}
-
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -266,7 +245,7 @@ fn upload_refusal(f: Failure) -> Result<(String, StatusCode), PageError> {
 async fn views(app: &App, staff: &Staff, list: &[Case]) -> Result<Vec<cases::CaseView>, AppError> {
     let mut out = Vec::with_capacity(list.len());
     for c in list {
-        out.push(cases::view(app, staff, c).await?);
+        out.push(cases::view(app, &staff.actor, c).await?);
     }
     Ok(out)
 }
@@ -281,13 +260,13 @@ async fn cases_page(
 
 async fn render_cases(app: &App, staff: &Staff, notice: Notice, status: StatusCode) -> Result<Response, PageError> {
     let bureau = staff.user.role.is_bureau();
-    let open = cases::list(app, staff, true, None).await?;
-    let (mine, others): (Vec<Case>, Vec<Case>) = open.into_iter().partition(|c| cases::my_turn(staff, c));
+    let open = cases::list(app, &staff.actor, true, None).await?;
+    let (mine, others): (Vec<Case>, Vec<Case>) = open.into_iter().partition(|c| cases::my_turn(&staff.actor, c));
     // Registrars: the last closed ones too (a completed transfer's dossier is handed over after it).
     let closed: Vec<Case> = if bureau {
         Vec::new()
     } else {
-        cases::list(app, staff, false, None)
+        cases::list(app, &staff.actor, false, None)
             .await?
             .into_iter()
             .filter(|c| c.state != "open")
@@ -310,7 +289,7 @@ async fn render_cases(app: &App, staff: &Staff, notice: Notice, status: StatusCo
     let reminders = if bureau {
         Vec::new()
     } else {
-        let items = overdue::list(app, staff.scope.as_deref()).await?;
+        let items = overdue::list(app, staff.actor.scope.as_deref()).await?;
         staff.audit(app, "overdue.list", ("overdue", "*"), None, "ok", &format!("shown={}", items.len())).await?;
         items
     };
@@ -356,11 +335,10 @@ async fn intake_form(
             class_number,
             school: f.opt("school"),
         };
-        yearly::junior_intake(&app, &staff, &req).await
+        yearly::junior_intake(&app, &staff.actor, &req).await
     }
     .await;
-    let target = result.as_ref().map_or_else(|_| "-".to_owned(), Clone::clone);
-    match audited(&app, &staff, "student.junior_intake", ("student", &target), result).await {
+    match result {
         Ok(id) => Ok(see_other(&format!("/students/{id}?ok=intake"))),
         Err(e) if shown_inline(&e) => {
             let status = e.status();
@@ -441,7 +419,7 @@ async fn render_case(
     notice: Notice,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let case = match cases::visible(app, staff, id).await {
+    let case = match cases::visible(app, &staff.actor, id).await {
         Ok(c) => c,
         Err(e) => {
             staff.audit(app, "case.view", ("case", id), None, "not_found", "").await?;
@@ -449,7 +427,7 @@ async fn render_case(
         }
     };
     staff.audit(app, "case.view", ("case", id), Some(case.school_id), "ok", "").await?;
-    let view = cases::view(app, staff, &case).await?;
+    let view = cases::view(app, &staff.actor, &case).await?;
     // The student's record and scans only for those who may see the student now.
     let located = students::locate(&app.db.pool, &view.student).await?;
     let may_see_student = located.is_some_and(|(_, school)| staff.may_see(school));
@@ -517,10 +495,9 @@ async fn decide_form(
             opinion: f.one("opinion").to_owned(),
             signer: f.opt("signer"),
         };
-        cases::decide(&app, &staff, &id, &d).await
+        cases::decide(&app, &staff.actor, &id, &d).await
     };
-    let action = format!("case.decide.{}", if decision == "refuse" { "refuse" } else { "approve" });
-    match audited(&app, &staff, &action, ("case", &id), result).await {
+    match result {
         Ok(case) => {
             let code = match case.state.as_str() {
                 "completed" => "completed",
@@ -541,8 +518,8 @@ async fn withdraw_form(
 ) -> Result<Response, PageError> {
     let f = Fields(pairs);
     staff.check_csrf(f.one("csrf"))?;
-    let result = cases::withdraw(&app, &staff, &id, f.one("reason")).await;
-    match audited(&app, &staff, "case.withdraw", ("case", &id), result).await {
+    let result = cases::withdraw(&app, &staff.actor, &id, f.one("reason")).await;
+    match result {
         Ok(_) => Ok(see_other(&format!("/cases/{id}?ok=withdrawn"))),
         Err(e) => case_refusal(&app, &staff, &id, e, "withdraw", &f).await,
     }
@@ -558,7 +535,7 @@ async fn proof_form(
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let case = cases::visible(&app, &staff, &id).await?;
+    let case = cases::visible(&app, &staff.actor, &id).await?;
     let refuse = |message: String, status: StatusCode| {
         let notice = Notice { error: Some(message), form: Some("proof".into()), ..Notice::default() };
         render_case(&app, &staff, &id, notice, status)
@@ -635,7 +612,7 @@ async fn proof_form(
     };
     let digest = added.entry.digest.to_string();
     let label = if label.trim().is_empty() { added.entry.kind.label().to_owned() } else { label.trim().to_owned() };
-    match cases::add_proof(&app, &staff, &case, &digest, &label).await {
+    match cases::add_proof(&app, &staff.actor, &case, &digest, &label).await {
         Ok(()) => Ok(see_other(&format!("/cases/{id}?ok=proof"))),
         Err(e) => case_refusal(&app, &staff, &id, e, "proof", &Fields::default()).await,
     }
@@ -651,7 +628,7 @@ async fn package_form(
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let case = cases::visible(&app, &staff, &id).await?;
+    let case = cases::visible(&app, &staff.actor, &id).await?;
     let refuse = |message: String, status: StatusCode| {
         let notice = Notice { error: Some(message), form: Some("package".into()), ..Notice::default() };
         render_case(&app, &staff, &id, notice, status)
@@ -745,11 +722,10 @@ async fn transfer_form(
             proofs: Vec::new(),
             override_reason: if staff.user.role.is_bureau() { f.opt("override_reason") } else { None },
         };
-        cases::open_transfer(&app, &staff, &req).await
+        cases::open_transfer(&app, &staff.actor, &req).await
     }
     .await;
-    let target = result.as_ref().map_or_else(|_| "-".to_owned(), |c| c.public_id.clone());
-    match audited(&app, &staff, "case.transfer.open", ("case", &target), result).await {
+    match result {
         Ok(case) => Ok(see_other(&format!("/cases/{}?ok=opened", case.public_id))),
         Err(e) if shown_inline(&e) => {
             let status = e.status();
@@ -778,7 +754,7 @@ pub async fn student_section(
     let may = |a: Action| transitions::apply(student.status, a, plain).is_ok();
     // Refused in principle, possible only with the bureau's recorded reason.
     let by_override = |a: Action| !may(a) && transitions::apply(student.status, a, special).is_ok();
-    let list = cases::list(app, staff, false, Some(student.id)).await?;
+    let list = cases::list(app, &staff.actor, false, Some(student.id)).await?;
     let open_case = list.iter().find(|c| c.state == "open");
     let mut actions: Vec<&str> = Vec::new();
     let mut notes: Vec<&str> = Vec::new();
@@ -974,7 +950,6 @@ fn suspension_request(
 }
 
 async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f: &Fields) -> Result<Done, AppError> {
-    let student_target = ("student", id);
     match action {
         "suspension" | "renewal" | "resumption" => {
             let kind = match action {
@@ -984,10 +959,10 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
             };
             let result = async {
                 let req = suspension_request(f, proof_refs(app, id, f.many("proof")).await?, staff)?;
-                cases::open_suspension(app, staff, id, kind, &req).await
+                cases::open_suspension(app, &staff.actor, id, kind, &req).await
             }
             .await;
-            let case = audited(app, staff, &format!("case.{}.open", kind.code()), student_target, result).await?;
+            let case = result?;
             Ok(Done::Case(case.public_id))
         }
         "abroad" => {
@@ -1000,10 +975,10 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                     guardian_phone: f.one("guardian_phone").to_owned(),
                     proofs: proof_refs(app, id, f.many("proof")).await?,
                 };
-                cases::open_abroad(app, staff, id, &req).await
+                cases::open_abroad(app, &staff.actor, id, &req).await
             }
             .await;
-            let case = audited(app, staff, "case.abroad.open", student_target, result).await?;
+            let case = result?;
             Ok(Done::Case(case.public_id))
         }
         "info_change" => {
@@ -1020,10 +995,10 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                     guardian_name: f.one("guardian_name").to_owned(),
                     proofs: proof_refs(app, id, f.many("proof")).await?,
                 };
-                cases::open_info_change(app, staff, id, &req).await
+                cases::open_info_change(app, &staff.actor, id, &req).await
             }
             .await;
-            let case = audited(app, staff, "case.info_change.open", student_target, result).await?;
+            let case = result?;
             Ok(Done::Case(case.public_id))
         }
         "transfer_out" => {
@@ -1055,10 +1030,10 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                     proofs: proof_refs(app, id, f.many("proof")).await?,
                     override_reason: if staff.user.role.is_bureau() { f.opt("override_reason") } else { None },
                 };
-                cases::open_transfer(app, staff, &req).await
+                cases::open_transfer(app, &staff.actor, &req).await
             }
             .await;
-            let case = audited(app, staff, "case.transfer.open", student_target, result).await?;
+            let case = result?;
             Ok(Done::Case(case.public_id))
         }
         "suspected" | "dropout" => {
@@ -1066,12 +1041,12 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                 absent_since: f.one("absent_since").to_owned(),
                 note: f.one("note").to_owned(),
             };
-            let (result, audit_action, code) = if action == "suspected" {
-                (direct::suspect_dropout(app, staff, id, &report).await, "student.dropout_suspected", "suspected")
+            let (result, code) = if action == "suspected" {
+                (direct::suspect_dropout(app, &staff.actor, id, &report).await, "suspected")
             } else {
-                (direct::report_dropout(app, staff, id, &report).await, "student.dropout_reported", "dropout")
+                (direct::report_dropout(app, &staff.actor, id, &report).await, "dropout")
             };
-            audited(app, staff, audit_action, student_target, result).await?;
+            result?;
             Ok(Done::Student(id.to_owned(), code))
         }
         "recall" => {
@@ -1080,8 +1055,8 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                 contact_person: f.one("contact_person").to_owned(),
                 contact_phone: f.one("contact_phone").to_owned(),
             };
-            let result = direct::issue_recall(app, staff, id, &req).await;
-            let (_, issued) = audited(app, staff, "student.recall_issued", student_target, result).await?;
+            let result = direct::issue_recall(app, &staff.actor, id, &req).await;
+            let (_, issued) = result?;
             Ok(Done::Pdf(pdf_response(issued.pdf.bytes, &issued.file_name)))
         }
         "delivery" => {
@@ -1090,8 +1065,8 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                 delivered_to: f.one("delivered_to").to_owned(),
                 method: f.one("method").to_owned(),
             };
-            let result = direct::record_delivery(app, staff, f.one("number"), &d).await;
-            let recall = audited(app, staff, "student.recall_delivered", student_target, result).await?;
+            let result = direct::record_delivery(app, &staff.actor, f.one("number"), &d).await;
+            let recall = result?;
             Ok(Done::Student(recall.student, "delivered"))
         }
         "return" => {
@@ -1102,10 +1077,10 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                     class_number: f.number("class_number", "班号")?,
                     note: f.one("note").to_owned(),
                 };
-                direct::record_return(app, staff, id, &r).await
+                direct::record_return(app, &staff.actor, id, &r).await
             }
             .await;
-            audited(app, staff, "student.returned", student_target, result).await?;
+            result?;
             Ok(Done::Student(id.to_owned(), "returned"))
         }
         "missing" => {
@@ -1115,8 +1090,8 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                 proofs: f.many("proof"),
                 note: f.one("note").to_owned(),
             };
-            let result = direct::report_missing(app, staff, id, &m).await;
-            audited(app, staff, "student.missing_reported", student_target, result).await?;
+            let result = direct::report_missing(app, &staff.actor, id, &m).await;
+            result?;
             Ok(Done::Student(id.to_owned(), "missing"))
         }
         "death" => {
@@ -1125,8 +1100,8 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
                 proofs: f.many("proof"),
                 note: f.one("note").to_owned(),
             };
-            let result = direct::record_death(app, staff, id, &d).await;
-            let recorded = audited(app, staff, "student.deceased", student_target, result).await?;
+            let result = direct::record_death(app, &staff.actor, id, &d).await;
+            let recorded = result?;
             Ok(Done::Student(id.to_owned(), if recorded.late { "deceased_late" } else { "deceased" }))
         }
         _ => Err(AppError::NotFound),
@@ -1233,10 +1208,9 @@ async fn year_form(
     let result = if f.opt("confirm").is_none() {
         Err(AppError::bad_request("year.confirm_required", "请先核对预览表，勾选“已核对”后再确认办理"))
     } else {
-        yearly::run(&app, &staff, kind, year, f.opt("late_reason").as_deref()).await
+        yearly::run(&app, &staff.actor, kind, year, f.opt("late_reason").as_deref()).await
     };
-    let target = format!("{}-{year}", kind.code());
-    match audited(&app, &staff, "year.run", ("year", &target), result).await {
+    match result {
         Ok(_) => Ok(see_other(&format!("/years?year={year}&ok={}", kind.code()))),
         Err(e) if shown_inline(&e) => {
             let status = e.status();

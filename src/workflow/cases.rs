@@ -16,10 +16,11 @@ use super::{
 use crate::app::App;
 use crate::db::schools;
 use crate::db::students::{self, Student};
+use crate::domain::Actor;
 use crate::domain::{Action, DomainError, Gender, Grade, IdNumber, StudentStatus};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Staff;
 use crate::render::{Coverage, DocKind};
+use crate::service::audit::Audit;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -254,14 +255,14 @@ pub async fn by_public_id<'c>(e: impl sqlx::Executor<'c, Database = Any>, public
 }
 
 /// A case the staff member is party to (either school, or the bureau); 404 otherwise.
-pub async fn visible(app: &App, staff: &Staff, public_id: &str) -> AppResult<Case> {
+pub async fn visible(app: &App, actor: &Actor, public_id: &str) -> AppResult<Case> {
     let case = by_public_id(&app.db.pool, public_id).await?.ok_or(AppError::NotFound)?;
-    if party(staff, &case) { Ok(case) } else { Err(AppError::NotFound) }
+    if party(actor, &case) { Ok(case) } else { Err(AppError::NotFound) }
 }
 
 /// Whether the staff member is party to the case.
-pub fn party(staff: &Staff, case: &Case) -> bool {
-    staff.may_see(case.school_id) || case.to_school_id.is_some_and(|id| staff.may_see(id))
+pub fn party(actor: &Actor, case: &Case) -> bool {
+    actor.may_see(case.school_id) || case.to_school_id.is_some_and(|id| actor.may_see(id))
 }
 
 /// The case's student as the archive sees them (their school now, which a
@@ -546,11 +547,11 @@ fn proof_texts(proofs: &[ProofRef]) -> impl Iterator<Item = (&'static str, &str)
     proofs.iter().map(|p| ("证明材料名称", p.label.as_str()))
 }
 
-fn optional_override(staff: &Staff, reason: Option<&str>) -> AppResult<Option<String>> {
+fn optional_override(actor: &Actor, reason: Option<&str>) -> AppResult<Option<String>> {
     match reason.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
         Some(r) => {
-            require_bureau(staff).map_err(|_| {
+            require_bureau(actor).map_err(|_| {
                 AppError::not_permitted("case.override_bureau_only", "只有教育局可以记录特批理由，学校不能自行特批")
             })?;
             Ok(Some(r.chars().take(500).collect()))
@@ -605,7 +606,7 @@ impl<'a> NewCase<'a> {
 async fn insert_case(
     app: &App,
     tx: &mut Transaction<'static, Any>,
-    staff: &Staff,
+    actor: &Actor,
     new: NewCase<'_>,
     today: NaiveDate,
 ) -> AppResult<Case> {
@@ -629,13 +630,13 @@ async fn insert_case(
     .bind(due.to_string())
     .bind(new.detail.to_string())
     .bind(new.override_reason.as_deref())
-    .bind(staff.user.id)
+    .bind(actor.user_id)
     .bind(today.to_string())
     .bind(&now)
     .fetch_one(&mut **tx)
     .await?;
     for (digest, label) in &new.proofs {
-        add_proof_row(tx, id, digest, label, staff.user.id).await?;
+        add_proof_row(tx, id, digest, label, actor.user_id).await?;
     }
     for (stage, m, date, digest) in &new.manual {
         sqlx::query(
@@ -649,18 +650,18 @@ async fn insert_case(
         .bind(m.signer.trim())
         .bind(date.to_string())
         .bind(digest)
-        .bind(staff.user.id)
+        .bind(actor.user_id)
         .bind(&now)
         .execute(&mut **tx)
         .await?;
-        add_proof_row(tx, id, digest, &format!("{}（纸质，手工登记）", stage.label()), staff.user.id).await?;
+        add_proof_row(tx, id, digest, &format!("{}（纸质，手工登记）", stage.label()), actor.user_id).await?;
     }
     let case = by_public_id(&mut **tx, &public_id).await?.ok_or(AppError::NotFound)?;
     // A transfer's opening is its status change (转出中), written by the caller; the others
     // change nothing until approved, so their history notes the application here.
     if case.kind != CaseKind::Transfer {
         let detail = json!({"case": case.public_id, "kind": case.kind.code()});
-        record_event(tx, new.student.id, "application_opened", None, None, &detail, &[], Some(staff.user.id)).await?;
+        record_event(tx, new.student.id, "application_opened", None, None, &detail, &[], actor.user_id).await?;
     }
     Ok(case)
 }
@@ -670,7 +671,7 @@ async fn add_proof_row(
     case_id: i64,
     digest: &str,
     label: &str,
-    user: i64,
+    user: Option<i64>,
 ) -> AppResult<()> {
     sqlx::query("INSERT INTO case_proofs (case_id, digest, label, added_by, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(case_id)
@@ -698,7 +699,13 @@ async fn checked_proofs(
 /// becomes 转出中, the first stage is the receiving school's); to a school
 /// outside this system by the sending school, with the other side's two
 /// approvals recorded by hand from their scanned papers.
-pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> AppResult<Case> {
+pub async fn open_transfer(app: &App, actor: &Actor, req: &TransferRequest) -> AppResult<Case> {
+    let mut audit = Audit::new(actor, "case.transfer.open", ("case", "-"));
+    let result = open_transfer_in(app, actor, req, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit: &mut Audit<'_>) -> AppResult<Case> {
     let today = app.today();
     let reason = required("转学原因", &req.reason)?;
     let guardian = required("监护人姓名", &req.guardian_name)?;
@@ -706,7 +713,7 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
         Some(d) => parse_date("申请日期", d)?,
         None => today,
     };
-    let override_reason = optional_override(staff, req.override_reason.as_deref())?;
+    let override_reason = optional_override(actor, req.override_reason.as_deref())?;
     // What the 转学申请表 prints, checked before anything is written.
     let mut texts = vec![("转学原因", reason.as_str()), ("监护人姓名", guardian.as_str())];
     texts.push(("监护人电话", req.guardian_phone.as_str()));
@@ -725,11 +732,11 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
             AppError::bad_request("transfer.student_required", "转往系统外学校时须指明本校学生（student）")
         })?;
         let student = lock_student(&mut tx, public_id).await?.ok_or(AppError::NotFound)?;
-        if !staff.may_see(student.school_id) {
+        if !actor.may_see(student.school_id) {
             return Err(AppError::NotFound);
         }
         if override_reason.is_none() {
-            require_school(staff, student.school_id)?;
+            require_school(actor, student.school_id)?;
         }
         ensure_no_open_case(&mut tx, student.id).await?;
         let school = school_of(&mut *tx, &student).await?;
@@ -785,7 +792,7 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
             &json!({"to_school": to_school, "to_county": county, "to_province": province, "external": true,
                     "override_reason": override_reason}),
             &proofs.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
-            Some(staff.user.id),
+            actor.user_id,
         )
         .await?;
         let new = NewCase {
@@ -798,7 +805,7 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
             proofs,
             manual,
         };
-        insert_case(app, &mut tx, staff, new, today).await?
+        insert_case(app, &mut tx, actor, new, today).await?
     } else {
         let (no, name) = match (req.student_no.as_deref(), req.name.as_deref()) {
             (Some(no), Some(name)) if !no.trim().is_empty() && !name.trim().is_empty() => (no.trim(), name.trim()),
@@ -814,14 +821,14 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
                 AppError::from(DomainError::new("school.unknown", "转入学校", code, "不是本县学校代码"))
             })?,
             None => {
-                let id = staff.user.school_id.ok_or_else(|| {
+                let id = actor.school_id.ok_or_else(|| {
                     AppError::bad_request("transfer.to_school_required", "请指明转入学校（to_school）")
                 })?;
                 schools::by_id(&mut *tx, id).await?.ok_or(AppError::NotFound)?
             }
         };
         if override_reason.is_none() {
-            require_school(staff, to_school.id)?;
+            require_school(actor, to_school.id)?;
         }
         let id: Option<String> =
             sqlx::query_scalar("SELECT public_id FROM students WHERE student_no = $1 AND name = $2")
@@ -881,7 +888,7 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
             StatusDates { since: Some(today), until: None },
             &json!({"to_school": to_school.code, "to_class": class.name(), "override_reason": override_reason}),
             &proofs.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
-            Some(staff.user.id),
+            actor.user_id,
         )
         .await?;
         let detail = json!({
@@ -899,14 +906,27 @@ pub async fn open_transfer(app: &App, staff: &Staff, req: &TransferRequest) -> A
             proofs,
             manual: Vec::new(),
         };
-        insert_case(app, &mut tx, staff, new, today).await?
+        insert_case(app, &mut tx, actor, new, today).await?
     };
-    tx.commit().await?;
+    audit.target(&case.public_id);
+    audit.commit(tx).await?;
     Ok(case)
 }
 
 /// Opens an application to study abroad (Art. 19), by the student's school.
-pub async fn open_abroad(app: &App, staff: &Staff, public_id: &str, req: &AbroadRequest) -> AppResult<Case> {
+pub async fn open_abroad(app: &App, actor: &Actor, public_id: &str, req: &AbroadRequest) -> AppResult<Case> {
+    let mut audit = Audit::new(actor, "case.abroad.open", ("student", public_id));
+    let result = open_abroad_in(app, actor, public_id, req, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn open_abroad_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    req: &AbroadRequest,
+    audit: &mut Audit<'_>,
+) -> AppResult<Case> {
     let today = app.today();
     let departure = parse_date("出境日期", &req.departure_date)?;
     let country = required("前往国家或地区", &req.country)?;
@@ -916,8 +936,8 @@ pub async fn open_abroad(app: &App, staff: &Staff, public_id: &str, req: &Abroad
     texts.extend(proof_texts(&req.proofs));
     printable(&app.coverage, &texts)?;
     let mut tx = app.db.pool.begin().await?;
-    let student = super::lock_visible(&mut tx, staff, public_id).await?;
-    require_school(staff, student.school_id)?;
+    let student = super::lock_visible(&mut tx, actor, public_id).await?;
+    require_school(actor, student.school_id)?;
     ensure_no_open_case(&mut tx, student.id).await?;
     let school = school_of(&mut *tx, &student).await?;
     // Checked now so the application cannot be approved into a forbidden state later.
@@ -929,31 +949,44 @@ pub async fn open_abroad(app: &App, staff: &Staff, public_id: &str, req: &Abroad
         "from_school": school.name, "grade": student.grade,
     });
     let new = NewCase::at_school(CaseKind::Abroad, &student, detail, proofs);
-    let case = insert_case(app, &mut tx, staff, new, today).await?;
-    tx.commit().await?;
+    let case = insert_case(app, &mut tx, actor, new, today).await?;
+    audit.commit(tx).await?;
     Ok(case)
 }
 
 /// Opens a suspension, renewal or resumption application (Art. 22-24).
 pub async fn open_suspension(
     app: &App,
-    staff: &Staff,
+    actor: &Actor,
     public_id: &str,
     kind: CaseKind,
     req: &SuspensionRequest,
 ) -> AppResult<Case> {
+    let mut audit = Audit::new(actor, format!("case.{}.open", kind.code()), ("student", public_id));
+    let result = open_suspension_in(app, actor, public_id, kind, req, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn open_suspension_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    kind: CaseKind,
+    req: &SuspensionRequest,
+    audit: &mut Audit<'_>,
+) -> AppResult<Case> {
     let today = app.today();
     let reason = required("申请原因", &req.reason)?;
     let guardian = required("监护人姓名", &req.guardian_name)?;
-    let override_reason = optional_override(staff, req.override_reason.as_deref())?;
+    let override_reason = optional_override(actor, req.override_reason.as_deref())?;
     let mut texts = vec![("申请原因", reason.as_str()), ("监护人姓名", guardian.as_str())];
     texts.push(("监护人电话", req.guardian_phone.as_str()));
     texts.extend(proof_texts(&req.proofs));
     printable(&app.coverage, &texts)?;
     let mut tx = app.db.pool.begin().await?;
-    let student = super::lock_visible(&mut tx, staff, public_id).await?;
+    let student = super::lock_visible(&mut tx, actor, public_id).await?;
     if override_reason.is_none() {
-        require_school(staff, student.school_id)?;
+        require_school(actor, student.school_id)?;
     }
     ensure_no_open_case(&mut tx, student.id).await?;
     let school = school_of(&mut *tx, &student).await?;
@@ -1020,8 +1053,8 @@ pub async fn open_suspension(
     }
     let proofs = checked_proofs(app, &student, kind, &req.proofs).await?;
     let new = NewCase { to_class_id, override_reason, ..NewCase::at_school(kind, &student, detail, proofs) };
-    let case = insert_case(app, &mut tx, staff, new, today).await?;
-    tx.commit().await?;
+    let case = insert_case(app, &mut tx, actor, new, today).await?;
+    audit.commit(tx).await?;
     Ok(case)
 }
 
@@ -1032,12 +1065,24 @@ pub fn suspension_end(start: NaiveDate) -> NaiveDate {
 }
 
 /// Opens a change of basic information (Art. 15), by the student's school.
-pub async fn open_info_change(app: &App, staff: &Staff, public_id: &str, req: &InfoChangeRequest) -> AppResult<Case> {
+pub async fn open_info_change(app: &App, actor: &Actor, public_id: &str, req: &InfoChangeRequest) -> AppResult<Case> {
+    let mut audit = Audit::new(actor, "case.info_change.open", ("student", public_id));
+    let result = open_info_change_in(app, actor, public_id, req, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn open_info_change_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    req: &InfoChangeRequest,
+    audit: &mut Audit<'_>,
+) -> AppResult<Case> {
     let today = app.today();
     let guardian = required("监护人姓名", &req.guardian_name)?;
     let mut tx = app.db.pool.begin().await?;
-    let student = super::lock_visible(&mut tx, staff, public_id).await?;
-    require_school(staff, student.school_id)?;
+    let student = super::lock_visible(&mut tx, actor, public_id).await?;
+    require_school(actor, student.school_id)?;
     ensure_no_open_case(&mut tx, student.id).await?;
     let school = school_of(&mut *tx, &student).await?;
     crate::domain::transitions::apply(student.status, Action::ChangeInfo, facts(&student, &school, false))?;
@@ -1047,8 +1092,8 @@ pub async fn open_info_change(app: &App, staff: &Staff, public_id: &str, req: &I
         "changes": changes, "reason": req.reason.trim(), "guardian_name": guardian, "apply_date": today.to_string(),
     });
     let new = NewCase::at_school(CaseKind::InfoChange, &student, detail, proofs);
-    let case = insert_case(app, &mut tx, staff, new, today).await?;
-    tx.commit().await?;
+    let case = insert_case(app, &mut tx, actor, new, today).await?;
+    audit.commit(tx).await?;
     Ok(case)
 }
 
@@ -1127,7 +1172,13 @@ fn check_changes(coverage: &Coverage, s: &Student, changes: &serde_json::Map<Str
 
 /// Decides the waiting stage: approve (the last approval applies the
 /// change) or refuse (the case closes; a transfer's student stays).
-pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> AppResult<Case> {
+pub async fn decide(app: &App, actor: &Actor, case_id: &str, d: &Decision) -> AppResult<Case> {
+    let mut audit = Audit::new(actor, format!("case.decide.{}", d.decision), ("case", case_id));
+    let result = decide_in(app, actor, case_id, d, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit: &mut Audit<'_>) -> AppResult<Case> {
     let today = app.today();
     let approve = match d.decision.as_str() {
         "approve" => true,
@@ -1147,7 +1198,7 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
     // Lock the case row first (the write lock), then read it.
     sqlx::query("UPDATE cases SET stage = stage WHERE public_id = $1").bind(case_id).execute(&mut *tx).await?;
     let case = by_public_id(&mut *tx, case_id).await?.ok_or(AppError::NotFound)?;
-    if !party(staff, &case) && !staff.user.role.is_bureau() {
+    if !party(actor, &case) && !actor.is_bureau() {
         return Err(AppError::NotFound);
     }
     if case.state != "open" {
@@ -1168,9 +1219,9 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
         other => other,
     };
     match stage {
-        s if s.is_bureau() => require_bureau(staff)?,
-        Stage::ReceivingSchool => require_school(staff, case.to_school_id.unwrap_or(-1)).map_err(other_school)?,
-        _ => require_school(staff, case.school_id).map_err(other_school)?,
+        s if s.is_bureau() => require_bureau(actor)?,
+        Stage::ReceivingSchool => require_school(actor, case.to_school_id.unwrap_or(-1)).map_err(other_school)?,
+        _ => require_school(actor, case.school_id).map_err(other_school)?,
     }
     if stage == case.kind.stages()[0] && approve {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_proofs WHERE case_id = $1")
@@ -1186,7 +1237,7 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
     }
     let due = case.stage_due.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let late = due.is_some_and(|due| today > due);
-    let signer = d.signer.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(&staff.user.display_name);
+    let signer = d.signer.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(&actor.display_name);
     sqlx::query(
         "INSERT INTO case_steps (case_id, stage, decision, opinion, signer, decided_on, due_on, late, by_hand,
              proof, recorded_by, at)
@@ -1200,7 +1251,7 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
     .bind(today.to_string())
     .bind(case.stage_due.as_deref())
     .bind(crate::db::flag(late))
-    .bind(staff.user.id)
+    .bind(actor.user_id)
     .bind(crate::db::now_text())
     .execute(&mut *tx)
     .await?;
@@ -1222,12 +1273,11 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
                 StatusDates::default(),
                 &detail,
                 &[],
-                Some(staff.user.id),
+                actor.user_id,
             )
             .await?;
         } else {
-            record_event(&mut tx, student.id, "application_refused", None, None, &detail, &[], Some(staff.user.id))
-                .await?;
+            record_event(&mut tx, student.id, "application_refused", None, None, &detail, &[], actor.user_id).await?;
         }
     } else if let Some(next) = stages.get(pos + 1) {
         let due = app.calendar().add_working_days(today, super::STEP_WORKING_DAYS);
@@ -1239,9 +1289,9 @@ pub async fn decide(app: &App, staff: &Staff, case_id: &str, d: &Decision) -> Ap
             .execute(&mut *tx)
             .await?;
     } else {
-        complete(&mut tx, &case, staff, &app.coverage, today).await?;
+        complete(&mut tx, &case, actor, &app.coverage, today).await?;
     }
-    tx.commit().await?;
+    audit.commit(tx).await?;
     by_public_id(&app.db.pool, case_id).await?.ok_or(AppError::NotFound)
 }
 
@@ -1265,7 +1315,7 @@ async fn close(tx: &mut Transaction<'static, Any>, case: &Case, state: &str, tod
 async fn complete(
     tx: &mut Transaction<'static, Any>,
     case: &Case,
-    staff: &Staff,
+    actor: &Actor,
     coverage: &Coverage,
     today: NaiveDate,
 ) -> AppResult<()> {
@@ -1275,7 +1325,7 @@ async fn complete(
     let proofs: Vec<String> = proofs_of(&mut **tx, case.id).await?.into_iter().map(|p| p.digest).collect();
     let form: Option<String> = case.detail.get("form_doc_id").and_then(Value::as_str).map(str::to_owned);
     let mut detail = json!({"case": case.public_id, "form": form});
-    let actor = Some(staff.user.id);
+    let actor = actor.user_id;
     close(tx, case, "completed", today).await?;
     match case.kind {
         CaseKind::Transfer if case.to_school_id.is_some() => {
@@ -1415,13 +1465,19 @@ async fn set_handover(tx: &mut Transaction<'static, Any>, case: &Case, today: Na
 
 /// Withdraws an open case (the guardian withdrew the application). Either
 /// school party or the bureau may record it; the reason is required.
-pub async fn withdraw(app: &App, staff: &Staff, case_id: &str, reason: &str) -> AppResult<Case> {
+pub async fn withdraw(app: &App, actor: &Actor, case_id: &str, reason: &str) -> AppResult<Case> {
+    let mut audit = Audit::new(actor, "case.withdraw", ("case", case_id));
+    let result = withdraw_in(app, actor, case_id, reason, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn withdraw_in(app: &App, actor: &Actor, case_id: &str, reason: &str, audit: &mut Audit<'_>) -> AppResult<Case> {
     let today = app.today();
     let reason = required("撤回原因", reason)?;
     let mut tx = app.db.pool.begin().await?;
     sqlx::query("UPDATE cases SET stage = stage WHERE public_id = $1").bind(case_id).execute(&mut *tx).await?;
     let case = by_public_id(&mut *tx, case_id).await?.ok_or(AppError::NotFound)?;
-    if !party(staff, &case) {
+    if !party(actor, &case) {
         return Err(AppError::NotFound);
     }
     if case.state != "open" {
@@ -1433,33 +1489,23 @@ pub async fn withdraw(app: &App, staff: &Staff, case_id: &str, reason: &str) -> 
     if case.kind == CaseKind::Transfer && student.status == StudentStatus::TransferPending {
         let school = school_of(&mut *tx, &student).await?;
         let f = facts(&student, &school, false);
-        change_status(
-            &mut tx,
-            &student,
-            Action::StopTransfer,
-            f,
-            StatusDates::default(),
-            &detail,
-            &[],
-            Some(staff.user.id),
-        )
-        .await?;
-    } else {
-        record_event(&mut tx, student.id, "application_withdrawn", None, None, &detail, &[], Some(staff.user.id))
+        change_status(&mut tx, &student, Action::StopTransfer, f, StatusDates::default(), &detail, &[], actor.user_id)
             .await?;
+    } else {
+        record_event(&mut tx, student.id, "application_withdrawn", None, None, &detail, &[], actor.user_id).await?;
     }
-    tx.commit().await?;
+    audit.commit(tx).await?;
     by_public_id(&app.db.pool, case_id).await?.ok_or(AppError::NotFound)
 }
 
 /// Files an uploaded scan with an open case (it is already in the student's dossier).
-pub async fn add_proof(app: &App, staff: &Staff, case: &Case, digest: &str, label: &str) -> AppResult<()> {
+pub async fn add_proof(app: &App, actor: &Actor, case: &Case, digest: &str, label: &str) -> AppResult<()> {
     if case.state != "open" {
         return Err(AppError::conflict("case.closed", format!("该申请{}，不能再添加材料", state_label(&case.state))));
     }
     check_proof_label(app, label)?;
     let mut tx = app.db.pool.begin().await?;
-    add_proof_row(&mut tx, case.id, digest, &proof_label(case.kind, label), staff.user.id).await?;
+    add_proof_row(&mut tx, case.id, digest, &proof_label(case.kind, label), actor.user_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1542,7 +1588,17 @@ pub async fn form_extra(app: &App, case: &Case, student: &Student) -> AppResult<
 
 /// Prints the case's form with the opinions so far (at any stage), and
 /// remembers which document was printed.
-pub async fn print_form(app: &App, staff: &Staff, case: &Case) -> AppResult<crate::documents::Issued> {
+pub async fn print_form(app: &App, actor: &Actor, case: &Case) -> AppResult<crate::documents::Issued> {
+    let mut audit = Audit::new(actor, "case.print", ("case", &case.public_id));
+    let result = print_form_in(app, actor, case).await;
+    if result.is_ok() {
+        // The document's own transaction is the renderer's (shared with every document).
+        audit.record(&app.db.pool).await?;
+    }
+    audit.close(&app.db, result).await
+}
+
+async fn print_form_in(app: &App, actor: &Actor, case: &Case) -> AppResult<crate::documents::Issued> {
     let mut conn = app.db.pool.acquire().await?;
     let student = students::by_id(&mut conn, case.student_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
@@ -1552,7 +1608,7 @@ pub async fn print_form(app: &App, staff: &Staff, case: &Case) -> AppResult<crat
         app,
         &student,
         kind,
-        crate::documents::Options { number: None, extra, actor_id: Some(staff.user.id) },
+        crate::documents::Options { number: None, extra, actor_id: actor.user_id },
     )
     .await?;
     if case.state == "open" {
@@ -1650,19 +1706,17 @@ pub struct CaseView {
 }
 
 /// Who decides a stage of this case.
-pub fn my_turn(staff: &Staff, case: &Case) -> bool {
+pub fn my_turn(actor: &Actor, case: &Case) -> bool {
     match case.stage {
         None => false,
-        Some(s) if s.is_bureau() => staff.user.role.is_bureau(),
-        Some(Stage::ReceivingSchool) => {
-            !staff.user.role.is_bureau() && case.to_school_id.is_some_and(|id| staff.may_see(id))
-        }
-        Some(_) => !staff.user.role.is_bureau() && staff.may_see(case.school_id),
+        Some(s) if s.is_bureau() => actor.is_bureau(),
+        Some(Stage::ReceivingSchool) => !actor.is_bureau() && case.to_school_id.is_some_and(|id| actor.may_see(id)),
+        Some(_) => !actor.is_bureau() && actor.may_see(case.school_id),
     }
 }
 
 /// The full view of a case.
-pub async fn view(app: &App, staff: &Staff, case: &Case) -> AppResult<CaseView> {
+pub async fn view(app: &App, actor: &Actor, case: &Case) -> AppResult<CaseView> {
     let row = sqlx::query(
         "SELECT s.public_id, s.name, s.student_no, s.grade, sc.name AS school FROM students s
          JOIN schools sc ON sc.id = $2 WHERE s.id = $1",
@@ -1708,14 +1762,14 @@ pub async fn view(app: &App, staff: &Staff, case: &Case) -> AppResult<CaseView> 
         handover_due: case.handover_due.clone(),
         handed_over_on: case.handed_over_on.clone(),
         received_on: case.received_on.clone(),
-        my_turn: my_turn(staff, case),
+        my_turn: my_turn(actor, case),
     })
 }
 
 /// The cases a staff member is party to: `open` only, or all; newest first (at most 500).
-pub async fn list(app: &App, staff: &Staff, only_open: bool, student_id: Option<i64>) -> AppResult<Vec<Case>> {
+pub async fn list(app: &App, actor: &Actor, only_open: bool, student_id: Option<i64>) -> AppResult<Vec<Case>> {
     let mut sql = format!("{CASE_SELECT} WHERE 1 = 1");
-    if let Some(ids) = &staff.scope {
+    if let Some(ids) = &actor.scope {
         // Internal integer ids from the database, not user input.
         let list =
             if ids.is_empty() { "-1".to_owned() } else { ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",") };

@@ -11,10 +11,11 @@ use super::{
 };
 use crate::app::App;
 use crate::documents::Issued;
+use crate::domain::Actor;
 use crate::domain::{Action, DomainError, StudentStatus};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Staff;
 use crate::render::DocKind;
+use crate::service::audit::Audit;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -34,7 +35,19 @@ pub struct DropoutReport {
 }
 
 /// Reports a suspected dropout: absent a week or more (Art. 29).
-pub async fn suspect_dropout(app: &App, staff: &Staff, public_id: &str, r: &DropoutReport) -> AppResult<StudentStatus> {
+pub async fn suspect_dropout(app: &App, actor: &Actor, public_id: &str, r: &DropoutReport) -> AppResult<StudentStatus> {
+    let mut audit = Audit::new(actor, "student.dropout_suspected", ("student", public_id));
+    let result = suspect_dropout_in(app, actor, public_id, r, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn suspect_dropout_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    r: &DropoutReport,
+    audit: &mut Audit<'_>,
+) -> AppResult<StudentStatus> {
     let today = app.today();
     let since = parse_date("缺课开始日期", &r.absent_since)?;
     not_future("缺课开始日期", since, today)?;
@@ -47,11 +60,23 @@ pub async fn suspect_dropout(app: &App, staff: &Staff, public_id: &str, r: &Drop
         )
         .into());
     }
-    report(app, staff, public_id, Action::SuspectDropout, since, &r.note).await
+    report(app, actor, public_id, Action::SuspectDropout, since, &r.note, audit).await
 }
 
 /// Reports a dropout: absent over a month (Art. 29). Reported to the bureau in the same step.
-pub async fn report_dropout(app: &App, staff: &Staff, public_id: &str, r: &DropoutReport) -> AppResult<StudentStatus> {
+pub async fn report_dropout(app: &App, actor: &Actor, public_id: &str, r: &DropoutReport) -> AppResult<StudentStatus> {
+    let mut audit = Audit::new(actor, "student.dropout_reported", ("student", public_id));
+    let result = report_dropout_in(app, actor, public_id, r, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn report_dropout_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    r: &DropoutReport,
+    audit: &mut Audit<'_>,
+) -> AppResult<StudentStatus> {
     let today = app.today();
     let since = parse_date("缺课开始日期", &r.absent_since)?;
     not_future("缺课开始日期", since, today)?;
@@ -64,20 +89,21 @@ pub async fn report_dropout(app: &App, staff: &Staff, public_id: &str, r: &Dropo
         )
         .into());
     }
-    report(app, staff, public_id, Action::MarkDropout, since, &r.note).await
+    report(app, actor, public_id, Action::MarkDropout, since, &r.note, audit).await
 }
 
 async fn report(
     app: &App,
-    staff: &Staff,
+    actor: &Actor,
     public_id: &str,
     action: Action,
     since: NaiveDate,
     note: &str,
+    audit: &mut Audit<'_>,
 ) -> AppResult<StudentStatus> {
     let mut tx = app.db.pool.begin().await?;
-    let student = lock_visible(&mut tx, staff, public_id).await?;
-    require_school(staff, student.school_id)?;
+    let student = lock_visible(&mut tx, actor, public_id).await?;
+    require_school(actor, student.school_id)?;
     let school = school_of(&mut *tx, &student).await?;
     let detail = json!({
         "absent_since": since.to_string(),
@@ -92,10 +118,10 @@ async fn report(
         StatusDates { since: Some(since), until: None },
         &detail,
         &[],
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
-    tx.commit().await?;
+    audit.commit(tx).await?;
     Ok(to)
 }
 
@@ -167,7 +193,19 @@ pub async fn recalls_of(app: &App, student_id: i64) -> AppResult<Vec<Recall>> {
 /// and prints it. The student must be a (suspected) dropout. The notice is
 /// rendered first; only then are the notice and its event recorded, so a
 /// notice that cannot be printed leaves nothing behind.
-pub async fn issue_recall(app: &App, staff: &Staff, public_id: &str, r: &RecallRequest) -> AppResult<(Recall, Issued)> {
+pub async fn issue_recall(app: &App, actor: &Actor, public_id: &str, r: &RecallRequest) -> AppResult<(Recall, Issued)> {
+    let mut audit = Audit::new(actor, "student.recall_issued", ("student", public_id));
+    let result = issue_recall_in(app, actor, public_id, r, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn issue_recall_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    r: &RecallRequest,
+    audit: &mut Audit<'_>,
+) -> AppResult<(Recall, Issued)> {
     let today = app.today();
     let contact_person = required("联系人", &r.contact_person)?;
     let contact_phone = required("联系电话", &r.contact_phone)?;
@@ -182,10 +220,10 @@ pub async fn issue_recall(app: &App, staff: &Staff, public_id: &str, r: &RecallR
     let mut conn = app.db.pool.acquire().await?;
     let student = crate::db::students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
-    if !staff.may_see(student.school_id) {
+    if !actor.may_see(student.school_id) {
         return Err(AppError::NotFound);
     }
-    require_school(staff, student.school_id)?;
+    require_school(actor, student.school_id)?;
     if !matches!(student.status, StudentStatus::SuspectedDropout | StudentStatus::Dropout) {
         return Err(AppError::conflict(
             "recall.not_dropout",
@@ -217,10 +255,11 @@ pub async fn issue_recall(app: &App, staff: &Staff, public_id: &str, r: &RecallR
         app,
         &student,
         DocKind::RecallNotice,
-        crate::documents::Options { number: Some(number.clone()), extra, actor_id: Some(staff.user.id) },
+        crate::documents::Options { number: Some(number.clone()), extra, actor_id: actor.user_id },
     )
     .await?;
-    let recorded = record_recall(app, staff, public_id, &student, &number, &absent_since, return_by, &issued).await;
+    let recorded =
+        record_recall(app, actor, public_id, &student, &number, &absent_since, return_by, &issued, audit).await;
     if let Err(e) = recorded {
         // Not recorded (the status changed meanwhile, or the number was taken): the printed notice is void.
         sqlx::query("UPDATE documents SET status = 'revoked', status_at = $1, status_reason = $2 WHERE doc_id = $3")
@@ -251,16 +290,17 @@ pub async fn issue_recall(app: &App, staff: &Staff, public_id: &str, r: &RecallR
 #[expect(clippy::too_many_arguments, reason = "the notice's parts")]
 async fn record_recall(
     app: &App,
-    staff: &Staff,
+    actor: &Actor,
     public_id: &str,
     read: &crate::db::students::Student,
     number: &str,
     absent_since: &str,
     return_by: NaiveDate,
     issued: &Issued,
+    audit: &mut Audit<'_>,
 ) -> AppResult<()> {
     let mut tx = app.db.pool.begin().await?;
-    let student = lock_visible(&mut tx, staff, public_id).await?;
+    let student = lock_visible(&mut tx, actor, public_id).await?;
     if student.status != read.status {
         return Err(AppError::conflict("status.changed", "该学生的学籍状态刚被他人修改，请刷新后重试"));
     }
@@ -275,7 +315,7 @@ async fn record_recall(
     .bind(app.today().to_string())
     .bind(return_by.to_string())
     .bind(&issued.doc_id)
-    .bind(staff.user.id)
+    .bind(actor.user_id)
     .bind(crate::db::now_text())
     .execute(&mut *tx)
     .await?;
@@ -287,10 +327,10 @@ async fn record_recall(
         None,
         &json!({"number": number, "return_by": return_by.to_string(), "document": issued.doc_id}),
         &[],
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
-    tx.commit().await?;
+    audit.commit(tx).await?;
     Ok(())
 }
 
@@ -307,7 +347,19 @@ pub struct Delivery {
 }
 
 /// Records that a recall notice was delivered (the signed receipt).
-pub async fn record_delivery(app: &App, staff: &Staff, number: &str, d: &Delivery) -> AppResult<Recall> {
+pub async fn record_delivery(app: &App, actor: &Actor, number: &str, d: &Delivery) -> AppResult<Recall> {
+    let mut audit = Audit::new(actor, "student.recall_delivered", ("student", "-"));
+    let result = record_delivery_in(app, actor, number, d, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn record_delivery_in(
+    app: &App,
+    actor: &Actor,
+    number: &str,
+    d: &Delivery,
+    audit: &mut Audit<'_>,
+) -> AppResult<Recall> {
     let today = app.today();
     let on = parse_date("送达日期", &d.delivered_on)?;
     not_future("送达日期", on, today)?;
@@ -317,10 +369,10 @@ pub async fn record_delivery(app: &App, staff: &Staff, number: &str, d: &Deliver
         sqlx::query(&format!("{RECALL_SELECT} WHERE r.number = $1")).bind(number).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Err(AppError::NotFound) };
     let school_id: i64 = row.try_get("school_id")?;
-    if !staff.may_see(school_id) {
+    if !actor.may_see(school_id) {
         return Err(AppError::NotFound);
     }
-    require_school(staff, school_id)?;
+    require_school(actor, school_id)?;
     let recall = recall_from_row(&row)?;
     if recall.delivered_on.is_some() {
         return Err(AppError::conflict("recall.delivered", "该通知书已登记送达，不能重复登记"));
@@ -352,10 +404,12 @@ pub async fn record_delivery(app: &App, staff: &Staff, number: &str, d: &Deliver
         None,
         &json!({"number": number, "delivered_on": on.to_string(), "method": method}),
         &[],
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
-    tx.commit().await?;
+    audit.target(&recall.student);
+    audit.school(school_id);
+    audit.commit(tx).await?;
     let row = sqlx::query(&format!("{RECALL_SELECT} WHERE r.number = $1")).bind(number).fetch_one(&app.db.pool).await?;
     recall_from_row(&row)
 }
@@ -378,13 +432,25 @@ pub struct Return {
 
 /// Records a return: a (suspected) dropout back after recall, a missing
 /// student found, a student back from abroad (the record continues).
-pub async fn record_return(app: &App, staff: &Staff, public_id: &str, r: &Return) -> AppResult<StudentStatus> {
+pub async fn record_return(app: &App, actor: &Actor, public_id: &str, r: &Return) -> AppResult<StudentStatus> {
+    let mut audit = Audit::new(actor, "student.returned", ("student", public_id));
+    let result = record_return_in(app, actor, public_id, r, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn record_return_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    r: &Return,
+    audit: &mut Audit<'_>,
+) -> AppResult<StudentStatus> {
     let today = app.today();
     let on = parse_date("返校日期", &r.returned_on)?;
     not_future("返校日期", on, today)?;
     let mut tx = app.db.pool.begin().await?;
-    let student = lock_visible(&mut tx, staff, public_id).await?;
-    require_school(staff, student.school_id)?;
+    let student = lock_visible(&mut tx, actor, public_id).await?;
+    require_school(actor, student.school_id)?;
     let school = school_of(&mut *tx, &student).await?;
     let action = match student.status {
         StudentStatus::SuspectedDropout | StudentStatus::Dropout => Action::ReturnToSchool,
@@ -417,7 +483,7 @@ pub async fn record_return(app: &App, staff: &Staff, public_id: &str, r: &Return
         StatusDates { since: Some(on), until: None },
         &detail,
         &[],
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
     sqlx::query("UPDATE students SET grade = $1, class_id = $2 WHERE id = $3")
@@ -433,7 +499,7 @@ pub async fn record_return(app: &App, staff: &Staff, public_id: &str, r: &Return
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
+    audit.commit(tx).await?;
     Ok(to)
 }
 
@@ -460,7 +526,19 @@ pub struct DeathRecorded {
 }
 
 /// Cancels a record on death, with proof, and reports whether it was within 10 working days.
-pub async fn record_death(app: &App, staff: &Staff, public_id: &str, d: &Death) -> AppResult<DeathRecorded> {
+pub async fn record_death(app: &App, actor: &Actor, public_id: &str, d: &Death) -> AppResult<DeathRecorded> {
+    let mut audit = Audit::new(actor, "student.deceased", ("student", public_id));
+    let result = record_death_in(app, actor, public_id, d, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn record_death_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    d: &Death,
+    audit: &mut Audit<'_>,
+) -> AppResult<DeathRecorded> {
     let today = app.today();
     let died = parse_date("死亡日期", &d.died_on)?;
     not_future("死亡日期", died, today)?;
@@ -474,8 +552,8 @@ pub async fn record_death(app: &App, staff: &Staff, public_id: &str, d: &Death) 
         .into());
     }
     let mut tx = app.db.pool.begin().await?;
-    let student = lock_visible(&mut tx, staff, public_id).await?;
-    require_school(staff, student.school_id)?;
+    let student = lock_visible(&mut tx, actor, public_id).await?;
+    require_school(actor, student.school_id)?;
     let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE student_id = $1 AND state = 'open'")
         .bind(student.id)
         .fetch_one(&mut *tx)
@@ -496,10 +574,10 @@ pub async fn record_death(app: &App, staff: &Staff, public_id: &str, d: &Death) 
         StatusDates { since: Some(died), until: None },
         &detail,
         &proofs,
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
-    tx.commit().await?;
+    audit.commit(tx).await?;
     Ok(DeathRecorded { due: due.to_string(), late })
 }
 
@@ -519,7 +597,19 @@ pub struct Missing {
 }
 
 /// Reports a missing or detained student; the record is kept.
-pub async fn report_missing(app: &App, staff: &Staff, public_id: &str, m: &Missing) -> AppResult<StudentStatus> {
+pub async fn report_missing(app: &App, actor: &Actor, public_id: &str, m: &Missing) -> AppResult<StudentStatus> {
+    let mut audit = Audit::new(actor, "student.missing_reported", ("student", public_id));
+    let result = report_missing_in(app, actor, public_id, m, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn report_missing_in(
+    app: &App,
+    actor: &Actor,
+    public_id: &str,
+    m: &Missing,
+    audit: &mut Audit<'_>,
+) -> AppResult<StudentStatus> {
     let today = app.today();
     let since = parse_date("离校日期", &m.since)?;
     not_future("离校日期", since, today)?;
@@ -533,8 +623,8 @@ pub async fn report_missing(app: &App, staff: &Staff, public_id: &str, m: &Missi
         }
     };
     let mut tx = app.db.pool.begin().await?;
-    let student = lock_visible(&mut tx, staff, public_id).await?;
-    require_school(staff, student.school_id)?;
+    let student = lock_visible(&mut tx, actor, public_id).await?;
+    require_school(actor, student.school_id)?;
     let proofs = check_proofs(app, &student, &m.proofs).await?;
     let school = school_of(&mut *tx, &student).await?;
     let detail = json!({"since": since.to_string(), "kind": kind, "note": m.note.trim(),
@@ -547,9 +637,9 @@ pub async fn report_missing(app: &App, staff: &Staff, public_id: &str, m: &Missi
         StatusDates { since: Some(since), until: None },
         &detail,
         &proofs,
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
-    tx.commit().await?;
+    audit.commit(tx).await?;
     Ok(to)
 }

@@ -24,9 +24,9 @@ pub mod yearly;
 use crate::app::App;
 use crate::db::schools::{self, Class, School};
 use crate::db::students::{self, Student};
+use crate::domain::Actor;
 use crate::domain::{Action, ClassCap, DomainError, Facts, SchoolKind, StudentStatus, transitions};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Staff;
 use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -82,16 +82,16 @@ pub fn printable(coverage: &Coverage, texts: &[(&'static str, &str)]) -> AppResu
 
 /// The staff member acts for this school (its registrar, or the registrar of
 /// its central school). Bureau staff get 403: school steps are the school's.
-pub fn require_school(staff: &Staff, school_id: i64) -> AppResult<()> {
-    if staff.user.role.is_bureau() {
+pub fn require_school(actor: &Actor, school_id: i64) -> AppResult<()> {
+    if actor.is_bureau() {
         return Err(AppError::not_permitted("workflow.school_step", "此步骤由学校学籍管理员办理，教育局不能代办"));
     }
-    if staff.may_see(school_id) { Ok(()) } else { Err(AppError::NotFound) }
+    if actor.may_see(school_id) { Ok(()) } else { Err(AppError::NotFound) }
 }
 
 /// The staff member is bureau staff.
-pub fn require_bureau(staff: &Staff) -> AppResult<()> {
-    if staff.user.role.is_bureau() {
+pub fn require_bureau(actor: &Actor) -> AppResult<()> {
+    if actor.is_bureau() {
         Ok(())
     } else {
         Err(AppError::not_permitted("workflow.bureau_step", "此步骤由教育局办理，学校不能代办"))
@@ -114,9 +114,9 @@ pub async fn lock_student(tx: &mut Transaction<'static, Any>, public_id: &str) -
 }
 
 /// A visible student, locked: 404 when missing or outside the staff member's schools.
-pub async fn lock_visible(tx: &mut Transaction<'static, Any>, staff: &Staff, public_id: &str) -> AppResult<Student> {
+pub async fn lock_visible(tx: &mut Transaction<'static, Any>, actor: &Actor, public_id: &str) -> AppResult<Student> {
     match lock_student(tx, public_id).await? {
-        Some(s) if staff.may_see(s.school_id) => Ok(s),
+        Some(s) if actor.may_see(s.school_id) => Ok(s),
         _ => Err(AppError::NotFound),
     }
 }

@@ -10,9 +10,10 @@ use super::{
 };
 use crate::app::App;
 use crate::db::schools::{self, School};
+use crate::domain::Actor;
 use crate::domain::{Action, DomainError, Facts, Grade, SchoolKind, StudentStatus, transitions};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Staff;
+use crate::service::audit::Audit;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
@@ -288,12 +289,25 @@ pub struct RunSummary {
 /// Runs graduation or promotion of `year` (bureau staff; once a year; in one transaction).
 pub async fn run(
     app: &App,
-    staff: &Staff,
+    actor: &Actor,
     kind: RunKind,
     year: i32,
     late_reason: Option<&str>,
 ) -> AppResult<RunSummary> {
-    require_bureau(staff)?;
+    let mut audit = Audit::new(actor, "year.run", ("year", &format!("{}-{year}", kind.code())));
+    let result = run_in(app, actor, kind, year, late_reason, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn run_in(
+    app: &App,
+    actor: &Actor,
+    kind: RunKind,
+    year: i32,
+    late_reason: Option<&str>,
+    audit: &mut Audit<'_>,
+) -> AppResult<RunSummary> {
+    require_bureau(actor)?;
     let late = match window(app, kind, year).await? {
         Err((code, message)) => return Err(AppError::conflict(code, message)),
         Ok(late) => late,
@@ -318,7 +332,7 @@ pub async fn run(
     )
     .bind(kind.code())
     .bind(i64::from(year))
-    .bind(staff.user.id)
+    .bind(actor.user_id)
     .bind(&now)
     .execute(&mut *tx)
     .await?
@@ -335,9 +349,9 @@ pub async fn run(
     let mut created = 0;
     for school in &schools {
         let n = match kind {
-            RunKind::Graduation => graduate_school(&mut tx, school, year, staff.user.id, &now, today).await?,
+            RunKind::Graduation => graduate_school(&mut tx, school, year, actor.user_id, &now, today).await?,
             RunKind::Promotion => {
-                let (n, c) = promote_school(&mut tx, school, year, staff.user.id, &now).await?;
+                let (n, c) = promote_school(&mut tx, school, year, actor.user_id, &now).await?;
                 created += c;
                 n
             }
@@ -356,7 +370,7 @@ pub async fn run(
         .bind(i64::from(year))
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+    audit.commit(tx).await?;
     Ok(summary)
 }
 
@@ -364,7 +378,7 @@ async fn graduate_school(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     school: &School,
     year: i32,
-    actor: i64,
+    actor: Option<i64>,
     now: &str,
     today: NaiveDate,
 ) -> AppResult<i64> {
@@ -409,7 +423,7 @@ async fn promote_school(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     school: &School,
     year: i32,
-    actor: i64,
+    actor: Option<i64>,
     now: &str,
 ) -> AppResult<(i64, i64)> {
     let top = i64::from(school.kind.graduating_grade());
@@ -528,20 +542,25 @@ pub struct IntakeRequest {
 }
 
 /// Takes this year's primary graduate into grade 7 of a junior school, keeping the record.
-pub async fn junior_intake(app: &App, staff: &Staff, req: &IntakeRequest) -> AppResult<String> {
+pub async fn junior_intake(app: &App, actor: &Actor, req: &IntakeRequest) -> AppResult<String> {
+    let mut audit = Audit::new(actor, "student.junior_intake", ("student", "-"));
+    let result = junior_intake_in(app, actor, req, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn junior_intake_in(app: &App, actor: &Actor, req: &IntakeRequest, audit: &mut Audit<'_>) -> AppResult<String> {
     let today = app.today();
     let mut tx = app.db.pool.begin().await?;
     let school = match req.school.as_deref().filter(|c| !c.trim().is_empty()) {
         Some(code) => schools::by_code(&mut *tx, code.trim()).await?.ok_or(AppError::NotFound)?,
         None => {
-            let id = staff
-                .user
+            let id = actor
                 .school_id
                 .ok_or_else(|| AppError::bad_request("intake.school_required", "请指明初中学校（school）"))?;
             schools::by_id(&mut *tx, id).await?.ok_or(AppError::NotFound)?
         }
     };
-    require_school(staff, school.id)?;
+    require_school(actor, school.id)?;
     if school.kind != SchoolKind::Junior {
         return Err(
             DomainError::new("intake.not_junior", "学校", &school.name, "不是初级中学，不能办理升入初中").into()
@@ -596,7 +615,7 @@ pub async fn junior_intake(app: &App, staff: &Staff, req: &IntakeRequest) -> App
         StatusDates { since: Some(today), until: None },
         &detail,
         &[],
-        Some(staff.user.id),
+        actor.user_id,
     )
     .await?;
     sqlx::query("UPDATE students SET school_id = $1, class_id = $2, grade = 7 WHERE id = $3")
@@ -605,6 +624,7 @@ pub async fn junior_intake(app: &App, staff: &Staff, req: &IntakeRequest) -> App
         .bind(student.id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+    audit.target(&student.public_id);
+    audit.commit(tx).await?;
     Ok(student.public_id)
 }

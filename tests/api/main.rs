@@ -3,6 +3,7 @@
 
 mod access;
 mod archive;
+mod audit;
 mod auth;
 mod calendar;
 mod certificates;

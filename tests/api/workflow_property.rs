@@ -16,9 +16,8 @@ use std::collections::HashMap;
 use xueji::app::App;
 use xueji::db::users;
 use xueji::domain::transitions::{self, Action, Facts};
-use xueji::domain::{SchoolKind, StudentStatus};
+use xueji::domain::{Actor, Channel, SchoolKind, StudentStatus};
 use xueji::dossier::{self, StudentRef, Upload};
-use xueji::http::auth::Staff;
 use xueji::workflow::cases::{self, CaseKind};
 use xueji::workflow::direct;
 
@@ -61,17 +60,9 @@ async fn table_count(app: &App, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&app.db.pool).await.unwrap()
 }
 
-async fn staff(app: &App, username: &str) -> Staff {
+async fn staff(app: &App, username: &str) -> Actor {
     let user = users::by_username(&app.db.pool, username).await.unwrap().unwrap();
-    let scope = match user.school_id {
-        None => None,
-        Some(id) => {
-            let mut ids = xueji::db::schools::held_by(&app.db.pool, id).await.unwrap();
-            ids.push(id);
-            Some(ids)
-        }
-    };
-    Staff { user, csrf: String::new(), token_hash: String::new(), scope, client: "test".into() }
+    xueji::service::accounts::actor_for(&app.db, &user, "test", Channel::Api).await.unwrap()
 }
 
 /// Whether some action of the machine leads from `from` to `to`.
@@ -161,12 +152,12 @@ struct World {
     students: Vec<(String, i64)>,
     proofs: HashMap<String, String>,
     /// admin, bureau, then the three registrars.
-    staff: Vec<Staff>,
+    staff: Vec<Actor>,
 }
 
 impl World {
     /// The registrar who acts for a school.
-    fn registrar(&self, school_id: i64) -> &Staff {
+    fn registrar(&self, school_id: i64) -> &Actor {
         self.staff[2..].iter().find(|s| s.may_see(school_id)).expect("every fixture school has a registrar")
     }
 }
@@ -260,7 +251,7 @@ async fn act(app: &App, w: &World, rng: &mut ChaCha8Rng) -> (String, bool) {
             .fetch_optional(&app.db.pool)
             .await
             .unwrap();
-    let name = format!("{} by {} on {sid}", pick, staff.user.username);
+    let name = format!("{} by {} on {sid}", pick, staff.username);
     let ok = match pick {
         0..=3 => {
             let (no, nm): (String, String) = sqlx::query_as("SELECT student_no, name FROM students WHERE id = $1")
@@ -287,11 +278,7 @@ async fn act(app: &App, w: &World, rng: &mut ChaCha8Rng) -> (String, bool) {
                 guardian_phone: String::new(),
                 apply_date: None,
                 proofs: maybe_proof,
-                override_reason: if staff.user.role.is_bureau() && rng.random_bool(0.5) {
-                    Some("特批".into())
-                } else {
-                    None
-                },
+                override_reason: if staff.is_bureau() && rng.random_bool(0.5) { Some("特批".into()) } else { None },
             };
             cases::open_transfer(app, staff, &req).await.is_ok()
         }

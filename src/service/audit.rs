@@ -1,0 +1,147 @@
+//! The audit log as the services write it (Art. 33): every action names its
+//! [`Actor`], what it acted on and how it ended.
+//!
+//! An action that changes the record writes its `ok` row inside its own
+//! transaction, through [`Audit::commit`], so the change and its row land
+//! together or not at all. An action that is refused (or fails) writes its
+//! row afterwards, on its own, with the error's code: [`Audit::close`].
+//! Reads write one row each, [`Audit::record`].
+
+use crate::db::{Db, audit};
+use crate::domain::Actor;
+use crate::error::{AppError, AppResult};
+use sqlx::{Any, Executor, Transaction};
+
+/// Writes one audit row for the actor.
+pub async fn write<'c>(
+    e: impl Executor<'c, Database = Any>,
+    actor: &Actor,
+    action: &str,
+    target: (&str, &str),
+    school_id: Option<i64>,
+    outcome: &str,
+    detail: &str,
+) -> AppResult<()> {
+    audit::record(
+        e,
+        &audit::Entry {
+            user_id: actor.user_id,
+            username: &actor.username,
+            action,
+            target_kind: target.0,
+            target_id: target.1,
+            school_id,
+            outcome,
+            client: &actor.client,
+            via: actor.via.code(),
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The outcome recorded for an error: `error` for a failure of the service,
+/// `refused` for a refusal of the request.
+pub fn outcome_of(e: &AppError) -> (&'static str, String) {
+    if e.status().is_server_error() {
+        ("error", format!("code={}", e.code()))
+    } else {
+        ("refused", format!("code={}", e.code()))
+    }
+}
+
+/// One action's audit row, filled in as the action learns what it acts on.
+#[derive(Debug)]
+pub struct Audit<'a> {
+    actor: &'a Actor,
+    action: String,
+    target_kind: &'static str,
+    target_id: String,
+    school_id: Option<i64>,
+    detail: String,
+    written: bool,
+}
+
+impl<'a> Audit<'a> {
+    /// An action by `actor` on `target` (kind, public id; `-` while unknown).
+    pub fn new(actor: &'a Actor, action: impl Into<String>, target: (&'static str, &str)) -> Self {
+        Self {
+            actor,
+            action: action.into(),
+            target_kind: target.0,
+            target_id: target.1.to_owned(),
+            school_id: None,
+            detail: String::new(),
+            written: false,
+        }
+    }
+
+    /// The target, once known (e.g. a case just opened).
+    pub fn target(&mut self, id: &str) {
+        id.clone_into(&mut self.target_id);
+    }
+
+    /// The school the target belongs to.
+    pub fn school(&mut self, school_id: i64) {
+        self.school_id = Some(school_id);
+    }
+
+    /// Extra facts (never personal data): counts, filters.
+    pub fn detail(&mut self, detail: impl Into<String>) {
+        self.detail = detail.into();
+    }
+
+    /// Writes the `ok` row into the action's transaction and commits both:
+    /// the only way an audited action commits.
+    pub async fn commit(&mut self, mut tx: Transaction<'static, Any>) -> AppResult<()> {
+        self.write_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the `ok` row into a transaction the caller commits (when the
+    /// action's transaction is committed by a part shared with unaudited callers).
+    pub async fn write_in(&mut self, tx: &mut Transaction<'static, Any>) -> AppResult<()> {
+        if self.school_id.is_none() && self.target_kind == "student" {
+            self.school_id = audit::school_of_student(&mut **tx, &self.target_id).await?;
+        }
+        let target = (self.target_kind, self.target_id.as_str());
+        write(&mut **tx, self.actor, &self.action, target, self.school_id, "ok", &self.detail).await?;
+        self.written = true;
+        Ok(())
+    }
+
+    /// Writes the `ok` row on its own: a read of personal data, or an action
+    /// whose transaction belongs to a part shared with unaudited callers.
+    pub async fn record<'c>(&mut self, e: impl Executor<'c, Database = Any>) -> AppResult<()> {
+        let target = (self.target_kind, self.target_id.as_str());
+        write(e, self.actor, &self.action, target, self.school_id, "ok", &self.detail).await?;
+        self.written = true;
+        Ok(())
+    }
+
+    /// Ends the action: a refusal or failure writes its row now (the
+    /// action's transaction was rolled back, so nothing else was written),
+    /// naming the student's school when the target is a student; a success
+    /// has written its row already.
+    pub async fn close<T>(mut self, db: &Db, result: AppResult<T>) -> AppResult<T> {
+        match &result {
+            Ok(_) => {
+                debug_assert!(self.written, "{} succeeded without writing its audit row", self.action);
+                if !self.written {
+                    tracing::error!(action = %self.action, "action succeeded without its audit row");
+                }
+            }
+            Err(e) => {
+                if self.school_id.is_none() && self.target_kind == "student" {
+                    self.school_id = audit::school_of_student(&db.pool, &self.target_id).await?;
+                }
+                let (outcome, detail) = outcome_of(e);
+                let target = (self.target_kind, self.target_id.as_str());
+                write(&db.pool, self.actor, &self.action, target, self.school_id, outcome, &detail).await?;
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,145 @@
+//! The audit log as the services write it: a change and its audit row land
+//! in one transaction or not at all, and the command line is audited as the
+//! command line.
+
+use crate::archive::png;
+use crate::helpers::{TOWN, TestApp, first_grader, import_rows, spawn_app, today};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::Command;
+use xueji::db::Backend;
+
+async fn scalar(app: &TestApp, sql: &str, bind: &str) -> i64 {
+    sqlx::query_scalar(sql).bind(bind).fetch_one(&app.db().pool).await.unwrap()
+}
+
+/// A trap that lets the `ok` audit row of a suspected-dropout report be
+/// inserted, then fails the transaction's commit: the row it adds breaks a
+/// deferred foreign key, which is only checked at commit.
+async fn fail_commit_after_audit_row(app: &TestApp) {
+    let pool = &app.db().pool;
+    let statements: &[&str] = match app.db().backend {
+        Backend::Sqlite => &[
+            "CREATE TABLE tripwire (user_id INTEGER REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TRIGGER trip AFTER INSERT ON audit_log
+             WHEN NEW.action = 'student.dropout_suspected' AND NEW.outcome = 'ok'
+             BEGIN INSERT INTO tripwire VALUES (-1); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE TABLE tripwire (user_id BIGINT REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE FUNCTION trip() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN INSERT INTO tripwire VALUES (-1); RETURN NEW; END $$",
+            "CREATE TRIGGER trip AFTER INSERT ON audit_log FOR EACH ROW
+             WHEN (NEW.action = 'student.dropout_suspected' AND NEW.outcome = 'ok') EXECUTE FUNCTION trip()",
+        ],
+    };
+    for sql in statements {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_change_whose_commit_fails_leaves_neither_the_change_nor_its_audit_row() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("缺课甲", 21)]).await.committed);
+    assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
+    let pid = app.public_id("缺课甲").await;
+    let absent_since = (today() - chrono::Duration::days(10)).to_string();
+    let report = json!({"absent_since": absent_since, "note": "连续缺课"});
+    let events = "SELECT COUNT(*) FROM student_events e JOIN students s ON s.id = e.student_id WHERE s.public_id = $1";
+    let events_before = scalar(&app, events, &pid).await;
+
+    fail_commit_after_audit_row(&app).await;
+    let res = app.post_json(&format!("/api/students/{pid}/dropout/suspected"), &report).await;
+    assert!(!res.status().is_success(), "{}", res.status());
+    let status: String = sqlx::query_scalar("SELECT status FROM students WHERE public_id = $1")
+        .bind(&pid)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "active", "the status change was rolled back with its audit row");
+    assert_eq!(scalar(&app, events, &pid).await, events_before, "no event either");
+    assert_eq!(app.audit_count("student.dropout_suspected", &pid, "ok").await, 0);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM tripwire WHERE $1 = $1", "").await, 0);
+    let failed = scalar(
+        &app,
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'student.dropout_suspected' AND outcome <> 'ok' AND target_id = $1",
+        &pid,
+    )
+    .await;
+    assert_eq!(failed, 1, "the failure itself is audited, on its own");
+
+    // Without the trap, the same report lands with exactly one `ok` row.
+    sqlx::query("DROP TRIGGER trip").execute(&app.db().pool).await.ok();
+    sqlx::query("DROP TRIGGER trip ON audit_log").execute(&app.db().pool).await.ok();
+    let res = app.post_json(&format!("/api/students/{pid}/dropout/suspected"), &report).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(app.audit_count("student.dropout_suspected", &pid, "ok").await, 1);
+    assert_eq!(scalar(&app, events, &pid).await, events_before + 1);
+}
+
+/// Runs the built binary on the test server's data directory and database,
+/// as the operating-system user `operator-7`.
+fn xueji(app: &TestApp, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_xueji"))
+        .args(args)
+        .env("XUEJI_DATA_DIR", &app.app.config.data_dir)
+        .env("XUEJI_DATABASE_URL", &app.app.config.database_url)
+        .env("XUEJI_TODAY", today().to_string())
+        .env("XUEJI_LOG", "warn")
+        .env("USER", "operator-7")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "xueji {args:?}: {text}");
+    text
+}
+
+async fn audit_rows(app: &TestApp) -> Vec<(String, String, String, String, String)> {
+    sqlx::query_as("SELECT action, username, via, client, outcome FROM audit_log ORDER BY id")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn export_render_and_archive_get_at_the_command_line_each_write_one_audit_row() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("命令甲", 31)]).await.committed);
+    assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
+    let pid = app.public_id("命令甲").await;
+    let no: String = sqlx::query_scalar("SELECT student_no FROM students WHERE public_id = $1")
+        .bind(&pid)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let res = app
+        .post_bytes(&format!("/api/students/{pid}/archive?kind=household_register&name=scan.png"), png(60, 40, 3))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let file = |name: &str| out.path().join(name).display().to_string();
+
+    for (args, action) in [
+        (vec!["export", "--school", TOWN, "-o", &file("roster.csv")], "roster.export"),
+        (vec!["render", "basic_info", "--student", &no, "-o", &file("basic.pdf")], "document.print"),
+        (vec!["archive", "get", "--student", &no, "--digest", &digest, "-o", &file("scan.png")], "archive.download"),
+    ] {
+        let before = audit_rows(&app).await.len();
+        xueji(&app, &args);
+        let rows = audit_rows(&app).await;
+        assert_eq!(rows.len(), before + 1, "{action}: one row, {:?}", &rows[before..]);
+        let row = &rows[before];
+        assert_eq!(
+            (row.0.as_str(), row.1.as_str(), row.2.as_str(), row.3.as_str(), row.4.as_str()),
+            (action, "cli:operator-7", "cli", "local", "ok"),
+        );
+    }
+    assert!(std::fs::read_to_string(file("roster.csv")).unwrap().contains("命令甲"));
+    assert_eq!(std::fs::read(file("scan.png")).unwrap(), png(60, 40, 3));
+
+    // Staff rows say how they came in.
+    let login = audit_rows(&app).await.into_iter().find(|r| r.0 == "auth.login").unwrap();
+    assert_eq!((login.1.as_str(), login.2.as_str()), (format!("r{TOWN}").as_str(), "api"));
+}

@@ -14,9 +14,6 @@ pub struct App {
     pub config: Config,
     /// The database.
     pub db: Db,
-    /// Server-rendered pages (`templates/web/*.html`); loaded for the
-    /// server only (see [`App::pages`]).
-    pages: Option<minijinja::Environment<'static>>,
     /// The signing keys (created by `xueji init`).
     pub keys: KeyStore,
     /// Base of public URLs, e.g. `http://127.0.0.1:8080`.
@@ -33,27 +30,13 @@ pub struct App {
 }
 
 impl App {
-    /// Opens everything the service needs: database (migrated), page templates,
-    /// signing keys (created on first use), archive, renderer, the working-day
-    /// calendar (read from the database, where the bundled schedule's years are
-    /// seeded once). Refuses to go on with a broken document template.
-    /// `default_base` is the public base URL when none is configured.
+    /// Opens everything the service needs: database (migrated), signing
+    /// keys (created on first use), archive, renderer, the working-day
+    /// calendar (read from the database, where the bundled schedule's years
+    /// are seeded once). Refuses to go on with a broken document template.
+    /// `default_base` is the public base URL when none is configured. (The
+    /// web pages are the server's: see [`crate::http::Web`].)
     pub async fn open(config: Config, default_base: &str) -> anyhow::Result<Self> {
-        let pages = page_env(&config)?;
-        Self::open_parts(config, default_base, Some(pages)).await
-    }
-
-    /// Opens what a command needs: everything [`App::open`] does but the web
-    /// pages, so a command that prints a PDF runs without `templates/web`.
-    pub async fn open_for_command(config: Config, default_base: &str) -> anyhow::Result<Self> {
-        Self::open_parts(config, default_base, None).await
-    }
-
-    async fn open_parts(
-        config: Config,
-        default_base: &str,
-        pages: Option<minijinja::Environment<'static>>,
-    ) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url).await?;
         let (keys, _) = KeyStore::init(keys_dir(&config)).context("无法打开签名密钥")?;
         let archive = open_archive(&config)?;
@@ -71,15 +54,7 @@ impl App {
         let calendar = crate::calendar::open(&db).await.context("无法载入节假日安排")?;
         let calendar = std::sync::RwLock::new(Arc::new(calendar));
         let coverage = renderer.coverage();
-        Ok(App { config, db, pages, keys, public_base_url, archive, renderer, coverage, calendar })
-    }
-
-    /// The page templates. Only the server loads them; a command that asks
-    /// gets an internal error rather than a page.
-    pub fn pages(&self) -> Result<&minijinja::Environment<'static>, crate::error::AppError> {
-        self.pages.as_ref().ok_or_else(|| {
-            crate::error::AppError::Internal(anyhow::anyhow!("page templates are loaded by the server only"))
-        })
+        Ok(App { config, db, keys, public_base_url, archive, renderer, coverage, calendar })
     }
 
     /// Today's date: `XUEJI_TODAY` when set (demos, tests), else the local date.
@@ -96,26 +71,6 @@ impl App {
     pub fn set_calendar(&self, calendar: crate::domain::WorkingCalendar) {
         *self.calendar.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(calendar);
     }
-}
-
-/// Loads the page templates.
-pub fn page_env(config: &Config) -> anyhow::Result<minijinja::Environment<'static>> {
-    let dir = config.templates_dir()?.join("web");
-    if !dir.join("base.html").exists() {
-        anyhow::bail!("找不到页面模板目录 {}（应包含 base.html）", dir.display());
-    }
-    let mut env = minijinja::Environment::new();
-    env.set_loader(minijinja::path_loader(dir));
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    env.add_filter("status_label", |s: String| {
-        crate::domain::StudentStatus::parse(&s).map_or("未知", crate::domain::StudentStatus::label)
-    });
-    // Compile every page now: a broken template stops the start, not a request.
-    for name in crate::http::pages::PAGES {
-        env.get_template(name).with_context(|| format!("页面模板 {name} 有错误"))?;
-    }
-    Ok(env)
 }
 
 /// The key directory under the data directory.
@@ -153,7 +108,7 @@ pub fn open_archive(config: &Config) -> anyhow::Result<xueji_archive::Archive> {
 /// A bound, not yet running server.
 pub struct Server {
     listener: tokio::net::TcpListener,
-    app: Arc<App>,
+    web: Arc<crate::http::Web>,
 }
 
 impl Server {
@@ -163,7 +118,8 @@ impl Server {
             tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("无法监听 {}", config.bind))?;
         let addr = listener.local_addr()?;
         let app = Arc::new(App::open(config, &format!("http://{addr}")).await?);
-        Ok(Self { listener, app })
+        let web = Arc::new(crate::http::Web::new(app)?);
+        Ok(Self { listener, web })
     }
 
     /// The bound address.
@@ -173,22 +129,23 @@ impl Server {
 
     /// The shared state.
     pub fn app(&self) -> Arc<App> {
-        self.app.clone()
+        self.web.app.clone()
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let router = crate::http::router(self.app.clone());
-        let sweeper = tokio::spawn(sweep_sessions(self.app.clone()));
-        let fixity = tokio::spawn(crate::dossier::fixity_schedule(self.app.clone()));
-        let calendar = tokio::spawn(crate::calendar::refresh_schedule(self.app.clone()));
+        let app = self.web.app.clone();
+        let router = crate::http::router(self.web);
+        let sweeper = tokio::spawn(sweep_sessions(app.clone()));
+        let fixity = tokio::spawn(crate::dossier::fixity_schedule(app.clone()));
+        let calendar = tokio::spawn(crate::calendar::refresh_schedule(app.clone()));
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         sweeper.abort();
         fixity.abort();
         calendar.abort();
-        self.app.db.pool.close().await;
+        app.db.pool.close().await;
         Ok(())
     }
 }

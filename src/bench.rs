@@ -382,7 +382,7 @@ pub async fn yearly(students: usize, year: i32) -> anyhow::Result<()> {
     for (kind, day) in [(RunKind::Graduation, date(7, 15)?), (RunKind::Promotion, date(8, 10)?)] {
         let mut config = Config::for_data_dir(tmp.path().to_path_buf(), Some(url.clone()));
         config.today = Some(day);
-        let app = crate::app::App::open_for_command(config, "http://127.0.0.1").await?;
+        let app = crate::app::App::open(config, "http://127.0.0.1").await?;
         let actor = crate::domain::Actor::cli(&crate::config::os_user());
         let t = Instant::now();
         let preview = yearly::preview(&app, kind, year).await.map_err(|e| anyhow::anyhow!("{e}"))?;

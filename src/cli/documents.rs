@@ -44,7 +44,7 @@ fn parse_kind(code: &str) -> anyhow::Result<DocKind> {
 /// Opens the application for command-line use (no server).
 pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let base = format!("http://{}", config.bind);
-    App::open_for_command(config.clone(), &base).await
+    App::open(config.clone(), &base).await
 }
 
 /// Renders one student's document, or a batch, to a file.

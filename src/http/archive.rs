@@ -15,10 +15,10 @@
 //! - Downloads carry `Content-Disposition: attachment`, the recorded media
 //!   type and `X-Content-Type-Options: nosniff`.
 
-use crate::app::App;
 use crate::db::{schools, students};
 use crate::dossier::{self, Actor, Failure, SearchQuery, StudentRef, Upload};
 use crate::error::{AppError, ErrorBody};
+use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use axum::body::{Body, Bytes};
@@ -45,7 +45,7 @@ const MULTIPART_SLACK: u64 = 1024 * 1024;
 const MAX_FORM_FIELD: usize = 4096;
 
 /// The archive routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/archive", get(archive_page))
         .route("/archive/search", post(search_page))
@@ -92,7 +92,7 @@ pub(crate) fn actor(staff: &Staff) -> Actor {
 
 /// The student behind a public id, if the caller may see them; otherwise
 /// 404, with the attempt audited under `action`.
-async fn student_for(app: &App, staff: &Staff, public_id: &str, action: &str) -> Result<StudentRef, Failure> {
+async fn student_for(app: &Web, staff: &Staff, public_id: &str, action: &str) -> Result<StudentRef, Failure> {
     match dossier::student_by_public_id(&app.db, public_id).await? {
         Some(s) if staff.may_see(s.school_id) => Ok(s),
         Some(s) => {
@@ -219,7 +219,7 @@ fn parse_supersedes(v: Option<&str>) -> Result<Option<Digest>, Failure> {
 
 /// Audits an upload's outcome.
 async fn audit_upload(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     student: &StudentRef,
     result: &Result<dossier::Added, Failure>,
@@ -270,14 +270,13 @@ struct UploadAnswer {
 }
 
 async fn upload_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Query(q): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    staff.check_csrf_header(&headers)?;
     let student = student_for(&app, &staff, &id, "archive.upload").await?;
     let result = async {
         let kind = parse_kind(q.kind.as_deref())?;
@@ -324,7 +323,7 @@ pub struct VersionQuery {
 }
 
 async fn load_view(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     public_id: &str,
     version: Option<u32>,
@@ -345,7 +344,7 @@ async fn load_view(
 }
 
 async fn dossier_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Query(q): Query<VersionQuery>,
@@ -355,7 +354,7 @@ async fn dossier_api(
 
 /// Finds an object through the student's dossier and audits the access.
 async fn entry_for(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     public_id: &str,
     digest: &str,
@@ -376,7 +375,7 @@ async fn entry_for(
 }
 
 async fn download_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path((id, digest)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
@@ -406,7 +405,7 @@ async fn download_api(
 }
 
 async fn thumbnail_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path((id, digest)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
@@ -433,7 +432,7 @@ async fn thumbnail_api(
     Ok((headers, bytes).into_response())
 }
 
-async fn export_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Response, Failure> {
+async fn export_api(State(app): State<Arc<Web>>, staff: Staff, Path(id): Path<String>) -> Result<Response, Failure> {
     let student = student_for(&app, &staff, &id, "archive.export").await?;
     let file = tempfile::tempfile_in(&app.config.data_dir).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
     let out = file.try_clone().map_err(|e| Failure::from(anyhow::Error::new(e)))?;
@@ -483,7 +482,7 @@ fn bad_upload() -> Failure {
     AppError::bad_request("archive.upload_interrupted", "上传未完成：连接中断，请重新上传").into()
 }
 
-pub(crate) async fn run_import(app: &App, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
+pub(crate) async fn run_import(app: &Web, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
     let keys = dossier::trusted_keys(&app.keys, &app.config.data_dir)?;
     let result = dossier::import(&app.db, &app.archive, &keys, file, &actor(staff)).await;
     match &result {
@@ -504,12 +503,11 @@ pub(crate) async fn run_import(app: &App, staff: &Staff, file: std::fs::File) ->
 }
 
 async fn import_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    staff.check_csrf_header(&headers)?;
     staff.require_bureau()?;
     let limit = app.archive.config().import.max_unpacked_bytes;
     if content_length(&headers).is_some_and(|n| n > limit) {
@@ -525,16 +523,14 @@ async fn import_api(
 }
 
 async fn search_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Json(q): Json<SearchQuery>,
 ) -> Result<Json<dossier::SearchResult>, Failure> {
-    staff.check_csrf_header(&headers)?;
     Ok(Json(run_search(&app, &staff, &q).await?))
 }
 
-async fn run_search(app: &App, staff: &Staff, q: &SearchQuery) -> Result<dossier::SearchResult, Failure> {
+async fn run_search(app: &Web, staff: &Staff, q: &SearchQuery) -> Result<dossier::SearchResult, Failure> {
     let result = dossier::search(&app.db, staff.actor.scope.as_deref(), q).await?;
     staff
         .audit(
@@ -556,17 +552,17 @@ struct FixityStatus {
     last: Option<dossier::FixitySummary>,
 }
 
-async fn fixity_status(app: &App) -> Result<FixityStatus, Failure> {
+async fn fixity_status(app: &Web) -> Result<FixityStatus, Failure> {
     Ok(FixityStatus { running: dossier::fixity_running(&app.archive), last: dossier::last_fixity(&app.db).await? })
 }
 
-async fn fixity_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<FixityStatus>, Failure> {
+async fn fixity_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Json<FixityStatus>, Failure> {
     staff.require_bureau()?;
     Ok(Json(fixity_status(&app).await?))
 }
 
 /// Starts a fixity run in the background.
-async fn start_fixity(app: &Arc<App>, staff: &Staff) -> Result<(), Failure> {
+async fn start_fixity(app: &Arc<Web>, staff: &Staff) -> Result<(), Failure> {
     staff.require_bureau()?;
     if dossier::fixity_running(&app.archive) {
         return Err(AppError::conflict("archive.fixity_running", "完整性检查正在进行，请稍后查看结果").into());
@@ -582,8 +578,7 @@ async fn start_fixity(app: &Arc<App>, staff: &Staff) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn fixity_start_api(State(app): State<Arc<App>>, staff: Staff, headers: HeaderMap) -> Result<Response, Failure> {
-    staff.check_csrf_header(&headers)?;
+async fn fixity_start_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Response, Failure> {
     start_fixity(&app, &staff).await?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": true }))).into_response())
 }
@@ -594,7 +589,7 @@ fn kinds() -> Vec<(&'static str, &'static str)> {
     PaperKind::ALL.iter().map(|k| (k.code(), k.label())).collect()
 }
 
-async fn scope_schools(app: &App, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
+async fn scope_schools(app: &Web, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
     Ok(schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect())
 }
 
@@ -609,7 +604,7 @@ struct ArchivePage {
 }
 
 async fn render_archive(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     page: ArchivePage,
     status: StatusCode,
@@ -643,7 +638,7 @@ pub struct ArchivePageQuery {
 }
 
 async fn archive_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ArchivePageQuery>,
 ) -> Result<Response, PageError> {
@@ -661,7 +656,7 @@ pub struct SearchForm {
 }
 
 async fn search_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<SearchForm>,
 ) -> Result<Response, PageError> {
@@ -682,7 +677,7 @@ async fn search_page(
 }
 
 async fn fixity_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
@@ -721,7 +716,7 @@ fn bad_form() -> AppError {
 }
 
 async fn import_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     headers: HeaderMap,
     mut multipart: Multipart,
@@ -775,7 +770,7 @@ async fn import_page(
 }
 
 async fn render_dossier(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     id: &str,
     version: Option<u32>,
@@ -805,7 +800,7 @@ async fn render_dossier(
 }
 
 async fn dossier_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Query(q): Query<VersionQuery>,
@@ -815,7 +810,7 @@ async fn dossier_page(
 }
 
 async fn upload_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     headers: HeaderMap,

@@ -10,11 +10,11 @@
 //! - A missing or expired session answers 401 JSON under `/api/`, and a
 //!   redirect to `/login` for pages.
 
-use crate::app::App;
 use crate::db::audit;
 use crate::db::users::{self, User};
 use crate::domain::{Actor, Channel};
 use crate::error::{AppError, ErrorBody};
+use crate::http::Web;
 use crate::http::pages::{PageError, render};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -30,7 +30,7 @@ const SESSION_COOKIE: &str = "xueji_session";
 const LOGIN_CSRF_COOKIE: &str = "xueji_login_csrf";
 
 /// The sign-in routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/students") }))
         .route("/login", get(login_page).post(login_form))
@@ -70,15 +70,16 @@ impl Staff {
         if constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) { Ok(()) } else { Err(AppError::Csrf) }
     }
 
-    /// Checks the `X-CSRF-Token` header of an API write.
-    pub fn check_csrf_header(&self, headers: &HeaderMap) -> Result<(), AppError> {
+    /// Checks the `X-CSRF-Token` header of an API write (the extractor does,
+    /// for every API request that is not a read).
+    fn check_csrf_header(&self, headers: &HeaderMap) -> Result<(), AppError> {
         self.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or(""))
     }
 
     /// Writes an audit entry for this staff member.
     pub async fn audit(
         &self,
-        app: &App,
+        app: &Web,
         action: &str,
         target: (&str, &str),
         school_id: Option<i64>,
@@ -100,6 +101,8 @@ pub enum AuthRejection {
     Api,
     /// A page without a valid session.
     Page,
+    /// The request was refused (an API write without the session's CSRF token).
+    Refused(AppError),
     /// The database failed.
     Internal(AppError),
 }
@@ -109,7 +112,7 @@ impl IntoResponse for AuthRejection {
         match self {
             Self::Api => AppError::Unauthorized.into_response(),
             Self::Page => Redirect::to("/login").into_response(),
-            Self::Internal(e) => e.into_response(),
+            Self::Refused(e) | Self::Internal(e) => e.into_response(),
         }
     }
 }
@@ -131,10 +134,10 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-impl FromRequestParts<Arc<App>> for Staff {
+impl FromRequestParts<Arc<Web>> for Staff {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<Web>) -> Result<Self, Self::Rejection> {
         let reject = if parts.uri.path().starts_with("/api/") { AuthRejection::Api } else { AuthRejection::Page };
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(reject) };
         let now = chrono::Utc::now().timestamp();
@@ -148,7 +151,12 @@ impl FromRequestParts<Arc<App>> for Staff {
         let actor = crate::service::accounts::actor_for(&app.db, &user, &client_addr(parts), via)
             .await
             .map_err(AuthRejection::Internal)?;
-        Ok(Staff { actor, user, csrf: session.csrf, token_hash: session.token_hash })
+        let staff = Staff { actor, user, csrf: session.csrf, token_hash: session.token_hash };
+        // Every API write carries the session's token in `X-CSRF-Token`: checked here, once.
+        if via == Channel::Api && !parts.method.is_safe() {
+            staff.check_csrf_header(&parts.headers).map_err(AuthRejection::Refused)?;
+        }
+        Ok(staff)
     }
 }
 
@@ -163,7 +171,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-fn session_cookie(app: &App, token: &str, max_age: i64) -> HeaderValue {
+fn session_cookie(app: &Web, token: &str, max_age: i64) -> HeaderValue {
     let secure = if app.config.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
@@ -171,11 +179,11 @@ fn session_cookie(app: &App, token: &str, max_age: i64) -> HeaderValue {
     .expect("token is URL-safe base64")
 }
 
-async fn login_page(State(app): State<Arc<App>>) -> Result<Response, PageError> {
+async fn login_page(State(app): State<Arc<Web>>) -> Result<Response, PageError> {
     login_form_response(&app, None, StatusCode::OK)
 }
 
-fn login_form_response(app: &App, error: Option<&str>, status: StatusCode) -> Result<Response, PageError> {
+fn login_form_response(app: &Web, error: Option<&str>, status: StatusCode) -> Result<Response, PageError> {
     let csrf = users::new_token();
     let page = render(app, "login.html", None, context! { csrf => csrf, error => error })?;
     let secure = if app.config.secure_cookies { "; Secure" } else { "" };
@@ -197,7 +205,7 @@ pub struct LoginForm {
 
 /// Signs in: checks the password, ends any old session, starts a new one.
 async fn sign_in(
-    app: &App,
+    app: &Web,
     headers: &HeaderMap,
     client: &str,
     via: Channel,
@@ -231,7 +239,7 @@ async fn sign_in(
 }
 
 async fn login_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     Client(client): Client,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -258,7 +266,7 @@ pub struct LoginJson {
 }
 
 async fn login_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     Client(client): Client,
     headers: HeaderMap,
     Json(body): Json<LoginJson>,
@@ -285,7 +293,7 @@ pub struct CsrfForm {
 }
 
 async fn logout_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
@@ -294,8 +302,7 @@ async fn logout_form(
     Ok(([(header::SET_COOKIE, session_cookie(&app, "", 0))], Redirect::to("/login")).into_response())
 }
 
-async fn logout_api(State(app): State<Arc<App>>, staff: Staff, headers: HeaderMap) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
+async fn logout_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Response, AppError> {
     users::end_session(&app.db.pool, &staff.token_hash).await?;
     Ok(([(header::SET_COOKIE, session_cookie(&app, "", 0))], StatusCode::NO_CONTENT).into_response())
 }

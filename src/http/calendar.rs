@@ -6,15 +6,15 @@
 //! Bureau staff see it; only the bureau administrator uploads; registrars are
 //! refused. Uploads are audited (`calendar.import`), refused ones too.
 
-use crate::app::App;
 use crate::calendar::{self, Actor, Deadline, ImportError, ImportReport, Via, YearView};
 use crate::db::users::Role;
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,7 +26,7 @@ use std::sync::Arc;
 const MAX_DEADLINE_DAYS: u32 = 1000;
 
 /// The calendar routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/calendar", get(page).post(upload_page))
         .route("/api/calendar", get(get_api).put(put_api))
@@ -36,7 +36,7 @@ pub fn router() -> Router<Arc<App>> {
 }
 
 /// Refuses anyone but the bureau administrator (audited).
-async fn require_admin(app: &App, staff: &Staff) -> Result<(), AppError> {
+async fn require_admin(app: &Web, staff: &Staff) -> Result<(), AppError> {
     staff.require_bureau()?;
     if staff.user.role == Role::BureauAdmin {
         return Ok(());
@@ -47,7 +47,7 @@ async fn require_admin(app: &App, staff: &Staff) -> Result<(), AppError> {
 
 /// Replaces the years of an upload and audits the outcome.
 async fn run_import(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     bytes: &[u8],
     via: Via,
@@ -122,7 +122,7 @@ fn parse_deadline(calendar: &crate::domain::WorkingCalendar, from: &str, days: &
 }
 
 /// Everything the page shows besides the form's outcome.
-async fn page_context(app: &App, staff: &Staff, q: &PageQuery) -> Result<minijinja::Value, AppError> {
+async fn page_context(app: &Web, staff: &Staff, q: &PageQuery) -> Result<minijinja::Value, AppError> {
     calendar::refresh(app).await?;
     let current = app.calendar();
     let years: Vec<YearView> =
@@ -146,13 +146,13 @@ async fn page_context(app: &App, staff: &Staff, q: &PageQuery) -> Result<minijin
     })
 }
 
-async fn page(State(app): State<Arc<App>>, staff: Staff, Query(q): Query<PageQuery>) -> Result<Response, PageError> {
+async fn page(State(app): State<Arc<Web>>, staff: Staff, Query(q): Query<PageQuery>) -> Result<Response, PageError> {
     staff.require_bureau()?;
     let ctx = page_context(&app, &staff, &q).await?;
     Ok(render(&app, "calendar.html", Some(&staff), context! { result => (), error => (), ..ctx })?.into_response())
 }
 
-async fn upload_page(State(app): State<Arc<App>>, staff: Staff, mut form: Multipart) -> Result<Response, PageError> {
+async fn upload_page(State(app): State<Arc<Web>>, staff: Staff, mut form: Multipart) -> Result<Response, PageError> {
     let interrupted = || AppError::bad_request("calendar.upload", "上传中断，请重试");
     let (mut file, mut text, mut source, mut csrf) = (Bytes::new(), String::new(), String::new(), String::new());
     while let Some(field) = form.next_field().await.map_err(|_| interrupted())? {
@@ -208,7 +208,7 @@ struct DayJson {
 }
 
 async fn get_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<YearQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
@@ -254,13 +254,11 @@ pub struct PutQuery {
 }
 
 async fn put_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Query(q): Query<PutQuery>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     require_admin(&app, &staff).await?;
     match run_import(&app, &staff, &body, Via::Api, &q.source).await? {
         Ok(report) => {
@@ -281,7 +279,7 @@ async fn put_api(
     }
 }
 
-async fn export_csv(State(app): State<Arc<App>>, staff: Staff) -> Result<Response, AppError> {
+async fn export_csv(State(app): State<Arc<Web>>, staff: Staff) -> Result<Response, AppError> {
     staff.require_bureau()?;
     let csv = calendar::export_csv(&app.db).await?;
     Ok((
@@ -306,7 +304,7 @@ pub struct DeadlineQuery {
 }
 
 async fn deadline_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<DeadlineQuery>,
 ) -> Result<Json<Deadline>, AppError> {

@@ -3,14 +3,13 @@
 //! number, void a spoiled sheet, record a loss (issuing the 学历证明书), revoke.
 //! Bureau staff only; every action audited.
 
-use crate::app::App;
 use crate::certificates;
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use crate::render::DocKind;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -18,7 +17,7 @@ use minijinja::context;
 use std::sync::Arc;
 
 /// The certificate routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/certificates", get(list_page))
         .route("/certificates/issue", post(issue_form))
@@ -58,7 +57,7 @@ pub struct IssueResult {
 }
 
 async fn issue_for_school(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     school_code: &str,
     kind: &str,
@@ -92,7 +91,7 @@ async fn issue_for_school(
 }
 
 async fn list_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -109,7 +108,7 @@ async fn list_page(
 }
 
 async fn list_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<certificates::NumberRow>>, AppError> {
@@ -129,7 +128,7 @@ pub struct IssueForm {
 }
 
 async fn issue_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<IssueForm>,
 ) -> Result<Response, PageError> {
@@ -139,17 +138,15 @@ async fn issue_form(
         return Err(AppError::conflict("certificate.none_issued", result.refused.join("；")).into());
     }
     // Straight on to printing what was issued.
-    let job = crate::batch::start_graduates(app.clone(), staff.actor.clone(), school, kind).await?;
+    let job = crate::batch::start_graduates(app.app.clone(), staff.actor.clone(), school, kind).await?;
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
 }
 
 async fn issue_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Json(form): Json<IssueForm>,
 ) -> Result<Json<IssueResult>, AppError> {
-    staff.check_csrf_header(&headers)?;
     Ok(Json(issue_for_school(&app, &staff, &form.school, &form.kind).await?.0))
 }
 
@@ -162,13 +159,13 @@ pub struct ReasonForm {
     reason: String,
 }
 
-async fn do_void(app: &App, staff: &Staff, number: &str, reason: &str) -> Result<(), AppError> {
+async fn do_void(app: &Web, staff: &Staff, number: &str, reason: &str) -> Result<(), AppError> {
     staff.require_bureau()?;
     certificates::void(app, number, reason, Some(staff.user.id)).await?;
     staff.audit(app, "certificate.void", ("certificate", number), None, "ok", "").await
 }
 
-async fn do_lost(app: &App, staff: &Staff, number: &str, reason: &str) -> Result<crate::documents::Issued, AppError> {
+async fn do_lost(app: &Web, staff: &Staff, number: &str, reason: &str) -> Result<crate::documents::Issued, AppError> {
     staff.require_bureau()?;
     let proof = certificates::report_lost(app, number, reason, Some(staff.user.id)).await?;
     staff
@@ -184,14 +181,14 @@ async fn do_lost(app: &App, staff: &Staff, number: &str, reason: &str) -> Result
     Ok(proof)
 }
 
-async fn do_revoke(app: &App, staff: &Staff, doc_id: &str, reason: &str) -> Result<(), AppError> {
+async fn do_revoke(app: &Web, staff: &Staff, doc_id: &str, reason: &str) -> Result<(), AppError> {
     staff.require_bureau()?;
     certificates::revoke(app, doc_id, reason).await?;
     staff.audit(app, "document.revoke", ("document", doc_id), None, "ok", "").await
 }
 
 async fn void_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(number): Path<String>,
     Form(f): Form<ReasonForm>,
@@ -202,7 +199,7 @@ async fn void_form(
 }
 
 async fn lost_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(number): Path<String>,
     Form(f): Form<ReasonForm>,
@@ -213,7 +210,7 @@ async fn lost_form(
 }
 
 async fn revoke_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(doc_id): Path<String>,
     Form(f): Form<ReasonForm>,
@@ -224,37 +221,31 @@ async fn revoke_form(
 }
 
 async fn void_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(number): Path<String>,
     Json(f): Json<ReasonForm>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     do_void(&app, &staff, &number, &f.reason).await?;
     Ok(Json(serde_json::json!({ "number": number, "state": "voided" })))
 }
 
 async fn lost_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(number): Path<String>,
     Json(f): Json<ReasonForm>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let proof = do_lost(&app, &staff, &number, &f.reason).await?;
     Ok(Json(serde_json::json!({ "lost": number, "proof_number": proof.number, "proof_doc_id": proof.doc_id })))
 }
 
 async fn revoke_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(doc_id): Path<String>,
     Json(f): Json<ReasonForm>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     do_revoke(&app, &staff, &doc_id, &f.reason).await?;
     Ok(Json(serde_json::json!({ "doc_id": doc_id, "status": "revoked" })))
 }

@@ -2,10 +2,10 @@
 //! and batches (a class, a grade, a school's graduates) as one print-ready
 //! PDF, or a zip of one PDF per student, with progress shown on a page.
 
-use crate::app::App;
 use crate::db::students;
 use crate::documents;
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use crate::render::DocKind;
@@ -18,7 +18,7 @@ use minijinja::context;
 use std::sync::Arc;
 
 /// The document routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/students/{id}/documents/{kind}", get(student_document))
         .route("/api/students/{id}/documents", get(list_api))
@@ -38,7 +38,7 @@ fn parse_kind(code: &str) -> Result<DocKind, AppError> {
 
 /// Loads a student the staff member may see, auditing the read (404 outside the scope).
 pub async fn student_for(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     public_id: &str,
     action: &str,
@@ -76,7 +76,7 @@ pub fn pdf_response(bytes: Vec<u8>, file_name: &str) -> Response {
 }
 
 async fn student_document(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path((id, kind)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
@@ -87,7 +87,7 @@ async fn student_document(
 }
 
 async fn list_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
@@ -113,7 +113,7 @@ pub struct BatchForm {
     zip: Option<String>,
 }
 
-async fn batch_form(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
+async fn batch_form(State(app): State<Arc<Web>>, staff: Staff) -> Result<Html<String>, PageError> {
     let schools: Vec<_> =
         crate::db::schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect();
     let kinds: Vec<(&str, &str)> =
@@ -122,7 +122,7 @@ async fn batch_form(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<St
 }
 
 async fn batch_start(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<BatchForm>,
 ) -> Result<Response, PageError> {
@@ -134,13 +134,13 @@ async fn batch_start(
     }
     let grade = form.grade.trim().parse::<i64>().ok();
     let class = form.class.trim().parse::<i64>().ok();
-    let job =
-        crate::batch::start(app.clone(), staff.actor.clone(), school, kind, grade, class, form.zip.is_some()).await?;
+    let job = crate::batch::start(app.app.clone(), staff.actor.clone(), school, kind, grade, class, form.zip.is_some())
+        .await?;
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
 }
 
 async fn batch_status(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Html<String>, PageError> {
@@ -149,7 +149,7 @@ async fn batch_status(
 }
 
 async fn batch_download(
-    State(_app): State<Arc<App>>,
+    State(_app): State<Arc<Web>>,
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Response, AppError> {

@@ -1,6 +1,6 @@
 //! `GET /health`: whether the service and its database answer. No login.
 
-use crate::app::App;
+use crate::http::Web;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -8,11 +8,11 @@ use axum::{Json, Router};
 use std::sync::Arc;
 
 /// The health route.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new().route("/health", get(health))
 }
 
-async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<serde_json::Value>) {
+async fn health(State(app): State<Arc<Web>>) -> (StatusCode, Json<serde_json::Value>) {
     match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&app.db.pool).await {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "database": "ok"}))),
         Err(e) => {

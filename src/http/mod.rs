@@ -61,8 +61,37 @@ where
     }
 }
 
+/// What the handlers share: the application, and the page templates that
+/// only the server loads.
+pub struct Web {
+    /// The application.
+    pub app: Arc<App>,
+    pages: minijinja::Environment<'static>,
+}
+
+impl Web {
+    /// Loads the page templates for the application (refusing a broken one).
+    pub fn new(app: Arc<App>) -> anyhow::Result<Self> {
+        let pages = pages::environment(&app.config)?;
+        Ok(Self { app, pages })
+    }
+
+    /// The page templates.
+    pub fn pages(&self) -> &minijinja::Environment<'static> {
+        &self.pages
+    }
+}
+
+impl std::ops::Deref for Web {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
 /// The whole router.
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<Web>) -> Router {
     Router::new()
         .merge(health::router())
         .merge(auth::router())

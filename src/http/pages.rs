@@ -1,7 +1,7 @@
 //! Rendering pages and page errors.
 
-use crate::app::App;
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::auth::Staff;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -28,8 +28,29 @@ pub const PAGES: &[&str] = &[
     "overdue.html",
 ];
 
+/// Loads the page templates (`templates/web`), compiling every one of
+/// [`PAGES`] now: a broken template stops the start, not a request.
+pub fn environment(config: &crate::config::Config) -> anyhow::Result<minijinja::Environment<'static>> {
+    use anyhow::Context;
+    let dir = config.templates_dir()?.join("web");
+    if !dir.join("base.html").exists() {
+        anyhow::bail!("找不到页面模板目录 {}（应包含 base.html）", dir.display());
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_loader(minijinja::path_loader(dir));
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.add_filter("status_label", |s: String| {
+        crate::domain::StudentStatus::parse(&s).map_or("未知", crate::domain::StudentStatus::label)
+    });
+    for name in PAGES {
+        env.get_template(name).with_context(|| format!("页面模板 {name} 有错误"))?;
+    }
+    Ok(env)
+}
+
 /// Renders a page for a signed-in staff member (the layout shows who and the CSRF token).
-pub fn render(app: &App, name: &str, staff: Option<&Staff>, ctx: minijinja::Value) -> Result<Html<String>, PageError> {
+pub fn render(app: &Web, name: &str, staff: Option<&Staff>, ctx: minijinja::Value) -> Result<Html<String>, PageError> {
     let me = staff.map(|s| {
         context! {
             name => s.user.display_name.clone(),
@@ -38,8 +59,7 @@ pub fn render(app: &App, name: &str, staff: Option<&Staff>, ctx: minijinja::Valu
             csrf => s.csrf.clone(),
         }
     });
-    let tmpl =
-        app.pages().map_err(PageError)?.get_template(name).map_err(|e| PageError(AppError::Internal(e.into())))?;
+    let tmpl = app.pages().get_template(name).map_err(|e| PageError(AppError::Internal(e.into())))?;
     tmpl.render(context! { me => me, ..ctx })
         .map(Html)
         .map_err(|e| PageError(AppError::Internal(anyhow::Error::new(e).context(format!("rendering {name}")))))

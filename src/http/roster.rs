@@ -2,16 +2,16 @@
 //! JSON API. Same checks as `xueji import`: every bad row reported, all rows
 //! or none written.
 
-use crate::app::App;
 use crate::db::schools::{self, School};
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use crate::roster::{check, read};
 use crate::service::roster::ExportFormat;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub const MAX_UPLOAD: usize = 32 * 1024 * 1024;
 
 /// The roster routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/roster", get(roster_page))
         .route("/roster/import", post(import_page))
@@ -31,18 +31,18 @@ pub fn router() -> Router<Arc<App>> {
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
 }
 
-async fn school_in_scope(app: &App, staff: &Staff, code: &str) -> Result<School, AppError> {
+async fn school_in_scope(app: &Web, staff: &Staff, code: &str) -> Result<School, AppError> {
     let school = schools::by_code(&app.db.pool, code.trim()).await?.ok_or(AppError::NotFound)?;
     if staff.may_see(school.id) { Ok(school) } else { Err(AppError::NotFound) }
 }
 
-async fn roster_page(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
+async fn roster_page(State(app): State<Arc<Web>>, staff: Staff) -> Result<Html<String>, PageError> {
     let schools: Vec<_> = schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect();
     render(&app, "import.html", Some(&staff), context! { schools => schools, report => (), school => () })
 }
 
 async fn run_import(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     school: &School,
     bytes: &[u8],
@@ -72,7 +72,7 @@ async fn run_import(
 }
 
 async fn import_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     mut form: Multipart,
 ) -> Result<Html<String>, PageError> {
@@ -112,14 +112,12 @@ pub struct ImportQuery {
 }
 
 async fn import_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(code): Path<String>,
     Query(q): Query<ImportQuery>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let school = school_in_scope(&app, &staff, &code).await?;
     let report = run_import(&app, &staff, &school, &body, q.dry_run, q.create_classes).await?;
     let status = if report.errors.is_empty() {
@@ -141,7 +139,7 @@ pub struct ExportQuery {
     format: Option<String>,
 }
 
-async fn export(app: &App, staff: &Staff, code: &str, format: Option<&str>) -> Result<Response, AppError> {
+async fn export(app: &Web, staff: &Staff, code: &str, format: Option<&str>) -> Result<Response, AppError> {
     let format = ExportFormat::parse(format.unwrap_or("xlsx"))?;
     let out = crate::service::roster::export(&app.db, &staff.actor, code, format).await?;
     let ext = format.ext();
@@ -156,7 +154,7 @@ async fn export(app: &App, staff: &Staff, code: &str, format: Option<&str>) -> R
 }
 
 async fn export_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, PageError> {
@@ -164,7 +162,7 @@ async fn export_page(
 }
 
 async fn export_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(code): Path<String>,
     Query(q): Query<ExportQuery>,

@@ -4,11 +4,11 @@
 //! Every read of personal data writes an audit entry; a registrar asking for
 //! another school's student gets 404, and the attempt is audited as `denied`.
 
-use crate::app::App;
 use crate::db::students::{self, Filter};
 use crate::db::{problems, schools};
 use crate::domain::StudentStatus;
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use crate::http::workflow_pages::{Notice, OkQuery};
@@ -23,7 +23,7 @@ use std::sync::Arc;
 const PAGE_SIZE: i64 = 50;
 
 /// The student routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/students", get(list_page))
         .route("/students/search", post(search_page))
@@ -81,7 +81,7 @@ pub struct ListResult {
     pub pages: i64,
 }
 
-async fn build_filter(app: &App, staff: &Staff, q: &ListQuery) -> Result<Filter, AppError> {
+async fn build_filter(app: &Web, staff: &Staff, q: &ListQuery) -> Result<Filter, AppError> {
     let mut filter = Filter { school_ids: staff.actor.scope.clone(), ..Filter::default() };
     if let Some(code) = q.school.as_deref().filter(|c| !c.is_empty()) {
         let school = schools::by_code(&app.db.pool, code).await?.ok_or(AppError::NotFound)?;
@@ -99,7 +99,7 @@ async fn build_filter(app: &App, staff: &Staff, q: &ListQuery) -> Result<Filter,
     Ok(filter)
 }
 
-async fn run_list(app: &App, staff: &Staff, filter: &Filter, page: i64, action: &str) -> Result<ListResult, AppError> {
+async fn run_list(app: &Web, staff: &Staff, filter: &Filter, page: i64, action: &str) -> Result<ListResult, AppError> {
     let page = page.max(1);
     let mut conn = app.db.pool.acquire().await?;
     let (list, total) = students::list(&mut conn, filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
@@ -117,7 +117,7 @@ async fn run_list(app: &App, staff: &Staff, filter: &Filter, page: i64, action: 
     Ok(ListResult { students: list, total, page, pages: (total + PAGE_SIZE - 1) / PAGE_SIZE })
 }
 
-async fn scope_schools(app: &App, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
+async fn scope_schools(app: &Web, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
     let all = schools::list(&app.db.pool).await?;
     Ok(all.into_iter().filter(|s| staff.may_see(s.id)).collect())
 }
@@ -127,7 +127,7 @@ fn statuses() -> Vec<(&'static str, &'static str)> {
 }
 
 async fn list_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -144,7 +144,7 @@ async fn list_page(
 }
 
 async fn search_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<SearchForm>,
 ) -> Result<Html<String>, PageError> {
@@ -162,7 +162,7 @@ async fn search_page(
 }
 
 async fn list_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ListResult>, AppError> {
@@ -171,7 +171,7 @@ async fn list_api(
 }
 
 async fn search_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Json(form): Json<SearchForm>,
 ) -> Result<Json<ListResult>, AppError> {
@@ -181,7 +181,7 @@ async fn search_api(
 
 /// One student's record and history, after the access check and its audit entry.
 async fn load_student(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     public_id: &str,
 ) -> Result<(students::Student, Vec<students::Event>), AppError> {
@@ -208,7 +208,7 @@ async fn load_student(
 }
 
 async fn student_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Query(q): Query<OkQuery>,
@@ -219,7 +219,7 @@ async fn student_page(
 /// The student's page with its "学籍异动" section, and above it the outcome
 /// of the last change or a refused form (kept as typed), answered with `status`.
 pub(crate) async fn render_student(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     id: &str,
     notice: Notice,
@@ -268,7 +268,7 @@ pub fn event_label(kind: &str) -> &str {
 }
 
 async fn student_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
@@ -276,19 +276,19 @@ async fn student_api(
     Ok(Json(serde_json::json!({ "student": student, "class_name": student.class_name(), "history": events })))
 }
 
-async fn problems_page(State(app): State<Arc<App>>, staff: Staff) -> Result<Html<String>, PageError> {
+async fn problems_page(State(app): State<Arc<Web>>, staff: Staff) -> Result<Html<String>, PageError> {
     let list = problems::open_for(&app.db.pool, staff.actor.scope.as_deref()).await?;
     staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
     render(&app, "problems.html", Some(&staff), context! { problems => list })
 }
 
-async fn problems_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<problems::Problem>>, AppError> {
+async fn problems_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Json<Vec<problems::Problem>>, AppError> {
     let list = problems::open_for(&app.db.pool, staff.actor.scope.as_deref()).await?;
     staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
     Ok(Json(list))
 }
 
-async fn schools_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<schools::School>>, AppError> {
+async fn schools_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Json<Vec<schools::School>>, AppError> {
     Ok(Json(scope_schools(&app, &staff).await?))
 }
 
@@ -296,13 +296,11 @@ async fn schools_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<V
 /// most 8 MiB), normalised once to 25 × 35 mm (295 × 413 px JPEG) and stored
 /// with the record; the forms and certificates print it from then on.
 async fn photo_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<axum::http::StatusCode, AppError> {
-    staff.check_csrf_header(&headers)?;
     let Some((student_id, school_id)) = students::locate(&app.db.pool, &id).await?.filter(|(_, s)| staff.may_see(*s))
     else {
         staff.audit(&app, "student.photo", ("student", &id), None, "denied", "").await?;
@@ -333,14 +331,12 @@ pub struct IdNumberBody {
 /// no-ID `J`) number receives their resident ID number; the student number
 /// becomes `G` + ID, and the old number stays in the history (Art. 11).
 async fn convert_api(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
     Json(body): Json<IdNumberBody>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     use crate::domain::{IdNumber, StudentNo};
-    staff.check_csrf_header(&headers)?;
     let Some((student_id, school_id)) = students::locate(&app.db.pool, &id).await?.filter(|(_, s)| staff.may_see(*s))
     else {
         staff.audit(&app, "student.id_number", ("student", &id), None, "denied", "").await?;

@@ -36,8 +36,8 @@
 //! `Cache-Control: no-store` and `Referrer-Policy: no-referrer` come from the
 //! router's middleware (the key set overrides the cache header).
 
-use crate::app::App;
 use crate::error::AppError;
+use crate::http::Web;
 use crate::ratelimit::{RateLimiter, client_ip};
 use crate::verify::{self, KeyStatus, Verified};
 use axum::body::Bytes;
@@ -66,7 +66,7 @@ const SCHOOL_NAME_TTL: Duration = Duration::from_secs(600);
 const PAGE: &str = "verify.html";
 
 /// The public verification routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/.well-known/xueji-keys.json", get(key_set))
         .route("/v", get(empty_token))
@@ -132,7 +132,7 @@ type RowRead = Result<Option<DocRow>, Arc<str>>;
 
 impl Public {
     /// `Some(429 answer)` when the client is over the limit.
-    fn limit(&self, app: &App, ip: IpAddr) -> Option<Response> {
+    fn limit(&self, app: &Web, ip: IpAddr) -> Option<Response> {
         let limiter =
             self.limiter.get_or_init(|| RateLimiter::new(app.config.verify_rate_per_minute, app.config.verify_burst));
         let secs = limiter.check(ip).retry_after_secs()?;
@@ -155,7 +155,7 @@ impl Public {
     }
 
     /// The one 无法验证 page, the same bytes for every token that fails.
-    fn invalid_page(&self, app: &App) -> Response {
+    fn invalid_page(&self, app: &Web) -> Response {
         let body = self.invalid_page.get_or_init(|| {
             let ctx = context! { verdict => "invalid", label => "无法验证", domain => domain(app) };
             match render(app, ctx) {
@@ -172,7 +172,7 @@ impl Public {
     }
 
     /// The JSON twin of the 无法验证 page.
-    fn invalid_json(&self, app: &App) -> Response {
+    fn invalid_json(&self, app: &Web) -> Response {
         let body = self.invalid_json.get_or_init(|| {
             let answer = Answer { verdict: "invalid", label: "无法验证", domain: domain(app), ..Answer::default() };
             Bytes::from(serde_json::to_vec(&answer).unwrap_or_default())
@@ -181,7 +181,7 @@ impl Public {
     }
 
     /// [`verify::verify`], remembering tokens that verify (see [`Public::verified`]).
-    fn verify(&self, app: &App, token: &str) -> Result<Verified, verify::TokenError> {
+    fn verify(&self, app: &Web, token: &str) -> Result<Verified, verify::TokenError> {
         let memo = self.verified.lock().unwrap_or_else(PoisonError::into_inner).get(token).cloned();
         if let Some((verified, key)) = memo {
             return match app.keys.verifying_key(verified.kid) {
@@ -204,7 +204,7 @@ impl Public {
     }
 
     /// The document's row, read once for all the requests that ask at the same time.
-    async fn read_row(&self, app: &App, doc_id: String) -> Result<Option<DocRow>, AppError> {
+    async fn read_row(&self, app: &Web, doc_id: String) -> Result<Option<DocRow>, AppError> {
         let cell = self.reads.lock().unwrap_or_else(PoisonError::into_inner).entry(doc_id.clone()).or_default().clone();
         let read = cell
             .get_or_init(|| async {
@@ -220,7 +220,7 @@ impl Public {
     }
 
     /// The school's name for a 学校标识码 (cached).
-    async fn school_name(&self, app: &App, code: &str) -> Result<Option<String>, AppError> {
+    async fn school_name(&self, app: &Web, code: &str) -> Result<Option<String>, AppError> {
         if let Some((name, at)) = self.schools.read().unwrap_or_else(PoisonError::into_inner).get(code)
             && at.elapsed() < SCHOOL_NAME_TTL
         {
@@ -242,10 +242,10 @@ impl Public {
 /// The client address a request is counted under.
 struct Requester(IpAddr);
 
-impl FromRequestParts<Arc<App>> for Requester {
+impl FromRequestParts<Arc<Web>> for Requester {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<Web>) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         Ok(Self(client_ip(peer, &parts.headers, &app.config.trusted_proxies)))
     }
@@ -302,7 +302,7 @@ impl Status {
 
 /// Verifies the token and, only if it verifies, reads the document's row.
 /// `Ok(None)` for every kind of failure, so all of them answer alike.
-async fn lookup(app: &App, public: &Public, token: &str) -> Result<Option<Found>, AppError> {
+async fn lookup(app: &Web, public: &Public, token: &str) -> Result<Option<Found>, AppError> {
     let verified = match public.verify(app, token) {
         Ok(v) => v,
         Err(e) => {
@@ -335,7 +335,7 @@ async fn lookup(app: &App, public: &Public, token: &str) -> Result<Option<Found>
 }
 
 /// One read of a document's row by its id.
-async fn read_row(app: &App, doc_id: &str) -> Result<Option<DocRow>, sqlx::Error> {
+async fn read_row(app: &Web, doc_id: &str) -> Result<Option<DocRow>, sqlx::Error> {
     let row =
         sqlx::query("SELECT kind, number, status, status_at, replaced_by, sha256 FROM documents WHERE doc_id = $1")
             .bind(doc_id)
@@ -367,7 +367,7 @@ fn chinese_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
-fn domain(app: &App) -> String {
+fn domain(app: &Web) -> String {
     crate::documents::verify_domain(&app.public_base_url)
 }
 
@@ -383,8 +383,8 @@ fn json_response(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
-fn render(app: &App, ctx: minijinja::Value) -> Result<String, AppError> {
-    let tmpl = app.pages()?.get_template(PAGE).map_err(|e| AppError::Internal(e.into()))?;
+fn render(app: &Web, ctx: minijinja::Value) -> Result<String, AppError> {
+    let tmpl = app.pages().get_template(PAGE).map_err(|e| AppError::Internal(e.into()))?;
     tmpl.render(ctx).map_err(|e| AppError::Internal(anyhow::Error::new(e).context("rendering verify.html")))
 }
 
@@ -401,7 +401,7 @@ fn unavailable(e: &AppError) -> Response {
 }
 
 /// The page for a document whose token verified; `check` is the upload's outcome.
-fn found_page(app: &App, token: &str, found: &Found, check: Option<&str>) -> Result<String, AppError> {
+fn found_page(app: &Web, token: &str, found: &Found, check: Option<&str>) -> Result<String, AppError> {
     let claims = &found.verified.claims;
     let ctx = context! {
         verdict => found.status.code(),
@@ -443,7 +443,7 @@ struct Answer {
     domain: String,
 }
 
-fn found_json(app: &App, found: &Found) -> Response {
+fn found_json(app: &Web, found: &Found) -> Response {
     let claims = &found.verified.claims;
     let answer = Answer {
         verdict: found.status.code(),
@@ -464,7 +464,7 @@ fn found_json(app: &App, found: &Found) -> Response {
     json_response(Bytes::from(serde_json::to_vec(&answer).unwrap_or_default()))
 }
 
-async fn key_set(State(app): State<Arc<App>>) -> Response {
+async fn key_set(State(app): State<Arc<Web>>) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -477,7 +477,7 @@ async fn key_set(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn empty_token(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     Extension(public): Extension<Arc<Public>>,
     Requester(ip): Requester,
 ) -> Response {
@@ -489,7 +489,7 @@ async fn empty_token(
 
 /// `GET /v/{token}`, `/v/{token}.json` (and `/v/{token}/check`, after an upload, as the page).
 async fn verdict(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     Extension(public): Extension<Arc<Public>>,
     Requester(ip): Requester,
     uri: Uri,
@@ -519,7 +519,7 @@ async fn verdict(
 
 /// `POST /v/{token}/check`: is the uploaded file byte-identical to the issued one?
 async fn check(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     Extension(public): Extension<Arc<Public>>,
     Requester(ip): Requester,
     uri: Uri,

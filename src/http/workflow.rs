@@ -4,10 +4,10 @@
 //! Every write carries the `X-CSRF-Token` header and is audited with its
 //! outcome; every read of a case or list (personal data) is audited.
 
-use crate::app::App;
 use crate::dossier::{self, Failure, Upload};
 use crate::error::AppError;
 use crate::http::ApiJson;
+use crate::http::Web;
 use crate::http::archive::{
     actor, attachment, channel, content_length, feed_body, parse_kind, run_import, spool, stream_body,
 };
@@ -27,7 +27,7 @@ use std::sync::Arc;
 use xueji_archive::ArchiveError;
 
 /// The workflow API routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/api/transfers", post(open_transfer))
         .route("/api/junior-intake", post(junior_intake))
@@ -57,100 +57,87 @@ pub fn router() -> Router<Arc<App>> {
 }
 
 /// Audits a workflow write with its outcome, then passes the result on.
-async fn case_answer(app: &App, staff: &Staff, case: &Case, status: StatusCode) -> Result<Response, AppError> {
+async fn case_answer(app: &Web, staff: &Staff, case: &Case, status: StatusCode) -> Result<Response, AppError> {
     let view = cases::view(app, &staff.actor, case).await?;
     Ok((status, Json(view)).into_response())
 }
 
 async fn open_transfer(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     ApiJson(req): ApiJson<cases::TransferRequest>,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = cases::open_transfer(&app, &staff.actor, &req).await;
     let case = result?;
     case_answer(&app, &staff, &case, StatusCode::CREATED).await
 }
 
 async fn junior_intake(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     ApiJson(req): ApiJson<yearly::IntakeRequest>,
 ) -> Result<Json<Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = yearly::junior_intake(&app, &staff.actor, &req).await;
     let id = result?;
     Ok(Json(json!({"student": id})))
 }
 
 async fn open_abroad(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<cases::AbroadRequest>,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = cases::open_abroad(&app, &staff.actor, &id, &req).await;
     let case = result?;
     case_answer(&app, &staff, &case, StatusCode::CREATED).await
 }
 
 async fn open_suspension_kind(
-    app: &App,
+    app: &Web,
     staff: &Staff,
-    headers: &HeaderMap,
     id: &str,
     kind: CaseKind,
     req: &cases::SuspensionRequest,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(headers)?;
     let result = cases::open_suspension(app, &staff.actor, id, kind, req).await;
     let case = result?;
     case_answer(app, staff, &case, StatusCode::CREATED).await
 }
 
 async fn open_suspension(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<cases::SuspensionRequest>,
 ) -> Result<Response, AppError> {
-    open_suspension_kind(&app, &staff, &headers, &id, CaseKind::Suspension, &req).await
+    open_suspension_kind(&app, &staff, &id, CaseKind::Suspension, &req).await
 }
 
 async fn open_renewal(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<cases::SuspensionRequest>,
 ) -> Result<Response, AppError> {
-    open_suspension_kind(&app, &staff, &headers, &id, CaseKind::Renewal, &req).await
+    open_suspension_kind(&app, &staff, &id, CaseKind::Renewal, &req).await
 }
 
 async fn open_resumption(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<cases::SuspensionRequest>,
 ) -> Result<Response, AppError> {
-    open_suspension_kind(&app, &staff, &headers, &id, CaseKind::Resumption, &req).await
+    open_suspension_kind(&app, &staff, &id, CaseKind::Resumption, &req).await
 }
 
 async fn open_info_change(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<cases::InfoChangeRequest>,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = cases::open_info_change(&app, &staff.actor, &id, &req).await;
     let case = result?;
     case_answer(&app, &staff, &case, StatusCode::CREATED).await
@@ -162,73 +149,61 @@ fn status_answer(id: &str, result: Result<crate::domain::StudentStatus, AppError
 }
 
 async fn suspect_dropout(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<direct::DropoutReport>,
 ) -> Result<Json<Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::suspect_dropout(&app, &staff.actor, &id, &req).await;
     status_answer(&id, result)
 }
 
 async fn report_dropout(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<direct::DropoutReport>,
 ) -> Result<Json<Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::report_dropout(&app, &staff.actor, &id, &req).await;
     status_answer(&id, result)
 }
 
 async fn record_return(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<direct::Return>,
 ) -> Result<Json<Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::record_return(&app, &staff.actor, &id, &req).await;
     status_answer(&id, result)
 }
 
 async fn report_missing(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<direct::Missing>,
 ) -> Result<Json<Value>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::report_missing(&app, &staff.actor, &id, &req).await;
     status_answer(&id, result)
 }
 
 async fn record_death(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<direct::Death>,
 ) -> Result<Json<direct::DeathRecorded>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::record_death(&app, &staff.actor, &id, &req).await;
     Ok(Json(result?))
 }
 
 async fn issue_recall(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<direct::RecallRequest>,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::issue_recall(&app, &staff.actor, &id, &req).await;
     let (recall, issued) = result?;
     Ok((StatusCode::CREATED, Json(json!({"recall": recall, "doc_id": issued.doc_id, "verify_url": issued.verify_url})))
@@ -236,7 +211,7 @@ async fn issue_recall(
 }
 
 async fn list_recalls(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<direct::Recall>>, AppError> {
@@ -254,12 +229,10 @@ struct DeliveryBody {
 }
 
 async fn record_delivery(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     ApiJson(req): ApiJson<DeliveryBody>,
 ) -> Result<Json<direct::Recall>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = direct::record_delivery(&app, &staff.actor, &req.number, &req.delivery).await;
     Ok(Json(result?))
 }
@@ -272,7 +245,7 @@ struct CaseQuery {
 }
 
 async fn list_cases(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<CaseQuery>,
 ) -> Result<Json<Vec<cases::CaseView>>, AppError> {
@@ -286,7 +259,7 @@ async fn list_cases(
     Ok(Json(views))
 }
 
-async fn case_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn case_api(State(app): State<Arc<Web>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
     let case = match cases::visible(&app, &staff.actor, &id).await {
         Ok(c) => c,
         Err(e) => {
@@ -299,13 +272,11 @@ async fn case_api(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<Stri
 }
 
 async fn decide(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(d): ApiJson<cases::Decision>,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = cases::decide(&app, &staff.actor, &id, &d).await;
     let case = result?;
     case_answer(&app, &staff, &case, StatusCode::OK).await
@@ -318,19 +289,17 @@ struct WithdrawBody {
 }
 
 async fn withdraw(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<WithdrawBody>,
 ) -> Result<Response, AppError> {
-    staff.check_csrf_header(&headers)?;
     let result = cases::withdraw(&app, &staff.actor, &id, &b.reason).await;
     let case = result?;
     case_answer(&app, &staff, &case, StatusCode::OK).await
 }
 
-async fn form(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn form(State(app): State<Arc<Web>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
     let case = cases::visible(&app, &staff.actor, &id).await?;
     let issued = cases::print_form(&app, &staff.actor, &case).await?;
     Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
@@ -350,14 +319,13 @@ struct ProofQuery {
 /// case: either school party may (the receiving school collects the
 /// guardian's papers for a transfer).
 async fn upload_proof(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<ProofQuery>,
     body: Body,
 ) -> Result<Response, Failure> {
-    staff.check_csrf_header(&headers)?;
     let case = cases::visible(&app, &staff.actor, &id).await?;
     if staff.user.role.is_bureau() {
         return Err(AppError::not_permitted("workflow.school_step", "证明材料由学校学籍管理员扫描上传").into());
@@ -403,7 +371,7 @@ async fn upload_proof(
 /// The sending school hands the dossier over: the signed transfer package of
 /// a completed transfer (recorded as handed over).
 async fn export_package(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
@@ -438,13 +406,12 @@ async fn export_package(
 /// The receiving school files the received package (verified, all or
 /// nothing) under the student's dossier and records the receipt.
 async fn import_package(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, Failure> {
-    staff.check_csrf_header(&headers)?;
     let case = cases::visible(&app, &staff.actor, &id).await?;
     may_receive(&staff, &case)?;
     let limit = app.archive.config().import.max_unpacked_bytes;
@@ -477,7 +444,7 @@ pub(crate) fn may_receive(staff: &Staff, case: &Case) -> Result<(), AppError> {
 /// and all or nothing, and records the receipt. Only this transfer's student:
 /// the package's number is read (unverified) before anything is stored.
 pub(crate) async fn receive_package(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     case: &Case,
     file: std::fs::File,
@@ -520,7 +487,7 @@ fn run_year(year: &str) -> Result<i32, AppError> {
 }
 
 async fn year_preview(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path((kind, year)): Path<(String, String)>,
 ) -> Result<Json<yearly::Preview>, AppError> {
@@ -536,13 +503,11 @@ struct RunBody {
 }
 
 async fn year_run(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
-    headers: HeaderMap,
     Path((kind, year)): Path<(String, String)>,
     body: Option<Json<RunBody>>,
 ) -> Result<Json<yearly::RunSummary>, AppError> {
-    staff.check_csrf_header(&headers)?;
     let kind = run_kind(&kind)?;
     let year = run_year(&year)?;
     let body = body.map(|b| b.0).unwrap_or_default();
@@ -550,7 +515,7 @@ async fn year_run(
     Ok(Json(result?))
 }
 
-async fn overdue_api(State(app): State<Arc<App>>, staff: Staff) -> Result<Json<Vec<overdue::Item>>, AppError> {
+async fn overdue_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Json<Vec<overdue::Item>>, AppError> {
     let items = overdue::list(&app, staff.actor.scope.as_deref()).await?;
     staff.audit(&app, "overdue.list", ("overdue", "*"), None, "ok", &format!("shown={}", items.len())).await?;
     Ok(Json(items))

@@ -19,12 +19,12 @@
 //! shown on the page in Chinese with what was typed kept; after a change the
 //! browser is sent on with a fixed message code (`?ok=…`), never personal data.
 
-use crate::app::App;
 use crate::db::schools::{self, School};
 use crate::db::students::{self, Student};
 use crate::domain::{Action, StudentStatus, transitions};
 use crate::dossier::{self, Failure, StudentRef, Upload};
 use crate::error::AppError;
+use crate::http::Web;
 use crate::http::archive::{actor, channel, content_length, parse_kind, spool};
 use crate::http::auth::Staff;
 use crate::http::documents::pdf_response;
@@ -54,7 +54,7 @@ const MAX_FORM_FIELD: usize = 4096;
 const RECENT_CLOSED: usize = 20;
 
 /// The workflow page routes.
-pub fn router() -> Router<Arc<App>> {
+pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/cases", get(cases_page))
         .route("/cases/{case}", get(case_page))
@@ -189,7 +189,7 @@ fn paper_kinds() -> Vec<(&'static str, &'static str)> {
     PaperKind::ALL.iter().map(|k| (k.code(), k.label())).collect()
 }
 
-async fn scope_schools(app: &App, staff: &Staff) -> Result<Vec<School>, AppError> {
+async fn scope_schools(app: &Web, staff: &Staff) -> Result<Vec<School>, AppError> {
     Ok(schools::list(&app.db.pool).await?.into_iter().filter(|s| staff.may_see(s.id)).collect())
 }
 
@@ -242,7 +242,7 @@ fn upload_refusal(f: Failure) -> Result<(String, StatusCode), PageError> {
 
 // ---- /cases ----
 
-async fn views(app: &App, staff: &Staff, list: &[Case]) -> Result<Vec<cases::CaseView>, AppError> {
+async fn views(app: &Web, staff: &Staff, list: &[Case]) -> Result<Vec<cases::CaseView>, AppError> {
     let mut out = Vec::with_capacity(list.len());
     for c in list {
         out.push(cases::view(app, &staff.actor, c).await?);
@@ -251,14 +251,14 @@ async fn views(app: &App, staff: &Staff, list: &[Case]) -> Result<Vec<cases::Cas
 }
 
 async fn cases_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<OkQuery>,
 ) -> Result<Response, PageError> {
     render_cases(&app, &staff, Notice::ok(q.ok.as_deref()), StatusCode::OK).await
 }
 
-async fn render_cases(app: &App, staff: &Staff, notice: Notice, status: StatusCode) -> Result<Response, PageError> {
+async fn render_cases(app: &Web, staff: &Staff, notice: Notice, status: StatusCode) -> Result<Response, PageError> {
     let bureau = staff.user.role.is_bureau();
     let open = cases::list(app, &staff.actor, true, None).await?;
     let (mine, others): (Vec<Case>, Vec<Case>) = open.into_iter().partition(|c| cases::my_turn(&staff.actor, c));
@@ -319,7 +319,7 @@ async fn render_cases(app: &App, staff: &Staff, notice: Notice, status: StatusCo
 }
 
 async fn intake_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -404,7 +404,7 @@ fn default_paper_kind(kind: CaseKind) -> &'static str {
 }
 
 async fn case_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Query(q): Query<OkQuery>,
@@ -413,7 +413,7 @@ async fn case_page(
 }
 
 async fn render_case(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     id: &str,
     notice: Notice,
@@ -462,7 +462,7 @@ async fn render_case(
 
 /// Shows a case change's refusal on the case page, or the error page.
 async fn case_refusal(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     id: &str,
     e: AppError,
@@ -478,7 +478,7 @@ async fn case_refusal(
 }
 
 async fn decide_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -511,7 +511,7 @@ async fn decide_form(
 }
 
 async fn withdraw_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -529,7 +529,7 @@ async fn withdraw_form(
 /// case (either school party, while the case is open): the page form of
 /// `POST /api/cases/{case}/proofs`.
 async fn proof_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -622,7 +622,7 @@ async fn proof_form(
 /// all or nothing) under the student's dossier and records the receipt: the
 /// page form of `POST /api/cases/{case}/package`.
 async fn package_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -681,7 +681,7 @@ async fn package_form(
 
 // ---- /transfers/new ----
 
-async fn render_transfer(app: &App, staff: &Staff, notice: Notice, status: StatusCode) -> Result<Response, PageError> {
+async fn render_transfer(app: &Web, staff: &Staff, notice: Notice, status: StatusCode) -> Result<Response, PageError> {
     // The receiving school: one of the registrar's (any, for the bureau).
     let schools = scope_schools(app, staff).await?;
     let html = render(
@@ -696,12 +696,12 @@ async fn render_transfer(app: &App, staff: &Staff, notice: Notice, status: Statu
     Ok((status, html).into_response())
 }
 
-async fn transfer_page(State(app): State<Arc<App>>, staff: Staff) -> Result<Response, PageError> {
+async fn transfer_page(State(app): State<Arc<Web>>, staff: Staff) -> Result<Response, PageError> {
     render_transfer(&app, &staff, Notice::default(), StatusCode::OK).await
 }
 
 async fn transfer_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -742,7 +742,7 @@ async fn transfer_form(
 /// status machine, [`transitions::apply`]), the student's applications and
 /// recall notices, and the scans of the dossier that can serve as proof.
 pub async fn student_section(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     student: &Student,
     school: &School,
@@ -911,7 +911,7 @@ enum Done {
 }
 
 /// The dossier scans named in a form, with their kinds as labels.
-async fn proof_refs(app: &App, public_id: &str, digests: Vec<String>) -> Result<Vec<cases::ProofRef>, AppError> {
+async fn proof_refs(app: &Web, public_id: &str, digests: Vec<String>) -> Result<Vec<cases::ProofRef>, AppError> {
     if digests.is_empty() {
         return Ok(Vec::new());
     }
@@ -949,7 +949,7 @@ fn suspension_request(
     })
 }
 
-async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f: &Fields) -> Result<Done, AppError> {
+async fn run_student_action(app: &Web, staff: &Staff, id: &str, action: &str, f: &Fields) -> Result<Done, AppError> {
     match action {
         "suspension" | "renewal" | "resumption" => {
             let kind = match action {
@@ -1109,7 +1109,7 @@ async fn run_student_action(app: &App, staff: &Staff, id: &str, action: &str, f:
 }
 
 async fn student_action(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path((id, action)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -1159,7 +1159,7 @@ fn run_year(year: &str) -> Result<i32, AppError> {
 }
 
 async fn years_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<YearsQuery>,
 ) -> Result<Response, PageError> {
@@ -1172,7 +1172,7 @@ async fn years_page(
 }
 
 async fn render_years(
-    app: &App,
+    app: &Web,
     staff: &Staff,
     year: i32,
     notice: Notice,
@@ -1195,7 +1195,7 @@ async fn render_years(
 }
 
 async fn year_form(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path((kind, year)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -1234,7 +1234,7 @@ pub struct OverdueQuery {
 }
 
 async fn overdue_page(
-    State(app): State<Arc<App>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<OverdueQuery>,
 ) -> Result<Response, PageError> {

@@ -1,4 +1,4 @@
-//! The service's one error type and how it reaches a client.
+//! The service's one error type (how it becomes an HTTP answer is `http/`'s business).
 //!
 //! Policy:
 //! - every error a person can cause has a stable machine `code` (e.g.
@@ -12,8 +12,6 @@
 //!   internal ids only.
 
 use crate::domain::DomainError;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 
 /// Result alias for the service.
 pub type AppResult<T> = Result<T, AppError>;
@@ -94,17 +92,9 @@ impl AppError {
         }
     }
 
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Domain(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf | Self::NotPermitted { .. } => StatusCode::FORBIDDEN,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+    /// Whether this is a fault on our side (not something the caller did).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Internal(_))
     }
 
     /// Logs an internal error (by its chain, which holds no personal data).
@@ -160,12 +150,5 @@ impl From<&AppError> for ErrorBody {
                 _ => None,
             },
         }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        self.log();
-        (self.status(), axum::Json(ErrorBody::from(&self))).into_response()
     }
 }

@@ -28,8 +28,6 @@ pub mod dossier;
 pub mod error;
 /// The HTTP interface: pages and JSON API.
 pub mod http;
-/// Per-client rate limiting for the public verification pages.
-pub mod ratelimit;
 /// Rendering the official forms and certificates with typst.
 pub mod render;
 /// Roster spreadsheets: columns, import and export.

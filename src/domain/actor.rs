@@ -126,6 +126,20 @@ impl Actor {
         }
     }
 
+    /// Someone not signed in (a failed sign-in): no account, no school.
+    pub fn anonymous(client: &str, via: Channel) -> Self {
+        Self {
+            user_id: None,
+            username: "-".to_owned(),
+            display_name: String::new(),
+            role: Role::Registrar,
+            school_id: None,
+            scope: Some(Vec::new()),
+            client: client.to_owned(),
+            via,
+        }
+    }
+
     /// Whether the actor may see records of this school.
     pub fn may_see(&self, school_id: i64) -> bool {
         self.scope.as_ref().is_none_or(|ids| ids.contains(&school_id))
@@ -149,6 +163,7 @@ mod tests {
         assert!(a.may_see(3) && !a.may_see(7));
         a.scope = Some(Vec::new());
         assert!(!a.may_see(3));
+        assert!(!Actor::anonymous("1.2.3.4", Channel::Page).may_see(3));
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //! - A missing or expired session answers 401 JSON under `/api/`, and a
 //!   redirect to `/login` for pages.
 
-use crate::db::audit;
 use crate::db::users::{self, User};
 use crate::domain::{Actor, Channel};
 use crate::error::{AppError, ErrorBody};
@@ -203,7 +202,7 @@ pub struct LoginForm {
     csrf: String,
 }
 
-/// Signs in: checks the password, ends any old session, starts a new one.
+/// Signs in through the service (which audits the attempt).
 async fn sign_in(
     app: &Web,
     headers: &HeaderMap,
@@ -212,30 +211,9 @@ async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<Option<(User, String, String)>, AppError> {
-    let user = users::authenticate(&app.db.pool, username.trim(), password).await?;
-    let outcome = if user.is_some() { "ok" } else { "denied" };
-    audit::record(
-        &app.db.pool,
-        &audit::Entry {
-            user_id: user.as_ref().map(|u| u.id),
-            username: user.as_ref().map_or("-", |u| u.username.as_str()),
-            action: "auth.login",
-            target_kind: "session",
-            target_id: "-",
-            school_id: None,
-            outcome,
-            client,
-            via: via.code(),
-            detail: "",
-        },
-    )
-    .await?;
-    let Some(user) = user else { return Ok(None) };
-    if let Some(old) = cookie(headers, SESSION_COOKIE) {
-        users::end_session(&app.db.pool, &users::token_hash(old)).await?;
-    }
-    let (token, csrf) = users::create_session(&app.db.pool, user.id, client, chrono::Utc::now().timestamp()).await?;
-    Ok(Some((user, token, csrf)))
+    let old = cookie(headers, SESSION_COOKIE);
+    let signed = crate::service::accounts::sign_in(&app.db, username, password, old, client, via).await?;
+    Ok(signed.map(|s| (s.user, s.token, s.csrf)))
 }
 
 async fn login_form(

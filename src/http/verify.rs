@@ -27,7 +27,7 @@
 //!   `/v/…` ([`log_path`]); nothing here logs a token, a name, a status
 //!   reason or an uploaded file;
 //! - every route under `/v` is rate-limited per client address
-//!   ([`crate::ratelimit`], `XUEJI_VERIFY_RATE` a minute after a burst of
+//!   ([`crate::http::ratelimit`], `XUEJI_VERIFY_RATE` a minute after a burst of
 //!   `XUEJI_VERIFY_BURST`): over the limit a short page with status 429 and
 //!   `Retry-After`, before any token is looked at. The client is the
 //!   connection's peer, or the last `X-Forwarded-For` hop when the peer is a
@@ -38,7 +38,7 @@
 
 use crate::error::AppError;
 use crate::http::Web;
-use crate::ratelimit::{RateLimiter, client_ip};
+use crate::http::ratelimit::{RateLimiter, client_ip};
 use crate::verify::{self, KeyStatus, Verified};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;

@@ -1,7 +1,7 @@
 //! Staff accounts as actors: what a stored account may do and see.
 
 use crate::db::Db;
-use crate::db::users::User;
+use crate::db::users::{self, User};
 use crate::domain::{Actor, Channel, Role};
 use crate::error::AppResult;
 
@@ -24,4 +24,41 @@ pub async fn actor_for(db: &Db, user: &User, client: &str, via: Channel) -> AppR
         client: client.to_owned(),
         via,
     })
+}
+
+/// A new session.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The account.
+    pub user: User,
+    /// The session token (for the cookie; the database keeps only its hash).
+    pub token: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+/// Signs in: checks the password, ends the session the browser held (no
+/// fixation), starts a new one. Every attempt writes one `auth.login` row,
+/// `ok` or `denied`. `None` when the name or password is wrong.
+pub async fn sign_in(
+    db: &Db,
+    username: &str,
+    password: &str,
+    old_session: Option<&str>,
+    client: &str,
+    via: Channel,
+) -> AppResult<Option<SignedIn>> {
+    let user = users::authenticate(&db.pool, username.trim(), password).await?;
+    let Some(user) = user else {
+        let actor = Actor::anonymous(client, via);
+        crate::service::audit::write(&db.pool, &actor, "auth.login", ("session", "-"), None, "denied", "").await?;
+        return Ok(None);
+    };
+    let actor = actor_for(db, &user, client, via).await?;
+    crate::service::audit::write(&db.pool, &actor, "auth.login", ("session", "-"), None, "ok", "").await?;
+    if let Some(old) = old_session {
+        users::end_session(&db.pool, &users::token_hash(old)).await?;
+    }
+    let (token, csrf) = users::create_session(&db.pool, user.id, client, chrono::Utc::now().timestamp()).await?;
+    Ok(Some(SignedIn { user, token, csrf }))
 }

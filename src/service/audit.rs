@@ -44,11 +44,7 @@ pub async fn write<'c>(
 /// The outcome recorded for an error: `error` for a failure of the service,
 /// `refused` for a refusal of the request.
 pub fn outcome_of(e: &AppError) -> (&'static str, String) {
-    if e.status().is_server_error() {
-        ("error", format!("code={}", e.code()))
-    } else {
-        ("refused", format!("code={}", e.code()))
-    }
+    if e.is_internal() { ("error", format!("code={}", e.code())) } else { ("refused", format!("code={}", e.code())) }
 }
 
 /// One action's audit row, filled in as the action learns what it acts on.

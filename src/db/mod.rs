@@ -7,7 +7,11 @@
 //! flags 0/1 integers, every integer a 64-bit integer.
 
 pub mod audit;
+/// A student's status changes and the events recording them.
+pub mod events;
 pub mod problems;
+/// Class rolls: seats, placing a student, the students of a batch.
+pub mod rolls;
 pub mod schools;
 pub mod students;
 pub mod users;

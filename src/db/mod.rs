@@ -10,6 +10,8 @@ pub mod audit;
 /// A student's status changes and the events recording them.
 pub mod events;
 pub mod problems;
+/// Recall notices, their delivery and the printed notice's status.
+pub mod recalls;
 /// Class rolls: seats, placing a student, the students of a batch.
 pub mod rolls;
 pub mod schools;

@@ -13,3 +13,19 @@ pub async fn seated_in_class<'c>(e: impl Executor<'c, Database = Any>, class_id:
     .fetch_one(e)
     .await
 }
+
+/// Puts the student in `grade` and class `class_id` (of the same school).
+pub async fn set_grade_and_class<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+    grade: i64,
+    class_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE students SET grade = $1, class_id = $2 WHERE id = $3")
+        .bind(grade)
+        .bind(class_id)
+        .bind(student_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}

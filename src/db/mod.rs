@@ -17,6 +17,8 @@ pub mod rolls;
 pub mod schools;
 pub mod students;
 pub mod users;
+/// The yearly graduation and promotion runs and their bulk moves.
+pub mod year_runs;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -9,6 +9,8 @@
 pub mod audit;
 /// A student's status changes and the events recording them.
 pub mod events;
+/// The rows behind the overdue list, across cases, students and recalls.
+pub mod overdue;
 pub mod problems;
 /// Recall notices, their delivery and the printed notice's status.
 pub mod recalls;

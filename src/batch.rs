@@ -69,30 +69,13 @@ pub fn take_result(id: &str, owner: Option<i64>) -> AppResult<(Vec<u8>, String, 
 
 /// The students of a batch: on the school's roll, by grade, class and id.
 pub async fn students_for(app: &App, school: &School, grade: Option<i64>, class: Option<i64>) -> AppResult<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT s.id FROM students s LEFT JOIN classes c ON c.id = s.class_id
-         WHERE s.school_id = $1 AND ($2 = 0 OR s.grade = $2) AND ($3 = 0 OR c.number = $3)
-         ORDER BY s.grade, c.number, s.id",
-    )
-    .bind(school.id)
-    .bind(grade.unwrap_or(0))
-    .bind(class.unwrap_or(0))
-    .fetch_all(&app.db.pool)
-    .await?)
+    Ok(crate::db::rolls::ids_in_school(&app.db.pool, school.id, grade, class).await?)
 }
 
 /// Starts a job printing the numbered certificates of `kind` already issued
 /// to a school's graduates (after the bureau has issued their numbers).
 pub async fn start_graduates(app: Arc<App>, actor: Actor, school: School, kind: DocKind) -> AppResult<String> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT s.id FROM students s JOIN documents d ON d.student_id = s.id
-         WHERE s.school_id = $1 AND d.kind = $2 AND d.status = 'valid' AND d.number IS NOT NULL
-         ORDER BY d.number",
-    )
-    .bind(school.id)
-    .bind(kind.code())
-    .fetch_all(&app.db.pool)
-    .await?;
+    let ids = crate::db::rolls::ids_with_numbered(&app.db.pool, school.id, kind.code()).await?;
     launch(app, actor, school, kind, ids, false).await
 }
 

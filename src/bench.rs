@@ -77,10 +77,7 @@ pub async fn import(config: &Config, rows: usize, runs: usize) -> anyhow::Result
         t_commit.push(t.elapsed());
         anyhow::ensure!(report.inserted == roster.len(), "inserted {} of {}", report.inserted, roster.len());
         // Later runs import the same people again into another school: clear them first.
-        sqlx::query("DELETE FROM problem_records").execute(&db.pool).await?;
-        sqlx::query("DELETE FROM student_events").execute(&db.pool).await?;
-        sqlx::query("DELETE FROM guardians").execute(&db.pool).await?;
-        sqlx::query("DELETE FROM students").execute(&db.pool).await?;
+        crate::db::rolls::delete_all(&db.pool).await?;
     }
     let per_s = |d: Duration| roster.len() as f64 / d.as_secs_f64();
     let (r, d, c) = (median(t_read), median(t_dry), median(t_commit));

@@ -7,10 +7,20 @@
 //! flags 0/1 integers, every integer a 64-bit integer.
 
 pub mod audit;
+/// A student's status changes and the events recording them.
+pub mod events;
+/// The rows behind the overdue list, across cases, students and recalls.
+pub mod overdue;
 pub mod problems;
+/// Recall notices, their delivery and the printed notice's status.
+pub mod recalls;
+/// Class rolls: seats, placing a student, the students of a batch.
+pub mod rolls;
 pub mod schools;
 pub mod students;
 pub mod users;
+/// The yearly graduation and promotion runs and their bulk moves.
+pub mod year_runs;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -10,6 +10,7 @@ use super::{
     one_month_after, parse_date, record_event, require_school, required, school_of,
 };
 use crate::app::App;
+use crate::db::{events, recalls, rolls, students};
 use crate::documents::Issued;
 use crate::domain::Actor;
 use crate::domain::{Action, DomainError, StudentStatus};
@@ -19,7 +20,6 @@ use crate::service::audit::Audit;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::Row;
 
 /// Days of absence before a student may be reported as a suspected dropout.
 pub const SUSPECT_AFTER_DAYS: i64 = 7;
@@ -137,56 +137,11 @@ pub struct RecallRequest {
     pub contact_phone: String,
 }
 
-/// A recall notice as stored.
-#[derive(Debug, Clone, Serialize)]
-pub struct Recall {
-    /// Notice number.
-    pub number: String,
-    /// The student's public id.
-    pub student: String,
-    /// First day of absence.
-    pub absent_since: String,
-    /// Issued on.
-    pub issued_on: String,
-    /// Return by.
-    pub return_by: String,
-    /// The printed document.
-    pub doc_id: Option<String>,
-    /// Delivered on.
-    pub delivered_on: Option<String>,
-    /// Delivered to.
-    pub delivered_to: Option<String>,
-    /// How (当面送达, 邮寄, …).
-    pub delivery: Option<String>,
-    /// The student returned on.
-    pub returned_on: Option<String>,
-}
-
-fn recall_from_row(r: &sqlx::any::AnyRow) -> AppResult<Recall> {
-    Ok(Recall {
-        number: r.try_get("number")?,
-        student: r.try_get("public_id")?,
-        absent_since: r.try_get("absent_since")?,
-        issued_on: r.try_get("issued_on")?,
-        return_by: r.try_get("return_by")?,
-        doc_id: r.try_get("doc_id")?,
-        delivered_on: r.try_get("delivered_on")?,
-        delivered_to: r.try_get("delivered_to")?,
-        delivery: r.try_get("delivery")?,
-        returned_on: r.try_get("returned_on")?,
-    })
-}
-
-const RECALL_SELECT: &str = "SELECT r.number, s.public_id, r.absent_since, r.issued_on, r.return_by, r.doc_id,
-    r.delivered_on, r.delivered_to, r.delivery, r.returned_on, r.school_id FROM recalls r JOIN students s ON s.id = r.student_id";
+pub use crate::db::recalls::Recall;
 
 /// A student's recall notices, newest first.
 pub async fn recalls_of(app: &App, student_id: i64) -> AppResult<Vec<Recall>> {
-    let rows = sqlx::query(&format!("{RECALL_SELECT} WHERE r.student_id = $1 ORDER BY r.id DESC"))
-        .bind(student_id)
-        .fetch_all(&app.db.pool)
-        .await?;
-    rows.iter().map(recall_from_row).collect()
+    Ok(recalls::of_student(&app.db.pool, student_id).await?)
 }
 
 /// Issues a recall notice (劝返复学通知书) with a number and a return-by date,
@@ -218,7 +173,7 @@ async fn issue_recall_in(
         return Err(DomainError::new("recall.return_by", "限期返校日期", return_by.to_string(), "须晚于今天").into());
     }
     let mut conn = app.db.pool.acquire().await?;
-    let student = crate::db::students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
+    let student = students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     if !actor.may_see(student.school_id) {
         return Err(AppError::NotFound);
@@ -234,11 +189,7 @@ async fn issue_recall_in(
     let absent_since = since.unwrap_or_else(|| today.to_string());
     let school = school_of(&app.db.pool, &student).await?;
     let year = today.format("%Y").to_string();
-    let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recalls WHERE school_id = $1 AND issued_on LIKE $2")
-        .bind(school.id)
-        .bind(format!("{year}-%"))
-        .fetch_one(&app.db.pool)
-        .await?;
+    let seq = recalls::count_in_year(&app.db.pool, school.id, &year).await?;
     // Letters and digits only: the number travels in the signed QR token.
     let number = format!("QF{year}{}{:03}", school.code, seq + 1);
     let previous = crate::documents::current(app, student.id, DocKind::RecallNotice).await?;
@@ -262,29 +213,16 @@ async fn issue_recall_in(
         record_recall(app, actor, public_id, &student, &number, &absent_since, return_by, &issued, audit).await;
     if let Err(e) = recorded {
         // Not recorded (the status changed meanwhile, or the number was taken): the printed notice is void.
-        sqlx::query("UPDATE documents SET status = 'revoked', status_at = $1, status_reason = $2 WHERE doc_id = $3")
-            .bind(crate::db::now_text())
-            .bind("劝返复学通知书未能登记，作废")
-            .bind(&issued.doc_id)
-            .execute(&app.db.pool)
+        recalls::void_notice(&app.db.pool, &issued.doc_id, "劝返复学通知书未能登记，作废", &crate::db::now_text())
             .await?;
         return Err(e);
     }
     if let Some(old) = previous {
-        sqlx::query(
-            "UPDATE documents SET status = 'superseded', status_at = $1, status_reason = $2, replaced_by = $3
-             WHERE doc_id = $4 AND status = 'valid'",
-        )
-        .bind(crate::db::now_text())
-        .bind(format!("由 {number} 取代"))
-        .bind(&issued.doc_id)
-        .bind(&old.doc_id)
-        .execute(&app.db.pool)
-        .await?;
+        let reason = format!("由 {number} 取代");
+        recalls::supersede_notice(&app.db.pool, &old.doc_id, &issued.doc_id, &reason, &crate::db::now_text()).await?;
     }
-    let row =
-        sqlx::query(&format!("{RECALL_SELECT} WHERE r.number = $1")).bind(&number).fetch_one(&app.db.pool).await?;
-    Ok((recall_from_row(&row)?, issued))
+    let recall = recalls::by_number(&app.db.pool, &number).await?.ok_or(AppError::NotFound)?;
+    Ok((recall, issued))
 }
 
 #[expect(clippy::too_many_arguments, reason = "the notice's parts")]
@@ -292,7 +230,7 @@ async fn record_recall(
     app: &App,
     actor: &Actor,
     public_id: &str,
-    read: &crate::db::students::Student,
+    read: &students::Student,
     number: &str,
     absent_since: &str,
     return_by: NaiveDate,
@@ -304,21 +242,17 @@ async fn record_recall(
     if student.status != read.status {
         return Err(AppError::conflict("status.changed", "该学生的学籍状态刚被他人修改，请刷新后重试"));
     }
-    sqlx::query(
-        "INSERT INTO recalls (number, student_id, school_id, absent_since, issued_on, return_by, doc_id, issued_by, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(number)
-    .bind(student.id)
-    .bind(student.school_id)
-    .bind(absent_since)
-    .bind(app.today().to_string())
-    .bind(return_by.to_string())
-    .bind(&issued.doc_id)
-    .bind(actor.user_id)
-    .bind(crate::db::now_text())
-    .execute(&mut *tx)
-    .await?;
+    let recall = recalls::NewRecall {
+        number,
+        student_id: student.id,
+        school_id: student.school_id,
+        absent_since,
+        issued_on: app.today(),
+        return_by,
+        doc_id: &issued.doc_id,
+        issued_by: actor.user_id,
+    };
+    recalls::insert(&mut *tx, &recall, &crate::db::now_text()).await?;
     record_event(
         &mut tx,
         student.id,
@@ -365,15 +299,12 @@ async fn record_delivery_in(
     not_future("送达日期", on, today)?;
     let to = required("签收人", &d.delivered_to)?;
     let mut tx = app.db.pool.begin().await?;
-    let row =
-        sqlx::query(&format!("{RECALL_SELECT} WHERE r.number = $1")).bind(number).fetch_optional(&mut *tx).await?;
-    let Some(row) = row else { return Err(AppError::NotFound) };
-    let school_id: i64 = row.try_get("school_id")?;
+    let Some(recall) = recalls::by_number(&mut *tx, number).await? else { return Err(AppError::NotFound) };
+    let school_id = recall.school_id;
     if !actor.may_see(school_id) {
         return Err(AppError::NotFound);
     }
     require_school(actor, school_id)?;
-    let recall = recall_from_row(&row)?;
     if recall.delivered_on.is_some() {
         return Err(AppError::conflict("recall.delivered", "该通知书已登记送达，不能重复登记"));
     }
@@ -387,15 +318,8 @@ async fn record_delivery_in(
         .into());
     }
     let method = if d.method.trim().is_empty() { "当面送达".to_owned() } else { d.method.trim().to_owned() };
-    sqlx::query("UPDATE recalls SET delivered_on = $1, delivered_to = $2, delivery = $3 WHERE number = $4")
-        .bind(on.to_string())
-        .bind(&to)
-        .bind(&method)
-        .bind(number)
-        .execute(&mut *tx)
-        .await?;
-    let student_id: i64 =
-        sqlx::query_scalar("SELECT student_id FROM recalls WHERE number = $1").bind(number).fetch_one(&mut *tx).await?;
+    recalls::set_delivery(&mut *tx, number, on, &to, &method).await?;
+    let student_id = recalls::student_of(&mut *tx, number).await?;
     record_event(
         &mut tx,
         student_id,
@@ -410,8 +334,7 @@ async fn record_delivery_in(
     audit.target(&recall.student);
     audit.school(school_id);
     audit.commit(tx).await?;
-    let row = sqlx::query(&format!("{RECALL_SELECT} WHERE r.number = $1")).bind(number).fetch_one(&app.db.pool).await?;
-    recall_from_row(&row)
+    recalls::by_number(&app.db.pool, number).await?.ok_or(AppError::NotFound)
 }
 
 /// A student back at school.
@@ -486,18 +409,9 @@ async fn record_return_in(
         actor.user_id,
     )
     .await?;
-    sqlx::query("UPDATE students SET grade = $1, class_id = $2 WHERE id = $3")
-        .bind(grade)
-        .bind(class.id)
-        .bind(student.id)
-        .execute(&mut *tx)
-        .await?;
+    rolls::set_grade_and_class(&mut *tx, student.id, grade, class.id).await?;
     if action == Action::ReturnToSchool {
-        sqlx::query("UPDATE recalls SET returned_on = $1 WHERE student_id = $2 AND returned_on IS NULL")
-            .bind(on.to_string())
-            .bind(student.id)
-            .execute(&mut *tx)
-            .await?;
+        recalls::set_returned(&mut *tx, student.id, on).await?;
     }
     audit.commit(tx).await?;
     Ok(to)
@@ -554,10 +468,7 @@ async fn record_death_in(
     let mut tx = app.db.pool.begin().await?;
     let student = lock_visible(&mut tx, actor, public_id).await?;
     require_school(actor, student.school_id)?;
-    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE student_id = $1 AND state = 'open'")
-        .bind(student.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let open = events::open_case_count(&mut *tx, student.id).await?;
     if open > 0 {
         return Err(AppError::conflict("case.open_exists", "该学生有未办结的申请，请先撤回后再注销学籍"));
     }

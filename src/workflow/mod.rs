@@ -22,6 +22,7 @@ pub mod overdue;
 pub mod yearly;
 
 use crate::app::App;
+use crate::db::events;
 use crate::db::schools::{self, Class, School};
 use crate::db::students::{self, Student};
 use crate::domain::Actor;
@@ -30,7 +31,7 @@ use crate::error::{AppError, AppResult};
 use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
 use serde_json::Value;
-use sqlx::{Any, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Transaction};
 
 /// Working days each party has for its step (Art. 21, 28).
 pub const STEP_WORKING_DAYS: u32 = 10;
@@ -102,11 +103,7 @@ pub fn require_bureau(actor: &Actor) -> AppResult<()> {
 /// transaction (SQLite: the database write lock; PostgreSQL: the row lock),
 /// then reads the record. `None` if there is no such student.
 pub async fn lock_student(tx: &mut Transaction<'static, Any>, public_id: &str) -> AppResult<Option<Student>> {
-    let n = sqlx::query("UPDATE students SET updated_at = updated_at WHERE public_id = $1")
-        .bind(public_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let n = events::lock_by_public_id(&mut **tx, public_id).await?;
     if n == 0 {
         return Ok(None);
     }
@@ -161,22 +158,15 @@ pub async fn change_status(
 ) -> AppResult<StudentStatus> {
     let to = transitions::apply(student.status, action, facts)?;
     let now = crate::db::now_text();
-    let changed = sqlx::query(
-        "UPDATE students SET status = $1, status_since = COALESCE($2, status_since),
-             status_until = CASE WHEN $3 = 'clear' THEN NULL WHEN $4 IS NULL THEN status_until ELSE $4 END,
-             updated_at = $5
-         WHERE id = $6 AND status = $7",
-    )
-    .bind(to.code())
-    .bind(dates.since.map(|d| d.to_string()))
-    .bind(if to == StudentStatus::Suspended || dates.until.is_some() { "keep" } else { "clear" })
-    .bind(dates.until.map(|d| d.to_string()))
-    .bind(&now)
-    .bind(student.id)
-    .bind(student.status.code())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let change = events::StatusChange {
+        student_id: student.id,
+        from: student.status,
+        to,
+        since: dates.since,
+        until: dates.until,
+        clear_until: !(to == StudentStatus::Suspended || dates.until.is_some()),
+    };
+    let changed = events::set_status(&mut **tx, &change, &now).await?;
     if changed != 1 {
         return Err(AppError::conflict("status.changed", "该学生的学籍状态刚被他人修改，请刷新后重试"));
     }
@@ -196,20 +186,8 @@ pub async fn record_event(
     proofs: &[String],
     actor_id: Option<i64>,
 ) -> AppResult<()> {
-    sqlx::query(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(student_id)
-    .bind(kind)
-    .bind(from.map(StudentStatus::code))
-    .bind(to.map(StudentStatus::code))
-    .bind(detail.to_string())
-    .bind(serde_json::to_string(proofs).map_err(|e| AppError::Internal(e.into()))?)
-    .bind(actor_id)
-    .bind(crate::db::now_text())
-    .execute(&mut **tx)
-    .await?;
+    let event = events::NewEvent { student_id, kind, from, to, detail, proofs, actor_id };
+    events::insert(&mut **tx, &event, &crate::db::now_text()).await?;
     Ok(())
 }
 
@@ -230,12 +208,7 @@ pub async fn class_with_room(
         .into());
     };
     schools::lock_class(&mut **tx, class.id).await?;
-    let enrolled: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM students WHERE class_id = $1 AND status IN ('active', 'transfer_pending', 'suspected_dropout')",
-    )
-    .bind(class.id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let enrolled = crate::db::rolls::seated_in_class(&mut **tx, class.id).await?;
     let cap = ClassCap::new(school.kind, u16::try_from(class.cap).ok())
         .map_err(|_| AppError::Internal(anyhow::anyhow!("class {} has cap {}", class.id, class.cap)))?;
     cap.check_room(&class.name(), u64::try_from(enrolled).unwrap_or(0), 1)?;
@@ -277,9 +250,6 @@ pub async fn status_dates<'c>(
     e: impl Executor<'c, Database = Any>,
     student_id: i64,
 ) -> AppResult<(Option<String>, Option<String>)> {
-    let row = sqlx::query("SELECT status_since, status_until FROM students WHERE id = $1")
-        .bind(student_id)
-        .fetch_one(e)
-        .await?;
-    Ok((row.try_get("status_since")?, row.try_get("status_until")?))
+    let dates = events::status_dates(e, student_id).await?;
+    Ok((dates.since, dates.until))
 }

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::app::App;
 use crate::db::schools::{self, School};
+use crate::db::{events, rolls, year_runs};
 use crate::domain::Actor;
 use crate::domain::{Action, DomainError, Facts, Grade, SchoolKind, StudentStatus, transitions};
 use crate::error::{AppError, AppResult};
@@ -17,7 +18,6 @@ use crate::service::audit::Audit;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 
 /// The yearly run kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,11 +94,7 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 async fn ran_at(app: &App, kind: RunKind, year: i32) -> AppResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT run_at FROM year_runs WHERE kind = $1 AND year = $2")
-        .bind(kind.code())
-        .bind(i64::from(year))
-        .fetch_optional(&app.db.pool)
-        .await?)
+    Ok(year_runs::ran_at(&app.db.pool, kind.code(), year).await?)
 }
 
 /// Whether the run may go today: `Err(code, message)` when not; `Ok(true)` when only with a late reason.
@@ -137,8 +133,6 @@ async fn window(app: &App, kind: RunKind, year: i32) -> AppResult<Result<bool, (
     })
 }
 
-const SEATED: &str = "('active', 'transfer_pending', 'suspected_dropout')";
-
 /// What graduation or promotion of `year` would change.
 pub async fn preview(app: &App, kind: RunKind, year: i32) -> AppResult<Preview> {
     let schools = schools::list(&app.db.pool).await?;
@@ -173,28 +167,18 @@ pub async fn preview(app: &App, kind: RunKind, year: i32) -> AppResult<Preview> 
     })
 }
 
-async fn status_counts(app: &App, school_id: i64, grade_filter: &str) -> AppResult<Vec<(String, i64)>> {
-    let rows = sqlx::query(&format!(
-        "SELECT status, COUNT(*) AS n FROM students WHERE school_id = $1 AND {grade_filter} GROUP BY status ORDER BY status"
-    ))
-    .bind(school_id)
-    .fetch_all(&app.db.pool)
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<i64, _>("n")?))).collect()
-}
-
 fn label_of(status: &str) -> String {
     StudentStatus::parse(status).map_or_else(|_| status.to_owned(), |s| s.label().to_owned())
 }
 
 async fn graduation_line(app: &App, school: &School) -> AppResult<SchoolLine> {
     let g = i64::from(school.kind.graduating_grade());
-    let counts = status_counts(app, school.id, &format!("grade = {g}")).await?;
-    let moving = counts.iter().find(|(s, _)| s == "active").map_or(0, |c| c.1);
+    let counts = year_runs::status_counts_in_grade(&app.db.pool, school.id, g).await?;
+    let moving = counts.iter().find(|c| c.status == "active").map_or(0, |c| c.count);
     let staying = counts
         .iter()
-        .filter(|(s, _)| !matches!(s.as_str(), "active" | "graduated" | "transferred_out" | "deceased"))
-        .map(|(s, n)| (label_of(s), *n))
+        .filter(|c| !matches!(c.status.as_str(), "active" | "graduated" | "transferred_out" | "deceased"))
+        .map(|c| (label_of(&c.status), c.count))
         .collect();
     Ok(SchoolLine {
         code: school.code.clone(),
@@ -209,24 +193,14 @@ async fn graduation_line(app: &App, school: &School) -> AppResult<SchoolLine> {
 
 async fn promotion_line(app: &App, school: &School) -> AppResult<SchoolLine> {
     let top = i64::from(school.kind.graduating_grade());
-    let rows = sqlx::query(&format!(
-        "SELECT s.grade, c.number, COUNT(*) AS n FROM students s LEFT JOIN classes c ON c.id = s.class_id
-         WHERE s.school_id = $1 AND s.grade < $2 AND s.status IN {SEATED}
-         GROUP BY s.grade, c.number ORDER BY s.grade, c.number"
-    ))
-    .bind(school.id)
-    .bind(top)
-    .fetch_all(&app.db.pool)
-    .await?;
+    let rows = year_runs::seated_below(&app.db.pool, school.id, top).await?;
     let classes = schools::classes_of(&app.db.pool, school.id).await?;
     let mut by_grade: Vec<(String, i64)> = Vec::new();
     let mut new_classes = Vec::new();
     let mut problems = Vec::new();
     let mut moving = 0;
     for r in &rows {
-        let grade: i64 = r.try_get("grade")?;
-        let number: Option<i64> = r.try_get("number")?;
-        let n: i64 = r.try_get("n")?;
+        let (grade, number, n) = (r.grade, r.number, r.count);
         moving += n;
         match by_grade.iter_mut().find(|(g, _)| *g == schools::grade_name(grade)) {
             Some(e) => e.1 += n,
@@ -245,18 +219,12 @@ async fn promotion_line(app: &App, school: &School) -> AppResult<SchoolLine> {
             }
         }
     }
-    let mut staying = status_counts(app, school.id, &format!("grade < {top} AND status = 'suspended'"))
+    let mut staying = year_runs::suspended_below(&app.db.pool, school.id, top)
         .await?
         .into_iter()
-        .map(|(s, n)| (format!("{}（保留原年级）", label_of(&s)), n))
+        .map(|c| (format!("{}（保留原年级）", label_of(&c.status)), c.count))
         .collect::<Vec<_>>();
-    let stuck: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM students WHERE school_id = $1 AND grade = $2 AND status IN {SEATED}"
-    ))
-    .bind(school.id)
-    .bind(top)
-    .fetch_one(&app.db.pool)
-    .await?;
+    let stuck = year_runs::seated_in_grade(&app.db.pool, school.id, top).await?;
     if stuck > 0 {
         staying.push(("毕业年级仍在籍（未毕业）".into(), stuck));
     }
@@ -326,18 +294,8 @@ async fn run_in(
     let now = crate::db::now_text();
     let mut tx = app.db.pool.begin().await?;
     // The year's row first: it takes the write lock and makes a second run fail here.
-    let inserted = sqlx::query(
-        "INSERT INTO year_runs (kind, year, run_by, run_at, summary) VALUES ($1, $2, $3, $4, '{}')
-         ON CONFLICT (kind, year) DO NOTHING",
-    )
-    .bind(kind.code())
-    .bind(i64::from(year))
-    .bind(actor.user_id)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    let claimed = year_runs::claim(&mut *tx, kind.code(), year, actor.user_id, &now).await?;
+    if !claimed {
         return Err(AppError::conflict(
             if kind == RunKind::Graduation { "graduation.already_run" } else { "promotion.already_run" },
             format!("{year}年的{}已经办理过，每年只能办理一次", kind.label()),
@@ -364,12 +322,7 @@ async fn run_in(
     let summary = RunSummary { kind, year, moved, schools: per_school, classes_created: created };
     let mut stored = serde_json::to_value(&summary).map_err(|e| AppError::Internal(e.into()))?;
     stored["late_reason"] = json!(late_reason);
-    sqlx::query("UPDATE year_runs SET summary = $1 WHERE kind = $2 AND year = $3")
-        .bind(stored.to_string())
-        .bind(kind.code())
-        .bind(i64::from(year))
-        .execute(&mut *tx)
-        .await?;
+    year_runs::set_summary(&mut *tx, kind.code(), year, &stored.to_string()).await?;
     audit.commit(tx).await?;
     Ok(summary)
 }
@@ -390,32 +343,8 @@ async fn graduate_school(
         Facts { graduating_grade: true, ..Facts::default() },
     )?;
     let detail = json!({"year": year, "school": school.code}).to_string();
-    sqlx::query(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         SELECT id, $1, 'active', $2, $3, '[]', $4, $5 FROM students
-         WHERE school_id = $6 AND grade = $7 AND status = 'active'",
-    )
-    .bind(Action::Graduate.code())
-    .bind(to.code())
-    .bind(&detail)
-    .bind(actor)
-    .bind(now)
-    .bind(school.id)
-    .bind(g)
-    .execute(&mut **tx)
-    .await?;
-    let n = sqlx::query(
-        "UPDATE students SET status = $1, status_since = $2, status_until = NULL, updated_at = $3
-         WHERE school_id = $4 AND grade = $5 AND status = 'active'",
-    )
-    .bind(to.code())
-    .bind(today.to_string())
-    .bind(now)
-    .bind(school.id)
-    .bind(g)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let ev = year_runs::BulkEvent { kind: Action::Graduate.code(), detail: &detail, actor_id: actor, now };
+    let n = year_runs::graduate(tx, school.id, g, to.code(), today, &ev).await?;
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
@@ -434,30 +363,8 @@ async fn promote_school(
     for grade in (first..top).rev() {
         // Seated students without a class (none are expected) still go up.
         let detail = json!({"year": year, "from_grade": grade, "to_grade": grade + 1}).to_string();
-        sqlx::query(&format!(
-            "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-             SELECT id, $1, status, status, $2, '[]', $3, $4 FROM students
-             WHERE school_id = $5 AND class_id IS NULL AND grade = $6 AND status IN {SEATED}"
-        ))
-        .bind(Action::Promote.code())
-        .bind(&detail)
-        .bind(actor)
-        .bind(now)
-        .bind(school.id)
-        .bind(grade)
-        .execute(&mut **tx)
-        .await?;
-        let n = sqlx::query(&format!(
-            "UPDATE students SET grade = $1, updated_at = $2
-             WHERE school_id = $3 AND class_id IS NULL AND grade = $4 AND status IN {SEATED}"
-        ))
-        .bind(grade + 1)
-        .bind(now)
-        .bind(school.id)
-        .bind(grade)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        let ev = year_runs::BulkEvent { kind: Action::Promote.code(), detail: &detail, actor_id: actor, now };
+        let n = year_runs::promote_unclassed(tx, school.id, grade, &ev).await?;
         moved += i64::try_from(n).unwrap_or(i64::MAX);
         let classes = schools::classes_of(&mut **tx, school.id).await?;
         for class in classes.iter().filter(|c| c.grade == grade) {
@@ -478,41 +385,12 @@ async fn promote_school(
                 }
             };
             let detail = json!({"year": year, "from_grade": grade, "to_grade": grade + 1}).to_string();
-            sqlx::query(&format!(
-                "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-                 SELECT id, $1, status, status, $2, '[]', $3, $4 FROM students
-                 WHERE class_id = $5 AND grade = $6 AND status IN {SEATED}"
-            ))
-            .bind(Action::Promote.code())
-            .bind(&detail)
-            .bind(actor)
-            .bind(now)
-            .bind(class.id)
-            .bind(grade)
-            .execute(&mut **tx)
-            .await?;
-            let n = sqlx::query(&format!(
-                "UPDATE students SET grade = $1, class_id = $2, updated_at = $3
-                 WHERE class_id = $4 AND grade = $5 AND status IN {SEATED}"
-            ))
-            .bind(grade + 1)
-            .bind(target)
-            .bind(now)
-            .bind(class.id)
-            .bind(grade)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+            let ev = year_runs::BulkEvent { kind: Action::Promote.code(), detail: &detail, actor_id: actor, now };
+            let n = year_runs::promote_class(tx, class.id, grade, target, &ev).await?;
             let n = i64::try_from(n).unwrap_or(i64::MAX);
             moved += n;
-            let seated: i64 = sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM students WHERE class_id = $1 AND status IN {SEATED}"
-            ))
-            .bind(target)
-            .fetch_one(&mut **tx)
-            .await?;
-            let cap: i64 =
-                sqlx::query_scalar("SELECT cap FROM classes WHERE id = $1").bind(target).fetch_one(&mut **tx).await?;
+            let seated = rolls::seated_in_class(&mut **tx, target).await?;
+            let cap = schools::class_cap(&mut **tx, target).await?;
             if seated > cap {
                 return Err(DomainError::new(
                     "class.full",
@@ -566,11 +444,8 @@ async fn junior_intake_in(app: &App, actor: &Actor, req: &IntakeRequest, audit: 
             DomainError::new("intake.not_junior", "学校", &school.name, "不是初级中学，不能办理升入初中").into()
         );
     }
-    let id: Option<String> = sqlx::query_scalar("SELECT public_id FROM students WHERE student_no = $1 AND name = $2")
-        .bind(req.student_no.trim().to_ascii_uppercase())
-        .bind(req.name.trim())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let id =
+        rolls::public_id_by_no_and_name(&mut *tx, &req.student_no.trim().to_ascii_uppercase(), req.name.trim()).await?;
     let not_found = || {
         AppError::from(DomainError::new(
             "intake.student_not_found",
@@ -586,12 +461,7 @@ async fn junior_intake_in(app: &App, actor: &Actor, req: &IntakeRequest, audit: 
     let from = super::school_of(&mut *tx, &student).await?;
     let f = facts(&student, &from, false);
     transitions::apply(student.status, Action::JuniorIntake, f)?;
-    let graduated_year: Option<String> = sqlx::query_scalar(
-        "SELECT detail FROM student_events WHERE student_id = $1 AND kind = 'graduated' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(student.id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let graduated_year = events::last_graduation_detail(&mut *tx, student.id).await?;
     let year = graduated_year
         .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
         .and_then(|d| d["year"].as_i64());
@@ -618,12 +488,7 @@ async fn junior_intake_in(app: &App, actor: &Actor, req: &IntakeRequest, audit: 
         actor.user_id,
     )
     .await?;
-    sqlx::query("UPDATE students SET school_id = $1, class_id = $2, grade = 7 WHERE id = $3")
-        .bind(school.id)
-        .bind(class.id)
-        .bind(student.id)
-        .execute(&mut *tx)
-        .await?;
+    rolls::enter_junior(&mut *tx, student.id, school.id, class.id).await?;
     audit.target(&student.public_id);
     audit.commit(tx).await?;
     Ok(student.public_id)

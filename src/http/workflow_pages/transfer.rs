@@ -1,0 +1,64 @@
+//! The receiving school's transfer application (`/transfers/new`).
+
+use super::*;
+
+// ---- /transfers/new ----
+
+pub(super) async fn render_transfer(
+    app: &Web,
+    staff: &Staff,
+    notice: Notice,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    // The receiving school: one of the registrar's (any, for the bureau).
+    let schools = scope_schools(app, staff).await?;
+    let html = render(
+        app,
+        "transfer_new.html",
+        Some(staff),
+        context! {
+            schools => schools, today => app.today().to_string(),
+            error => notice.error, prev => notice.values,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub(super) async fn transfer_page(State(app): State<Arc<Web>>, staff: Staff) -> Result<Response, PageError> {
+    render_transfer(&app, &staff, Notice::default(), StatusCode::OK).await
+}
+
+pub(super) async fn transfer_form(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let f = Fields(pairs);
+    staff.check_csrf(f.one("csrf"))?;
+    let result = async {
+        let req = cases::TransferRequest {
+            student_no: Some(f.one("student_no").to_owned()),
+            name: Some(f.one("name").to_owned()),
+            student: None,
+            to_school: f.opt("to_school"),
+            to_class: f.number("to_class", "转入班号")?,
+            external: None,
+            reason: f.one("reason").to_owned(),
+            guardian_name: f.one("guardian_name").to_owned(),
+            guardian_phone: f.one("guardian_phone").to_owned(),
+            apply_date: f.opt("apply_date"),
+            proofs: Vec::new(),
+            override_reason: if staff.user.role.is_bureau() { f.opt("override_reason") } else { None },
+        };
+        cases::open_transfer(&app, &staff.actor, &req).await
+    }
+    .await;
+    match result {
+        Ok(case) => Ok(see_other(&format!("/cases/{}?ok=opened", case.public_id))),
+        Err(e) if shown_inline(&e) => {
+            let status = e.status();
+            render_transfer(&app, &staff, Notice::refused(e.to_string(), "transfer", &f), status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

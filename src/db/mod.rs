@@ -7,6 +7,8 @@
 //! flags 0/1 integers, every integer a 64-bit integer.
 
 pub mod audit;
+/// Cases (applications with ordered approvals), their decisions and proofs.
+pub mod cases;
 pub mod problems;
 pub mod schools;
 pub mod students;

@@ -226,3 +226,8 @@ pub async fn lock_class<'c>(e: impl Executor<'c, Database = Any>, class_id: i64)
 pub async fn count<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM schools").fetch_one(e).await
 }
+
+/// A class's number, by id.
+pub async fn class_number<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT number FROM classes WHERE id = $1").bind(class_id).fetch_one(e).await
+}

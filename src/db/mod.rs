@@ -7,6 +7,8 @@
 //! flags 0/1 integers, every integer a 64-bit integer.
 
 pub mod audit;
+/// Cases (applications with ordered approvals), their decisions and proofs.
+pub mod cases;
 /// A student's status changes and the events recording them.
 pub mod events;
 /// The rows behind the overdue list, across cases, students and recalls.

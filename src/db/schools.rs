@@ -231,3 +231,8 @@ pub async fn count<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64, sqlx
 pub async fn class_cap<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT cap FROM classes WHERE id = $1").bind(class_id).fetch_one(e).await
 }
+
+/// A class's number, by id.
+pub async fn class_number<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT number FROM classes WHERE id = $1").bind(class_id).fetch_one(e).await
+}

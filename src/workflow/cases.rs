@@ -14,8 +14,8 @@ use super::{
     parse_date, printable, record_event, require_bureau, require_school, required, school_of, status_dates,
 };
 use crate::app::App;
-use crate::db::schools;
 use crate::db::students::{self, Student};
+use crate::db::{self, schools};
 use crate::domain::Actor;
 use crate::domain::{Action, DomainError, Gender, Grade, IdNumber, StudentStatus};
 use crate::error::{AppError, AppResult};
@@ -24,73 +24,12 @@ use crate::service::audit::Audit;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
-/// What a case is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseKind {
-    /// 转学.
-    Transfer,
-    /// 出境就读.
-    Abroad,
-    /// 休学.
-    Suspension,
-    /// 续办休学.
-    Renewal,
-    /// 复学.
-    Resumption,
-    /// 基本信息变更.
-    InfoChange,
-}
+// The kinds, stages and the case as stored live with their table.
+pub use crate::db::cases::{Case, CaseKind, Proof, Stage, Step, by_public_id, proofs_of, steps_of};
 
 impl CaseKind {
-    /// Every kind.
-    pub const ALL: [Self; 6] =
-        [Self::Transfer, Self::Abroad, Self::Suspension, Self::Renewal, Self::Resumption, Self::InfoChange];
-
-    /// Stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Transfer => "transfer",
-            Self::Abroad => "abroad",
-            Self::Suspension => "suspension",
-            Self::Renewal => "renewal",
-            Self::Resumption => "resumption",
-            Self::InfoChange => "info_change",
-        }
-    }
-
-    /// Chinese label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Transfer => "转学",
-            Self::Abroad => "出境就读",
-            Self::Suspension => "休学",
-            Self::Renewal => "续办休学",
-            Self::Resumption => "复学",
-            Self::InfoChange => "基本信息变更",
-        }
-    }
-
-    /// Parses a code.
-    pub fn parse(s: &str) -> AppResult<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.code() == s)
-            .ok_or_else(|| AppError::bad_request("case.kind", format!("申请类型“{s}”无法识别")))
-    }
-
-    /// The stages, in order.
-    pub fn stages(self) -> &'static [Stage] {
-        match self {
-            Self::Transfer => {
-                &[Stage::ReceivingSchool, Stage::ReceivingBureau, Stage::SendingSchool, Stage::SendingBureau]
-            }
-            _ => &[Stage::School, Stage::Bureau],
-        }
-    }
-
     /// The form printed for it.
     pub fn form(self) -> DocKind {
         match self {
@@ -98,72 +37,6 @@ impl CaseKind {
             Self::Suspension | Self::Renewal | Self::Resumption => DocKind::SuspensionApplication,
             Self::InfoChange => DocKind::BasicInfo,
         }
-    }
-}
-
-/// An approval stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// 转入学校.
-    ReceivingSchool,
-    /// 转入地教育局.
-    ReceivingBureau,
-    /// 转出学校.
-    SendingSchool,
-    /// 转出地教育局.
-    SendingBureau,
-    /// 学校审核.
-    School,
-    /// 教育局批准.
-    Bureau,
-}
-
-impl Stage {
-    const ALL: [Self; 6] = [
-        Self::ReceivingSchool,
-        Self::ReceivingBureau,
-        Self::SendingSchool,
-        Self::SendingBureau,
-        Self::School,
-        Self::Bureau,
-    ];
-
-    /// Stable code (as the templates name the approval blocks).
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::ReceivingSchool => "receiving_school",
-            Self::ReceivingBureau => "receiving_bureau",
-            Self::SendingSchool => "sending_school",
-            Self::SendingBureau => "sending_bureau",
-            Self::School => "school",
-            Self::Bureau => "bureau",
-        }
-    }
-
-    /// Chinese label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::ReceivingSchool => "转入学校审核",
-            Self::ReceivingBureau => "转入地教育局审核",
-            Self::SendingSchool => "转出学校审核",
-            Self::SendingBureau => "转出地教育局审核",
-            Self::School => "学校审核",
-            Self::Bureau => "教育局批准",
-        }
-    }
-
-    /// Parses a code.
-    pub fn parse(s: &str) -> AppResult<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.code() == s)
-            .ok_or_else(|| AppError::bad_request("case.stage", format!("审批环节“{s}”无法识别")))
-    }
-
-    /// Whether bureau staff decide it.
-    pub fn is_bureau(self) -> bool {
-        matches!(self, Self::ReceivingBureau | Self::SendingBureau | Self::Bureau)
     }
 }
 
@@ -176,82 +49,6 @@ pub fn state_label(state: &str) -> &'static str {
         "withdrawn" => "已撤回",
         _ => "未知",
     }
-}
-
-/// A case as stored.
-#[derive(Debug, Clone)]
-pub struct Case {
-    /// Internal id.
-    pub id: i64,
-    /// Public id (URLs).
-    pub public_id: String,
-    /// Kind.
-    pub kind: CaseKind,
-    /// Student.
-    pub student_id: i64,
-    /// The student's school when opened (sending school).
-    pub school_id: i64,
-    /// Receiving school in this system.
-    pub to_school_id: Option<i64>,
-    /// Receiving class.
-    pub to_class_id: Option<i64>,
-    /// `open`, `completed`, `refused`, `withdrawn`.
-    pub state: String,
-    /// The stage waiting, while open.
-    pub stage: Option<Stage>,
-    /// Since when it waits.
-    pub stage_since: String,
-    /// Its deadline.
-    pub stage_due: Option<String>,
-    /// Kind-specific details.
-    pub detail: Value,
-    /// The bureau's reason for overriding an in-principle refusal.
-    pub override_reason: Option<String>,
-    /// Opened on.
-    pub opened_on: String,
-    /// Closed on.
-    pub closed_on: Option<String>,
-    /// Dossier handover deadline (completed transfers).
-    pub handover_due: Option<String>,
-    /// Dossier handed over on.
-    pub handed_over_on: Option<String>,
-    /// Dossier received on.
-    pub received_on: Option<String>,
-}
-
-const CASE_SELECT: &str = "SELECT id, public_id, kind, student_id, school_id, to_school_id, to_class_id, state, stage,
-    stage_since, stage_due, detail, override_reason, opened_on, closed_on, handover_due, handed_over_on, received_on
-    FROM cases";
-
-fn case_from_row(r: &sqlx::any::AnyRow) -> AppResult<Case> {
-    let stage: Option<String> = r.try_get("stage")?;
-    let detail: String = r.try_get("detail")?;
-    Ok(Case {
-        id: r.try_get("id")?,
-        public_id: r.try_get("public_id")?,
-        kind: CaseKind::parse(&r.try_get::<String, _>("kind")?)?,
-        student_id: r.try_get("student_id")?,
-        school_id: r.try_get("school_id")?,
-        to_school_id: r.try_get("to_school_id")?,
-        to_class_id: r.try_get("to_class_id")?,
-        state: r.try_get("state")?,
-        stage: stage.as_deref().map(Stage::parse).transpose()?,
-        stage_since: r.try_get("stage_since")?,
-        stage_due: r.try_get("stage_due")?,
-        detail: serde_json::from_str(&detail).map_err(|e| AppError::Internal(e.into()))?,
-        override_reason: r.try_get("override_reason")?,
-        opened_on: r.try_get("opened_on")?,
-        closed_on: r.try_get("closed_on")?,
-        handover_due: r.try_get("handover_due")?,
-        handed_over_on: r.try_get("handed_over_on")?,
-        received_on: r.try_get("received_on")?,
-    })
-}
-
-/// A case by public id.
-pub async fn by_public_id<'c>(e: impl sqlx::Executor<'c, Database = Any>, public_id: &str) -> AppResult<Option<Case>> {
-    let row = sqlx::query(&format!("{CASE_SELECT} WHERE public_id = $1")).bind(public_id).fetch_optional(e).await?;
-    row.as_ref().map(case_from_row).transpose()
 }
 
 /// A case the staff member is party to (either school, or the bureau); 404 otherwise.
@@ -268,86 +65,8 @@ pub fn party(actor: &Actor, case: &Case) -> bool {
 /// The case's student as the archive sees them (their school now, which a
 /// completed transfer has changed).
 pub async fn dossier_student(app: &App, case: &Case) -> AppResult<crate::dossier::StudentRef> {
-    let row = sqlx::query("SELECT public_id, school_id FROM students WHERE id = $1")
-        .bind(case.student_id)
-        .fetch_one(&app.db.pool)
-        .await?;
-    Ok(crate::dossier::StudentRef {
-        id: case.student_id,
-        public_id: row.try_get("public_id")?,
-        school_id: row.try_get("school_id")?,
-    })
-}
-
-/// A decision recorded at a stage.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    /// Stage code.
-    pub stage: Stage,
-    /// Stage label.
-    pub stage_label: &'static str,
-    /// `approve` or `refuse`.
-    pub decision: String,
-    /// Opinion.
-    pub opinion: String,
-    /// Who signed.
-    pub signer: String,
-    /// Decided on.
-    pub decided_on: String,
-    /// Due on.
-    pub due_on: Option<String>,
-    /// After its deadline.
-    pub late: bool,
-    /// Recorded by hand from the other side's paper (proof scanned).
-    pub by_hand: bool,
-    /// The scanned proof of a decision recorded by hand.
-    pub proof: Option<String>,
-}
-
-/// The decisions so far, in order.
-pub async fn steps_of<'c>(e: impl sqlx::Executor<'c, Database = Any>, case_id: i64) -> AppResult<Vec<Step>> {
-    let rows = sqlx::query(
-        "SELECT stage, decision, opinion, signer, decided_on, due_on, late, by_hand, proof
-         FROM case_steps WHERE case_id = $1 ORDER BY id",
-    )
-    .bind(case_id)
-    .fetch_all(e)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let stage = Stage::parse(&r.try_get::<String, _>("stage")?)?;
-            Ok(Step {
-                stage,
-                stage_label: stage.label(),
-                decision: r.try_get("decision")?,
-                opinion: r.try_get("opinion")?,
-                signer: r.try_get("signer")?,
-                decided_on: r.try_get("decided_on")?,
-                due_on: r.try_get("due_on")?,
-                late: r.try_get::<i64, _>("late")? != 0,
-                by_hand: r.try_get::<i64, _>("by_hand")? != 0,
-                proof: r.try_get("proof")?,
-            })
-        })
-        .collect()
-}
-
-/// A scan filed with a case.
-#[derive(Debug, Clone, Serialize)]
-pub struct Proof {
-    /// sha256 of the object in the student's dossier.
-    pub digest: String,
-    /// What it is (户口簿, 诊断证明, …).
-    pub label: String,
-}
-
-/// The case's proofs.
-pub async fn proofs_of<'c>(e: impl sqlx::Executor<'c, Database = Any>, case_id: i64) -> AppResult<Vec<Proof>> {
-    let rows = sqlx::query("SELECT digest, label FROM case_proofs WHERE case_id = $1 ORDER BY id")
-        .bind(case_id)
-        .fetch_all(e)
-        .await?;
-    rows.iter().map(|r| Ok(Proof { digest: r.try_get("digest")?, label: r.try_get("label")? })).collect()
+    let (public_id, school_id) = students::public_id_and_school(&app.db.pool, case.student_id).await?;
+    Ok(crate::dossier::StudentRef { id: case.student_id, public_id, school_id })
 }
 
 /// A proof given with a request: an object already in the student's dossier.
@@ -560,10 +279,7 @@ fn optional_override(actor: &Actor, reason: Option<&str>) -> AppResult<Option<St
 }
 
 async fn ensure_no_open_case(tx: &mut Transaction<'static, Any>, student_id: i64) -> AppResult<()> {
-    let open: Option<String> = sqlx::query_scalar("SELECT kind FROM cases WHERE student_id = $1 AND state = 'open'")
-        .bind(student_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let open = db::cases::open_kind_of(&mut **tx, student_id).await?;
     if let Some(kind) = open {
         let label = CaseKind::parse(&kind).map_or("其他", CaseKind::label);
         return Err(AppError::conflict(
@@ -614,46 +330,38 @@ async fn insert_case(
     let now = crate::db::now_text();
     let first = new.kind.stages()[new.manual.len()];
     let due = app.calendar().add_working_days(today, STEP_WORKING_DAYS);
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO cases (public_id, kind, student_id, school_id, to_school_id, to_class_id, state, stage,
-             stage_since, stage_due, detail, override_reason, opened_by, opened_on, opened_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-    )
-    .bind(&public_id)
-    .bind(new.kind.code())
-    .bind(new.student.id)
-    .bind(new.student.school_id)
-    .bind(new.to_school_id)
-    .bind(new.to_class_id)
-    .bind(first.code())
-    .bind(today.to_string())
-    .bind(due.to_string())
-    .bind(new.detail.to_string())
-    .bind(new.override_reason.as_deref())
-    .bind(actor.user_id)
-    .bind(today.to_string())
-    .bind(&now)
-    .fetch_one(&mut **tx)
-    .await?;
+    let opened_on = today.to_string();
+    let row = db::cases::NewCase {
+        public_id: &public_id,
+        kind: new.kind,
+        student_id: new.student.id,
+        school_id: new.student.school_id,
+        to_school_id: new.to_school_id,
+        to_class_id: new.to_class_id,
+        stage: first,
+        stage_due: &due.to_string(),
+        detail: &new.detail,
+        override_reason: new.override_reason.as_deref(),
+        opened_by: actor.user_id,
+        opened_on: &opened_on,
+        opened_at: &now,
+    };
+    let id = db::cases::insert(&mut **tx, &row).await?;
     for (digest, label) in &new.proofs {
         add_proof_row(tx, id, digest, label, actor.user_id).await?;
     }
     for (stage, m, date, digest) in &new.manual {
-        sqlx::query(
-            "INSERT INTO case_steps (case_id, stage, decision, opinion, signer, decided_on, due_on, late, by_hand,
-                 proof, recorded_by, at)
-             VALUES ($1, $2, 'approve', $3, $4, $5, NULL, 0, 1, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(stage.code())
-        .bind(m.opinion.trim())
-        .bind(m.signer.trim())
-        .bind(date.to_string())
-        .bind(digest)
-        .bind(actor.user_id)
-        .bind(&now)
-        .execute(&mut **tx)
-        .await?;
+        let step = db::cases::HandStep {
+            case_id: id,
+            stage: *stage,
+            opinion: m.opinion.trim(),
+            signer: m.signer.trim(),
+            decided_on: &date.to_string(),
+            proof: digest,
+            recorded_by: actor.user_id,
+            at: &now,
+        };
+        db::cases::insert_step_by_hand(&mut **tx, &step).await?;
         add_proof_row(tx, id, digest, &format!("{}（纸质，手工登记）", stage.label()), actor.user_id).await?;
     }
     let case = by_public_id(&mut **tx, &public_id).await?.ok_or(AppError::NotFound)?;
@@ -673,14 +381,7 @@ async fn add_proof_row(
     label: &str,
     user: Option<i64>,
 ) -> AppResult<()> {
-    sqlx::query("INSERT INTO case_proofs (case_id, digest, label, added_by, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(case_id)
-        .bind(digest)
-        .bind(label)
-        .bind(user)
-        .bind(crate::db::now_text())
-        .execute(&mut **tx)
-        .await?;
+    db::cases::add_proof(&mut **tx, case_id, digest, label, user, &db::now_text()).await?;
     Ok(())
 }
 
@@ -830,12 +531,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
         if override_reason.is_none() {
             require_school(actor, to_school.id)?;
         }
-        let id: Option<String> =
-            sqlx::query_scalar("SELECT public_id FROM students WHERE student_no = $1 AND name = $2")
-                .bind(no.to_ascii_uppercase())
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let id = students::public_id_by_no_and_name(&mut *tx, &no.to_ascii_uppercase(), name).await?;
         let not_found = || {
             AppError::from(DomainError::new(
                 "transfer.student_not_found",
@@ -1196,7 +892,7 @@ async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit:
     let stage = Stage::parse(&d.stage)?;
     let mut tx = app.db.pool.begin().await?;
     // Lock the case row first (the write lock), then read it.
-    sqlx::query("UPDATE cases SET stage = stage WHERE public_id = $1").bind(case_id).execute(&mut *tx).await?;
+    db::cases::lock(&mut *tx, case_id).await?;
     let case = by_public_id(&mut *tx, case_id).await?.ok_or(AppError::NotFound)?;
     if !party(actor, &case) && !actor.is_bureau() {
         return Err(AppError::NotFound);
@@ -1224,10 +920,7 @@ async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit:
         _ => require_school(actor, case.school_id).map_err(other_school)?,
     }
     if stage == case.kind.stages()[0] && approve {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_proofs WHERE case_id = $1")
-            .bind(case.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let n = db::cases::proof_count(&mut *tx, case.id).await?;
         if n == 0 {
             return Err(AppError::conflict(
                 "case.proof_required",
@@ -1238,23 +931,19 @@ async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit:
     let due = case.stage_due.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let late = due.is_some_and(|due| today > due);
     let signer = d.signer.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(&actor.display_name);
-    sqlx::query(
-        "INSERT INTO case_steps (case_id, stage, decision, opinion, signer, decided_on, due_on, late, by_hand,
-             proof, recorded_by, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL, $9, $10)",
-    )
-    .bind(case.id)
-    .bind(stage.code())
-    .bind(if approve { "approve" } else { "refuse" })
-    .bind(&opinion)
-    .bind(signer)
-    .bind(today.to_string())
-    .bind(case.stage_due.as_deref())
-    .bind(crate::db::flag(late))
-    .bind(actor.user_id)
-    .bind(crate::db::now_text())
-    .execute(&mut *tx)
-    .await?;
+    let step = db::cases::NewStep {
+        case_id: case.id,
+        stage,
+        decision: if approve { "approve" } else { "refuse" },
+        opinion: &opinion,
+        signer,
+        decided_on: &today.to_string(),
+        due_on: case.stage_due.as_deref(),
+        late,
+        recorded_by: actor.user_id,
+        at: &db::now_text(),
+    };
+    db::cases::insert_step(&mut *tx, &step).await?;
     let stages = case.kind.stages();
     let pos = stages.iter().position(|s| *s == stage).unwrap_or(stages.len() - 1);
     if !approve {
@@ -1281,13 +970,7 @@ async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit:
         }
     } else if let Some(next) = stages.get(pos + 1) {
         let due = app.calendar().add_working_days(today, super::STEP_WORKING_DAYS);
-        sqlx::query("UPDATE cases SET stage = $1, stage_since = $2, stage_due = $3 WHERE id = $4")
-            .bind(next.code())
-            .bind(today.to_string())
-            .bind(due.to_string())
-            .bind(case.id)
-            .execute(&mut *tx)
-            .await?;
+        db::cases::advance(&mut *tx, case.id, *next, &today.to_string(), &due.to_string()).await?;
     } else {
         complete(&mut tx, &case, actor, &app.coverage, today).await?;
     }
@@ -1296,18 +979,12 @@ async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit:
 }
 
 async fn lock_student_by_id(tx: &mut Transaction<'static, Any>, id: i64) -> AppResult<Student> {
-    let public_id: String =
-        sqlx::query_scalar("SELECT public_id FROM students WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+    let public_id = students::public_id_of(&mut **tx, id).await?;
     lock_student(tx, &public_id).await?.ok_or(AppError::NotFound)
 }
 
 async fn close(tx: &mut Transaction<'static, Any>, case: &Case, state: &str, today: NaiveDate) -> AppResult<()> {
-    sqlx::query("UPDATE cases SET state = $1, stage = NULL, stage_due = NULL, closed_on = $2 WHERE id = $3")
-        .bind(state)
-        .bind(today.to_string())
-        .bind(case.id)
-        .execute(&mut **tx)
-        .await?;
+    db::cases::close(&mut **tx, case.id, state, &today.to_string()).await?;
     Ok(())
 }
 
@@ -1332,9 +1009,7 @@ async fn complete(
             let to =
                 schools::by_id(&mut **tx, case.to_school_id.unwrap_or_default()).await?.ok_or(AppError::NotFound)?;
             let number: i64 = match case.to_class_id {
-                Some(id) => {
-                    sqlx::query_scalar("SELECT number FROM classes WHERE id = $1").bind(id).fetch_one(&mut **tx).await?
-                }
+                Some(id) => schools::class_number(&mut **tx, id).await?,
                 None => return Err(AppError::Internal(anyhow::anyhow!("transfer case {} without class", case.id))),
             };
             let class = class_with_room(tx, &to, student.grade, number).await?;
@@ -1352,12 +1027,7 @@ async fn complete(
                 actor,
             )
             .await?;
-            sqlx::query("UPDATE students SET school_id = $1, class_id = $2 WHERE id = $3")
-                .bind(to.id)
-                .bind(class.id)
-                .bind(student.id)
-                .execute(&mut **tx)
-                .await?;
+            students::move_to_school(&mut **tx, student.id, to.id, class.id).await?;
             set_handover(tx, case, today).await?;
         }
         CaseKind::Transfer => {
@@ -1406,9 +1076,7 @@ async fn complete(
         CaseKind::Resumption => {
             let grade = case.detail["resume_grade"].as_i64().unwrap_or(student.grade);
             let number: i64 = match case.to_class_id {
-                Some(id) => {
-                    sqlx::query_scalar("SELECT number FROM classes WHERE id = $1").bind(id).fetch_one(&mut **tx).await?
-                }
+                Some(id) => schools::class_number(&mut **tx, id).await?,
                 None => return Err(AppError::Internal(anyhow::anyhow!("resumption case {} without class", case.id))),
             };
             let class = class_with_room(tx, &school, grade, number).await?;
@@ -1425,12 +1093,7 @@ async fn complete(
                 actor,
             )
             .await?;
-            sqlx::query("UPDATE students SET grade = $1, class_id = $2 WHERE id = $3")
-                .bind(grade)
-                .bind(class.id)
-                .bind(student.id)
-                .execute(&mut **tx)
-                .await?;
+            students::set_grade_and_class(&mut **tx, student.id, grade, class.id).await?;
         }
         CaseKind::InfoChange => {
             let changes = case.detail["changes"].as_object().cloned().unwrap_or_default();
@@ -1440,11 +1103,7 @@ async fn complete(
             let checked = check_changes(coverage, &student, &requested)?;
             for (field, v) in checked.as_object().into_iter().flatten() {
                 let Some((column, _)) = CHANGEABLE.iter().find(|(f, _)| f == field) else { continue };
-                sqlx::query(&format!("UPDATE students SET {column} = $1 WHERE id = $2"))
-                    .bind(v["new"].as_str().unwrap_or_default())
-                    .bind(student.id)
-                    .execute(&mut **tx)
-                    .await?;
+                students::set_basic(&mut **tx, student.id, column, v["new"].as_str().unwrap_or_default()).await?;
             }
             detail["changes"] = checked;
             crate::domain::transitions::apply(student.status, Action::ChangeInfo, f)?;
@@ -1455,11 +1114,7 @@ async fn complete(
 }
 
 async fn set_handover(tx: &mut Transaction<'static, Any>, case: &Case, today: NaiveDate) -> AppResult<()> {
-    sqlx::query("UPDATE cases SET handover_due = $1 WHERE id = $2")
-        .bind(one_month_after(today).to_string())
-        .bind(case.id)
-        .execute(&mut **tx)
-        .await?;
+    db::cases::set_handover_due(&mut **tx, case.id, &one_month_after(today).to_string()).await?;
     Ok(())
 }
 
@@ -1475,7 +1130,7 @@ async fn withdraw_in(app: &App, actor: &Actor, case_id: &str, reason: &str, audi
     let today = app.today();
     let reason = required("撤回原因", reason)?;
     let mut tx = app.db.pool.begin().await?;
-    sqlx::query("UPDATE cases SET stage = stage WHERE public_id = $1").bind(case_id).execute(&mut *tx).await?;
+    db::cases::lock(&mut *tx, case_id).await?;
     let case = by_public_id(&mut *tx, case_id).await?.ok_or(AppError::NotFound)?;
     if !party(actor, &case) {
         return Err(AppError::NotFound);
@@ -1612,39 +1267,22 @@ async fn print_form_in(app: &App, actor: &Actor, case: &Case) -> AppResult<crate
     )
     .await?;
     if case.state == "open" {
-        sqlx::query("UPDATE cases SET detail = $1 WHERE id = $2")
-            .bind({
-                let mut d = case.detail.clone();
-                d["form_doc_id"] = json!(issued.doc_id);
-                d.to_string()
-            })
-            .bind(case.id)
-            .execute(&app.db.pool)
-            .await?;
+        let mut d = case.detail.clone();
+        d["form_doc_id"] = json!(issued.doc_id);
+        db::cases::set_detail(&app.db.pool, case.id, &d.to_string()).await?;
     }
     Ok(issued)
 }
 
 /// Records that the sending school handed the dossier over (it exported the transfer package).
 pub async fn mark_handed_over(app: &App, case: &Case, today: NaiveDate) -> AppResult<()> {
-    sqlx::query("UPDATE cases SET handed_over_on = COALESCE(handed_over_on, $1) WHERE id = $2")
-        .bind(today.to_string())
-        .bind(case.id)
-        .execute(&app.db.pool)
-        .await?;
+    db::cases::mark_handed_over(&app.db.pool, case.id, &today.to_string()).await?;
     Ok(())
 }
 
 /// Records that the receiving school received (imported) the dossier.
 pub async fn mark_received(app: &App, case: &Case, today: NaiveDate) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE cases SET received_on = COALESCE(received_on, $1), handed_over_on = COALESCE(handed_over_on, $1)
-         WHERE id = $2",
-    )
-    .bind(today.to_string())
-    .bind(case.id)
-    .execute(&app.db.pool)
-    .await?;
+    db::cases::mark_received(&app.db.pool, case.id, &today.to_string()).await?;
     Ok(())
 }
 
@@ -1717,14 +1355,7 @@ pub fn my_turn(actor: &Actor, case: &Case) -> bool {
 
 /// The full view of a case.
 pub async fn view(app: &App, actor: &Actor, case: &Case) -> AppResult<CaseView> {
-    let row = sqlx::query(
-        "SELECT s.public_id, s.name, s.student_no, s.grade, sc.name AS school FROM students s
-         JOIN schools sc ON sc.id = $2 WHERE s.id = $1",
-    )
-    .bind(case.student_id)
-    .bind(case.school_id)
-    .fetch_one(&app.db.pool)
-    .await?;
+    let row = students::case_student(&app.db.pool, case.student_id, case.school_id).await?;
     let to_school = match case.to_school_id {
         Some(id) => schools::by_id(&app.db.pool, id).await?.map(|s| s.name),
         None => None,
@@ -1747,11 +1378,11 @@ pub async fn view(app: &App, actor: &Actor, case: &Case) -> AppResult<CaseView> 
         stage_since: case.stage_since.clone(),
         stage_due: case.stage_due.clone(),
         overdue_days,
-        student: row.try_get("public_id")?,
-        student_name: row.try_get("name")?,
-        student_no: row.try_get("student_no")?,
-        grade: schools::grade_name(row.try_get("grade")?),
-        school: row.try_get("school")?,
+        student: row.public_id,
+        student_name: row.name,
+        student_no: row.student_no,
+        grade: schools::grade_name(row.grade),
+        school: row.school,
         to_school,
         detail: case.detail.clone(),
         override_reason: case.override_reason.clone(),
@@ -1768,24 +1399,5 @@ pub async fn view(app: &App, actor: &Actor, case: &Case) -> AppResult<CaseView> 
 
 /// The cases a staff member is party to: `open` only, or all; newest first (at most 500).
 pub async fn list(app: &App, actor: &Actor, only_open: bool, student_id: Option<i64>) -> AppResult<Vec<Case>> {
-    let mut sql = format!("{CASE_SELECT} WHERE 1 = 1");
-    if let Some(ids) = &actor.scope {
-        // Internal integer ids from the database, not user input.
-        let list =
-            if ids.is_empty() { "-1".to_owned() } else { ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",") };
-        sql.push_str(&format!(" AND (school_id IN ({list}) OR to_school_id IN ({list}))"));
-    }
-    if only_open {
-        sql.push_str(" AND state = 'open'");
-    }
-    if student_id.is_some() {
-        sql.push_str(" AND student_id = $1");
-    }
-    sql.push_str(" ORDER BY id DESC LIMIT 500");
-    let mut q = sqlx::query(&sql);
-    if let Some(id) = student_id {
-        q = q.bind(id);
-    }
-    let rows = q.fetch_all(&app.db.pool).await?;
-    rows.iter().map(case_from_row).collect()
+    db::cases::list(&app.db.pool, actor.scope.as_deref(), only_open, student_id).await
 }

@@ -7,6 +7,8 @@
 //! flags 0/1 integers, every integer a 64-bit integer.
 
 pub mod audit;
+/// Issued documents: one row per document handed out, with its live status.
+pub mod documents;
 pub mod problems;
 pub mod schools;
 pub mod students;

@@ -9,15 +9,17 @@
 //! marked superseded; a numbered certificate is never issued twice.
 
 use crate::app::App;
+use crate::db;
 use crate::db::schools::{self, School};
-use crate::db::students::Student;
+use crate::db::students::{self, Student};
 use crate::domain::{SchoolKind, StudentStatus};
 use crate::error::{AppError, AppResult};
 use crate::render::{DocKind, RenderRequest, RenderedPdf};
 use crate::verify::{Claims, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
-use sqlx::Row;
+
+pub use crate::db::documents::DocumentRow;
 
 /// A document issued (or re-printed).
 #[derive(Debug, Clone)]
@@ -96,77 +98,19 @@ pub fn verify_domain(base: &str) -> String {
     url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| base.to_owned())
 }
 
-/// A stored document row.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DocumentRow {
-    /// Random id.
-    pub doc_id: String,
-    /// Kind code.
-    pub kind: String,
-    /// Number.
-    pub number: Option<String>,
-    /// Template version.
-    pub template_version: String,
-    /// sha256 of the PDF bytes.
-    pub sha256: String,
-    /// Key id that signed the token.
-    pub kid: String,
-    /// The URL in the QR code.
-    pub verify_url: String,
-    /// Issue date.
-    pub issue_date: String,
-    /// When recorded.
-    pub issued_at: String,
-    /// `valid`, `revoked`, `lost`, `superseded`.
-    pub status: String,
-}
-
-fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
-    Ok(DocumentRow {
-        doc_id: r.try_get("doc_id")?,
-        kind: r.try_get("kind")?,
-        number: r.try_get("number")?,
-        template_version: r.try_get("template_version")?,
-        sha256: r.try_get("sha256")?,
-        kid: r.try_get("kid")?,
-        verify_url: r.try_get("verify_url")?,
-        issue_date: r.try_get("issue_date")?,
-        issued_at: r.try_get("issued_at")?,
-        status: r.try_get("status")?,
-    })
-}
-
-const DOC_COLUMNS: &str =
-    "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status";
-
 /// The student's current (valid) document of a kind, if any.
 pub async fn current(app: &App, student_id: i64, kind: DocKind) -> AppResult<Option<DocumentRow>> {
-    let row = sqlx::query(&format!(
-        "SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 AND kind = $2 AND status = 'valid' ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(student_id)
-    .bind(kind.code())
-    .fetch_optional(&app.db.pool)
-    .await?;
-    Ok(row.as_ref().map(row_of).transpose()?)
+    Ok(db::documents::current(&app.db.pool, student_id, kind.code()).await?)
 }
 
 /// Every document of a student, newest first.
 pub async fn of_student(app: &App, student_id: i64) -> AppResult<Vec<DocumentRow>> {
-    let rows = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 ORDER BY id DESC"))
-        .bind(student_id)
-        .fetch_all(&app.db.pool)
-        .await?;
-    Ok(rows.iter().map(row_of).collect::<Result<_, _>>()?)
+    Ok(db::documents::of_student(&app.db.pool, student_id).await?)
 }
 
 /// The document with this id.
 pub async fn by_doc_id(app: &App, doc_id: &str) -> AppResult<Option<DocumentRow>> {
-    let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE doc_id = $1"))
-        .bind(doc_id)
-        .fetch_optional(&app.db.pool)
-        .await?;
-    Ok(row.as_ref().map(row_of).transpose()?)
+    Ok(db::documents::by_doc_id(&app.db.pool, doc_id).await?)
 }
 
 /// Issues (or re-prints) a document of `kind` for `student`.
@@ -225,10 +169,7 @@ async fn reprint(
         existing.doc_id.parse().map_err(|e| AppError::Internal(anyhow::anyhow!("stored doc id: {e}")))?;
     let number = existing.number.clone();
     // The kind-specific parts given at issue (e.g. the number a proof replaces) stay with the document.
-    let stored: Option<String> = sqlx::query_scalar("SELECT extra FROM documents WHERE doc_id = $1")
-        .bind(&existing.doc_id)
-        .fetch_optional(&app.db.pool)
-        .await?;
+    let stored = db::documents::extra_of(&app.db.pool, &existing.doc_id).await?;
     let mut opts = opts;
     if let Some(Ok(Value::Object(mut extra))) = stored.map(|t| serde_json::from_str::<Value>(&t)) {
         extra.extend(opts.extra);
@@ -240,21 +181,12 @@ async fn reprint(
     }
     if kind.is_certificate() {
         // The number and date stay; the certificate's record follows the new bytes (same paper, re-printed).
-        sqlx::query("UPDATE documents SET sha256 = $1, template_version = $2 WHERE doc_id = $3")
-            .bind(&issued.pdf.sha256)
-            .bind(app.renderer.template_version(kind))
-            .bind(&existing.doc_id)
-            .execute(&app.db.pool)
-            .await?;
+        let version = app.renderer.template_version(kind);
+        db::documents::set_printed(&app.db.pool, &existing.doc_id, &issued.pdf.sha256, &version).await?;
         return Ok(issued);
     }
     let new = fresh(app, student, school, kind, Options { number, ..opts }, app.today()).await?;
-    sqlx::query("UPDATE documents SET status = 'superseded', status_at = $1, replaced_by = $2 WHERE doc_id = $3")
-        .bind(crate::db::now_text())
-        .bind(&new.doc_id)
-        .bind(&existing.doc_id)
-        .execute(&app.db.pool)
-        .await?;
+    db::documents::supersede(&app.db.pool, &existing.doc_id, &new.doc_id, &db::now_text()).await?;
     Ok(new)
 }
 
@@ -270,26 +202,25 @@ async fn fresh(
     let doc_id = DocumentId::random();
     let issued = render(app, student, school, kind, doc_id, opts.number.clone(), issue_date, &opts).await?;
     let kid = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?.kid().to_string();
-    sqlx::query(
-        "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
-            verify_url, extra, issue_date, issued_by, issued_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'valid')",
+    db::documents::insert(
+        &app.db.pool,
+        &db::documents::NewDocument {
+            doc_id: &issued.doc_id,
+            kind: kind.code(),
+            student_id: student.id,
+            school_id: school.id,
+            number: opts.number.as_deref(),
+            template: &kind.template_file(),
+            template_version: &app.renderer.template_version(kind),
+            sha256: &issued.pdf.sha256,
+            kid: &kid,
+            verify_url: &issued.verify_url,
+            extra: &serde_json::Value::Object(opts.extra.clone()).to_string(),
+            issue_date,
+            issued_by: opts.actor_id,
+            issued_at: &db::now_text(),
+        },
     )
-    .bind(&issued.doc_id)
-    .bind(kind.code())
-    .bind(student.id)
-    .bind(school.id)
-    .bind(opts.number.as_deref())
-    .bind(kind.template_file())
-    .bind(app.renderer.template_version(kind))
-    .bind(&issued.pdf.sha256)
-    .bind(kid)
-    .bind(&issued.verify_url)
-    .bind(serde_json::Value::Object(opts.extra.clone()).to_string())
-    .bind(issue_date.to_string())
-    .bind(opts.actor_id)
-    .bind(crate::db::now_text())
-    .execute(&app.db.pool)
     .await?;
     Ok(issued)
 }
@@ -364,16 +295,11 @@ pub async fn request(
     };
     let token = crate::verify::sign(&signer, &claims);
     let verify_url = format!("{}/v/{token}", app.public_base_url);
-    let head_teacher: Option<String> = match student.class_id {
-        Some(id) => sqlx::query_scalar("SELECT head_teacher FROM classes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&app.db.pool)
-            .await?
-            .filter(|t: &String| !t.is_empty()),
+    let head_teacher = match student.class_id {
+        Some(id) => schools::head_teacher_of(&app.db.pool, id).await?.filter(|t| !t.is_empty()),
         None => None,
     };
-    let photo: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT photo FROM students WHERE id = $1").bind(student.id).fetch_one(&app.db.pool).await?;
+    let photo = students::photo_of(&app.db.pool, student.id).await?;
     let mut data =
         envelope(app, student, school, kind, &doc_id.to_string(), number, issue_date, &verify_url, head_teacher);
     if let Value::Object(map) = &mut data {

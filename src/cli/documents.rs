@@ -57,11 +57,10 @@ pub async fn render(config: &Config, args: RenderArgs) -> anyhow::Result<ExitCod
         anyhow::bail!("输出文件须以 .pdf 或 .zip 结尾");
     }
     if let Some(no) = &args.student {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM students WHERE student_no = $1")
-            .bind(no.trim().to_ascii_uppercase())
-            .fetch_optional(&app.db.pool)
+        let id = crate::db::students::ids_by_student_no(&app.db.pool, &no.trim().to_ascii_uppercase())
             .await?
-            .context("找不到该学籍号的学生")?;
+            .context("找不到该学籍号的学生")?
+            .id;
         let mut conn = app.db.pool.acquire().await?;
         let student = crate::db::students::by_id(&mut conn, id).await?.context("找不到该学生")?;
         drop(conn);

@@ -9,6 +9,8 @@
 pub mod audit;
 /// Cases (applications with ordered approvals), their decisions and proofs.
 pub mod cases;
+/// Issued documents: one row per document handed out, with its live status.
+pub mod documents;
 /// A student's status changes and the events recording them.
 pub mod events;
 /// The rows behind the overdue list, across cases, students and recalls.

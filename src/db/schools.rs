@@ -236,3 +236,12 @@ pub async fn class_cap<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) 
 pub async fn class_number<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT number FROM classes WHERE id = $1").bind(class_id).fetch_one(e).await
 }
+
+/// The head teacher (班主任) of a class as recorded (may be empty); `None`
+/// if there is no such class.
+pub async fn head_teacher_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    class_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT head_teacher FROM classes WHERE id = $1").bind(class_id).fetch_optional(e).await
+}

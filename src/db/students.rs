@@ -763,3 +763,53 @@ pub async fn set_basic<'c>(
     sqlx::query(&format!("UPDATE students SET {column} = $1 WHERE id = $2")).bind(value).bind(id).execute(e).await?;
     Ok(())
 }
+
+/// A student's internal id, opaque public id and school: what access checks
+/// and the archive go by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentIds {
+    /// Internal id.
+    pub id: i64,
+    /// Opaque public id.
+    pub public_id: String,
+    /// School.
+    pub school_id: i64,
+}
+
+fn ids_from_row(r: &sqlx::any::AnyRow) -> Result<StudentIds, sqlx::Error> {
+    Ok(StudentIds { id: r.try_get("id")?, public_id: r.try_get("public_id")?, school_id: r.try_get("school_id")? })
+}
+
+/// The ids of the student with this public id.
+pub async fn ids_by_public_id<'c>(
+    e: impl Executor<'c, Database = Any>,
+    public_id: &str,
+) -> Result<Option<StudentIds>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, public_id, school_id FROM students WHERE public_id = $1")
+        .bind(public_id)
+        .fetch_optional(e)
+        .await?;
+    row.as_ref().map(ids_from_row).transpose()
+}
+
+/// The ids of the student with this student number, exactly as given (the
+/// caller trims and upper-cases what a person typed).
+pub async fn ids_by_student_no<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_no: &str,
+) -> Result<Option<StudentIds>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, public_id, school_id FROM students WHERE student_no = $1")
+        .bind(student_no)
+        .fetch_optional(e)
+        .await?;
+    row.as_ref().map(ids_from_row).transpose()
+}
+
+/// A student's photo, if one was given; [`sqlx::Error::RowNotFound`] if
+/// there is no such student.
+pub async fn photo_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT photo FROM students WHERE id = $1").bind(student_id).fetch_one(e).await
+}

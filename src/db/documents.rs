@@ -1,0 +1,185 @@
+//! Issued documents (`documents`): one row for every document handed out,
+//! with its kind, student, template and version, the sha256 of its bytes,
+//! who issued it and when, and its live status for verification.
+
+use chrono::NaiveDate;
+use sqlx::{Any, Executor, Row};
+
+/// A stored document row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentRow {
+    /// Random id.
+    pub doc_id: String,
+    /// Kind code.
+    pub kind: String,
+    /// Number.
+    pub number: Option<String>,
+    /// Template version.
+    pub template_version: String,
+    /// sha256 of the PDF bytes.
+    pub sha256: String,
+    /// Key id that signed the token.
+    pub kid: String,
+    /// The URL in the QR code.
+    pub verify_url: String,
+    /// Issue date.
+    pub issue_date: String,
+    /// When recorded.
+    pub issued_at: String,
+    /// `valid`, `revoked`, `lost`, `superseded`.
+    pub status: String,
+}
+
+fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
+    Ok(DocumentRow {
+        doc_id: r.try_get("doc_id")?,
+        kind: r.try_get("kind")?,
+        number: r.try_get("number")?,
+        template_version: r.try_get("template_version")?,
+        sha256: r.try_get("sha256")?,
+        kid: r.try_get("kid")?,
+        verify_url: r.try_get("verify_url")?,
+        issue_date: r.try_get("issue_date")?,
+        issued_at: r.try_get("issued_at")?,
+        status: r.try_get("status")?,
+    })
+}
+
+const DOC_COLUMNS: &str =
+    "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status";
+
+/// The student's newest valid document of a kind (by kind code), if any.
+pub async fn current<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+    kind: &str,
+) -> Result<Option<DocumentRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 AND kind = $2 AND status = 'valid' ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(student_id)
+    .bind(kind)
+    .fetch_optional(e)
+    .await?;
+    row.as_ref().map(row_of).transpose()
+}
+
+/// Every document of a student, newest first.
+pub async fn of_student<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+) -> Result<Vec<DocumentRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 ORDER BY id DESC"))
+        .bind(student_id)
+        .fetch_all(e)
+        .await?;
+    rows.iter().map(row_of).collect()
+}
+
+/// The document with this id.
+pub async fn by_doc_id<'c>(
+    e: impl Executor<'c, Database = Any>,
+    doc_id: &str,
+) -> Result<Option<DocumentRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM documents WHERE doc_id = $1"))
+        .bind(doc_id)
+        .fetch_optional(e)
+        .await?;
+    row.as_ref().map(row_of).transpose()
+}
+
+/// The kind-specific parts given when the document was issued (JSON text), if the document exists.
+pub async fn extra_of<'c>(e: impl Executor<'c, Database = Any>, doc_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT extra FROM documents WHERE doc_id = $1").bind(doc_id).fetch_optional(e).await
+}
+
+/// A document to record.
+#[derive(Debug, Clone)]
+pub struct NewDocument<'a> {
+    /// Random id.
+    pub doc_id: &'a str,
+    /// Kind code.
+    pub kind: &'a str,
+    /// The student.
+    pub student_id: i64,
+    /// The student's school.
+    pub school_id: i64,
+    /// Certificate number, if numbered.
+    pub number: Option<&'a str>,
+    /// Template file.
+    pub template: &'a str,
+    /// Template version.
+    pub template_version: &'a str,
+    /// sha256 of the PDF bytes.
+    pub sha256: &'a str,
+    /// Key id that signed the token.
+    pub kid: &'a str,
+    /// The URL in the QR code.
+    pub verify_url: &'a str,
+    /// The kind-specific parts of the data (JSON text).
+    pub extra: &'a str,
+    /// Issue date.
+    pub issue_date: NaiveDate,
+    /// Who issued it.
+    pub issued_by: Option<i64>,
+    /// When (RFC 3339 UTC).
+    pub issued_at: &'a str,
+}
+
+/// Records a newly issued document as valid.
+pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
+            verify_url, extra, issue_date, issued_by, issued_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'valid')",
+    )
+    .bind(d.doc_id)
+    .bind(d.kind)
+    .bind(d.student_id)
+    .bind(d.school_id)
+    .bind(d.number)
+    .bind(d.template)
+    .bind(d.template_version)
+    .bind(d.sha256)
+    .bind(d.kid)
+    .bind(d.verify_url)
+    .bind(d.extra)
+    .bind(d.issue_date.to_string())
+    .bind(d.issued_by)
+    .bind(d.issued_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Records the new bytes of a document printed again (number and date unchanged).
+pub async fn set_printed<'c>(
+    e: impl Executor<'c, Database = Any>,
+    doc_id: &str,
+    sha256: &str,
+    template_version: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE documents SET sha256 = $1, template_version = $2 WHERE doc_id = $3")
+        .bind(sha256)
+        .bind(template_version)
+        .bind(doc_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Marks a document superseded by the one issued in its place.
+pub async fn supersede<'c>(
+    e: impl Executor<'c, Database = Any>,
+    doc_id: &str,
+    replaced_by: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE documents SET status = 'superseded', status_at = $1, replaced_by = $2 WHERE doc_id = $3")
+        .bind(now)
+        .bind(replaced_by)
+        .bind(doc_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}

@@ -10,7 +10,10 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    // Read when the script runs, not when it was compiled: a build script
+    // compiled for one checkout may be reused for another of the same package.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("migrations");
     let mut out = String::new();
     for (name, backend) in [("SQLITE", "sqlite"), ("POSTGRES", "postgres")] {
         let dir = root.join(backend);

@@ -14,22 +14,6 @@ pub async fn seated_in_class<'c>(e: impl Executor<'c, Database = Any>, class_id:
     .await
 }
 
-/// Puts the student in `grade` and class `class_id` (of the same school).
-pub async fn set_grade_and_class<'c>(
-    e: impl Executor<'c, Database = Any>,
-    student_id: i64,
-    grade: i64,
-    class_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE students SET grade = $1, class_id = $2 WHERE id = $3")
-        .bind(grade)
-        .bind(class_id)
-        .bind(student_id)
-        .execute(e)
-        .await?;
-    Ok(())
-}
-
 /// Moves the student into grade 7, class `class_id` of the junior school `school_id`.
 pub async fn enter_junior<'c>(
     e: impl Executor<'c, Database = Any>,

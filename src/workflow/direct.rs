@@ -10,7 +10,7 @@ use super::{
     one_month_after, parse_date, record_event, require_school, required, school_of,
 };
 use crate::app::App;
-use crate::db::{events, recalls, rolls, students};
+use crate::db::{events, recalls, students};
 use crate::documents::Issued;
 use crate::domain::Actor;
 use crate::domain::{Action, DomainError, StudentStatus};
@@ -409,7 +409,7 @@ async fn record_return_in(
         actor.user_id,
     )
     .await?;
-    rolls::set_grade_and_class(&mut *tx, student.id, grade, class.id).await?;
+    students::set_grade_and_class(&mut *tx, student.id, grade, class.id).await?;
     if action == Action::ReturnToSchool {
         recalls::set_returned(&mut *tx, student.id, on).await?;
     }

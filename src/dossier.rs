@@ -39,7 +39,7 @@
 //! kinds, digests and counts, never a student.
 
 use crate::app::App;
-use crate::db::{Db, audit, students};
+use crate::db::{Db, students};
 use crate::error::AppError;
 use crate::verify::{KeyStatus, KeyStore, Kid};
 use anyhow::Context;
@@ -238,51 +238,7 @@ pub fn archive_status(e: &ArchiveError) -> StatusCode {
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 
 /// Who is acting, for manifests and the audit log.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The account (`None` for the command line).
-    pub user_id: Option<i64>,
-    /// The account name (`cli` for the command line).
-    pub username: String,
-    /// Client address (`cli` for the command line).
-    pub client: String,
-}
-
-impl Actor {
-    /// The command line on this machine.
-    pub fn cli() -> Self {
-        Self { user_id: None, username: "cli".into(), client: "cli".into() }
-    }
-
-    /// Writes an audit entry about a student's dossier (`target` is the
-    /// student's public id; `detail` never holds personal data).
-    pub async fn audit(
-        &self,
-        db: &Db,
-        action: &str,
-        target: (&str, &str),
-        school_id: Option<i64>,
-        outcome: &str,
-        detail: &str,
-    ) -> Result<(), sqlx::Error> {
-        audit::record(
-            &db.pool,
-            &audit::Entry {
-                user_id: self.user_id,
-                username: &self.username,
-                action,
-                target_kind: target.0,
-                target_id: target.1,
-                school_id,
-                outcome,
-                client: &self.client,
-                via: if self.user_id.is_some() { "" } else { "cli" },
-                detail,
-            },
-        )
-        .await
-    }
-}
+pub use crate::domain::Actor;
 
 /// A student as the archive sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -194,7 +194,7 @@ async fn put(
         return Ok(refused("更正（--supersedes）一次只能上传一个文件"));
     }
     let Some(student) = student(db, no, "archive.upload").await? else { return Ok(ExitCode::from(REFUSED)) };
-    let actor = Actor::cli();
+    let actor = Actor::cli(&crate::config::os_user());
     let mut any_refused = false;
     for path in files {
         let shown = path.display();
@@ -445,7 +445,7 @@ async fn import(config: &Config, db: &Db, archive: &Archive, file: &Path) -> any
     let keys = crate::verify::KeyStore::open(keys_dir(config)).context("无法打开签名密钥（请先运行 xueji init）")?;
     let trusted = dossier::trusted_keys(&keys, &config.data_dir).map_err(fault)?;
     let f = std::fs::File::open(file).with_context(|| format!("无法读取 {}", file.display()))?;
-    match dossier::import(db, archive, &trusted, f, &Actor::cli()).await {
+    match dossier::import(db, archive, &trusted, f, &Actor::cli(&crate::config::os_user())).await {
         Ok(i) => {
             let school = dossier::student_by_public_id(db, &i.public_id).await?.map(|s| s.school_id);
             let detail = format!(

@@ -87,7 +87,7 @@ fn page_error(f: Failure) -> PageError {
 }
 
 pub(crate) fn actor(staff: &Staff) -> Actor {
-    Actor { user_id: Some(staff.user.id), username: staff.user.username.clone(), client: staff.actor.client.clone() }
+    staff.actor.clone()
 }
 
 /// The student behind a public id, if the caller may see them; otherwise

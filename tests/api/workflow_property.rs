@@ -198,7 +198,7 @@ async fn setup(app: &App) -> World {
             &student,
             upload,
             Box::new(std::io::Cursor::new(bytes)),
-            &dossier::Actor::cli(),
+            &Actor::cli("test"),
         )
         .await
         .unwrap();

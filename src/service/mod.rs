@@ -4,7 +4,11 @@
 //! actor's right, owns the transaction, applies the rule, and writes the
 //! change, its event and its audit row together.
 
+/// Staff accounts as actors; signing in.
 pub mod accounts;
+/// The audit log as the services write it, inside each action's transaction.
 pub mod audit;
+/// Printing a student's documents.
 pub mod documents;
+/// Exporting a school's roster.
 pub mod roster;

@@ -8,6 +8,7 @@ mod auth;
 mod calendar;
 mod certificates;
 mod documents;
+mod endpoints;
 mod helpers;
 mod import;
 mod long_names;

@@ -20,6 +20,7 @@ async fn a_registrar_reading_another_schools_student_gets_404_and_an_audit_row()
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body = res.text().await.unwrap();
     assert!(!body.contains("县城甲"), "{body}");
+    snap_json!("error_student_not_found", serde_json::from_str::<serde_json::Value>(&body).unwrap());
     assert_eq!(app.audit_count("student.view", &other, "denied").await, 1);
     // The page answers the same.
     assert_eq!(app.student_page(&other).await.status(), StatusCode::NOT_FOUND);
@@ -38,6 +39,7 @@ async fn a_registrar_reading_their_own_student_is_audited() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["student"]["name"], "县城甲");
     assert_eq!(body["history"][0]["kind"], "enrolled");
+    snap_json!("student_view", body);
     assert_eq!(app.audit_count("student.view", &own, "ok").await, 1);
     let row: (String, String) = sqlx::query_as("SELECT username, client FROM audit_log WHERE target_id = $1")
         .bind(&own)
@@ -47,6 +49,7 @@ async fn a_registrar_reading_their_own_student_is_audited() {
     assert_eq!(row, (format!("r{TOWN}"), "127.0.0.1".to_owned()));
     let page = app.student_page(&own).await.text().await.unwrap();
     assert!(page.contains("县城甲") && page.contains("建立学籍"));
+    snap_page!("page_student", page);
 }
 
 #[tokio::test]
@@ -81,6 +84,7 @@ async fn bureau_staff_see_every_school_and_search_by_name_or_number() {
     assert_eq!(found["students"][0]["name"], "中心丙");
     let page = app.students_page().await.text().await.unwrap();
     assert!(page.contains("县城甲") && page.contains("共 3 名学生"));
+    snap_page!("page_students_list", page);
 }
 
 #[tokio::test]
@@ -109,4 +113,5 @@ async fn a_temporary_number_becomes_g_when_the_id_is_issued_and_the_history_keep
     let last = body["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "student_no_converted");
     assert_eq!(last["detail"]["from"], no.as_str());
+    snap_json!("student_view_after_id_issued", body);
 }

@@ -170,6 +170,7 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     assert_eq!(body["entry"]["original_name"], "户口簿.png");
     assert_eq!(body["entry"]["media_type"], "image/png");
     let png_digest = body["entry"]["digest"].as_str().unwrap().to_owned();
+    snap_json!("archive_upload_answer", body);
 
     let doc = pdf(3, "诊断");
     let res = app.upload_scan(&pid, "kind=诊断证明&name=diagnosis.pdf", doc.clone()).await;
@@ -186,6 +187,7 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     assert_eq!(d["version"], 2);
     assert_eq!(d["entries"].as_array().unwrap().len(), 2);
     assert_eq!(d["versions"].as_array().unwrap().len(), 2);
+    snap_json!("archive_dossier", d);
     let v1: Value = app.dossier_version(&pid, 1).await.json().await.unwrap();
     assert_eq!(v1["entries"].as_array().unwrap().len(), 1);
     assert_eq!(app.dossier_version(&pid, 9).await.status(), StatusCode::NOT_FOUND);
@@ -223,6 +225,7 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("户口簿.png") && page.contains("诊断证明") && page.contains("第 2 版"), "{page}");
+    snap_page!("page_dossier", page, crate::redact::real_today() => "[today]");
 
     // Search: by name, kind, school and date; a registrar only within the scope.
     let search = |q: Value| {
@@ -235,6 +238,7 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     };
     assert_eq!(search(json!({"name": "县城"})).await["total"], 2);
     assert_eq!(search(json!({"kind": "diagnosis"})).await["total"], 1);
+    snap_json!("archive_search_by_kind", search(json!({"kind": "diagnosis"})).await, ".hits[].added_on" => "[today]");
     assert_eq!(search(json!({"kind": "户口簿复印件"})).await["hits"][0]["digest"], png_digest.as_str());
     let today = chrono::Local::now().date_naive();
     assert_eq!(search(json!({"from": today.to_string(), "to": today.to_string()})).await["total"], 2);
@@ -272,6 +276,7 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("共 1 份扫描件") && page.contains("diagnosis.pdf"), "{page}");
+    snap_page!("page_archive_search", page, crate::redact::real_today() => "[today]");
 }
 
 #[tokio::test]
@@ -348,6 +353,8 @@ async fn every_ingest_refusal_writes_nothing() {
         assert_eq!(res.status(), status, "{query}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["code"], code, "{query}: {body}");
+        let name = format!("error_{}", code.replace('.', "_"));
+        snap_json!(name.as_str(), body);
         assert!(!body["message"].as_str().unwrap().is_empty());
         if code == "archive.image_too_large" {
             assert!(started.elapsed() < Duration::from_secs(1), "huge PNG took {:?}", started.elapsed());
@@ -795,6 +802,7 @@ async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
     let status: Value = app.fixity_report().await.json().await.unwrap();
     assert_eq!(status["last"]["clean"], true);
     assert_eq!(status["last"]["objects_checked"], 2);
+    snap_json!("archive_fixity_clean", status, ".last.bytes_per_second" => "[rate]", ".last.seconds" => "[seconds]");
 
     let store = app.app.archive.store();
     let path_a = store.object_path(&a.parse().unwrap());

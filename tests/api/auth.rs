@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 async fn no_login_means_401_for_the_api_and_a_redirect_for_pages() {
     let app = spawn_app().await;
     assert_eq!(app.list_students().await.status(), StatusCode::UNAUTHORIZED);
+    snap_json!("error_not_signed_in", app.list_students().await.json::<serde_json::Value>().await.unwrap());
     let res = app.students_page().await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
@@ -16,6 +17,7 @@ async fn no_login_means_401_for_the_api_and_a_redirect_for_pages() {
     assert_eq!(login.status(), StatusCode::OK);
     let page = login.text().await.unwrap();
     assert!(page.contains("工作人员登录"));
+    snap_page!("page_login", page);
 }
 
 #[tokio::test]
@@ -25,6 +27,7 @@ async fn wrong_password_is_refused_and_audited() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "auth.bad_credentials");
+    snap_json!("error_bad_credentials", body);
     assert_eq!(app.audit_count("auth.login", "-", "denied").await, 1);
     assert_eq!(app.me().await.status(), StatusCode::UNAUTHORIZED);
 }

@@ -70,6 +70,7 @@ async fn seeded_table_counts_national_day_2026_and_2025_with_make_up_days() {
     assert_eq!(deadline["deadline"], "2026-10-16");
     assert_eq!(deadline["weekday"], "星期五");
     assert_eq!(deadline["covered"], true);
+    snap_json!("calendar_deadline", deadline);
     assert_eq!(app.working_day_deadline("2025-09-26", 10).await.json_ok().await["deadline"], "2025-10-16");
     let year: Value = app.calendar_year("2026").await.json().await.unwrap();
     assert_eq!(year["covered"], true);
@@ -79,6 +80,7 @@ async fn seeded_table_counts_national_day_2026_and_2025_with_make_up_days() {
     assert_eq!(national["workdays"], "9月20日（星期日）、10月10日（星期六）");
     let saturday = year["days"].as_array().unwrap().iter().find(|day| day["date"] == "2026-10-10").unwrap();
     assert_eq!((saturday["kind"].as_str(), saturday["weekday"].as_str()), (Some("workday"), Some("星期六")));
+    snap_json!("calendar_year_2026", year);
 }
 
 #[tokio::test]
@@ -89,6 +91,7 @@ async fn an_upload_replaces_exactly_its_years_and_changes_deadlines() {
     assert_eq!(before["covered"], false);
     assert_eq!(before["warning"], "2027 年节假日安排尚未录入，期限按周一至周五计算");
     assert_eq!(before["days"].as_array().unwrap().len(), 0);
+    snap_json!("calendar_year_not_covered", before);
     // Without 2027 data: Monday to Friday only, with the warning.
     let deadline = app.working_day_deadline("2027-09-24", 10).await.json_ok().await;
     assert_eq!(deadline["deadline"], "2027-10-08");
@@ -103,6 +106,7 @@ async fn an_upload_replaces_exactly_its_years_and_changes_deadlines() {
     assert_eq!(body["updated"]["years"][0]["holidays"], 7);
     assert_eq!(body["updated"]["years"][0]["workdays"], 2);
     assert_eq!(body["updated"]["years"][0]["replaced"], 0);
+    snap_json!("calendar_upload_answer", body);
 
     let after: Value = app.calendar_year("2027").await.json().await.unwrap();
     assert_eq!(after["covered"], true);
@@ -166,6 +170,7 @@ async fn bad_files_are_refused_with_their_line_and_change_nothing() {
     assert_eq!(body["line"], 4);
     assert_eq!(body["value"], "2027-10-06");
     assert!(body["message"].as_str().unwrap().starts_with("节假日安排第4行："), "{body}");
+    snap_json!("error_calendar_workday_on_weekday", body);
 
     // Line 3: no 30 February.
     let res = app.upload_calendar("# 注释\n2027-10-01,holiday,测试\n2027-02-30,holiday,测试\n").await;
@@ -237,6 +242,7 @@ async fn registrars_are_refused_and_bureau_staff_may_only_read() {
     assert!(page.contains("9月20日（星期日）、10月10日（星期六）"), "2026 make-up days listed");
     assert!(!page.contains("enctype=\"multipart/form-data\""), "no upload form for staff");
     assert!(page.contains("href=\"/calendar\""), "nav link for bureau staff");
+    snap_page!("page_calendar_staff", page);
     let page = staff.calendar_page_deadline("2026-09-28", 10).await.text().await.unwrap();
     assert!(page.contains("2026-09-28 之后第 10 个工作日：<strong>2026-10-16（星期五）</strong>"), "{page}");
     let page = staff.calendar_page_deadline("2026-12-24", 10).await.text().await.unwrap();

@@ -80,6 +80,7 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
     let body: Value = res.json().await.unwrap();
     let first = body["issued"][0].as_str().unwrap().to_owned();
     assert_eq!(first, "22012220262000001");
+    snap_json!("certificates_issued", body);
     // Printing it again is the same certificate.
     let pdf = app.document(&id, "graduation_certificate").await;
     assert_eq!(pdf.status(), StatusCode::OK);
@@ -106,6 +107,7 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
     let voids: Value = app.certificates_in_state("voided").await.json().await.unwrap();
     assert_eq!(voids[0]["number"], first.as_str());
     assert_eq!(voids[0]["reason"], "卡纸");
+    snap_json!("certificates_voided", voids);
     let res = app.void_certificate(&first, &json!({"reason": "再次"})).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
@@ -115,6 +117,7 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
     let body: Value = res.json().await.unwrap();
     let proof = body["proof_number"].as_str().unwrap().to_owned();
     assert_eq!(proof, "22012220263000001");
+    snap_json!("certificate_lost_answer", body);
     let (status, replaced_by): (String, String) =
         sqlx::query_as("SELECT status, replaced_by FROM documents WHERE number = $1")
             .bind(&second)
@@ -145,6 +148,7 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
     assert_eq!(app.audit_count("document.revoke", &doc, "ok").await, 1);
     let page = app.certificates_page().await.text().await.unwrap();
     assert!(page.contains(&first) && page.contains("已作废") && page.contains("已挂失") && page.contains("已撤销"));
+    snap_page!("page_certificates", page);
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ async fn an_unknown_kind_is_refused() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "document.unknown_kind");
+    snap_json!("error_document_unknown_kind", body);
 }
 
 #[tokio::test]

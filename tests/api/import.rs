@@ -136,6 +136,8 @@ async fn files_that_are_not_rosters_get_a_clear_answer() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["code"], code, "{body}");
+        let name = format!("error_{}", code.replace('.', "_"));
+        snap_json!(name.as_str(), body);
         assert!(!body["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(counts(app.db()).await, before);
@@ -166,6 +168,7 @@ async fn an_xlsx_with_3_bad_rows_among_100_reports_exactly_those_and_writes_noth
         .collect();
     assert_eq!(got, vec![(11, "身份证件号".to_owned()), (51, "出生日期".to_owned()), (91, "监护人电话".to_owned())]);
     assert_eq!(report["valid_rows"], 97);
+    snap_json!("roster_report_with_errors", report);
     assert_eq!(counts(app.db()).await, before);
 
     // Mended, the same file goes in whole, with the classes it names.
@@ -210,6 +213,7 @@ async fn same_name_birth_and_phone_is_imported_and_listed_as_a_problem_record() 
     let problems: Value = app.problems().await.json().await.unwrap();
     assert_eq!(problems.as_array().unwrap().len(), 1, "{problems}");
     assert_eq!(problems[0]["kind"], "suspected_duplicate");
+    snap_json!("problems_list", problems);
     let page = app.problems_page().await.text().await.unwrap();
     assert!(page.contains("王小明"));
 }

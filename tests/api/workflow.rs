@@ -356,6 +356,7 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
 
     // The transfer itself: opened by the receiving school, the student 转出中.
     let case = town.open_transfer(&transfer(&no, "转学甲", 1)).await.json_with(StatusCode::CREATED).await;
+    snap_json!("case_transfer_opened", case);
     assert_eq!(case["kind"], "transfer");
     assert_eq!(case["state"], "open");
     assert_eq!(case["stage"], "receiving_school");
@@ -452,6 +453,7 @@ async fn approvals_go_in_order_each_by_its_own_party() {
     assert_eq!(case["state"], "refused");
     assert_eq!(case["stage"], Value::Null);
     assert_eq!(case["closed_on"], "2026-11-29");
+    snap_json!("case_transfer_refused", case);
     let steps: Vec<&str> = case["steps"].as_array().unwrap().iter().map(|s| s["decision"].as_str().unwrap()).collect();
     assert_eq!(steps, ["approve", "approve", "refuse"]);
     assert_eq!(status_of(&app, &pid).await, "active");
@@ -551,6 +553,7 @@ async fn a_late_decision_is_recorded_late_and_the_waiting_case_is_listed_overdue
     let later = app.restart_at(day(2026, 12, 15)).await;
     let bureau = sign_in(&later, "bureau").await;
     let items = bureau.overdue().await.json_ok().await;
+    snap_json!("overdue_list", items);
     let found = overdue_for(&items, "approval_overdue", &pid);
     assert_eq!(found.len(), 1, "{items}");
     assert_eq!(found[0]["due"], "2026-12-11");
@@ -610,6 +613,7 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     let id = case["id"].as_str().unwrap().to_owned();
     let digest = town.case_proof(&id, "transfer_proof", "户口簿", 3).await;
     let case = town.case(&id).await.json_ok().await;
+    snap_json!("case_view_township_transfer", case);
     assert_eq!(case["proofs"][0]["digest"], digest.as_str());
     assert_eq!(case["proofs"][0]["label"], "户口簿");
 
@@ -680,6 +684,7 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     assert_eq!((done["from_school"].as_str(), done["to_school"].as_str()), (Some(CENTRAL), Some(TOWN)));
     assert_eq!(done["case"], id.as_str());
     let record = town.student(&pid).await.json_ok().await;
+    snap_json!("student_view_after_transfer", record);
     assert_eq!(record["student"]["school_code"], TOWN);
     assert_eq!(record["student"]["grade"], 3);
     assert_eq!(record["class_name"], "三年级1班");
@@ -1177,6 +1182,7 @@ async fn a_dropout_is_reported_recalled_by_notice_and_returns() {
     .await;
     assert_eq!(written(&app).await, before);
     let list = town.recalls(&pid).await.json_ok().await;
+    snap_json!("recalls_list", list);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["delivered_to"], "缺课生家长");
 
@@ -1449,6 +1455,7 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     let msg = refused(bureau.run_promotion(2027, &json!({})).await, StatusCode::CONFLICT, "promotion.too_early").await;
     assert!(msg.contains("8月10日"), "{msg}");
     let preview = bureau.graduation_preview(2027).await.json_ok().await;
+    snap_json!("graduation_preview", preview);
     assert_eq!(preview["allowed"], false);
     assert!(preview["refusal"].as_str().unwrap().contains("6月1日"));
     assert_eq!(written(&app).await, before);
@@ -1470,6 +1477,7 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     assert_eq!(line(&preview, JUNIOR)["moving"], 1);
     assert_eq!(written(&app).await, before);
     let summary = bureau.run_graduation(2027, &json!({})).await.json_with(StatusCode::OK).await;
+    snap_json!("graduation_summary", summary);
     assert_eq!(summary["moved"], 2);
     assert_eq!(summary["schools"], json!([[TOWN, 1], [JUNIOR, 1]]));
     for (pid, status) in
@@ -1491,6 +1499,7 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     let august = app.restart_at(day(2027, 8, 12)).await;
     let bureau = sign_in(&august, "bureau").await;
     let preview = bureau.promotion_preview(2027).await.json_ok().await;
+    snap_json!("promotion_preview", preview);
     assert_eq!(preview["allowed"], true, "{preview}");
     assert_eq!(preview["total"], 3);
     assert_eq!(line(&preview, TOWN)["moving"], 2);
@@ -1499,6 +1508,7 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     assert_eq!(line(&preview, JUNIOR)["moving"], 1);
     assert_eq!(written(&app).await, before);
     let summary = bureau.run_promotion(2027, &json!({})).await.json_with(StatusCode::OK).await;
+    snap_json!("promotion_summary", summary);
     assert_eq!((summary["moved"].as_i64(), summary["classes_created"].as_i64()), (Some(3), Some(1)));
     assert_eq!(placement(&app, &three).await, (TOWN.to_owned(), 4, Some(4), Some(1)));
     assert_eq!(placement(&app, &three_b).await, (TOWN.to_owned(), 4, Some(4), Some(2)));

@@ -95,6 +95,7 @@ async fn each_page_answers_its_role_and_refuses_the_others() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("待办事项") && body.contains("轮到我办理的申请") && body.contains("提醒"), "{body}");
     assert!(body.contains("href=\"/transfers/new\""), "registrars see the transfer link");
+    snap_page!("page_cases_registrar", body);
     assert!(!body.contains("href=\"/years\""), "registrars do not see the bureau's links");
     let (status, body) = page(t.new_transfer_page().await).await;
     assert_eq!(status, StatusCode::OK);
@@ -265,6 +266,7 @@ async fn a_suspension_goes_from_the_student_page_to_the_bureau_approval() {
     assert_eq!(see_other(&res), format!("/cases/{case}?ok=approved"));
     let (_, body) = page(t.case_page(&case).await).await;
     assert!(body.contains("情况属实") && body.contains("教育局批准") && body.contains("由教育局办理"), "{body}");
+    snap_page!("page_case_after_school_approval", body);
     assert!(!body.contains("签署学校审核意见"), "no second decision by the school");
 
     // The bureau finds it on its to-do page and approves it.
@@ -284,6 +286,7 @@ async fn a_suspension_goes_from_the_student_page_to_the_bureau_approval() {
     t.login(&format!("r{CENTRAL}")).await;
     let (_, body) = page(t.student_page(&pid).await).await;
     assert!(body.contains("休学期限至") && body.contains("2027-11-26"), "{body}");
+    snap_page!("page_student_suspended", body);
     assert!(body.contains("续办休学") && body.contains("复学申请") && !body.contains("<summary>休学申请"), "{body}");
     assert!(body.contains(&format!("href=\"/cases/{case}\"")) && body.contains("已办结"), "the case is listed");
 }
@@ -467,5 +470,6 @@ async fn a_transfer_goes_through_its_pages_and_the_graduation_runs_from_the_year
     assert_eq!(see_other(&res), "/years?year=2026&ok=graduation");
     let (_, body) = page(t.follow("/years?year=2026&ok=graduation").await).await;
     assert!(body.contains("毕业已办理") && body.contains("已于") && body.contains("href=\"/certificates\""), "{body}");
+    snap_page!("page_years_after_graduation", body);
     assert_eq!(t.audit_count("year.run", "graduation-2026", "ok").await, 1);
 }

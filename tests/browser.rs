@@ -9,6 +9,9 @@
 //! notice otherwise. `XUEJI_CHROMEDRIVER` and `XUEJI_CHROMIUM` name the
 //! binaries when they are not `chromedriver` and `chromium` on the `PATH`.
 
+#[allow(dead_code, reason = "this binary uses a few of the API suite's endpoints")]
+#[path = "api/endpoints.rs"]
+mod endpoints;
 #[allow(dead_code, reason = "this binary uses a few of the API suite's helpers")]
 #[path = "api/helpers.rs"]
 mod helpers;

@@ -16,16 +16,17 @@ async fn a_registrar_reading_another_schools_student_gets_404_and_an_audit_row()
     let mut app = with_pupils().await;
     app.login(&format!("r{CENTRAL}")).await;
     let other = app.public_id("县城甲").await;
-    let res = app.get(&format!("/api/students/{other}")).await;
+    let res = app.student(&other).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body = res.text().await.unwrap();
     assert!(!body.contains("县城甲"), "{body}");
+    snap_json!("error_student_not_found", serde_json::from_str::<serde_json::Value>(&body).unwrap());
     assert_eq!(app.audit_count("student.view", &other, "denied").await, 1);
     // The page answers the same.
-    assert_eq!(app.get(&format!("/students/{other}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.student_page(&other).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.audit_count("student.view", &other, "denied").await, 2);
     // An id that does not exist looks the same from outside.
-    assert_eq!(app.get("/api/students/000000000000000000000000").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.student("000000000000000000000000").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -33,11 +34,12 @@ async fn a_registrar_reading_their_own_student_is_audited() {
     let mut app = with_pupils().await;
     app.login(&format!("r{TOWN}")).await;
     let own = app.public_id("县城甲").await;
-    let res = app.get(&format!("/api/students/{own}")).await;
+    let res = app.student(&own).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["student"]["name"], "县城甲");
     assert_eq!(body["history"][0]["kind"], "enrolled");
+    snap_json!("student_view", body);
     assert_eq!(app.audit_count("student.view", &own, "ok").await, 1);
     let row: (String, String) = sqlx::query_as("SELECT username, client FROM audit_log WHERE target_id = $1")
         .bind(&own)
@@ -45,8 +47,9 @@ async fn a_registrar_reading_their_own_student_is_audited() {
         .await
         .unwrap();
     assert_eq!(row, (format!("r{TOWN}"), "127.0.0.1".to_owned()));
-    let page = app.get(&format!("/students/{own}")).await.text().await.unwrap();
+    let page = app.student_page(&own).await.text().await.unwrap();
     assert!(page.contains("县城甲") && page.contains("建立学籍"));
+    snap_page!("page_student", page);
 }
 
 #[tokio::test]
@@ -54,13 +57,13 @@ async fn a_central_school_registrar_sees_its_township_schools_files() {
     let mut app = with_pupils().await;
     app.login(&format!("r{CENTRAL}")).await;
     let village = app.public_id("村小乙").await;
-    assert_eq!(app.get(&format!("/api/students/{village}")).await.status(), StatusCode::OK);
-    let list: serde_json::Value = app.get("/api/students").await.json().await.unwrap();
+    assert_eq!(app.student(&village).await.status(), StatusCode::OK);
+    let list: serde_json::Value = app.list_students().await.json().await.unwrap();
     let names: Vec<&str> = list["students"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(list["total"], 2, "{names:?}");
     assert!(names.contains(&"村小乙") && names.contains(&"中心丙"));
     // Filtering on a school outside the scope is a 404, not an empty list.
-    assert_eq!(app.get(&format!("/api/students?school={TOWN}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.list_school_students(TOWN).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.audit_count("student.list", "*", "ok").await, 1);
 }
 
@@ -68,20 +71,20 @@ async fn a_central_school_registrar_sees_its_township_schools_files() {
 async fn bureau_staff_see_every_school_and_search_by_name_or_number() {
     let mut app = with_pupils().await;
     app.login("bureau").await;
-    let list: serde_json::Value = app.get("/api/students").await.json().await.unwrap();
+    let list: serde_json::Value = app.list_students().await.json().await.unwrap();
     assert_eq!(list["total"], 3);
-    let found: serde_json::Value =
-        app.post_json("/api/students/search", &serde_json::json!({"q": "村小"})).await.json().await.unwrap();
+    let found: serde_json::Value = app.search_students(&serde_json::json!({"q": "村小"})).await.json().await.unwrap();
     assert_eq!(found["total"], 1);
     let no: String = sqlx::query_scalar("SELECT student_no FROM students WHERE name = '中心丙'")
         .fetch_one(&app.db().pool)
         .await
         .unwrap();
     let found: serde_json::Value =
-        app.post_json("/api/students/search", &serde_json::json!({"q": &no[..10]})).await.json().await.unwrap();
+        app.search_students(&serde_json::json!({"q": &no[..10]})).await.json().await.unwrap();
     assert_eq!(found["students"][0]["name"], "中心丙");
-    let page = app.get("/students").await.text().await.unwrap();
+    let page = app.students_page().await.text().await.unwrap();
     assert!(page.contains("县城甲") && page.contains("共 3 名学生"));
+    snap_page!("page_students_list", page);
 }
 
 #[tokio::test]
@@ -99,18 +102,16 @@ async fn a_temporary_number_becomes_g_when_the_id_is_issued_and_the_history_keep
     // An ID whose birth date is not the student's is refused, and nothing changes.
     let other = xueji::domain::IdNumber::from_parts("220122", chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap(), 71)
         .unwrap();
-    let res = app
-        .post_json(&format!("/api/students/{pid}/id-number"), &serde_json::json!({"id_number": other.to_string()}))
-        .await;
+    let res = app.set_id_number(&pid, &serde_json::json!({"id_number": other.to_string()})).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let same: String = sqlx::query_scalar("SELECT student_no FROM students").fetch_one(&app.db().pool).await.unwrap();
     assert_eq!(same, no);
-    let res =
-        app.post_json(&format!("/api/students/{pid}/id-number"), &serde_json::json!({"id_number": id_number})).await;
+    let res = app.set_id_number(&pid, &serde_json::json!({"id_number": id_number})).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let body: serde_json::Value = app.get(&format!("/api/students/{pid}")).await.json().await.unwrap();
+    let body: serde_json::Value = app.student(&pid).await.json().await.unwrap();
     assert_eq!(body["student"]["student_no"], format!("G{id_number}"));
     let last = body["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "student_no_converted");
     assert_eq!(last["detail"]["from"], no.as_str());
+    snap_json!("student_view_after_id_issued", body);
 }

@@ -99,10 +99,6 @@ async fn with_pupil(user: &str) -> (TestApp, String) {
     (app, pid)
 }
 
-async fn upload(app: &TestApp, pid: &str, query: &str, bytes: Vec<u8>) -> reqwest::Response {
-    app.post_bytes(&format!("/api/students/{pid}/archive?{query}"), bytes).await
-}
-
 fn object_count(app: &TestApp) -> usize {
     use xueji_archive::ObjectStore;
     app.app.archive.store().list().unwrap().len()
@@ -165,7 +161,7 @@ fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) 
 async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     let (app, pid) = with_pupil(&format!("r{TOWN}")).await;
     let scan = png(600, 300, 7);
-    let res = upload(&app, &pid, "kind=household_register&name=%E6%88%B7%E5%8F%A3%E7%B0%BF.png", scan.clone()).await;
+    let res = app.upload_scan(&pid, "kind=household_register&name=%E6%88%B7%E5%8F%A3%E7%B0%BF.png", scan.clone()).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["version"], 1);
@@ -174,9 +170,10 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     assert_eq!(body["entry"]["original_name"], "户口簿.png");
     assert_eq!(body["entry"]["media_type"], "image/png");
     let png_digest = body["entry"]["digest"].as_str().unwrap().to_owned();
+    snap_json!("archive_upload_answer", body);
 
     let doc = pdf(3, "诊断");
-    let res = upload(&app, &pid, "kind=诊断证明&name=diagnosis.pdf", doc.clone()).await;
+    let res = app.upload_scan(&pid, "kind=诊断证明&name=diagnosis.pdf", doc.clone()).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
@@ -186,16 +183,17 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     let pdf_digest = body["entry"]["digest"].as_str().unwrap().to_owned();
 
     // The dossier.
-    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    let d: Value = app.dossier(&pid).await.json().await.unwrap();
     assert_eq!(d["version"], 2);
     assert_eq!(d["entries"].as_array().unwrap().len(), 2);
     assert_eq!(d["versions"].as_array().unwrap().len(), 2);
-    let v1: Value = app.get(&format!("/api/students/{pid}/archive?version=1")).await.json().await.unwrap();
+    snap_json!("archive_dossier", d);
+    let v1: Value = app.dossier_version(&pid, 1).await.json().await.unwrap();
     assert_eq!(v1["entries"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get(&format!("/api/students/{pid}/archive?version=9")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.dossier_version(&pid, 9).await.status(), StatusCode::NOT_FOUND);
 
     // Byte-identical download with the right headers.
-    let res = app.get(&format!("/api/students/{pid}/archive/{png_digest}")).await;
+    let res = app.download_scan(&pid, &png_digest).await;
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();
     assert_eq!(h["content-type"], "image/png");
@@ -203,19 +201,16 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     let cd = h["content-disposition"].to_str().unwrap();
     assert!(cd.starts_with("attachment;") && cd.contains("UTF-8''%E6%88%B7"), "{cd}");
     assert_eq!(res.bytes().await.unwrap().as_ref(), scan.as_slice());
-    let res = app.get(&format!("/api/students/{pid}/archive/{pdf_digest}")).await;
+    let res = app.download_scan(&pid, &pdf_digest).await;
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(res.bytes().await.unwrap().as_ref(), doc.as_slice());
 
     // Thumbnails for images, none for a PDF.
-    let res = app.get(&format!("/api/students/{pid}/archive/{png_digest}/thumbnail")).await;
+    let res = app.scan_thumbnail(&pid, &png_digest).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/jpeg");
     assert!(res.bytes().await.unwrap().starts_with(&[0xFF, 0xD8, 0xFF]));
-    assert_eq!(
-        app.get(&format!("/api/students/{pid}/archive/{pdf_digest}/thumbnail")).await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.scan_thumbnail(&pid, &pdf_digest).await.status(), StatusCode::NOT_FOUND);
 
     // Every step is in the audit log, with digests but no names.
     assert_eq!(app.audit_count("archive.upload", &pid, "ok").await, 2);
@@ -226,22 +221,24 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
     assert!(details[0].contains(&png_digest) && !details[0].contains("户口簿"), "{details:?}");
 
     // The dossier page.
-    let page = app.get(&format!("/students/{pid}/archive")).await;
+    let page = app.dossier_page(&pid).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("户口簿.png") && page.contains("诊断证明") && page.contains("第 2 版"), "{page}");
+    snap_page!("page_dossier", page, crate::redact::real_today() => "[today]");
 
     // Search: by name, kind, school and date; a registrar only within the scope.
     let search = |q: Value| {
         let app = &app;
         async move {
-            let res = app.post_json("/api/archive/search", &q).await;
+            let res = app.search_archive(&q).await;
             assert_eq!(res.status(), StatusCode::OK);
             res.json::<Value>().await.unwrap()
         }
     };
     assert_eq!(search(json!({"name": "县城"})).await["total"], 2);
     assert_eq!(search(json!({"kind": "diagnosis"})).await["total"], 1);
+    snap_json!("archive_search_by_kind", search(json!({"kind": "diagnosis"})).await, ".hits[].added_on" => "[today]");
     assert_eq!(search(json!({"kind": "户口簿复印件"})).await["hits"][0]["digest"], png_digest.as_str());
     let today = chrono::Local::now().date_naive();
     assert_eq!(search(json!({"from": today.to_string(), "to": today.to_string()})).await["total"], 2);
@@ -252,53 +249,55 @@ async fn upload_list_download_with_headers_thumbnails_search_and_audit() {
         .await
         .unwrap();
     assert_eq!(search(json!({"student_no": &no[..8], "school": TOWN})).await["total"], 2);
-    let bad = app.post_json("/api/archive/search", &json!({"from": "2024-13-01"})).await;
+    let bad = app.search_archive(&json!({"from": "2024-13-01"})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.post_json("/api/archive/search", &json!({"school": CENTRAL})).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.search_archive(&json!({"school": CENTRAL})).await.status(), StatusCode::NOT_FOUND);
     assert!(app.audit_count("archive.search", "*", "ok").await >= 5);
 
     let mut other = app;
     other.client = client();
     other.login(&format!("r{CENTRAL}")).await;
-    let res: Value = other.post_json("/api/archive/search", &json!({})).await.json().await.unwrap();
+    let res: Value = other.search_archive(&json!({})).await.json().await.unwrap();
     assert_eq!(res["total"], 0);
     other.login("bureau").await;
-    let res: Value = other.post_json("/api/archive/search", &json!({})).await.json().await.unwrap();
+    let res: Value = other.search_archive(&json!({})).await.json().await.unwrap();
     assert_eq!(res["total"], 2);
-    let page = other.get("/archive").await.text().await.unwrap();
+    let page = other.archive_page().await.text().await.unwrap();
     assert!(page.contains("完整性检查") && page.contains("导入转学档案传输包"));
     let page = other
-        .client
-        .post(format!("{}/archive/search", other.base))
-        .form(&[("csrf", other.csrf.as_str()), ("name", "县城"), ("kind", "diagnosis"), ("school", ""), ("from", "")])
-        .send()
-        .await
-        .unwrap();
+        .search_archive_form(&[
+            ("csrf", other.csrf.as_str()),
+            ("name", "县城"),
+            ("kind", "diagnosis"),
+            ("school", ""),
+            ("from", ""),
+        ])
+        .await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("共 1 份扫描件") && page.contains("diagnosis.pdf"), "{page}");
+    snap_page!("page_archive_search", page, crate::redact::real_today() => "[today]");
 }
 
 #[tokio::test]
 async fn another_schools_registrar_gets_404_and_the_attempt_is_audited() {
     let (mut app, pid) = with_pupil(&format!("r{TOWN}")).await;
-    let res = upload(&app, &pid, "kind=other&name=a.pdf", pdf(1, "a")).await;
+    let res = app.upload_scan(&pid, "kind=other&name=a.pdf", pdf(1, "a")).await;
     let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
 
     app.client = client();
     app.login(&format!("r{CENTRAL}")).await;
-    for path in [
-        format!("/api/students/{pid}/archive"),
-        format!("/api/students/{pid}/archive/{digest}"),
-        format!("/api/students/{pid}/archive/{digest}/thumbnail"),
-        format!("/api/students/{pid}/archive/bag.zip"),
-        format!("/students/{pid}/archive"),
+    for (what, res) in [
+        ("the dossier", app.dossier(&pid).await),
+        ("a scan", app.download_scan(&pid, &digest).await),
+        ("a thumbnail", app.scan_thumbnail(&pid, &digest).await),
+        ("the package", app.export_dossier(&pid).await),
+        ("the dossier page", app.dossier_page(&pid).await),
     ] {
-        let res = app.get(&path).await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{what}");
         assert!(!res.text().await.unwrap().contains("县城甲"));
     }
-    let res = upload(&app, &pid, "kind=other&name=b.pdf", pdf(1, "b")).await;
+    let res = app.upload_scan(&pid, "kind=other&name=b.pdf", pdf(1, "b")).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.audit_count("archive.view", &pid, "denied").await, 2);
     assert_eq!(app.audit_count("archive.download", &pid, "denied").await, 1);
@@ -309,7 +308,7 @@ async fn another_schools_registrar_gets_404_and_the_attempt_is_audited() {
 
     // Knowing a digest gives no access through another student.
     let own = app.public_id("中心丙").await;
-    let res = app.get(&format!("/api/students/{own}/archive/{digest}")).await;
+    let res = app.download_scan(&own, &digest).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.audit_count("archive.download", &own, "not_found").await, 1);
     // Nor does a made-up route.
@@ -350,10 +349,12 @@ async fn every_ingest_refusal_writes_nothing() {
     assert_eq!(before, (0, 0, 0, 0, 0));
     for (query, bytes, status, code) in cases {
         let started = Instant::now();
-        let res = upload(&app, &pid, query, bytes).await;
+        let res = app.upload_scan(&pid, query, bytes).await;
         assert_eq!(res.status(), status, "{query}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["code"], code, "{query}: {body}");
+        let name = format!("error_{}", code.replace('.', "_"));
+        snap_json!(name.as_str(), body);
         assert!(!body["message"].as_str().unwrap().is_empty());
         if code == "archive.image_too_large" {
             assert!(started.elapsed() < Duration::from_secs(1), "huge PNG took {:?}", started.elapsed());
@@ -363,7 +364,7 @@ async fn every_ingest_refusal_writes_nothing() {
     }
     assert_eq!(app.audit_count("archive.upload", &pid, "refused").await, 8);
     // The same good file is then accepted.
-    assert_eq!(upload(&app, &pid, "kind=other&name=scan.png", good).await.status(), StatusCode::CREATED);
+    assert_eq!(app.upload_scan(&pid, "kind=other&name=scan.png", good).await.status(), StatusCode::CREATED);
     assert_eq!(written(&app).await, (1, 0, 1, 1, 1));
 }
 
@@ -408,13 +409,12 @@ fn nested_pdf(depth: usize) -> Vec<u8> {
 #[tokio::test]
 async fn a_malicious_upload_gets_a_coded_error_and_the_dossier_is_unchanged() {
     let (app, pid) = with_pupil("bureau").await;
-    assert_eq!(upload(&app, &pid, "kind=other&name=scan.png", png(40, 30, 5)).await.status(), StatusCode::CREATED);
+    assert_eq!(app.upload_scan(&pid, "kind=other&name=scan.png", png(40, 30, 5)).await.status(), StatusCode::CREATED);
     // The hand-made TIFF is sound when its chain simply ends.
-    let res = upload(&app, &pid, "kind=other&name=ok.tif", tiff_chain(2, None)).await;
+    let res = app.upload_scan(&pid, "kind=other&name=ok.tif", tiff_chain(2, None)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await.unwrap()["entry"]["pages"], 2);
-    let dossier = format!("/api/students/{pid}/archive");
-    let before_view: Value = app.get(&dossier).await.json().await.unwrap();
+    let before_view: Value = app.dossier(&pid).await.json().await.unwrap();
     assert_eq!(before_view["version"], 2);
     let before = written(&app).await;
     assert_eq!(before, (2, 0, 1, 2, 1));
@@ -427,14 +427,14 @@ async fn a_malicious_upload_gets_a_coded_error_and_the_dossier_is_unchanged() {
     ];
     for (query, bytes, code) in cases {
         let started = Instant::now();
-        let res = upload(&app, &pid, query, bytes).await;
+        let res = app.upload_scan(&pid, query, bytes).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["code"], code, "{query}: {body}");
         assert!(!body["message"].as_str().unwrap().is_empty());
         assert!(started.elapsed() < Duration::from_secs(10), "{query} took {:?}", started.elapsed());
         assert_eq!(written(&app).await, before, "{query} wrote something");
-        let view: Value = app.get(&dossier).await.json().await.unwrap();
+        let view: Value = app.dossier(&pid).await.json().await.unwrap();
         assert_eq!(view, before_view, "{query} changed the dossier");
     }
     let refused = audit_detail(&app, "archive.upload", &pid, "refused").await;
@@ -443,7 +443,7 @@ async fn a_malicious_upload_gets_a_coded_error_and_the_dossier_is_unchanged() {
         ["code=archive.pdf_too_deep", "code=archive.corrupt", "code=archive.corrupt", "code=archive.too_many_pages"]
     );
     // The server is still there and takes the next good scan.
-    assert_eq!(upload(&app, &pid, "kind=other&name=again.png", png(40, 30, 6)).await.status(), StatusCode::CREATED);
+    assert_eq!(app.upload_scan(&pid, "kind=other&name=again.png", png(40, 30, 6)).await.status(), StatusCode::CREATED);
 }
 
 /// A session cookie and CSRF token, for raw requests.
@@ -457,15 +457,6 @@ async fn session(app: &TestApp, user: &str) -> (String, String) {
     let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let body: Value = res.json().await.unwrap();
     (cookie, body["csrf"].as_str().unwrap().to_owned())
-}
-
-/// A separate signed-in client and its CSRF token.
-async fn login_client(app: &TestApp, user: &str) -> (reqwest::Client, String) {
-    let c = client();
-    let res =
-        c.post(format!("{}/api/login", app.base)).json(&json!({"username": user, "password": PASSWORD})).send().await;
-    let body: Value = res.unwrap().json().await.unwrap();
-    (c, body["csrf"].as_str().unwrap().to_owned())
 }
 
 /// Sends a request head and the start of a body, nothing more, and returns
@@ -527,13 +518,7 @@ async fn the_upload_form_stores_a_scan_and_shows_refusals() {
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let (boundary, body) = multipart(&fields, (file.0, &file.1));
-            app.client
-                .post(format!("{}/students/{pid}/archive", app.base))
-                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-                .body(body)
-                .send()
-                .await
-                .unwrap()
+            app.upload_scan_form(&pid, &boundary, body).await
         }
     };
     let csrf = app.csrf.clone();
@@ -548,7 +533,7 @@ async fn the_upload_form_stores_a_scan_and_shows_refusals() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(object_count(&app), 1);
     // A correction replaces the entry in a new version; the old version keeps it.
-    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    let d: Value = app.dossier(&pid).await.json().await.unwrap();
     let old = d["entries"][0]["digest"].as_str().unwrap().to_owned();
     let res = post(
         vec![
@@ -561,13 +546,13 @@ async fn the_upload_form_stores_a_scan_and_shows_refusals() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    let d: Value = app.dossier(&pid).await.json().await.unwrap();
     assert_eq!(d["version"], 2);
     assert_eq!(d["entries"].as_array().unwrap().len(), 1);
     assert_eq!(d["entries"][0]["supersedes"], old.as_str());
     assert_eq!(d["note"], "重扫");
     // The superseded scan stays retrievable through the dossier's history.
-    assert_eq!(app.get(&format!("/api/students/{pid}/archive/{old}")).await.status(), StatusCode::OK);
+    assert_eq!(app.download_scan(&pid, &old).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -576,12 +561,11 @@ async fn fifty_concurrent_uploads_of_one_file_store_one_object_and_fifty_referen
     let scan = pdf(2, "同一份");
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let client = app.client.clone();
-        let url = format!("{}/api/students/{pid}/archive?kind=household_register&name=copy{i}.pdf", app.base);
-        let csrf = app.csrf.clone();
+        let session = app.session();
+        let pid = pid.clone();
         let body = scan.clone();
         tasks.push(tokio::spawn(async move {
-            let res = client.post(url).header("x-csrf-token", csrf).body(body).send().await.unwrap();
+            let res = session.upload_scan(&pid, &format!("kind=household_register&name=copy{i}.pdf"), body).await;
             assert_eq!(res.status(), StatusCode::CREATED);
             res.json::<Value>().await.unwrap()
         }));
@@ -604,7 +588,7 @@ async fn fifty_concurrent_uploads_of_one_file_store_one_object_and_fifty_referen
         .await
         .unwrap();
     assert_eq!(refs, 50);
-    let d: Value = app.get(&format!("/api/students/{pid}/archive")).await.json().await.unwrap();
+    let d: Value = app.dossier(&pid).await.json().await.unwrap();
     assert_eq!(d["version"], 50);
     assert_eq!(d["entries"].as_array().unwrap().len(), 50);
     let s =
@@ -615,7 +599,7 @@ async fn fifty_concurrent_uploads_of_one_file_store_one_object_and_fifty_referen
 
 /// Exports a dossier as a bag through the API.
 async fn export_bag(app: &TestApp, pid: &str) -> Vec<u8> {
-    let res = app.get(&format!("/api/students/{pid}/archive/bag.zip")).await;
+    let res = app.export_dossier(pid).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/zip");
     assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
@@ -623,7 +607,7 @@ async fn export_bag(app: &TestApp, pid: &str) -> Vec<u8> {
 }
 
 async fn import_bag(app: &TestApp, bag: Vec<u8>) -> (StatusCode, Value) {
-    let res = app.post_bytes("/api/archive/import", bag).await;
+    let res = app.import_dossier(bag).await;
     let status = res.status();
     (status, res.json().await.unwrap())
 }
@@ -639,16 +623,16 @@ fn trust(from: &TestApp, to: &TestApp) {
 async fn a_dossier_moves_to_another_service_byte_for_byte() {
     let (a, pid_a) = with_pupil("bureau").await;
     let first = png(120, 80, 1);
-    let res = upload(&a, &pid_a, "kind=registration_form&name=form.png", first.clone()).await;
+    let res = a.upload_scan(&pid_a, "kind=registration_form&name=form.png", first.clone()).await;
     let first_digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
-    upload(&a, &pid_a, "kind=transfer_proof&name=proof.pdf", pdf(2, "proof")).await;
-    let res = upload(
-        &a,
-        &pid_a,
-        &format!("kind=registration_form&name=form2.png&supersedes={first_digest}"),
-        png(120, 80, 2),
-    )
-    .await;
+    a.upload_scan(&pid_a, "kind=transfer_proof&name=proof.pdf", pdf(2, "proof")).await;
+    let res = a
+        .upload_scan(
+            &pid_a,
+            &format!("kind=registration_form&name=form2.png&supersedes={first_digest}"),
+            png(120, 80, 2),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let bag = export_bag(&a, &pid_a).await;
     assert_eq!(a.audit_count("archive.export", &pid_a, "ok").await, 1);
@@ -664,10 +648,8 @@ async fn a_dossier_moves_to_another_service_byte_for_byte() {
     assert_eq!(written(&b).await, (0, 0, 0, 0, 0));
     trust(&a, &b);
     // A registrar may not import.
-    let (reg, csrf) = login_client(&b, &format!("r{TOWN}")).await;
-    let res =
-        reg.post(format!("{}/api/archive/import", b.base)).header("x-csrf-token", csrf).body(bag.clone()).send().await;
-    assert_eq!(res.unwrap().status(), StatusCode::FORBIDDEN);
+    let registrar = sign_in(&b, &format!("r{TOWN}")).await;
+    assert_eq!(registrar.import_dossier(bag.clone()).await.status(), StatusCode::FORBIDDEN);
 
     let (status, body) = import_bag(&b, bag.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -690,19 +672,18 @@ async fn a_dossier_moves_to_another_service_byte_for_byte() {
         );
     }
     for e in &ha[2].entries {
-        let from = a.get(&format!("/api/students/{pid_a}/archive/{}", e.digest)).await.bytes().await.unwrap();
-        let to = b.get(&format!("/api/students/{pid_b}/archive/{}", e.digest)).await.bytes().await.unwrap();
+        let from = a.download_scan(&pid_a, &e.digest.to_string()).await.bytes().await.unwrap();
+        let to = b.download_scan(&pid_b, &e.digest.to_string()).await.bytes().await.unwrap();
         assert_eq!(from, to);
         assert_eq!(xueji_archive::Digest::of(&to), e.digest);
     }
     // The superseded first scan travelled too, and its thumbnail is made on demand.
-    let old = b.get(&format!("/api/students/{pid_b}/archive/{first_digest}")).await.bytes().await.unwrap();
+    let old = b.download_scan(&pid_b, &first_digest).await.bytes().await.unwrap();
     assert_eq!(old.as_ref(), first.as_slice());
-    let thumb = b.get(&format!("/api/students/{pid_b}/archive/{first_digest}/thumbnail")).await;
+    let thumb = b.scan_thumbnail(&pid_b, &first_digest).await;
     assert_eq!(thumb.status(), StatusCode::OK);
     // Searchable at once.
-    let found: Value =
-        b.post_json("/api/archive/search", &json!({"kind": "transfer_proof"})).await.json().await.unwrap();
+    let found: Value = b.search_archive(&json!({"kind": "transfer_proof"})).await.json().await.unwrap();
     assert_eq!(found["total"], 1);
 
     // Filed once only.
@@ -737,8 +718,8 @@ fn rewrite(bag: &[u8], edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>, extra: &
 #[tokio::test]
 async fn bad_packages_are_refused_whole() {
     let (a, pid_a) = with_pupil("bureau").await;
-    upload(&a, &pid_a, "kind=other&name=a.pdf", pdf(1, "a")).await;
-    upload(&a, &pid_a, "kind=other&name=b.png", png(30, 30, 5)).await;
+    a.upload_scan(&pid_a, "kind=other&name=a.pdf", pdf(1, "a")).await;
+    a.upload_scan(&pid_a, "kind=other&name=b.png", png(30, 30, 5)).await;
     let bag = export_bag(&a, &pid_a).await;
     let (b, _) = with_pupil("bureau").await;
     trust(&a, &b);
@@ -812,15 +793,16 @@ async fn bad_packages_are_refused_whole() {
 #[tokio::test]
 async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
     let (app, pid) = with_pupil("bureau").await;
-    let res = upload(&app, &pid, "kind=other&name=a.pdf", pdf(1, "a")).await;
+    let res = app.upload_scan(&pid, "kind=other&name=a.pdf", pdf(1, "a")).await;
     let a = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
-    let res = upload(&app, &pid, "kind=other&name=b.pdf", pdf(1, "b")).await;
+    let res = app.upload_scan(&pid, "kind=other&name=b.pdf", pdf(1, "b")).await;
     let b = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
     let run = || xueji::dossier::run_fixity(&app.app.db, &app.app.archive, "test", std::sync::Arc::new(|_| {}));
     assert!(run().await.unwrap().clean);
-    let status: Value = app.get("/api/archive/fixity").await.json().await.unwrap();
+    let status: Value = app.fixity_report().await.json().await.unwrap();
     assert_eq!(status["last"]["clean"], true);
     assert_eq!(status["last"]["objects_checked"], 2);
+    snap_json!("archive_fixity_clean", status, ".last.bytes_per_second" => "[rate]", ".last.seconds" => "[seconds]");
 
     let store = app.app.archive.store();
     let path_a = store.object_path(&a.parse().unwrap());
@@ -839,14 +821,14 @@ async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
     assert_eq!(s.missing.len(), 1);
     assert_eq!(s.missing[0].digest, b);
     assert_eq!(s.stray, vec!["objects/stray.bin".to_owned()]);
-    let status: Value = app.get("/api/archive/fixity").await.json().await.unwrap();
+    let status: Value = app.fixity_report().await.json().await.unwrap();
     assert_eq!(status["last"]["clean"], false);
-    let page = app.get("/archive").await.text().await.unwrap();
+    let page = app.archive_page().await.text().await.unwrap();
     assert!(page.contains("内容被改动") && page.contains(&a) && page.contains("stray.bin"), "{page}");
 
     let mut reg = app;
     reg.client = client();
     reg.login(&format!("r{TOWN}")).await;
-    assert_eq!(reg.get("/api/archive/fixity").await.status(), StatusCode::FORBIDDEN);
-    assert!(!reg.get("/archive").await.text().await.unwrap().contains("完整性检查"));
+    assert_eq!(reg.fixity_report().await.status(), StatusCode::FORBIDDEN);
+    assert!(!reg.archive_page().await.text().await.unwrap().contains("完整性检查"));
 }

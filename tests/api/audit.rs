@@ -3,7 +3,7 @@
 //! command line.
 
 use crate::archive::png;
-use crate::helpers::{TOWN, TestApp, first_grader, import_rows, spawn_app, today};
+use crate::helpers::{Endpoints, TOWN, TestApp, first_grader, import_rows, spawn_app, today};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
@@ -50,7 +50,7 @@ async fn a_change_whose_commit_fails_leaves_neither_the_change_nor_its_audit_row
     let events_before = scalar(&app, events, &pid).await;
 
     fail_commit_after_audit_row(&app).await;
-    let res = app.post_json(&format!("/api/students/{pid}/dropout/suspected"), &report).await;
+    let res = app.suspect_dropout(&pid, &report).await;
     assert!(!res.status().is_success(), "{}", res.status());
     let status: String = sqlx::query_scalar("SELECT status FROM students WHERE public_id = $1")
         .bind(&pid)
@@ -72,7 +72,7 @@ async fn a_change_whose_commit_fails_leaves_neither_the_change_nor_its_audit_row
     // Without the trap, the same report lands with exactly one `ok` row.
     sqlx::query("DROP TRIGGER trip").execute(&app.db().pool).await.ok();
     sqlx::query("DROP TRIGGER trip ON audit_log").execute(&app.db().pool).await.ok();
-    let res = app.post_json(&format!("/api/students/{pid}/dropout/suspected"), &report).await;
+    let res = app.suspect_dropout(&pid, &report).await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
     assert_eq!(app.audit_count("student.dropout_suspected", &pid, "ok").await, 1);
     assert_eq!(scalar(&app, events, &pid).await, events_before + 1);
@@ -113,9 +113,7 @@ async fn export_render_and_archive_get_at_the_command_line_each_write_one_audit_
         .fetch_one(&app.db().pool)
         .await
         .unwrap();
-    let res = app
-        .post_bytes(&format!("/api/students/{pid}/archive?kind=household_register&name=scan.png"), png(60, 40, 3))
-        .await;
+    let res = app.upload_scan(&pid, "kind=household_register&name=scan.png", png(60, 40, 3)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
     let out = tempfile::tempdir().unwrap();

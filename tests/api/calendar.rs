@@ -37,27 +37,6 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.db().pool).await.unwrap()
 }
 
-impl TestApp {
-    /// PUT a calendar file with the CSRF header.
-    async fn put_calendar(&self, body: &str) -> reqwest::Response {
-        self.client
-            .put(format!("{}/api/calendar?source=test", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .header("content-type", "text/csv; charset=utf-8")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// `GET /api/calendar/deadline`.
-    async fn deadline(&self, from: &str, days: u32) -> Value {
-        let res = self.get(&format!("/api/calendar/deadline?from={from}&days={days}")).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json().await.unwrap()
-    }
-}
-
 #[tokio::test]
 async fn seeded_table_counts_national_day_2026_and_2025_with_make_up_days() {
     let mut app = spawn_app().await;
@@ -87,12 +66,13 @@ async fn seeded_table_counts_national_day_2026_and_2025_with_make_up_days() {
 
     // The same through the API.
     assert_eq!(app.login("bureau").await, StatusCode::OK);
-    let deadline = app.deadline("2026-09-28", 10).await;
+    let deadline = app.working_day_deadline("2026-09-28", 10).await.json_ok().await;
     assert_eq!(deadline["deadline"], "2026-10-16");
     assert_eq!(deadline["weekday"], "星期五");
     assert_eq!(deadline["covered"], true);
-    assert_eq!(app.deadline("2025-09-26", 10).await["deadline"], "2025-10-16");
-    let year: Value = app.get("/api/calendar?year=2026").await.json().await.unwrap();
+    snap_json!("calendar_deadline", deadline);
+    assert_eq!(app.working_day_deadline("2025-09-26", 10).await.json_ok().await["deadline"], "2025-10-16");
+    let year: Value = app.calendar_year("2026").await.json().await.unwrap();
     assert_eq!(year["covered"], true);
     assert_eq!(year["days"].as_array().unwrap().len(), 39);
     let national = year["summary"]["holidays"].as_array().unwrap().iter().find(|h| h["name"] == "国庆节").unwrap();
@@ -100,23 +80,25 @@ async fn seeded_table_counts_national_day_2026_and_2025_with_make_up_days() {
     assert_eq!(national["workdays"], "9月20日（星期日）、10月10日（星期六）");
     let saturday = year["days"].as_array().unwrap().iter().find(|day| day["date"] == "2026-10-10").unwrap();
     assert_eq!((saturday["kind"].as_str(), saturday["weekday"].as_str()), (Some("workday"), Some("星期六")));
+    snap_json!("calendar_year_2026", year);
 }
 
 #[tokio::test]
 async fn an_upload_replaces_exactly_its_years_and_changes_deadlines() {
     let mut app = spawn_app().await;
     assert_eq!(app.login("admin").await, StatusCode::OK);
-    let before: Value = app.get("/api/calendar?year=2027").await.json().await.unwrap();
+    let before: Value = app.calendar_year("2027").await.json().await.unwrap();
     assert_eq!(before["covered"], false);
     assert_eq!(before["warning"], "2027 年节假日安排尚未录入，期限按周一至周五计算");
     assert_eq!(before["days"].as_array().unwrap().len(), 0);
+    snap_json!("calendar_year_not_covered", before);
     // Without 2027 data: Monday to Friday only, with the warning.
-    let deadline = app.deadline("2027-09-24", 10).await;
+    let deadline = app.working_day_deadline("2027-09-24", 10).await.json_ok().await;
     assert_eq!(deadline["deadline"], "2027-10-08");
     assert_eq!(deadline["covered"], false);
     assert!(deadline["warning"].as_str().unwrap().contains("2027 年节假日安排尚未录入"));
 
-    let res = app.put_calendar(FICTIONAL_2027).await;
+    let res = app.upload_calendar(FICTIONAL_2027).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["years"], serde_json::json!([2024, 2025, 2026, 2027]));
@@ -124,14 +106,15 @@ async fn an_upload_replaces_exactly_its_years_and_changes_deadlines() {
     assert_eq!(body["updated"]["years"][0]["holidays"], 7);
     assert_eq!(body["updated"]["years"][0]["workdays"], 2);
     assert_eq!(body["updated"]["years"][0]["replaced"], 0);
+    snap_json!("calendar_upload_answer", body);
 
-    let after: Value = app.get("/api/calendar?year=2027").await.json().await.unwrap();
+    let after: Value = app.calendar_year("2027").await.json().await.unwrap();
     assert_eq!(after["covered"], true);
     assert_eq!(after["warning"], Value::Null);
     assert_eq!(after["days"].as_array().unwrap().len(), 9);
     // From Friday 2027-09-24: 09-26 Sun (1) 09-27 (2) .. 09-30 (5); 10-01..07
     // off; 10-08 Fri (6) 10-09 Sat (7); 10-11 (8) 10-12 (9) 10-13 Wed (10).
-    let deadline = app.deadline("2027-09-24", 10).await;
+    let deadline = app.working_day_deadline("2027-09-24", 10).await.json_ok().await;
     assert_eq!(deadline["deadline"], "2027-10-13");
     assert_eq!(deadline["covered"], true);
     assert_eq!(app.app.calendar().add_working_days(d("2027-09-24"), 10), d("2027-10-13"));
@@ -149,7 +132,7 @@ async fn an_upload_replaces_exactly_its_years_and_changes_deadlines() {
 
     // A second upload of 2027 replaces all nine rows by its one; a file with
     // two years replaces both.
-    let res = app.put_calendar("2027-10-01,holiday,测试假日（虚构）\n").await;
+    let res = app.upload_calendar("2027-10-01,holiday,测试假日（虚构）\n").await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["updated"]["years"][0]["replaced"], 9);
@@ -157,7 +140,7 @@ async fn an_upload_replaces_exactly_its_years_and_changes_deadlines() {
     assert!(app.app.calendar().is_working_day(d("2027-10-04")));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM calendar_days WHERE date LIKE '2027-%'").await, 1);
     let both = format!("{}\n2026-10-01,holiday,国庆节\n", FICTIONAL_2027);
-    let res = app.put_calendar(&both).await;
+    let res = app.upload_calendar(&both).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.app.calendar().days_in_year(2026).len(), 1);
     assert_eq!(app.app.calendar().days_in_year(2027).len(), 9);
@@ -177,7 +160,9 @@ async fn bad_files_are_refused_with_their_line_and_change_nothing() {
 
     // Line 4: 2027-10-06 is a Wednesday, already a working day.
     let res = app
-        .put_calendar("date,kind,name\n2027-10-01,holiday,测试\n2026-10-01,holiday,国庆节\n2027-10-06,workday,测试\n")
+        .upload_calendar(
+            "date,kind,name\n2027-10-01,holiday,测试\n2026-10-01,holiday,国庆节\n2027-10-06,workday,测试\n",
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = res.json().await.unwrap();
@@ -185,19 +170,20 @@ async fn bad_files_are_refused_with_their_line_and_change_nothing() {
     assert_eq!(body["line"], 4);
     assert_eq!(body["value"], "2027-10-06");
     assert!(body["message"].as_str().unwrap().starts_with("节假日安排第4行："), "{body}");
+    snap_json!("error_calendar_workday_on_weekday", body);
 
     // Line 3: no 30 February.
-    let res = app.put_calendar("# 注释\n2027-10-01,holiday,测试\n2027-02-30,holiday,测试\n").await;
+    let res = app.upload_calendar("# 注释\n2027-10-01,holiday,测试\n2027-02-30,holiday,测试\n").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = res.json().await.unwrap();
     assert_eq!((body["code"].as_str(), body["line"].as_u64()), (Some("calendar.bad_date"), Some(3)));
     assert!(body["message"].as_str().unwrap().contains("第3行"), "{body}");
 
     // Nothing listed; only December of a year the table has earlier dates for.
-    let res = app.put_calendar("date,kind,name\n# 空\n").await;
+    let res = app.upload_calendar("date,kind,name\n# 空\n").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "calendar.empty");
-    let res = app.put_calendar("2025-12-27,workday,元旦\n2026-01-01,holiday,元旦\n").await;
+    let res = app.upload_calendar("2025-12-27,workday,元旦\n2026-01-01,holiday,元旦\n").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "calendar.partial_year");
     // Binary bytes are not a calendar.
@@ -220,12 +206,12 @@ async fn bad_files_are_refused_with_their_line_and_change_nothing() {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM calendar_updates").await, 3);
     assert_eq!(xueji::calendar::load(app.db()).await.unwrap(), *app.app.calendar());
     assert_eq!(app.audit_count("calendar.import", "-", "refused").await, 5);
-    let year: Value = app.get("/api/calendar?year=2027").await.json().await.unwrap();
+    let year: Value = app.calendar_year("2027").await.json().await.unwrap();
     assert_eq!(year["covered"], false);
-    let res = app.get("/api/calendar?year=abc").await;
+    let res = app.calendar_year("abc").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "calendar.bad_year");
-    let res = app.get("/api/calendar/deadline?from=2026-02-30&days=10").await;
+    let res = app.working_day_deadline("2026-02-30", 10).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -233,17 +219,22 @@ async fn bad_files_are_refused_with_their_line_and_change_nothing() {
 async fn registrars_are_refused_and_bureau_staff_may_only_read() {
     let mut app = spawn_app().await;
     assert_eq!(app.login(&format!("r{CENTRAL}")).await, StatusCode::OK);
-    for path in ["/calendar", "/api/calendar", "/api/calendar?year=2026", "/api/calendar.csv"] {
-        assert_eq!(app.get(path).await.status(), StatusCode::FORBIDDEN, "{path}");
+    for (what, res) in [
+        ("the page", app.calendar_page().await),
+        ("the years", app.calendar().await),
+        ("one year", app.calendar_year("2026").await),
+        ("the export", app.export_calendar().await),
+    ] {
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
     }
-    assert_eq!(app.get("/api/calendar/deadline?from=2026-09-28&days=10").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.put_calendar(FICTIONAL_2027).await.status(), StatusCode::FORBIDDEN);
-    let page = app.get("/students").await.text().await.unwrap();
+    assert_eq!(app.working_day_deadline("2026-09-28", 10).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.upload_calendar(FICTIONAL_2027).await.status(), StatusCode::FORBIDDEN);
+    let page = app.students_page().await.text().await.unwrap();
     assert!(!page.contains("href=\"/calendar\""), "no link for registrars");
 
     let mut staff = spawn_app().await;
     assert_eq!(staff.login("bureau").await, StatusCode::OK);
-    let res = staff.get("/calendar").await;
+    let res = staff.calendar_page().await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     assert!(page.contains("2027 年节假日安排尚未录入，期限按周一至周五计算"), "warning shown");
@@ -251,17 +242,18 @@ async fn registrars_are_refused_and_bureau_staff_may_only_read() {
     assert!(page.contains("9月20日（星期日）、10月10日（星期六）"), "2026 make-up days listed");
     assert!(!page.contains("enctype=\"multipart/form-data\""), "no upload form for staff");
     assert!(page.contains("href=\"/calendar\""), "nav link for bureau staff");
-    let page = staff.get("/calendar?from=2026-09-28&days=10").await.text().await.unwrap();
+    snap_page!("page_calendar_staff", page);
+    let page = staff.calendar_page_deadline("2026-09-28", 10).await.text().await.unwrap();
     assert!(page.contains("2026-09-28 之后第 10 个工作日：<strong>2026-10-16（星期五）</strong>"), "{page}");
-    let page = staff.get("/calendar?from=2026-12-24&days=10").await.text().await.unwrap();
+    let page = staff.calendar_page_deadline("2026-12-24", 10).await.text().await.unwrap();
     assert!(page.contains("<strong>2027-01-07（星期四）</strong>"), "{page}");
     assert!(page.contains("2027 年节假日安排尚未录入，期限按周一至周五计算，通知发布后可能变化"), "{page}");
-    assert_eq!(staff.put_calendar(FICTIONAL_2027).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(staff.upload_calendar(FICTIONAL_2027).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(staff.audit_count("calendar.import", "-", "denied").await, 1);
     assert!(!staff.app.calendar().covers(2027));
 
     // Staff may export; the file is the seeded schedule and reads back.
-    let res = staff.get("/api/calendar.csv").await;
+    let res = staff.export_calendar().await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = res.text().await.unwrap();
@@ -273,8 +265,8 @@ async fn registrars_are_refused_and_bureau_staff_may_only_read() {
 async fn an_export_uploaded_back_changes_nothing() {
     let mut app = spawn_app().await;
     assert_eq!(app.login("admin").await, StatusCode::OK);
-    let csv = app.get("/api/calendar.csv").await.text().await.unwrap();
-    let res = app.put_calendar(&csv).await;
+    let csv = app.export_calendar().await.text().await.unwrap();
+    let res = app.upload_calendar(&csv).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     let replaced: Vec<u64> =
@@ -288,7 +280,7 @@ async fn an_export_uploaded_back_changes_nothing() {
 async fn the_page_upload_checks_csrf_and_the_change_survives_a_restart() {
     let mut app = spawn_app().await;
     assert_eq!(app.login("admin").await, StatusCode::OK);
-    let page = app.get("/calendar").await.text().await.unwrap();
+    let page = app.calendar_page().await.text().await.unwrap();
     assert!(page.contains("2027 年节假日安排尚未录入"));
     assert!(page.contains("enctype=\"multipart/form-data\""), "upload form for the administrator");
 
@@ -298,7 +290,7 @@ async fn the_page_upload_checks_csrf_and_the_change_survives_a_restart() {
             .text("source", "测试用虚构数据")
             .part("file", reqwest::multipart::Part::bytes(FICTIONAL_2027.as_bytes().to_vec()).file_name("2027.csv"))
     };
-    let res = app.client.post(format!("{}/calendar", app.base)).multipart(form("wrong")).send().await.unwrap();
+    let res = app.upload_calendar_form(form("wrong")).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(!app.app.calendar().covers(2027));
 
@@ -306,13 +298,13 @@ async fn the_page_upload_checks_csrf_and_the_change_survives_a_restart() {
     let bad = reqwest::multipart::Form::new()
         .text("csrf", app.csrf.clone())
         .text("text", "date,kind,name\n2027-10-01,holiday,测试\n2027-10-06,workday,测试\n");
-    let res = app.client.post(format!("{}/calendar", app.base)).multipart(bad).send().await.unwrap();
+    let res = app.upload_calendar_form(bad).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("未作任何更改：节假日安排第3行：2027-10-06是星期三"), "{page}");
     assert!(!app.app.calendar().covers(2027));
 
-    let res = app.client.post(format!("{}/calendar", app.base)).multipart(form(&app.csrf)).send().await.unwrap();
+    let res = app.upload_calendar_form(form(&app.csrf)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     assert!(page.contains("已更新：2027 年（放假 7 天、调休上班 2 天，替换原有 0 行）"), "{page}");
@@ -407,7 +399,7 @@ async fn seeding_adds_only_the_bundled_years_never_written() {
     ] {
         sqlx::query(sql).execute(&app.db().pool).await.unwrap();
     }
-    let res = app.put_calendar("2026-10-01,holiday,国庆节（局里录入）\n").await;
+    let res = app.upload_calendar("2026-10-01,holiday,国庆节（局里录入）\n").await;
     assert_eq!(res.status(), StatusCode::OK);
 
     assert_eq!(xueji::calendar::seed(app.db()).await.unwrap(), vec![2025]);

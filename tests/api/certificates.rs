@@ -75,18 +75,18 @@ async fn graduate(app: &mut TestApp, name: &str) -> String {
 async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_gets_a_proof() {
     let mut app = spawn_app().await;
     let id = graduate(&mut app, "毕业甲").await;
-    let res =
-        app.post_json("/api/certificates/issue", &json!({"school": JUNIOR, "kind": "graduation_certificate"})).await;
+    let res = app.issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"})).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     let first = body["issued"][0].as_str().unwrap().to_owned();
     assert_eq!(first, "22012220262000001");
+    snap_json!("certificates_issued", body);
     // Printing it again is the same certificate.
-    let pdf = app.get(&format!("/api/students/{id}/documents/graduation_certificate")).await;
+    let pdf = app.document(&id, "graduation_certificate").await;
     assert_eq!(pdf.status(), StatusCode::OK);
     // Issuing again gives nothing new.
     let again: Value = app
-        .post_json("/api/certificates/issue", &json!({"school": JUNIOR, "kind": "graduation_certificate"}))
+        .issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"}))
         .await
         .json()
         .await
@@ -94,28 +94,30 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
     assert_eq!(again["issued"].as_array().unwrap().len(), 0);
 
     // A jammed sheet: void it with a reason; the student gets the next number; the void is listed.
-    let res = app.post_json(&format!("/api/certificates/{first}/void"), &json!({"reason": "卡纸"})).await;
+    let res = app.void_certificate(&first, &json!({"reason": "卡纸"})).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = app
-        .post_json("/api/certificates/issue", &json!({"school": JUNIOR, "kind": "graduation_certificate"}))
+        .issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"}))
         .await
         .json()
         .await
         .unwrap();
     let second = body["issued"][0].as_str().unwrap().to_owned();
     assert_eq!(second, "22012220262000002");
-    let voids: Value = app.get("/api/certificates?state=voided").await.json().await.unwrap();
+    let voids: Value = app.certificates_in_state("voided").await.json().await.unwrap();
     assert_eq!(voids[0]["number"], first.as_str());
     assert_eq!(voids[0]["reason"], "卡纸");
-    let res = app.post_json(&format!("/api/certificates/{first}/void"), &json!({"reason": "再次"})).await;
+    snap_json!("certificates_voided", voids);
+    let res = app.void_certificate(&first, &json!({"reason": "再次"})).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
     // Lost: a 学历证明书 naming the lost number; the certificate shows "lost, replaced by …".
-    let res = app.post_json(&format!("/api/certificates/{second}/lost"), &json!({"reason": "遗失"})).await;
+    let res = app.report_certificate_lost(&second, &json!({"reason": "遗失"})).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     let proof = body["proof_number"].as_str().unwrap().to_owned();
     assert_eq!(proof, "22012220263000001");
+    snap_json!("certificate_lost_answer", body);
     let (status, replaced_by): (String, String) =
         sqlx::query_as("SELECT status, replaced_by FROM documents WHERE number = $1")
             .bind(&second)
@@ -123,12 +125,12 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
             .await
             .unwrap();
     assert_eq!((status.as_str(), replaced_by.as_str()), ("lost", proof.as_str()));
-    let pdf = app.get(&format!("/api/students/{id}/documents/academic_proof")).await.bytes().await.unwrap();
+    let pdf = app.document(&id, "academic_proof").await.bytes().await.unwrap();
     let text = pdftotext(&pdf);
     assert!(text.contains(&second) && text.contains(&proof), "the proof names the number it replaces");
     // A lost certificate is never issued again.
     let body: Value = app
-        .post_json("/api/certificates/issue", &json!({"school": JUNIOR, "kind": "graduation_certificate"}))
+        .issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"}))
         .await
         .json()
         .await
@@ -141,11 +143,12 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
         .fetch_one(&app.db().pool)
         .await
         .unwrap();
-    let res = app.post_json(&format!("/api/documents/{doc}/revoke"), &json!({"reason": "信息有误"})).await;
+    let res = app.revoke_document(&doc, &json!({"reason": "信息有误"})).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.audit_count("document.revoke", &doc, "ok").await, 1);
-    let page = app.get("/certificates").await.text().await.unwrap();
+    let page = app.certificates_page().await.text().await.unwrap();
     assert!(page.contains(&first) && page.contains("已作废") && page.contains("已挂失") && page.contains("已撤销"));
+    snap_page!("page_certificates", page);
 }
 
 #[tokio::test]
@@ -153,20 +156,19 @@ async fn certificates_are_for_graduates_and_for_bureau_staff() {
     let mut app = spawn_app().await;
     assert!(import_rows(app.db(), JUNIOR, vec![pupil("在读乙", (2011, 4, 4), 63, 9)]).await.committed);
     app.login(&format!("r{JUNIOR}")).await;
-    let res =
-        app.post_json("/api/certificates/issue", &json!({"school": JUNIOR, "kind": "graduation_certificate"})).await;
+    let res = app.issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"})).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let id = app.public_id("在读乙").await;
-    let res = app.get(&format!("/api/students/{id}/documents/graduation_certificate")).await;
+    let res = app.document(&id, "graduation_certificate").await;
     assert_eq!(res.status(), StatusCode::CONFLICT, "not a graduate");
     app.login("bureau").await;
     let body: Value = app
-        .post_json("/api/certificates/issue", &json!({"school": JUNIOR, "kind": "graduation_certificate"}))
+        .issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"}))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(body["issued"].as_array().unwrap().len(), 0, "only graduates receive certificates");
-    let res = app.post_json("/api/certificates/2201222026200000x/void", &json!({"reason": ""})).await;
+    let res = app.void_certificate("2201222026200000x", &json!({"reason": ""})).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }

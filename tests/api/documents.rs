@@ -16,7 +16,7 @@ async fn with_pupil(name: &str) -> (TestApp, String) {
 #[tokio::test]
 async fn a_form_names_the_student_and_its_qr_is_the_recorded_url() {
     let (app, id) = with_pupil("李𠮷䶮").await;
-    let res = app.get(&format!("/students/{id}/documents/registration")).await;
+    let res = app.document_from_page(&id, "registration").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert!(res.headers()["content-disposition"].to_str().unwrap().contains("registration-"));
@@ -40,8 +40,8 @@ async fn a_form_names_the_student_and_its_qr_is_the_recorded_url() {
 #[tokio::test]
 async fn rendering_the_same_record_twice_gives_the_same_bytes() {
     let (app, id) = with_pupil("王同").await;
-    let a = app.get(&format!("/api/students/{id}/documents/basic_info")).await.bytes().await.unwrap();
-    let b = app.get(&format!("/api/students/{id}/documents/basic_info")).await.bytes().await.unwrap();
+    let a = app.document(&id, "basic_info").await.bytes().await.unwrap();
+    let b = app.document(&id, "basic_info").await.bytes().await.unwrap();
     assert_eq!(a, b);
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&app.db().pool).await.unwrap();
     assert_eq!(n, 1, "a re-print is the same document");
@@ -50,7 +50,7 @@ async fn rendering_the_same_record_twice_gives_the_same_bytes() {
         .execute(&app.db().pool)
         .await
         .unwrap();
-    let c = app.get(&format!("/api/students/{id}/documents/basic_info")).await.bytes().await.unwrap();
+    let c = app.document(&id, "basic_info").await.bytes().await.unwrap();
     assert_ne!(a, c);
     let states: Vec<String> =
         sqlx::query_scalar("SELECT status FROM documents ORDER BY id").fetch_all(&app.db().pool).await.unwrap();
@@ -60,17 +60,18 @@ async fn rendering_the_same_record_twice_gives_the_same_bytes() {
 #[tokio::test]
 async fn an_unknown_kind_is_refused() {
     let (app, id) = with_pupil("王未知").await;
-    let res = app.get(&format!("/api/students/{id}/documents/report_card")).await;
+    let res = app.document(&id, "report_card").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "document.unknown_kind");
+    snap_json!("error_document_unknown_kind", body);
 }
 
 #[tokio::test]
 async fn a_suspension_form_for_a_graduate_is_refused() {
     let (app, id) = with_pupil("王毕业").await;
     sqlx::query("UPDATE students SET status = 'graduated'").execute(&app.db().pool).await.unwrap();
-    let res = app.get(&format!("/api/students/{id}/documents/suspension_application")).await;
+    let res = app.document(&id, "suspension_application").await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "document.not_allowed");
@@ -82,7 +83,7 @@ async fn a_suspension_form_for_a_graduate_is_refused() {
 #[tokio::test]
 async fn a_missing_photo_prints_an_empty_photo_box() {
     let (app, id) = with_pupil("王无照").await;
-    let pdf = app.get(&format!("/api/students/{id}/documents/registration")).await.bytes().await.unwrap();
+    let pdf = app.document(&id, "registration").await.bytes().await.unwrap();
     assert!(pdftotext(&pdf).contains("贴照片处"));
 }
 
@@ -90,7 +91,7 @@ async fn a_missing_photo_prints_an_empty_photo_box() {
 async fn a_character_no_bundled_font_has_is_refused_with_the_field_named() {
     let (app, id) = with_pupil("王小明").await;
     sqlx::query("UPDATE students SET name = '王\u{E000}明'").execute(&app.db().pool).await.unwrap();
-    let res = app.get(&format!("/api/students/{id}/documents/basic_info")).await;
+    let res = app.document(&id, "basic_info").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "render.missing_glyph");
@@ -104,14 +105,14 @@ async fn a_character_no_bundled_font_has_is_refused_with_the_field_named() {
 async fn a_registrar_cannot_print_another_schools_student() {
     let (mut app, id) = with_pupil("王别校").await;
     app.login(&format!("r{CENTRAL}")).await;
-    assert_eq!(app.get(&format!("/api/students/{id}/documents/basic_info")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.document(&id, "basic_info").await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.audit_count("document.print", &id, "denied").await, 1);
 }
 
 #[tokio::test]
 async fn the_student_page_offers_the_documents_its_status_allows() {
     let (app, id) = with_pupil("王按钮").await;
-    let page = app.get(&format!("/students/{id}")).await.text().await.unwrap();
+    let page = app.student_page(&id).await.text().await.unwrap();
     assert!(page.contains("documents/basic_info") && page.contains("documents/suspension_application"));
     assert!(!page.contains("documents/recall_notice"), "a recall notice is for dropouts only");
 }
@@ -123,24 +124,26 @@ async fn a_class_batch_gives_one_pdf_with_a_page_per_student_and_shows_progress(
     assert!(import_rows(app.db(), TOWN, rows).await.committed);
     app.login(&format!("r{TOWN}")).await;
     let res = app
-        .client
-        .post(format!("{}/batches", app.base))
-        .form(&[("csrf", app.csrf.as_str()), ("school", TOWN), ("kind", "basic_info"), ("grade", "1"), ("class", "1")])
-        .send()
-        .await
-        .unwrap();
+        .start_batch_form(&[
+            ("csrf", app.csrf.as_str()),
+            ("school", TOWN),
+            ("kind", "basic_info"),
+            ("grade", "1"),
+            ("class", "1"),
+        ])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let job = res.headers()["location"].to_str().unwrap().to_owned();
     let mut page = String::new();
     for _ in 0..600 {
-        page = app.get(&job).await.text().await.unwrap();
+        page = app.follow(&job).await.text().await.unwrap();
         if !page.contains("正在生成") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(page.contains("下载文件"), "{page}");
-    let pdf = app.get(&format!("{job}/download")).await.bytes().await.unwrap();
+    let pdf = app.follow(&format!("{job}/download")).await.bytes().await.unwrap();
     let text = pdftotext(&pdf);
     for i in 0..12 {
         assert!(text.contains(&format!("批量{i}")));
@@ -185,28 +188,21 @@ async fn a_broken_template_stops_the_server_from_starting() {
 #[tokio::test]
 async fn an_uploaded_photo_is_normalised_and_printed_and_a_bad_one_refused() {
     let (app, id) = with_pupil("王有照").await;
-    let before = app.get(&format!("/api/students/{id}/documents/registration")).await.bytes().await.unwrap();
+    let before = app.document(&id, "registration").await.bytes().await.unwrap();
     let mut png = Vec::new();
     image::RgbImage::from_fn(600, 800, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]))
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
-    let put = |body: Vec<u8>| {
-        app.client
-            .put(format!("{}/api/students/{id}/photo", app.base))
-            .header("x-csrf-token", &app.csrf)
-            .body(body)
-            .send()
-    };
-    let res = put(b"not an image".to_vec()).await.unwrap();
+    let res = app.put_photo(&id, b"not an image".to_vec()).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let stored: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT photo FROM students").fetch_one(&app.db().pool).await.unwrap();
     assert!(stored.is_none(), "a refused photo is not stored");
-    assert_eq!(put(png).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.put_photo(&id, png).await.status(), StatusCode::NO_CONTENT);
     let stored: Vec<u8> = sqlx::query_scalar("SELECT photo FROM students").fetch_one(&app.db().pool).await.unwrap();
     let img = image::load_from_memory(&stored).unwrap();
     assert_eq!((img.width(), img.height()), (295, 413), "25 × 35 mm at 300 dpi");
-    let after = app.get(&format!("/api/students/{id}/documents/registration")).await.bytes().await.unwrap();
+    let after = app.document(&id, "registration").await.bytes().await.unwrap();
     assert_ne!(before, after, "the form now carries the photo");
     assert!(!pdftotext(&after).contains("贴照片处"));
 }

@@ -1,6 +1,6 @@
 //! A real server on a loopback port over a fresh database (a SQLite file, or
 //! a new PostgreSQL database when `XUEJI_TEST_DATABASE_URL` names a server),
-//! with a small fixture county and one method per endpoint.
+//! with a small fixture county; one method per endpoint is in `endpoints.rs`.
 
 use chrono::NaiveDate;
 use reqwest::StatusCode;
@@ -14,6 +14,10 @@ use xueji::db::schools::{self, NewSchool};
 use xueji::db::users::{self, Role};
 use xueji::domain::{Gender, Grade, IdNumber, SchoolKind};
 use xueji::roster::{Row, check, read::Sheet};
+
+// The browser test includes these helpers and uses only a few endpoints.
+#[allow(unused_imports)]
+pub use crate::endpoints::{Answer, Endpoints, Session, sign_in};
 
 /// The password of every fixture account.
 pub const PASSWORD: &str = "fixture-password-1";
@@ -229,13 +233,7 @@ impl TestApp {
 
     /// Signs in through the API; keeps the cookie and the CSRF token.
     pub async fn login(&mut self, username: &str) -> StatusCode {
-        let res = self
-            .client
-            .post(format!("{}/api/login", self.base))
-            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+        let res = self.sign_in_with(username, PASSWORD).await;
         let status = res.status();
         if status.is_success() {
             let body: Value = res.json().await.unwrap();
@@ -244,31 +242,9 @@ impl TestApp {
         status
     }
 
-    /// GET a path.
+    /// GET a raw path (for routes that do not exist; every endpoint has its method in `endpoints.rs`).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-
-    /// POST JSON with the CSRF header.
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// POST raw bytes with the CSRF header.
-    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// A student's public id by name.

@@ -15,7 +15,7 @@ async fn as_registrar(code: &str) -> TestApp {
 /// Uploads rows as xlsx; returns the status and the report.
 async fn upload(app: &TestApp, code: &str, rows: &[Row], query: &str) -> (StatusCode, Value) {
     let bytes = export::write_xlsx(rows).unwrap();
-    let res = app.post_bytes(&format!("/api/schools/{code}/roster{query}"), bytes).await;
+    let res = app.import_roster(code, query, bytes).await;
     let status = res.status();
     (status, res.json().await.unwrap())
 }
@@ -132,10 +132,12 @@ async fn files_that_are_not_rosters_get_a_clear_answer() {
         ("姓名,性别\n张三,男\n".as_bytes().to_vec(), "import.missing_columns"),
         (b"PK\x03\x04not really a zip".to_vec(), "import.unreadable"),
     ] {
-        let res = app.post_bytes(&format!("/api/schools/{TOWN}/roster"), bytes).await;
+        let res = app.import_roster(TOWN, "", bytes).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["code"], code, "{body}");
+        let name = format!("error_{}", code.replace('.', "_"));
+        snap_json!(name.as_str(), body);
         assert!(!body["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(counts(app.db()).await, before);
@@ -166,6 +168,7 @@ async fn an_xlsx_with_3_bad_rows_among_100_reports_exactly_those_and_writes_noth
         .collect();
     assert_eq!(got, vec![(11, "身份证件号".to_owned()), (51, "出生日期".to_owned()), (91, "监护人电话".to_owned())]);
     assert_eq!(report["valid_rows"], 97);
+    snap_json!("roster_report_with_errors", report);
     assert_eq!(counts(app.db()).await, before);
 
     // Mended, the same file goes in whole, with the classes it names.
@@ -207,10 +210,11 @@ async fn same_name_birth_and_phone_is_imported_and_listed_as_a_problem_record() 
     assert!(report.committed);
     assert_eq!(report.warnings[0].code, "student.suspected_duplicate");
     app.login("bureau").await;
-    let problems: Value = app.get("/api/problems").await.json().await.unwrap();
+    let problems: Value = app.problems().await.json().await.unwrap();
     assert_eq!(problems.as_array().unwrap().len(), 1, "{problems}");
     assert_eq!(problems[0]["kind"], "suspected_duplicate");
-    let page = app.get("/problems").await.text().await.unwrap();
+    snap_json!("problems_list", problems);
+    let page = app.problems_page().await.text().await.unwrap();
     assert!(page.contains("王小明"));
 }
 
@@ -219,7 +223,7 @@ async fn export_writes_the_template_back() {
     let mut app = spawn_app().await;
     assert!(import_rows(app.db(), TOWN, vec![first_grader("导出甲", 31), first_grader("导出乙", 33)]).await.committed);
     app.login(&format!("r{TOWN}")).await;
-    let res = app.get(&format!("/api/schools/{TOWN}/roster")).await;
+    let res = app.export_roster(TOWN, "").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
     let sheet = xueji::roster::read::read(&res.bytes().await.unwrap()).unwrap();

@@ -8,7 +8,7 @@
 
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use xueji::roster::Row;
 
 /// A pupil's family as the sample county writes it.
@@ -80,21 +80,14 @@ fn layout_text(pdf: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-async fn pdf(app: &TestApp, path: &str) -> Vec<u8> {
-    let res = app.get(path).await;
+/// The bytes of a PDF answered with 200.
+async fn pdf(res: reqwest::Response) -> Vec<u8> {
+    let path = res.url().path().to_owned();
     let status = res.status();
     let bytes = res.bytes().await.unwrap().to_vec();
     assert_eq!(status, StatusCode::OK, "GET {path}: {}", String::from_utf8_lossy(&bytes));
     assert!(bytes.starts_with(b"%PDF-"), "GET {path}");
     bytes
-}
-
-async fn post(app: &TestApp, path: &str, body: &Value, expect: StatusCode) -> Value {
-    let res = app.post_json(path, body).await;
-    let status = res.status();
-    let answer: Value = res.json().await.unwrap();
-    assert_eq!(status, expect, "POST {path} {body}: {answer}");
-    answer
 }
 
 /// The public id of the student with this ID number.
@@ -177,24 +170,24 @@ async fn the_longest_names_print_on_one_line_on_every_document() {
     app.login(&format!("r{TOWN}")).await;
     for (i, (f, p)) in families.iter().zip(&pupils).enumerate() {
         for kind in ["admission_notice", "basic_info", "registration", "record_card"] {
-            printed.push((i, kind, pdf(&app, &format!("/api/students/{}/documents/{kind}", p.town)).await));
+            printed.push((i, kind, pdf(app.document(&p.town, kind).await).await));
         }
         let body = json!({"reason": "因病住院治疗", "guardian_name": f.father, "guardian_phone": "13904310001"});
-        let case = post(&app, &format!("/api/students/{}/suspension", p.town), &body, StatusCode::CREATED).await;
-        let form = pdf(&app, &format!("/api/cases/{}/form", case["id"].as_str().unwrap())).await;
+        let case = app.apply_suspension(&p.town, &body).await.json_with(StatusCode::CREATED).await;
+        let form = pdf(app.case_form(case["id"].as_str().unwrap()).await).await;
         printed.push((i, "suspension_application", form));
         let body = json!({
             "student_no": p.township_no, "name": f.name, "to_class": 1,
             "reason": "家庭迁居，户籍已迁入县城", "guardian_name": f.father, "guardian_phone": "13904310001",
         });
-        let case = post(&app, "/api/transfers", &body, StatusCode::CREATED).await;
-        let form = pdf(&app, &format!("/api/cases/{}/form", case["id"].as_str().unwrap())).await;
+        let case = app.open_transfer(&body).await.json_with(StatusCode::CREATED).await;
+        let form = pdf(app.case_form(case["id"].as_str().unwrap()).await).await;
         printed.push((i, "transfer_application", form));
         let body = json!({"absent_since": "2026-11-20"});
-        post(&app, &format!("/api/students/{}/dropout/suspected", p.absent), &body, StatusCode::OK).await;
+        app.suspect_dropout(&p.absent, &body).await.json_with(StatusCode::OK).await;
         let body = json!({"return_by": "2026-12-15", "contact_person": "周老师", "contact_phone": "043185551234"});
-        post(&app, &format!("/api/students/{}/recalls", p.absent), &body, StatusCode::CREATED).await;
-        let notice = pdf(&app, &format!("/api/students/{}/documents/recall_notice", p.absent)).await;
+        app.issue_recall(&p.absent, &body).await.json_with(StatusCode::CREATED).await;
+        let notice = pdf(app.document(&p.absent, "recall_notice").await).await;
         printed.push((i, "recall_notice", notice));
     }
 
@@ -210,16 +203,16 @@ async fn the_longest_names_print_on_one_line_on_every_document() {
     app.login("bureau").await;
     for kind in ["graduation_certificate", "compulsory_certificate"] {
         let answer =
-            post(&app, "/api/certificates/issue", &json!({"school": JUNIOR, "kind": kind}), StatusCode::OK).await;
+            app.issue_certificates(&json!({"school": JUNIOR, "kind": kind})).await.json_with(StatusCode::OK).await;
         assert_eq!(answer["issued"].as_array().unwrap().len(), 2, "{kind}: {answer}");
     }
     for (i, p) in pupils.iter().enumerate() {
         for kind in ["graduation_certificate", "compulsory_certificate"] {
-            printed.push((i, kind, pdf(&app, &format!("/api/students/{}/documents/{kind}", p.graduate)).await));
+            printed.push((i, kind, pdf(app.document(&p.graduate, kind).await).await));
         }
         let number = certificate_number(&app, &p.graduate, "graduation_certificate").await;
-        post(&app, &format!("/api/certificates/{number}/lost"), &json!({"reason": "遗失"}), StatusCode::OK).await;
-        let proof = pdf(&app, &format!("/api/students/{}/documents/academic_proof", p.graduate)).await;
+        app.report_certificate_lost(&number, &json!({"reason": "遗失"})).await.json_with(StatusCode::OK).await;
+        let proof = pdf(app.document(&p.graduate, "academic_proof").await).await;
         printed.push((i, "academic_proof", proof));
     }
 

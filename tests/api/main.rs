@@ -1,6 +1,9 @@
 //! Integration tests against a real server on a loopback port, over SQLite by
 //! default and PostgreSQL when `XUEJI_TEST_DATABASE_URL` is set. One binary.
 
+#[macro_use]
+mod redact;
+
 mod access;
 mod archive;
 mod audit;
@@ -8,6 +11,7 @@ mod auth;
 mod calendar;
 mod certificates;
 mod documents;
+mod endpoints;
 mod helpers;
 mod import;
 mod long_names;

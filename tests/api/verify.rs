@@ -29,7 +29,7 @@ async fn printed_form(app: &mut TestApp, name: &str, seq: u16) -> (Vec<u8>, Stri
     assert!(import_rows(app.db(), TOWN, vec![first_grader(name, seq)]).await.committed);
     app.login(&format!("r{TOWN}")).await;
     let id = app.public_id(name).await;
-    let res = app.get(&format!("/api/students/{id}/documents/basic_info")).await;
+    let res = app.document(&id, "basic_info").await;
     assert_eq!(res.status(), StatusCode::OK);
     let pdf = res.bytes().await.unwrap().to_vec();
     let url: String = sqlx::query_scalar(
@@ -90,7 +90,7 @@ fn shape(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
 #[tokio::test]
 async fn the_key_set_is_public_and_cacheable() {
     let app = spawn_app().await;
-    let res = visitor().get(format!("{}/.well-known/xueji-keys.json", app.base)).send().await.unwrap();
+    let res = app.key_set().await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
     let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
@@ -544,7 +544,7 @@ async fn the_cli_verifies_a_token_an_image_and_offline_with_a_published_key_set(
 
     // Offline, with the published key set and no data directory at all.
     let keys = scans.path().join("xueji-keys.json");
-    let published = visitor().get(format!("{}/.well-known/xueji-keys.json", app.base)).send().await.unwrap();
+    let published = app.key_set().await;
     std::fs::write(&keys, published.bytes().await.unwrap()).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let (code, out, err) = xueji(empty.path(), &["verify", &url, "--keys", keys.to_str().unwrap()]).await;

@@ -21,82 +21,10 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-/// One signed-in staff member with their own cookie jar and CSRF token.
-struct Session {
-    base: String,
-    client: reqwest::Client,
-    csrf: String,
-}
-
-async fn sign_in(app: &TestApp, user: &str) -> Session {
-    let client = client();
-    let res = client
-        .post(format!("{}/api/login", app.base))
-        .json(&json!({"username": user, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{user} signs in");
-    let body: Value = res.json().await.unwrap();
-    Session { base: app.base.clone(), client, csrf: body["csrf"].as_str().unwrap().to_owned() }
-}
-
 impl Session {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post_bytes(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// GET expecting 200, as JSON.
-    async fn json(&self, path: &str) -> Value {
-        let res = self.get(path).await;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
-        body
-    }
-
-    /// POST expecting `expect`, as JSON.
-    async fn ok(&self, path: &str, body: &Value, expect: StatusCode) -> Value {
-        let res = self.post(path, body).await;
-        let status = res.status();
-        let answer: Value = res.json().await.unwrap();
-        assert_eq!(status, expect, "POST {path} {body}: {answer}");
-        answer
-    }
-
-    /// GET a PDF, as its text.
-    async fn pdf_text(&self, path: &str) -> String {
-        let res = self.get(path).await;
-        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-        assert_eq!(res.headers()["content-type"], "application/pdf");
-        pdftotext(&res.bytes().await.unwrap())
-    }
-
     /// Scans a paper into the student's dossier; its digest.
     async fn scan(&self, pid: &str, kind: &str, seed: u8) -> String {
-        let res = self
-            .post_bytes(&format!("/api/students/{pid}/archive?kind={kind}&name=scan{seed}.png"), png(40, 30, seed))
-            .await;
+        let res = self.upload_scan(pid, &format!("kind={kind}&name=scan{seed}.png"), png(40, 30, seed)).await;
         let status = res.status();
         let body: Value = res.json().await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -106,10 +34,7 @@ impl Session {
     /// Uploads a proof with a case (into the dossier, filed with the case); its digest.
     async fn case_proof(&self, case: &str, kind: &str, label: &str, seed: u8) -> String {
         let res = self
-            .post_bytes(
-                &format!("/api/cases/{case}/proofs?kind={kind}&name=proof{seed}.png&label={label}"),
-                png(48, 32, seed),
-            )
+            .upload_case_proof(case, &format!("kind={kind}&name=proof{seed}.png&label={label}"), png(48, 32, seed))
             .await;
         let status = res.status();
         let body: Value = res.json().await.unwrap();
@@ -120,12 +45,10 @@ impl Session {
 
     /// Approves the waiting stage; the case after it.
     async fn approve(&self, case: &str, stage: &str, opinion: &str, signer: &str) -> Value {
-        self.ok(
-            &format!("/api/cases/{case}/decision"),
-            &json!({"stage": stage, "decision": "approve", "opinion": opinion, "signer": signer}),
-            StatusCode::OK,
-        )
-        .await
+        self.decide(case, &json!({"stage": stage, "decision": "approve", "opinion": opinion, "signer": signer}))
+            .await
+            .json_with(StatusCode::OK)
+            .await
     }
 }
 
@@ -325,7 +248,7 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
     let before = written(&app).await;
     let sixth_no = student_no(&app, "毕业班甲").await;
     let msg = refused(
-        town.post("/api/transfers", &transfer(&sixth_no, "毕业班甲", 1)).await,
+        town.open_transfer(&transfer(&sixth_no, "毕业班甲", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.graduating_year",
     )
@@ -334,12 +257,12 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
     // A school cannot record its own exception.
     let mut with_reason = transfer(&sixth_no, "毕业班甲", 1);
     with_reason["override_reason"] = json!("随父母工作调动");
-    refused(town.post("/api/transfers", &with_reason).await, StatusCode::FORBIDDEN, "case.override_bureau_only").await;
+    refused(town.open_transfer(&with_reason).await, StatusCode::FORBIDDEN, "case.override_bureau_only").await;
     assert_eq!(written(&app).await, before);
     assert_eq!(status_of(&app, &sixth_id).await, "active");
     // The bureau may, with its reason on record.
     with_reason["to_school"] = json!(TOWN);
-    let case = bureau.ok("/api/transfers", &with_reason, StatusCode::CREATED).await;
+    let case = bureau.open_transfer(&with_reason).await.json_with(StatusCode::CREATED).await;
     assert_eq!(case["override_reason"], "随父母工作调动");
     assert_eq!(case["stage"], "receiving_school");
     assert_eq!(status_of(&app, &sixth_id).await, "transfer_pending");
@@ -349,7 +272,7 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
     set_status(&app, &sick_id, "suspended").await;
     let before = written(&app).await;
     let msg = refused(
-        town.post("/api/transfers", &transfer(&student_no(&app, "休学甲").await, "休学甲", 1)).await,
+        town.open_transfer(&transfer(&student_no(&app, "休学甲").await, "休学甲", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
@@ -366,26 +289,23 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
         .unwrap();
     let no = student_no(&app, "转学甲").await;
     let before = written(&app).await;
-    let msg = refused(
-        town.post("/api/transfers", &transfer(&no, "转学甲", 1)).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "class.full",
-    )
-    .await;
+    let msg =
+        refused(town.open_transfer(&transfer(&no, "转学甲", 1)).await, StatusCode::UNPROCESSABLE_ENTITY, "class.full")
+            .await;
     assert!(msg.contains("三年级1班") && msg.contains("班额1人"), "{msg}");
     assert_eq!(written(&app).await, before);
     sqlx::query("UPDATE classes SET cap = 45").execute(&app.db().pool).await.unwrap();
 
     // A wrong name says no more than an unknown number does.
     let wrong = refused(
-        town.post("/api/transfers", &transfer(&no, "转学乙", 1)).await,
+        town.open_transfer(&transfer(&no, "转学乙", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.student_not_found",
     )
     .await;
     let unknown_no = "G220122201001019999";
     let unknown = refused(
-        town.post("/api/transfers", &transfer(unknown_no, "转学乙", 1)).await,
+        town.open_transfer(&transfer(unknown_no, "转学乙", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.student_not_found",
     )
@@ -396,7 +316,7 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
     // The grade never changes with a transfer (Art. 20): a junior school has no grade 3.
     let junior = sign_in(&app, &format!("r{JUNIOR}")).await;
     let msg = refused(
-        junior.post("/api/transfers", &transfer(&no, "转学甲", 1)).await,
+        junior.open_transfer(&transfer(&no, "转学甲", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.grade_mismatch",
     )
@@ -424,7 +344,7 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
         <[String; 1]>::try_from(enrol(&app, "2122019005", vec![of_grade("二小学生", 3, 105)]).await).unwrap();
     let before = written(&app).await;
     let msg = refused(
-        town.post("/api/transfers", &transfer(&student_no(&app, "二小学生").await, "二小学生", 1)).await,
+        town.open_transfer(&transfer(&student_no(&app, "二小学生").await, "二小学生", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.county_town",
     )
@@ -435,7 +355,8 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
     assert_eq!(status_of(&app, &towner).await, "active");
 
     // The transfer itself: opened by the receiving school, the student 转出中.
-    let case = town.ok("/api/transfers", &transfer(&no, "转学甲", 1), StatusCode::CREATED).await;
+    let case = town.open_transfer(&transfer(&no, "转学甲", 1)).await.json_with(StatusCode::CREATED).await;
+    snap_json!("case_transfer_opened", case);
     assert_eq!(case["kind"], "transfer");
     assert_eq!(case["state"], "open");
     assert_eq!(case["stage"], "receiving_school");
@@ -448,8 +369,7 @@ async fn the_receiving_registrar_opens_a_transfer_and_every_refusal_writes_nothi
     assert_eq!(events(&app, &pupil_id).await.last().unwrap(), "transfer_started");
     // One open application per student.
     let before = written(&app).await;
-    refused(town.post("/api/transfers", &transfer(&no, "转学甲", 1)).await, StatusCode::CONFLICT, "case.open_exists")
-        .await;
+    refused(town.open_transfer(&transfer(&no, "转学甲", 1)).await, StatusCode::CONFLICT, "case.open_exists").await;
     assert_eq!(written(&app).await, before);
 }
 
@@ -461,43 +381,35 @@ async fn approvals_go_in_order_each_by_its_own_party() {
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let central = sign_in(&app, &format!("r{CENTRAL}")).await;
     let bureau = sign_in(&app, "bureau").await;
-    let case = town.ok("/api/transfers", &transfer(&no, "次序生", 1), StatusCode::CREATED).await;
+    let case = town.open_transfer(&transfer(&no, "次序生", 1)).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
-    let decide = format!("/api/cases/{id}/decision");
     let approve = |stage: &str| json!({"stage": stage, "decision": "approve", "opinion": "同意"});
 
     let before = written(&app).await;
     // The bureau cannot decide a school's stage; a school cannot decide out of turn.
-    let msg = refused(
-        bureau.post(&decide, &approve("receiving_school")).await,
-        StatusCode::FORBIDDEN,
-        "workflow.school_step",
-    )
-    .await;
+    let msg =
+        refused(bureau.decide(&id, &approve("receiving_school")).await, StatusCode::FORBIDDEN, "workflow.school_step")
+            .await;
     assert!(msg.contains("学校"), "{msg}");
     // The sending school is party to the case, but the receiving school's stage is not its own.
-    assert_eq!(central.get(&format!("/api/cases/{id}")).await.status(), StatusCode::OK);
-    let msg = refused(
-        central.post(&decide, &approve("receiving_school")).await,
-        StatusCode::FORBIDDEN,
-        "workflow.school_step",
-    )
-    .await;
+    assert_eq!(central.case(&id).await.status(), StatusCode::OK);
+    let msg =
+        refused(central.decide(&id, &approve("receiving_school")).await, StatusCode::FORBIDDEN, "workflow.school_step")
+            .await;
     assert!(msg.contains("转入学校"), "{msg}");
     let msg =
-        refused(central.post(&decide, &approve("sending_school")).await, StatusCode::CONFLICT, "case.stage_mismatch")
+        refused(central.decide(&id, &approve("sending_school")).await, StatusCode::CONFLICT, "case.stage_mismatch")
             .await;
     assert!(msg.contains("转入学校审核") && msg.contains("转出学校审核"), "{msg}");
-    refused(bureau.post(&decide, &approve("receiving_bureau")).await, StatusCode::CONFLICT, "case.stage_mismatch")
-        .await;
+    refused(bureau.decide(&id, &approve("receiving_bureau")).await, StatusCode::CONFLICT, "case.stage_mismatch").await;
     // The first approval needs the guardian's proof.
     let msg =
-        refused(town.post(&decide, &approve("receiving_school")).await, StatusCode::CONFLICT, "case.proof_required")
+        refused(town.decide(&id, &approve("receiving_school")).await, StatusCode::CONFLICT, "case.proof_required")
             .await;
     assert!(msg.contains("证明材料"), "{msg}");
     // A refusal needs its reason.
     let msg = refused(
-        town.post(&decide, &json!({"stage": "receiving_school", "decision": "refuse", "opinion": "  "})).await,
+        town.decide(&id, &json!({"stage": "receiving_school", "decision": "refuse", "opinion": "  "})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "case.reason_required",
     )
@@ -514,33 +426,34 @@ async fn approvals_go_in_order_each_by_its_own_party() {
     // A registrar cannot decide the bureau's stage.
     let before = written(&app).await;
     let msg =
-        refused(town.post(&decide, &approve("receiving_bureau")).await, StatusCode::FORBIDDEN, "workflow.bureau_step")
+        refused(town.decide(&id, &approve("receiving_bureau")).await, StatusCode::FORBIDDEN, "workflow.bureau_step")
             .await;
     assert!(msg.contains("教育局"), "{msg}");
-    refused(central.post(&decide, &approve("receiving_bureau")).await, StatusCode::FORBIDDEN, "workflow.bureau_step")
+    refused(central.decide(&id, &approve("receiving_bureau")).await, StatusCode::FORBIDDEN, "workflow.bureau_step")
         .await;
     assert_eq!(written(&app).await, before);
     bureau.approve(&id, "receiving_bureau", "同意", "李科长").await;
     let before = written(&app).await;
     let msg =
-        refused(town.post(&decide, &approve("sending_school")).await, StatusCode::FORBIDDEN, "workflow.school_step")
+        refused(town.decide(&id, &approve("sending_school")).await, StatusCode::FORBIDDEN, "workflow.school_step")
             .await;
     assert!(msg.contains("转出学校"), "{msg}");
-    refused(bureau.post(&decide, &approve("sending_school")).await, StatusCode::FORBIDDEN, "workflow.school_step")
-        .await;
+    refused(bureau.decide(&id, &approve("sending_school")).await, StatusCode::FORBIDDEN, "workflow.school_step").await;
     assert_eq!(written(&app).await, before);
 
     // The sending school refuses: the case closes, the student stays, with an event.
     let case = central
-        .ok(
-            &decide,
+        .decide(
+            &id,
             &json!({"stage": "sending_school", "decision": "refuse", "opinion": "监护人未到校确认，材料不全", "signer": "赵转出"}),
-            StatusCode::OK,
         )
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!(case["state"], "refused");
     assert_eq!(case["stage"], Value::Null);
     assert_eq!(case["closed_on"], "2026-11-29");
+    snap_json!("case_transfer_refused", case);
     let steps: Vec<&str> = case["steps"].as_array().unwrap().iter().map(|s| s["decision"].as_str().unwrap()).collect();
     assert_eq!(steps, ["approve", "approve", "refuse"]);
     assert_eq!(status_of(&app, &pid).await, "active");
@@ -552,22 +465,21 @@ async fn approvals_go_in_order_each_by_its_own_party() {
     assert_eq!(stopped["stage"], "sending_school");
     // A closed case takes no more decisions.
     let before = written(&app).await;
-    refused(bureau.post(&decide, &approve("sending_bureau")).await, StatusCode::CONFLICT, "case.closed").await;
+    refused(bureau.decide(&id, &approve("sending_bureau")).await, StatusCode::CONFLICT, "case.closed").await;
     assert_eq!(written(&app).await, before);
 
     // A new application, withdrawn by the guardian: the student stays too.
-    let case = town.ok("/api/transfers", &transfer(&no, "次序生", 1), StatusCode::CREATED).await;
+    let case = town.open_transfer(&transfer(&no, "次序生", 1)).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap();
     let before = written(&app).await;
     refused(
-        central.post(&format!("/api/cases/{id}/withdraw"), &json!({"reason": ""})).await,
+        central.withdraw_case(id, &json!({"reason": ""})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "field.required",
     )
     .await;
     assert_eq!(written(&app).await, before);
-    let case =
-        central.ok(&format!("/api/cases/{id}/withdraw"), &json!({"reason": "监护人撤回申请"}), StatusCode::OK).await;
+    let case = central.withdraw_case(id, &json!({"reason": "监护人撤回申请"})).await.json_with(StatusCode::OK).await;
     assert_eq!(case["state"], "withdrawn");
     assert_eq!(status_of(&app, &pid).await, "active");
     assert_eq!(events(&app, &pid).await.last().unwrap(), "transfer_stopped");
@@ -581,8 +493,11 @@ async fn a_class_filled_meanwhile_stops_the_last_approval_and_changes_nothing() 
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let central = sign_in(&app, &format!("r{CENTRAL}")).await;
     let bureau = sign_in(&app, "bureau").await;
-    let case =
-        town.ok("/api/transfers", &transfer(&student_no(&app, "满班生").await, "满班生", 1), StatusCode::CREATED).await;
+    let case = town
+        .open_transfer(&transfer(&student_no(&app, "满班生").await, "满班生", 1))
+        .await
+        .json_with(StatusCode::CREATED)
+        .await;
     let id = case["id"].as_str().unwrap().to_owned();
     town.case_proof(&id, "transfer_proof", "户口簿", 5).await;
     town.approve(&id, "receiving_school", "同意", "王接收").await;
@@ -603,15 +518,13 @@ async fn a_class_filled_meanwhile_stops_the_last_approval_and_changes_nothing() 
     lower(1).await;
     let before = written(&app).await;
     refused(
-        bureau
-            .post(&format!("/api/cases/{id}/decision"), &json!({"stage": "sending_bureau", "decision": "approve"}))
-            .await,
+        bureau.decide(&id, &json!({"stage": "sending_bureau", "decision": "approve"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "class.full",
     )
     .await;
     assert_eq!(written(&app).await, before);
-    let case = bureau.json(&format!("/api/cases/{id}")).await;
+    let case = bureau.case(&id).await.json_ok().await;
     assert_eq!((case["state"].as_str(), case["stage"].as_str()), (Some("open"), Some("sending_bureau")));
     assert_eq!(status_of(&app, &pid).await, "transfer_pending");
     assert_eq!(placement(&app, &pid).await.0, CENTRAL);
@@ -625,18 +538,22 @@ async fn a_late_decision_is_recorded_late_and_the_waiting_case_is_listed_overdue
     let app = spawn_app().await;
     let [pid] = <[String; 1]>::try_from(enrol(&app, CENTRAL, vec![of_grade("迟办生", 3, 121)]).await).unwrap();
     let town = sign_in(&app, &format!("r{TOWN}")).await;
-    let case =
-        town.ok("/api/transfers", &transfer(&student_no(&app, "迟办生").await, "迟办生", 1), StatusCode::CREATED).await;
+    let case = town
+        .open_transfer(&transfer(&student_no(&app, "迟办生").await, "迟办生", 1))
+        .await
+        .json_with(StatusCode::CREATED)
+        .await;
     let id = case["id"].as_str().unwrap().to_owned();
     town.case_proof(&id, "transfer_proof", "户口簿", 2).await;
     // On time so far.
-    let items = sign_in(&app, "bureau").await.json("/api/overdue").await;
+    let items = sign_in(&app, "bureau").await.overdue().await.json_ok().await;
     assert!(overdue_for(&items, "approval_overdue", &pid).is_empty(), "{items}");
 
     // Two working days past the deadline of Friday 11 December.
     let later = app.restart_at(day(2026, 12, 15)).await;
     let bureau = sign_in(&later, "bureau").await;
-    let items = bureau.json("/api/overdue").await;
+    let items = bureau.overdue().await.json_ok().await;
+    snap_json!("overdue_list", items);
     let found = overdue_for(&items, "approval_overdue", &pid);
     assert_eq!(found.len(), 1, "{items}");
     assert_eq!(found[0]["due"], "2026-12-11");
@@ -646,10 +563,10 @@ async fn a_late_decision_is_recorded_late_and_the_waiting_case_is_listed_overdue
     assert_eq!(found[0]["link"], format!("/cases/{id}"));
     // Each school party sees it; another school does not.
     let town_later = sign_in(&later, &format!("r{TOWN}")).await;
-    assert_eq!(overdue_for(&town_later.json("/api/overdue").await, "approval_overdue", &pid).len(), 1);
+    assert_eq!(overdue_for(&town_later.overdue().await.json_ok().await, "approval_overdue", &pid).len(), 1);
     assert_eq!(
         overdue_for(
-            &sign_in(&later, &format!("r{CENTRAL}")).await.json("/api/overdue").await,
+            &sign_in(&later, &format!("r{CENTRAL}")).await.overdue().await.json_ok().await,
             "approval_overdue",
             &pid
         )
@@ -657,10 +574,14 @@ async fn a_late_decision_is_recorded_late_and_the_waiting_case_is_listed_overdue
         1
     );
     assert!(
-        overdue_for(&sign_in(&later, &format!("r{JUNIOR}")).await.json("/api/overdue").await, "approval_overdue", &pid)
-            .is_empty()
+        overdue_for(
+            &sign_in(&later, &format!("r{JUNIOR}")).await.overdue().await.json_ok().await,
+            "approval_overdue",
+            &pid
+        )
+        .is_empty()
     );
-    assert_eq!(town_later.json(&format!("/api/cases/{id}")).await["overdue_days"], 2);
+    assert_eq!(town_later.case(&id).await.json_ok().await["overdue_days"], 2);
 
     let case = town_later.approve(&id, "receiving_school", "同意接收", "王接收").await;
     let step = &case["steps"][0];
@@ -673,7 +594,7 @@ async fn a_late_decision_is_recorded_late_and_the_waiting_case_is_listed_overdue
     // The next party has its own 10 working days.
     assert_eq!(case["stage_due"], "2026-12-29");
     assert_eq!(case["overdue_days"], 0);
-    assert!(overdue_for(&bureau.json("/api/overdue").await, "approval_overdue", &pid).is_empty());
+    assert!(overdue_for(&bureau.overdue().await.json_ok().await, "approval_overdue", &pid).is_empty());
 }
 
 #[tokio::test]
@@ -688,10 +609,11 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     // The guardian applies at the receiving school, which opens the case and scans the proof.
     let mut body = transfer(&no, "全程生", 1);
     body["apply_date"] = json!("2026-11-27");
-    let case = town.ok("/api/transfers", &body, StatusCode::CREATED).await;
+    let case = town.open_transfer(&body).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     let digest = town.case_proof(&id, "transfer_proof", "户口簿", 3).await;
-    let case = town.json(&format!("/api/cases/{id}")).await;
+    let case = town.case(&id).await.json_ok().await;
+    snap_json!("case_view_township_transfer", case);
     assert_eq!(case["proofs"][0]["digest"], digest.as_str());
     assert_eq!(case["proofs"][0]["label"], "户口簿");
 
@@ -700,10 +622,10 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     assert_eq!(case["stage"], "receiving_bureau");
     let case = bureau.approve(&id, "receiving_bureau", "同意转入县城小学", "李转入").await;
     assert_eq!(case["stage"], "sending_school");
-    assert_eq!(sign_in(&app, &format!("r{CENTRAL}")).await.json(&format!("/api/cases/{id}")).await["my_turn"], true);
+    assert_eq!(sign_in(&app, &format!("r{CENTRAL}")).await.case(&id).await.json_ok().await["my_turn"], true);
 
     // The form at this stage shows the two opinions so far, and not the later ones.
-    let text = town.pdf_text(&format!("/api/cases/{id}/form")).await;
+    let text = town.case_form(&id).await.pdf_text().await;
     for expected in [
         "吉林省中小学生转学申请表",
         "全程生",
@@ -725,7 +647,7 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     // The bureau does not scan the family's papers.
     let before = written(&app).await;
     refused(
-        bureau.post_bytes(&format!("/api/cases/{id}/proofs?kind=transfer_proof&name=x.png"), png(20, 20, 4)).await,
+        bureau.upload_case_proof(&id, "kind=transfer_proof&name=x.png", png(20, 20, 4)).await,
         StatusCode::FORBIDDEN,
         "workflow.school_step",
     )
@@ -734,12 +656,7 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
 
     // No package before the transfer is done.
     let before = written(&app).await;
-    refused(
-        central.get(&format!("/api/cases/{id}/package")).await,
-        StatusCode::CONFLICT,
-        "case.not_completed_transfer",
-    )
-    .await;
+    refused(central.hand_over_package(&id).await, StatusCode::CONFLICT, "case.not_completed_transfer").await;
     assert_eq!(written(&app).await, before);
 
     central.approve(&id, "sending_school", "同意转出", "赵转出").await;
@@ -753,7 +670,7 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     assert!(case["steps"].as_array().unwrap().iter().all(|s| s["late"] == false && s["by_hand"] == false));
 
     // The final form carries all four.
-    let text = town.pdf_text(&format!("/api/cases/{id}/form")).await;
+    let text = town.case_form(&id).await.pdf_text().await;
     for expected in ["王接收", "李转入", "同意转出", "赵转出", "同意转出本县", "钱转出"] {
         assert!(text.contains(expected), "{expected} printed: {text}");
     }
@@ -766,7 +683,8 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     let done = event_detail(&app, &pid, "transferred").await;
     assert_eq!((done["from_school"].as_str(), done["to_school"].as_str()), (Some(CENTRAL), Some(TOWN)));
     assert_eq!(done["case"], id.as_str());
-    let record = town.json(&format!("/api/students/{pid}")).await;
+    let record = town.student(&pid).await.json_ok().await;
+    snap_json!("student_view_after_transfer", record);
     assert_eq!(record["student"]["school_code"], TOWN);
     assert_eq!(record["student"]["grade"], 3);
     assert_eq!(record["class_name"], "三年级1班");
@@ -774,38 +692,33 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     assert!(kinds.ends_with(&["transfer_started", "transferred"]), "{kinds:?}");
 
     // The dossier: only the sending school exports it, only the receiving school files it.
-    refused(town.get(&format!("/api/cases/{id}/package")).await, StatusCode::FORBIDDEN, "workflow.school_step").await;
-    let res = central.get(&format!("/api/cases/{id}/package")).await;
+    refused(town.hand_over_package(&id).await, StatusCode::FORBIDDEN, "workflow.school_step").await;
+    let res = central.hand_over_package(&id).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/zip");
     let package = res.bytes().await.unwrap().to_vec();
-    let case = bureau.json(&format!("/api/cases/{id}")).await;
+    let case = bureau.case(&id).await.json_ok().await;
     assert_eq!((case["handed_over_on"].as_str(), case["received_on"].as_str()), (Some("2026-11-29"), None));
     assert_eq!(app.audit_count("case.handover", &id, "ok").await, 1);
-    refused(
-        central.post_bytes(&format!("/api/cases/{id}/package"), package.clone()).await,
-        StatusCode::FORBIDDEN,
-        "workflow.school_step",
-    )
-    .await;
-    let res = town.post_bytes(&format!("/api/cases/{id}/package"), package).await;
+    refused(central.receive_package(&id, package.clone()).await, StatusCode::FORBIDDEN, "workflow.school_step").await;
+    let res = town.receive_package(&id, package).await;
     let status = res.status();
     let imported: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{imported}");
     assert_eq!(imported["public_id"], pid.as_str());
-    let case = town.json(&format!("/api/cases/{id}")).await;
+    let case = town.case(&id).await.json_ok().await;
     assert_eq!(
         (case["handed_over_on"].as_str(), case["received_on"].as_str()),
         (Some("2026-11-29"), Some("2026-11-29"))
     );
 
     // The receiving school now sees the student and the dossier; the sending school no longer does.
-    let dossier = town.json(&format!("/api/students/{pid}/archive")).await;
+    let dossier = town.dossier(&pid).await.json_ok().await;
     assert!(dossier.to_string().contains(&digest), "the proof is in the dossier: {dossier}");
-    assert_eq!(central.get(&format!("/api/students/{pid}")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(central.get(&format!("/api/students/{pid}/archive")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(central.student(&pid).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(central.dossier(&pid).await.status(), StatusCode::NOT_FOUND);
     // Nothing about the handover is overdue.
-    assert!(bureau.json("/api/overdue").await.as_array().unwrap().iter().all(|i| i["kind"] != "handover_overdue"));
+    assert!(bureau.overdue().await.json_ok().await.as_array().unwrap().iter().all(|i| i["kind"] != "handover_overdue"));
 }
 
 #[tokio::test]
@@ -830,7 +743,7 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
     let before = written(&app).await;
     // The receiving bureau's approval is missing.
     let msg = refused(
-        central.post("/api/transfers", &body(vec![approval("receiving_school", "沈校长", &school_paper)])).await,
+        central.open_transfer(&body(vec![approval("receiving_school", "沈校长", &school_paper)])).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.external_approval_missing",
     )
@@ -839,13 +752,10 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
     // Its scan is missing.
     let msg = refused(
         central
-            .post(
-                "/api/transfers",
-                &body(vec![
+            .open_transfer(&body(vec![
                     approval("receiving_school", "沈校长", &school_paper),
                     json!({"stage": "receiving_bureau", "decision": "approve", "opinion": "同意", "signer": "沈科长", "date": "2026-11-21"}),
-                ]),
-            )
+                ]))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.external_approval_missing",
@@ -856,13 +766,10 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
     let elsewhere = xueji_archive::Digest::of("a paper never scanned here".as_bytes()).to_string();
     refused(
         central
-            .post(
-                "/api/transfers",
-                &body(vec![
-                    approval("receiving_school", "沈校长", &school_paper),
-                    approval("receiving_bureau", "沈科长", &elsewhere),
-                ]),
-            )
+            .open_transfer(&body(vec![
+                approval("receiving_school", "沈校长", &school_paper),
+                approval("receiving_bureau", "沈科长", &elsewhere),
+            ]))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "proof.not_in_dossier",
@@ -873,14 +780,12 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
 
     // Both recorded by hand: the case waits for the sending school.
     let case = central
-        .ok(
-            "/api/transfers",
-            &body(vec![
-                approval("receiving_school", "沈校长", &school_paper),
-                approval("receiving_bureau", "沈科长", &bureau_paper),
-            ]),
-            StatusCode::CREATED,
-        )
+        .open_transfer(&body(vec![
+            approval("receiving_school", "沈校长", &school_paper),
+            approval("receiving_bureau", "沈科长", &bureau_paper),
+        ]))
+        .await
+        .json_with(StatusCode::CREATED)
         .await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(case["stage"], "sending_school");
@@ -896,7 +801,7 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
     assert_eq!(case["proofs"].as_array().unwrap().len(), 3);
     assert_eq!(status_of(&app, &pid).await, "transfer_pending");
     // The form shows the other side's approvals as recorded.
-    let text = central.pdf_text(&format!("/api/cases/{id}/form")).await;
+    let text = central.case_form(&id).await.pdf_text().await;
     for expected in ["辽宁省", "和平区第一小学", "沈校长", "沈科长", "四年级"] {
         assert!(text.contains(expected), "{expected} printed: {text}");
     }
@@ -911,7 +816,7 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
     // The record left the system: it stays closed.
     let before = written(&app).await;
     refused(
-        central.post(&format!("/api/students/{pid}/suspension"), &application("因病")).await,
+        central.apply_suspension(&pid, &application("因病")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
@@ -921,15 +826,15 @@ async fn an_external_transfer_records_the_other_sides_approvals_with_their_scans
     // A month on, the paper file not yet handed over shows as overdue (Art. 21, 34) until it is.
     let later = app.restart_at(day(2027, 1, 4)).await;
     let bureau = sign_in(&later, "bureau").await;
-    let items = bureau.json("/api/overdue").await;
+    let items = bureau.overdue().await.json_ok().await;
     let found = overdue_for(&items, "handover_overdue", &pid);
     assert_eq!(found.len(), 1, "{items}");
     assert_eq!((found[0]["due"].as_str(), found[0]["days_overdue"].as_i64()), (Some("2026-12-29"), Some(6)));
     assert_eq!(found[0]["school_code"], CENTRAL);
-    let res = sign_in(&later, &format!("r{CENTRAL}")).await.get(&format!("/api/cases/{id}/package")).await;
+    let res = sign_in(&later, &format!("r{CENTRAL}")).await.hand_over_package(&id).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(bureau.json(&format!("/api/cases/{id}")).await["handed_over_on"], "2027-01-04");
-    assert!(overdue_for(&bureau.json("/api/overdue").await, "handover_overdue", &pid).is_empty());
+    assert_eq!(bureau.case(&id).await.json_ok().await["handed_over_on"], "2027-01-04");
+    assert!(overdue_for(&bureau.overdue().await.json_ok().await, "handover_overdue", &pid).is_empty());
 }
 
 #[tokio::test]
@@ -939,18 +844,21 @@ async fn going_abroad_is_approved_and_the_record_continues_on_return() {
     let no = student_no(&app, "出境生").await;
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let bureau = sign_in(&app, "bureau").await;
-    let path = format!("/api/students/{pid}/abroad");
 
     let before = written(&app).await;
     refused(
-        town.post(&path, &json!({"departure_date": "2026-11-25", "country": " ", "guardian_name": "张建国"})).await,
+        town.apply_abroad(&pid, &json!({"departure_date": "2026-11-25", "country": " ", "guardian_name": "张建国"}))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "field.required",
     )
     .await;
     refused(
-        town.post(&path, &json!({"departure_date": "2026-13-01", "country": "新加坡", "guardian_name": "张建国"}))
-            .await,
+        town.apply_abroad(
+            &pid,
+            &json!({"departure_date": "2026-13-01", "country": "新加坡", "guardian_name": "张建国"}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "date.invalid",
     )
@@ -958,13 +866,13 @@ async fn going_abroad_is_approved_and_the_record_continues_on_return() {
     assert_eq!(written(&app).await, before);
 
     let body = json!({"departure_date": "2026-11-25", "country": "新加坡", "reason": "随父母出国就读", "guardian_name": "张建国"});
-    let case = town.ok(&path, &body, StatusCode::CREATED).await;
+    let case = town.apply_abroad(&pid, &body).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(case["stage"], "school");
     town.case_proof(&id, "transfer_proof", "护照及签证", 45).await;
     town.approve(&id, "school", "同意", "周校长").await;
     // The transfer form names the country and the departure date.
-    let text = town.pdf_text(&format!("/api/cases/{id}/form")).await;
+    let text = town.case_form(&id).await.pdf_text().await;
     for expected in ["新加坡", "出境就读", "2026-11-25", "周校长"] {
         assert!(text.contains(expected), "{expected} printed: {text}");
     }
@@ -983,18 +891,16 @@ async fn going_abroad_is_approved_and_the_record_continues_on_return() {
     // Back: placed in another grade, the class must be named; then the same record continues.
     let before = written(&app).await;
     refused(
-        town.post(&format!("/api/students/{pid}/return"), &json!({"returned_on": "2026-11-29", "grade": 5})).await,
+        town.record_return(&pid, &json!({"returned_on": "2026-11-29", "grade": 5})).await,
         StatusCode::BAD_REQUEST,
         "return.class_required",
     )
     .await;
     assert_eq!(written(&app).await, before);
     let answer = town
-        .ok(
-            &format!("/api/students/{pid}/return"),
-            &json!({"returned_on": "2026-11-29", "grade": 5, "class_number": 1}),
-            StatusCode::OK,
-        )
+        .record_return(&pid, &json!({"returned_on": "2026-11-29", "grade": 5, "class_number": 1}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!(answer["status"], "active");
     assert_eq!(placement(&app, &pid).await, (TOWN.to_owned(), 5, Some(5), Some(1)));
@@ -1011,8 +917,7 @@ async fn suspension_then_renewal_then_resumption_into_the_next_grade() {
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let bureau = sign_in(&app, "bureau").await;
 
-    let case =
-        town.ok(&format!("/api/students/{pid}/suspension"), &application("因病住院治疗"), StatusCode::CREATED).await;
+    let case = town.apply_suspension(&pid, &application("因病住院治疗")).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(case["stage"], "school");
     assert_eq!(
@@ -1022,7 +927,7 @@ async fn suspension_then_renewal_then_resumption_into_the_next_grade() {
     // The school cannot approve before the proof is scanned.
     let before = written(&app).await;
     refused(
-        town.post(&format!("/api/cases/{id}/decision"), &json!({"stage": "school", "decision": "approve"})).await,
+        town.decide(&id, &json!({"stage": "school", "decision": "approve"})).await,
         StatusCode::CONFLICT,
         "case.proof_required",
     )
@@ -1044,7 +949,7 @@ async fn suspension_then_renewal_then_resumption_into_the_next_grade() {
     assert_eq!(event_detail(&app, &pid, "suspended").await["end_date"], "2027-11-28");
 
     // The form: 休学, the reason, both approvals.
-    let text = town.pdf_text(&format!("/api/cases/{id}/form")).await;
+    let text = town.case_form(&id).await.pdf_text().await;
     for expected in [
         "吉林省中小学生休学、复学申请表",
         "■休学",
@@ -1061,12 +966,12 @@ async fn suspension_then_renewal_then_resumption_into_the_next_grade() {
 
     // Near its end the school is reminded; after it, the bureau sees it expired.
     let soon = app.restart_at(day(2027, 11, 10)).await;
-    let items = sign_in(&soon, &format!("r{TOWN}")).await.json("/api/overdue").await;
+    let items = sign_in(&soon, &format!("r{TOWN}")).await.overdue().await.json_ok().await;
     let ending = overdue_for(&items, "suspension_ending", &pid);
     assert_eq!((ending.len(), ending[0]["days_overdue"].as_i64()), (1, Some(-18)), "{items}");
     drop(soon);
     let expired = app.restart_at(day(2027, 12, 1)).await;
-    let items = sign_in(&expired, "bureau").await.json("/api/overdue").await;
+    let items = sign_in(&expired, "bureau").await.overdue().await.json_ok().await;
     let found = overdue_for(&items, "suspension_expired", &pid);
     assert_eq!(found.len(), 1, "{items}");
     assert_eq!((found[0]["due"].as_str(), found[0]["days_overdue"].as_i64()), (Some("2027-11-28"), Some(3)));
@@ -1076,7 +981,7 @@ async fn suspension_then_renewal_then_resumption_into_the_next_grade() {
     let proof = town.scan(&pid, "diagnosis", 52).await;
     let mut renewal = application("仍需住院治疗");
     renewal["proofs"] = json!([{"digest": proof, "label": "复查诊断证明"}]);
-    let case = town.ok(&format!("/api/students/{pid}/renewal"), &renewal, StatusCode::CREATED).await;
+    let case = town.apply_renewal(&pid, &renewal).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(
         (case["detail"]["start_date"].as_str(), case["detail"]["end_date"].as_str()),
@@ -1099,28 +1004,18 @@ async fn suspension_then_renewal_then_resumption_into_the_next_grade() {
     let mut resume = application("病愈复学");
     resume["resume_grade"] = json!("later");
     resume["class_number"] = json!(1);
-    refused(
-        town.post(&format!("/api/students/{pid}/resumption"), &resume).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "resumption.grade",
-    )
-    .await;
+    refused(town.apply_resumption(&pid, &resume).await, StatusCode::UNPROCESSABLE_ENTITY, "resumption.grade").await;
     resume["resume_grade"] = json!("next");
     resume["class_number"] = json!(7);
-    refused(
-        town.post(&format!("/api/students/{pid}/resumption"), &resume).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "class.not_found",
-    )
-    .await;
+    refused(town.apply_resumption(&pid, &resume).await, StatusCode::UNPROCESSABLE_ENTITY, "class.not_found").await;
     assert_eq!(written(&app).await, before);
     resume["class_number"] = json!(1);
     let proof = town.scan(&pid, "diagnosis", 53).await;
     resume["proofs"] = json!([{"digest": proof, "label": "康复证明"}]);
-    let case = town.ok(&format!("/api/students/{pid}/resumption"), &resume, StatusCode::CREATED).await;
+    let case = town.apply_resumption(&pid, &resume).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(case["detail"]["resume_class"], "四年级1班");
-    let text = town.pdf_text(&format!("/api/cases/{id}/form")).await;
+    let text = town.case_form(&id).await.pdf_text().await;
     assert!(text.contains("■复学") && text.contains("四年级"), "{text}");
     town.approve(&id, "school", "同意复学", "周校长").await;
     bureau.approve(&id, "bureau", "同意", "吴科长").await;
@@ -1148,7 +1043,7 @@ async fn the_graduating_year_suspends_only_with_the_bureaus_reason_and_a_graduat
 
     let before = written(&app).await;
     let msg = refused(
-        town.post(&format!("/api/students/{sixth}/suspension"), &application("因病")).await,
+        town.apply_suspension(&sixth, &application("因病")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "suspension.graduating_year",
     )
@@ -1156,21 +1051,17 @@ async fn the_graduating_year_suspends_only_with_the_bureaus_reason_and_a_graduat
     assert!(msg.contains("毕业年级") && msg.contains("第二十二条"), "{msg}");
     let mut with_reason = application("因病");
     with_reason["override_reason"] = json!("重病住院，经局长办公会同意");
-    refused(
-        town.post(&format!("/api/students/{sixth}/suspension"), &with_reason).await,
-        StatusCode::FORBIDDEN,
-        "case.override_bureau_only",
-    )
-    .await;
+    refused(town.apply_suspension(&sixth, &with_reason).await, StatusCode::FORBIDDEN, "case.override_bureau_only")
+        .await;
     let msg = refused(
-        town.post(&format!("/api/students/{graduate}/suspension"), &application("因病")).await,
+        town.apply_suspension(&graduate, &application("因病")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
     .await;
     assert!(msg.contains("毕业"), "{msg}");
     refused(
-        bureau.post(&format!("/api/students/{graduate}/suspension"), &with_reason).await,
+        bureau.apply_suspension(&graduate, &with_reason).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
@@ -1178,7 +1069,7 @@ async fn the_graduating_year_suspends_only_with_the_bureaus_reason_and_a_graduat
     assert_eq!(written(&app).await, before);
 
     // With the bureau's reason on record it goes through the usual approvals.
-    let case = bureau.ok(&format!("/api/students/{sixth}/suspension"), &with_reason, StatusCode::CREATED).await;
+    let case = bureau.apply_suspension(&sixth, &with_reason).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(case["override_reason"], "重病住院，经局长办公会同意");
     town.case_proof(&id, "diagnosis", "诊断证明", 61).await;
@@ -1201,37 +1092,35 @@ async fn a_dropout_is_reported_recalled_by_notice_and_returns() {
     // Three days is not a week; nine days is not a month.
     let before = written(&app).await;
     let msg = refused(
-        town.post(&format!("/api/students/{pid}/dropout/suspected"), &json!({"absent_since": "2026-11-26"})).await,
+        town.suspect_dropout(&pid, &json!({"absent_since": "2026-11-26"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "dropout.too_soon",
     )
     .await;
     assert!(msg.contains("一周"), "{msg}");
     refused(
-        town.post(&format!("/api/students/{pid}/dropout/suspected"), &json!({"absent_since": "2026-12-01"})).await,
+        town.suspect_dropout(&pid, &json!({"absent_since": "2026-12-01"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "date.future",
     )
     .await;
     refused(
-        bureau.post(&format!("/api/students/{pid}/dropout/suspected"), &json!({"absent_since": "2026-11-20"})).await,
+        bureau.suspect_dropout(&pid, &json!({"absent_since": "2026-11-20"})).await,
         StatusCode::FORBIDDEN,
         "workflow.school_step",
     )
     .await;
     assert_eq!(written(&app).await, before);
     let answer = town
-        .ok(
-            &format!("/api/students/{pid}/dropout/suspected"),
-            &json!({"absent_since": "2026-11-20", "note": "电话联系不上"}),
-            StatusCode::OK,
-        )
+        .suspect_dropout(&pid, &json!({"absent_since": "2026-11-20", "note": "电话联系不上"}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!(answer["status"], "suspected_dropout");
     assert_eq!(event_detail(&app, &pid, "dropout_suspected").await["reported_to_bureau"], "2026-11-29");
     let before = written(&app).await;
     let msg = refused(
-        town.post(&format!("/api/students/{pid}/dropout"), &json!({"absent_since": "2026-11-20"})).await,
+        town.report_dropout(&pid, &json!({"absent_since": "2026-11-20"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "dropout.too_soon",
     )
@@ -1239,8 +1128,8 @@ async fn a_dropout_is_reported_recalled_by_notice_and_returns() {
     assert!(msg.contains("一个月"), "{msg}");
     // The return-by date lies ahead.
     refused(
-        town.post(
-            &format!("/api/students/{pid}/recalls"),
+        town.issue_recall(
+            &pid,
             &json!({"return_by": "2026-11-29", "contact_person": "周老师", "contact_phone": "043185551234"}),
         )
         .await,
@@ -1250,11 +1139,7 @@ async fn a_dropout_is_reported_recalled_by_notice_and_returns() {
     .await;
     // A recall notice only for a (suspected) dropout.
     refused(
-        town.post(
-            &format!("/api/students/{long}/recalls"),
-            &json!({"contact_person": "周老师", "contact_phone": "043185551234"}),
-        )
-        .await,
+        town.issue_recall(&long, &json!({"contact_person": "周老师", "contact_phone": "043185551234"})).await,
         StatusCode::CONFLICT,
         "recall.not_dropout",
     )
@@ -1263,17 +1148,18 @@ async fn a_dropout_is_reported_recalled_by_notice_and_returns() {
 
     // The recall notice, numbered, with its return-by date, printed.
     let answer = town
-        .ok(
-            &format!("/api/students/{pid}/recalls"),
+        .issue_recall(
+            &pid,
             &json!({"return_by": "2026-12-15", "contact_person": "周老师", "contact_phone": "043185551234"}),
-            StatusCode::CREATED,
         )
+        .await
+        .json_with(StatusCode::CREATED)
         .await;
     let number = answer["recall"]["number"].as_str().unwrap().to_owned();
     assert_eq!(number, format!("QF2026{TOWN}001"));
     assert_eq!(answer["recall"]["return_by"], "2026-12-15");
     assert_eq!(answer["recall"]["absent_since"], "2026-11-20");
-    let text = town.pdf_text(&format!("/api/students/{pid}/documents/recall_notice")).await;
+    let text = town.document(&pid, "recall_notice").await.pdf_text().await;
     for expected in
         ["劝返复学通知书", number.as_str(), "2026年12月15日", "2026年11月20日", "缺课生", "周老师", "043185551234"]
     {
@@ -1281,64 +1167,59 @@ async fn a_dropout_is_reported_recalled_by_notice_and_returns() {
     }
     // Delivered once, to the guardian.
     let recall = town
-        .ok(
-            "/api/recalls/delivery",
-            &json!({"number": number, "delivered_on": "2026-11-29", "delivered_to": "缺课生家长"}),
-            StatusCode::OK,
-        )
+        .record_recall_delivery(&json!({"number": number, "delivered_on": "2026-11-29", "delivered_to": "缺课生家长"}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!((recall["delivered_on"].as_str(), recall["delivery"].as_str()), (Some("2026-11-29"), Some("当面送达")));
     let before = written(&app).await;
     refused(
-        town.post(
-            "/api/recalls/delivery",
-            &json!({"number": number, "delivered_on": "2026-11-29", "delivered_to": "家长"}),
-        )
-        .await,
+        town.record_recall_delivery(&json!({"number": number, "delivered_on": "2026-11-29", "delivered_to": "家长"}))
+            .await,
         StatusCode::CONFLICT,
         "recall.delivered",
     )
     .await;
     assert_eq!(written(&app).await, before);
-    let list = town.json(&format!("/api/students/{pid}/recalls")).await;
+    let list = town.recalls(&pid).await.json_ok().await;
+    snap_json!("recalls_list", list);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["delivered_to"], "缺课生家长");
 
     // Back at school.
-    let answer =
-        town.ok(&format!("/api/students/{pid}/return"), &json!({"returned_on": "2026-11-29"}), StatusCode::OK).await;
+    let answer = town.record_return(&pid, &json!({"returned_on": "2026-11-29"})).await.json_with(StatusCode::OK).await;
     assert_eq!(answer["status"], "active");
     assert_eq!(placement(&app, &pid).await, (TOWN.to_owned(), 3, Some(3), Some(1)));
-    assert_eq!(town.json(&format!("/api/students/{pid}/recalls")).await[0]["returned_on"], "2026-11-29");
+    assert_eq!(town.recalls(&pid).await.json_ok().await[0]["returned_on"], "2026-11-29");
     let ev = events(&app, &pid).await;
     assert_eq!(ev[ev.len() - 4..], ["dropout_suspected", "recall_issued", "recall_delivered", "returned"]);
 
     // Absent over a month and still only "suspected": overdue until reported as a dropout.
-    town.ok(&format!("/api/students/{long}/dropout/suspected"), &json!({"absent_since": "2026-10-10"}), StatusCode::OK)
-        .await;
-    let items = bureau.json("/api/overdue").await;
+    town.suspect_dropout(&long, &json!({"absent_since": "2026-10-10"})).await.json_with(StatusCode::OK).await;
+    let items = bureau.overdue().await.json_ok().await;
     let found = overdue_for(&items, "dropout_unreported", &long);
     assert_eq!(found.len(), 1, "{items}");
     assert_eq!((found[0]["due"].as_str(), found[0]["days_overdue"].as_i64()), (Some("2026-11-10"), Some(19)));
     let answer =
-        town.ok(&format!("/api/students/{long}/dropout"), &json!({"absent_since": "2026-10-10"}), StatusCode::OK).await;
+        town.report_dropout(&long, &json!({"absent_since": "2026-10-10"})).await.json_with(StatusCode::OK).await;
     assert_eq!(answer["status"], "dropout");
-    assert!(overdue_for(&bureau.json("/api/overdue").await, "dropout_unreported", &long).is_empty());
+    assert!(overdue_for(&bureau.overdue().await.json_ok().await, "dropout_unreported", &long).is_empty());
     // The record is kept (Art. 29).
-    assert_eq!(town.json(&format!("/api/students/{long}")).await["student"]["status"], "dropout");
+    assert_eq!(town.student(&long).await.json_ok().await["student"]["status"], "dropout");
     // A recall whose deadline passes without the student back is overdue.
     let answer = town
-        .ok(
-            &format!("/api/students/{long}/recalls"),
+        .issue_recall(
+            &long,
             &json!({"return_by": "2026-12-10", "contact_person": "周老师", "contact_phone": "043185551234"}),
-            StatusCode::CREATED,
         )
+        .await
+        .json_with(StatusCode::CREATED)
         .await;
     let number = answer["recall"]["number"].as_str().unwrap().to_owned();
     assert_eq!(number, format!("QF2026{TOWN}002"));
-    assert!(overdue_for(&bureau.json("/api/overdue").await, "recall_overdue", &long).is_empty());
+    assert!(overdue_for(&bureau.overdue().await.json_ok().await, "recall_overdue", &long).is_empty());
     let later = app.restart_at(day(2026, 12, 14)).await;
-    let items = sign_in(&later, &format!("r{TOWN}")).await.json("/api/overdue").await;
+    let items = sign_in(&later, &format!("r{TOWN}")).await.overdue().await.json_ok().await;
     let found = overdue_for(&items, "recall_overdue", &long);
     assert_eq!(found.len(), 1, "{items}");
     assert_eq!((found[0]["what"].as_str(), found[0]["days_overdue"].as_i64()), (Some(number.as_str()), Some(4)));
@@ -1353,7 +1234,7 @@ async fn there_is_no_way_to_withdraw_or_expel_a_student() {
     let before = written(&app).await;
     for who in [&town, &bureau] {
         for path in ["expel", "expulsion", "withdraw", "withdrawal", "leave"] {
-            let res = who.post(&format!("/api/students/{pid}/{path}"), &json!({"reason": "劝退"})).await;
+            let res = who.send_json(&format!("/api/students/{pid}/{path}"), &json!({"reason": "劝退"})).await;
             assert!(
                 matches!(res.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED),
                 "{path}: {}",
@@ -1378,7 +1259,7 @@ async fn a_death_is_recorded_with_proof_in_time_or_late_and_closes_the_record() 
 
     let before = written(&app).await;
     let msg = refused(
-        town.post(&format!("/api/students/{pid}/death"), &json!({"died_on": "2026-11-20", "proofs": []})).await,
+        town.record_death(&pid, &json!({"died_on": "2026-11-20", "proofs": []})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "death.proof_required",
     )
@@ -1386,8 +1267,7 @@ async fn a_death_is_recorded_with_proof_in_time_or_late_and_closes_the_record() 
     assert!(msg.contains("第二十八条"), "{msg}");
     let elsewhere = xueji_archive::Digest::of("not scanned".as_bytes()).to_string();
     refused(
-        town.post(&format!("/api/students/{pid}/death"), &json!({"died_on": "2026-11-20", "proofs": [elsewhere]}))
-            .await,
+        town.record_death(&pid, &json!({"died_on": "2026-11-20", "proofs": [elsewhere]})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "proof.not_in_dossier",
     )
@@ -1397,7 +1277,9 @@ async fn a_death_is_recorded_with_proof_in_time_or_late_and_closes_the_record() 
     // Within 10 working days (Friday 20 November → Friday 4 December).
     let proof = town.scan(&pid, "death_certificate", 91).await;
     let answer = town
-        .ok(&format!("/api/students/{pid}/death"), &json!({"died_on": "2026-11-20", "proofs": [proof]}), StatusCode::OK)
+        .record_death(&pid, &json!({"died_on": "2026-11-20", "proofs": [proof]}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!((answer["due"].as_str(), answer["late"].as_bool()), (Some("2026-12-04"), Some(false)));
     assert_eq!(status_of(&app, &pid).await, "deceased");
@@ -1414,29 +1296,23 @@ async fn a_death_is_recorded_with_proof_in_time_or_late_and_closes_the_record() 
     // Reported after its deadline (Sunday 1 November → Friday 13 November): recorded, marked late.
     let proof = town.scan(&late_pid, "death_certificate", 92).await;
     // An open application is withdrawn first.
-    let case =
-        town.ok(&format!("/api/students/{late_pid}/suspension"), &application("因病"), StatusCode::CREATED).await;
+    let case = town.apply_suspension(&late_pid, &application("因病")).await.json_with(StatusCode::CREATED).await;
     let before = written(&app).await;
     refused(
-        town.post(&format!("/api/students/{late_pid}/death"), &json!({"died_on": "2026-11-01", "proofs": [proof]}))
-            .await,
+        town.record_death(&late_pid, &json!({"died_on": "2026-11-01", "proofs": [proof]})).await,
         StatusCode::CONFLICT,
         "case.open_exists",
     )
     .await;
     assert_eq!(written(&app).await, before);
-    town.ok(
-        &format!("/api/cases/{}/withdraw", case["id"].as_str().unwrap()),
-        &json!({"reason": "学生已故"}),
-        StatusCode::OK,
-    )
-    .await;
+    town.withdraw_case(case["id"].as_str().unwrap(), &json!({"reason": "学生已故"}))
+        .await
+        .json_with(StatusCode::OK)
+        .await;
     let answer = town
-        .ok(
-            &format!("/api/students/{late_pid}/death"),
-            &json!({"died_on": "2026-11-01", "proofs": [proof]}),
-            StatusCode::OK,
-        )
+        .record_death(&late_pid, &json!({"died_on": "2026-11-01", "proofs": [proof]}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!((answer["due"].as_str(), answer["late"].as_bool()), (Some("2026-11-13"), Some(true)));
     assert_eq!(event_detail(&app, &late_pid, "deceased").await["late"], true);
@@ -1448,30 +1324,26 @@ async fn a_death_is_recorded_with_proof_in_time_or_late_and_closes_the_record() 
     resume["resume_grade"] = json!("same");
     resume["class_number"] = json!(1);
     let before = written(&app).await;
-    let attempts: Vec<(&Session, String, Value)> = vec![
-        (&central, "/api/transfers".into(), transfer(&no, "逝者甲", 1)),
-        (&town, format!("/api/students/{pid}/suspension"), application("休学")),
-        (&town, format!("/api/students/{pid}/renewal"), application("续办")),
-        (&town, format!("/api/students/{pid}/resumption"), resume),
-        (
-            &town,
-            format!("/api/students/{pid}/abroad"),
-            json!({"departure_date": "2026-12-01", "country": "日本", "guardian_name": "张建国"}),
-        ),
-        (
-            &town,
-            format!("/api/students/{pid}/info-change"),
-            json!({"changes": {"current_address": "新址"}, "guardian_name": "张建国"}),
-        ),
-        (&town, format!("/api/students/{pid}/dropout/suspected"), json!({"absent_since": "2026-11-01"})),
-        (&town, format!("/api/students/{pid}/dropout"), json!({"absent_since": "2026-10-01"})),
-        (&town, format!("/api/students/{pid}/return"), json!({"returned_on": "2026-11-29"})),
-        (&town, format!("/api/students/{pid}/missing"), json!({"since": "2026-11-25", "kind": "missing"})),
-        (&town, format!("/api/students/{pid}/death"), json!({"died_on": "2026-11-20", "proofs": [proof]})),
+    let attempts: Vec<(&Session, &str, Value)> = vec![
+        (&central, "transfer", transfer(&no, "逝者甲", 1)),
+        (&town, "suspension", application("休学")),
+        (&town, "renewal", application("续办")),
+        (&town, "resumption", resume),
+        (&town, "abroad", json!({"departure_date": "2026-12-01", "country": "日本", "guardian_name": "张建国"})),
+        (&town, "info-change", json!({"changes": {"current_address": "新址"}, "guardian_name": "张建国"})),
+        (&town, "dropout/suspected", json!({"absent_since": "2026-11-01"})),
+        (&town, "dropout", json!({"absent_since": "2026-10-01"})),
+        (&town, "return", json!({"returned_on": "2026-11-29"})),
+        (&town, "missing", json!({"since": "2026-11-25", "kind": "missing"})),
+        (&town, "death", json!({"died_on": "2026-11-20", "proofs": [proof]})),
     ];
-    for (who, path, body) in &attempts {
-        let msg = refused(who.post(path, body).await, StatusCode::UNPROCESSABLE_ENTITY, "status.transition").await;
-        assert!(msg.contains("死亡注销"), "{path}: {msg}");
+    for (who, action, body) in &attempts {
+        let res = match *action {
+            "transfer" => who.open_transfer(body).await,
+            action => who.student_action(&pid, action, body).await,
+        };
+        let msg = refused(res, StatusCode::UNPROCESSABLE_ENTITY, "status.transition").await;
+        assert!(msg.contains("死亡注销"), "{action}: {msg}");
     }
     assert_eq!(written(&app).await, before);
     assert_eq!(
@@ -1490,13 +1362,13 @@ async fn a_missing_or_detained_student_is_reported_kept_and_returns() {
 
     let before = written(&app).await;
     refused(
-        town.post(&format!("/api/students/{pid}/missing"), &json!({"since": "2026-11-25", "kind": "lost"})).await,
+        town.report_missing(&pid, &json!({"since": "2026-11-25", "kind": "lost"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "missing.kind",
     )
     .await;
     refused(
-        town.post(&format!("/api/students/{pid}/return"), &json!({"returned_on": "2026-11-29"})).await,
+        town.record_return(&pid, &json!({"returned_on": "2026-11-29"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
@@ -1504,26 +1376,25 @@ async fn a_missing_or_detained_student_is_reported_kept_and_returns() {
     assert_eq!(written(&app).await, before);
 
     let answer = town
-        .ok(&format!("/api/students/{pid}/missing"), &json!({"since": "2026-11-25", "kind": "missing"}), StatusCode::OK)
+        .report_missing(&pid, &json!({"since": "2026-11-25", "kind": "missing"}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!(answer["status"], "missing");
     let detail = event_detail(&app, &pid, "missing_reported").await;
     assert_eq!((detail["kind"].as_str(), detail["reported_to_bureau"].as_str()), (Some("失踪"), Some("2026-11-29")));
     // The record is kept where it was.
-    let record = town.json(&format!("/api/students/{pid}")).await;
+    let record = town.student(&pid).await.json_ok().await;
     assert_eq!(record["student"]["status"], "missing");
     assert_eq!(placement(&app, &pid).await, (TOWN.to_owned(), 3, Some(3), Some(1)));
-    let answer =
-        town.ok(&format!("/api/students/{pid}/return"), &json!({"returned_on": "2026-11-29"}), StatusCode::OK).await;
+    let answer = town.record_return(&pid, &json!({"returned_on": "2026-11-29"})).await.json_with(StatusCode::OK).await;
     assert_eq!(answer["status"], "active");
     assert_eq!(events(&app, &pid).await.last().unwrap(), "found");
 
     let answer = town
-        .ok(
-            &format!("/api/students/{held}/missing"),
-            &json!({"since": "2026-11-28", "kind": "detained"}),
-            StatusCode::OK,
-        )
+        .report_missing(&held, &json!({"since": "2026-11-28", "kind": "detained"}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!(answer["status"], "missing");
     assert_eq!(event_detail(&app, &held, "missing_reported").await["kind"], "被刑事拘留");
@@ -1572,28 +1443,19 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     // Only the bureau runs them.
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let before = written(&app).await;
-    assert_eq!(town.get("/api/years/graduation/2027").await.status(), StatusCode::FORBIDDEN);
-    refused(town.post("/api/years/graduation/2027", &json!({})).await, StatusCode::FORBIDDEN, "workflow.bureau_step")
-        .await;
+    assert_eq!(town.graduation_preview(2027).await.status(), StatusCode::FORBIDDEN);
+    refused(town.run_graduation(2027, &json!({})).await, StatusCode::FORBIDDEN, "workflow.bureau_step").await;
 
     // 20 May: too early for either.
     let may = app.restart_at(day(2027, 5, 20)).await;
     let bureau = sign_in(&may, "bureau").await;
-    let msg = refused(
-        bureau.post("/api/years/graduation/2027", &json!({})).await,
-        StatusCode::CONFLICT,
-        "graduation.too_early",
-    )
-    .await;
+    let msg =
+        refused(bureau.run_graduation(2027, &json!({})).await, StatusCode::CONFLICT, "graduation.too_early").await;
     assert!(msg.contains("6月1日"), "{msg}");
-    let msg = refused(
-        bureau.post("/api/years/promotion/2027", &json!({})).await,
-        StatusCode::CONFLICT,
-        "promotion.too_early",
-    )
-    .await;
+    let msg = refused(bureau.run_promotion(2027, &json!({})).await, StatusCode::CONFLICT, "promotion.too_early").await;
     assert!(msg.contains("8月10日"), "{msg}");
-    let preview = bureau.json("/api/years/graduation/2027").await;
+    let preview = bureau.graduation_preview(2027).await.json_ok().await;
+    snap_json!("graduation_preview", preview);
     assert_eq!(preview["allowed"], false);
     assert!(preview["refusal"].as_str().unwrap().contains("6月1日"));
     assert_eq!(written(&app).await, before);
@@ -1602,7 +1464,7 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     // 15 June: the preview counts without changing anything; the run graduates the active ones.
     let june = app.restart_at(day(2027, 6, 15)).await;
     let bureau = sign_in(&june, "bureau").await;
-    let preview = bureau.json("/api/years/graduation/2027").await;
+    let preview = bureau.graduation_preview(2027).await.json_ok().await;
     assert_eq!(
         (preview["allowed"].as_bool(), preview["needs_late_reason"].as_bool()),
         (Some(true), Some(false)),
@@ -1614,7 +1476,8 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     assert_eq!(line(&preview, TOWN)["staying"], json!([["休学", 1]]));
     assert_eq!(line(&preview, JUNIOR)["moving"], 1);
     assert_eq!(written(&app).await, before);
-    let summary = bureau.ok("/api/years/graduation/2027", &json!({}), StatusCode::OK).await;
+    let summary = bureau.run_graduation(2027, &json!({})).await.json_with(StatusCode::OK).await;
+    snap_json!("graduation_summary", summary);
     assert_eq!(summary["moved"], 2);
     assert_eq!(summary["schools"], json!([[TOWN, 1], [JUNIOR, 1]]));
     for (pid, status) in
@@ -1624,23 +1487,19 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     }
     assert_eq!(event_detail(&app, &six, "graduated").await["year"], 2027);
     let before = written(&app).await;
-    let msg = refused(
-        bureau.post("/api/years/graduation/2027", &json!({})).await,
-        StatusCode::CONFLICT,
-        "graduation.already_run",
-    )
-    .await;
+    let msg =
+        refused(bureau.run_graduation(2027, &json!({})).await, StatusCode::CONFLICT, "graduation.already_run").await;
     assert!(msg.contains("每年只能办理一次"), "{msg}");
-    refused(bureau.post("/api/years/promotion/2027", &json!({})).await, StatusCode::CONFLICT, "promotion.too_early")
-        .await;
+    refused(bureau.run_promotion(2027, &json!({})).await, StatusCode::CONFLICT, "promotion.too_early").await;
     assert_eq!(written(&app).await, before);
-    assert!(bureau.json("/api/years/graduation/2027").await["ran_at"].is_string());
+    assert!(bureau.graduation_preview(2027).await.json_ok().await["ran_at"].is_string());
     drop(june);
 
     // 12 August: promotion, one grade up, a class created where needed, the suspended stay.
     let august = app.restart_at(day(2027, 8, 12)).await;
     let bureau = sign_in(&august, "bureau").await;
-    let preview = bureau.json("/api/years/promotion/2027").await;
+    let preview = bureau.promotion_preview(2027).await.json_ok().await;
+    snap_json!("promotion_preview", preview);
     assert_eq!(preview["allowed"], true, "{preview}");
     assert_eq!(preview["total"], 3);
     assert_eq!(line(&preview, TOWN)["moving"], 2);
@@ -1648,7 +1507,8 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     assert_eq!(line(&preview, TOWN)["staying"], json!([["休学（保留原年级）", 1]]));
     assert_eq!(line(&preview, JUNIOR)["moving"], 1);
     assert_eq!(written(&app).await, before);
-    let summary = bureau.ok("/api/years/promotion/2027", &json!({}), StatusCode::OK).await;
+    let summary = bureau.run_promotion(2027, &json!({})).await.json_with(StatusCode::OK).await;
+    snap_json!("promotion_summary", summary);
     assert_eq!((summary["moved"].as_i64(), summary["classes_created"].as_i64()), (Some(3), Some(1)));
     assert_eq!(placement(&app, &three).await, (TOWN.to_owned(), 4, Some(4), Some(1)));
     assert_eq!(placement(&app, &three_b).await, (TOWN.to_owned(), 4, Some(4), Some(2)));
@@ -1661,8 +1521,7 @@ async fn graduation_then_promotion_each_in_its_window_and_only_once() {
     assert_eq!((promoted["from_grade"].as_i64(), promoted["to_grade"].as_i64()), (Some(3), Some(4)));
     assert!(!events(&app, &three_away).await.contains(&"promoted".to_owned()));
     let before = written(&app).await;
-    refused(bureau.post("/api/years/promotion/2027", &json!({})).await, StatusCode::CONFLICT, "promotion.already_run")
-        .await;
+    refused(bureau.run_promotion(2027, &json!({})).await, StatusCode::CONFLICT, "promotion.already_run").await;
     assert_eq!(written(&app).await, before);
 }
 
@@ -1676,42 +1535,38 @@ async fn a_late_graduation_needs_its_reason_and_promotion_waits_for_graduation()
     let bureau = sign_in(&august, "bureau").await;
 
     let before = written(&app).await;
-    let msg = refused(
-        bureau.post("/api/years/promotion/2027", &json!({})).await,
-        StatusCode::CONFLICT,
-        "promotion.graduation_first",
-    )
-    .await;
+    let msg =
+        refused(bureau.run_promotion(2027, &json!({})).await, StatusCode::CONFLICT, "promotion.graduation_first").await;
     assert!(msg.contains("毕业"), "{msg}");
-    let preview = bureau.json("/api/years/graduation/2027").await;
+    let preview = bureau.graduation_preview(2027).await.json_ok().await;
     assert_eq!(
         (preview["allowed"].as_bool(), preview["needs_late_reason"].as_bool()),
         (Some(true), Some(true)),
         "{preview}"
     );
-    let msg = refused(
-        bureau.post("/api/years/graduation/2027", &json!({})).await,
-        StatusCode::CONFLICT,
-        "graduation.late_reason_required",
-    )
-    .await;
+    let msg =
+        refused(bureau.run_graduation(2027, &json!({})).await, StatusCode::CONFLICT, "graduation.late_reason_required")
+            .await;
     assert!(msg.contains("7月31日"), "{msg}");
     refused(
-        bureau.post("/api/years/graduation/2027", &json!({"late_reason": "   "})).await,
+        bureau.run_graduation(2027, &json!({"late_reason": "   "})).await,
         StatusCode::CONFLICT,
         "graduation.late_reason_required",
     )
     .await;
     refused(
-        bureau.post("/api/years/graduation/2026", &json!({"late_reason": "补办"})).await,
+        bureau.run_graduation(2026, &json!({"late_reason": "补办"})).await,
         StatusCode::CONFLICT,
         "graduation.year_passed",
     )
     .await;
     assert_eq!(written(&app).await, before);
 
-    let summary =
-        bureau.ok("/api/years/graduation/2027", &json!({"late_reason": "系统切换，延误办理"}), StatusCode::OK).await;
+    let summary = bureau
+        .run_graduation(2027, &json!({"late_reason": "系统切换，延误办理"}))
+        .await
+        .json_with(StatusCode::OK)
+        .await;
     assert_eq!(summary["moved"], 1);
     let stored: String = sqlx::query_scalar("SELECT summary FROM year_runs WHERE kind = 'graduation' AND year = 2027")
         .fetch_one(&app.db().pool)
@@ -1719,7 +1574,7 @@ async fn a_late_graduation_needs_its_reason_and_promotion_waits_for_graduation()
         .unwrap();
     assert_eq!(serde_json::from_str::<Value>(&stored).unwrap()["late_reason"], "系统切换，延误办理");
     assert_eq!(status_of(&app, &six).await, "graduated");
-    assert_eq!(bureau.ok("/api/years/promotion/2027", &json!({}), StatusCode::OK).await["moved"], 1);
+    assert_eq!(bureau.run_promotion(2027, &json!({})).await.json_with(StatusCode::OK).await["moved"], 1);
     assert_eq!(placement(&app, &three).await.1, 4);
 }
 
@@ -1735,27 +1590,23 @@ async fn a_promotion_that_would_overfill_a_class_changes_nothing() {
         .await
         .unwrap();
     let june = app.restart_at(day(2027, 6, 15)).await;
-    sign_in(&june, "bureau").await.ok("/api/years/graduation/2027", &json!({}), StatusCode::OK).await;
+    sign_in(&june, "bureau").await.run_graduation(2027, &json!({})).await.json_with(StatusCode::OK).await;
     drop(june);
     let august = app.restart_at(day(2027, 8, 12)).await;
     let bureau = sign_in(&august, "bureau").await;
-    let preview = bureau.json("/api/years/promotion/2027").await;
+    let preview = bureau.promotion_preview(2027).await.json_ok().await;
     assert_eq!(preview["allowed"], false, "{preview}");
     let problems = line(&preview, TOWN)["problems"].to_string();
     assert!(problems.contains("三年级1班") && problems.contains("四年级1班"), "{problems}");
     let before = written(&app).await;
-    let msg = refused(
-        bureau.post("/api/years/promotion/2027", &json!({})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "class.full",
-    )
-    .await;
+    let msg =
+        refused(bureau.run_promotion(2027, &json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "class.full").await;
     assert!(msg.contains("四年级1班"), "{msg}");
     assert_eq!(written(&app).await, before, "all or nothing: no student moved, the year not marked as run");
     assert_eq!(placement(&app, &ids[0]).await.1, 3);
     // Once the class is split, it runs.
     sqlx::query("UPDATE classes SET cap = 45").execute(&app.db().pool).await.unwrap();
-    assert_eq!(bureau.ok("/api/years/promotion/2027", &json!({}), StatusCode::OK).await["moved"], 2);
+    assert_eq!(bureau.run_promotion(2027, &json!({})).await.json_with(StatusCode::OK).await["moved"], 2);
 }
 
 #[tokio::test]
@@ -1765,7 +1616,9 @@ async fn the_junior_school_takes_this_years_primary_graduates_with_the_same_reco
     // The 2026 graduation, done late with its reason.
     let summary = sign_in(&app, "bureau")
         .await
-        .ok("/api/years/graduation/2026", &json!({"late_reason": "补办"}), StatusCode::OK)
+        .run_graduation(2026, &json!({"late_reason": "补办"}))
+        .await
+        .json_with(StatusCode::OK)
         .await;
     assert_eq!(summary["moved"], 1);
     let [fresh, fifth] =
@@ -1774,7 +1627,7 @@ async fn the_junior_school_takes_this_years_primary_graduates_with_the_same_reco
     enrol(&app, JUNIOR, vec![of_grade("初中毕业生", 9, 234)]).await;
     let july = app.restart_at(day(2027, 7, 1)).await;
     assert_eq!(
-        sign_in(&july, "bureau").await.ok("/api/years/graduation/2027", &json!({}), StatusCode::OK).await["moved"],
+        sign_in(&july, "bureau").await.run_graduation(2027, &json!({})).await.json_with(StatusCode::OK).await["moved"],
         2
     );
     let junior = sign_in(&july, &format!("r{JUNIOR}")).await;
@@ -1784,46 +1637,45 @@ async fn the_junior_school_takes_this_years_primary_graduates_with_the_same_reco
 
     let before = written(&app).await;
     refused(
-        junior.post("/api/junior-intake", &intake(&fresh_no, "错名")).await,
+        junior.junior_intake(&intake(&fresh_no, "错名")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "intake.student_not_found",
     )
     .await;
     let msg = refused(
-        junior.post("/api/junior-intake", &intake(&student_no(&app, "往届生").await, "往届生")).await,
+        junior.junior_intake(&intake(&student_no(&app, "往届生").await, "往届生")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "intake.not_this_year",
     )
     .await;
     assert!(msg.contains("2026") && msg.contains("往年毕业生"), "{msg}");
     refused(
-        junior.post("/api/junior-intake", &intake(&student_no(&app, "五年生").await, "五年生")).await,
+        junior.junior_intake(&intake(&student_no(&app, "五年生").await, "五年生")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
     .await;
     refused(
-        junior.post("/api/junior-intake", &intake(&student_no(&app, "初中毕业生").await, "初中毕业生")).await,
+        junior.junior_intake(&intake(&student_no(&app, "初中毕业生").await, "初中毕业生")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "intake.not_primary_graduate",
     )
     .await;
     refused(
-        town.post("/api/junior-intake", &intake(&fresh_no, "应届生")).await,
+        town.junior_intake(&intake(&fresh_no, "应届生")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "intake.not_junior",
     )
     .await;
     let mut no_class = intake(&fresh_no, "应届生");
     no_class["class_number"] = json!(5);
-    refused(junior.post("/api/junior-intake", &no_class).await, StatusCode::UNPROCESSABLE_ENTITY, "class.not_found")
-        .await;
+    refused(junior.junior_intake(&no_class).await, StatusCode::UNPROCESSABLE_ENTITY, "class.not_found").await;
     assert_eq!(written(&app).await, before);
     assert_eq!(status_of(&app, &earlier).await, "graduated");
     assert_eq!(status_of(&app, &fifth).await, "active");
 
     // This year's graduate: the same record, now in grade 7 of the junior school.
-    let answer = junior.ok("/api/junior-intake", &intake(&fresh_no, "应届生"), StatusCode::OK).await;
+    let answer = junior.junior_intake(&intake(&fresh_no, "应届生")).await.json_with(StatusCode::OK).await;
     assert_eq!(answer["student"], fresh.as_str());
     assert_eq!(placement(&app, &fresh).await, (JUNIOR.to_owned(), 7, Some(7), Some(1)));
     assert_eq!(status_of(&app, &fresh).await, "active");
@@ -1835,12 +1687,12 @@ async fn the_junior_school_takes_this_years_primary_graduates_with_the_same_reco
         (detail["from_school"].as_str(), detail["to_school"].as_str(), detail["year"].as_i64()),
         (Some(TOWN), Some(JUNIOR), Some(2027))
     );
-    assert_eq!(junior.json(&format!("/api/students/{fresh}")).await["student"]["school_code"], JUNIOR);
-    assert_eq!(town.get(&format!("/api/students/{fresh}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(junior.student(&fresh).await.json_ok().await["student"]["school_code"], JUNIOR);
+    assert_eq!(town.student(&fresh).await.status(), StatusCode::NOT_FOUND);
     // Taken once.
     let before = written(&app).await;
     refused(
-        junior.post("/api/junior-intake", &intake(&fresh_no, "应届生")).await,
+        junior.junior_intake(&intake(&fresh_no, "应届生")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
@@ -1858,61 +1710,64 @@ async fn an_information_change_needs_proof_and_both_approvals_and_keeps_the_old_
     let [pid] = <[String; 1]>::try_from(enrol(&app, TOWN, vec![row]).await).unwrap();
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let bureau = sign_in(&app, "bureau").await;
-    let path = format!("/api/students/{pid}/info-change");
     let change = |changes: Value| json!({"changes": changes, "reason": "搬家", "guardian_name": "张建国"});
     let old = "吉林省长春市农安县测试镇1号";
     let new = "吉林省长春市农安县新城路8号";
 
     let before = written(&app).await;
     let msg = refused(
-        town.post(&path, &change(json!({"id_number": "220122201803010011"}))).await,
+        town.apply_info_change(&pid, &change(json!({"id_number": "220122201803010011"}))).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "info_change.field",
     )
     .await;
     assert!(msg.contains("id_number"), "{msg}");
     refused(
-        town.post(&path, &change(json!({"student_no": "G1", "current_address": new}))).await,
+        town.apply_info_change(&pid, &change(json!({"student_no": "G1", "current_address": new}))).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "info_change.field",
     )
     .await;
     let next_day = (NaiveDate::parse_from_str(&birth, "%Y-%m-%d").unwrap() + chrono::Days::new(1)).to_string();
     let msg = refused(
-        town.post(&path, &change(json!({"birth_date": next_day}))).await,
+        town.apply_info_change(&pid, &change(json!({"birth_date": next_day}))).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "info_change.id_mismatch",
     )
     .await;
     assert!(msg.contains("身份证件号"), "{msg}");
     refused(
-        town.post(&path, &change(json!({"gender": other_gender(&gender)}))).await,
+        town.apply_info_change(&pid, &change(json!({"gender": other_gender(&gender)}))).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "info_change.id_mismatch",
     )
     .await;
     refused(
-        town.post(&path, &change(json!({"current_address": old}))).await,
+        town.apply_info_change(&pid, &change(json!({"current_address": old}))).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "info_change.unchanged",
     )
     .await;
-    refused(town.post(&path, &change(json!({}))).await, StatusCode::BAD_REQUEST, "info_change.empty").await;
+    refused(town.apply_info_change(&pid, &change(json!({}))).await, StatusCode::BAD_REQUEST, "info_change.empty").await;
     refused(
-        bureau.post(&path, &change(json!({"current_address": new}))).await,
+        bureau.apply_info_change(&pid, &change(json!({"current_address": new}))).await,
         StatusCode::FORBIDDEN,
         "workflow.school_step",
     )
     .await;
     assert_eq!(written(&app).await, before);
 
-    let case = town.ok(&path, &change(json!({"current_address": new})), StatusCode::CREATED).await;
+    let case = town
+        .apply_info_change(&pid, &change(json!({"current_address": new})))
+        .await
+        .json_with(StatusCode::CREATED)
+        .await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(case["detail"]["changes"]["current_address"], json!({"label": "现住址", "old": old, "new": new}));
     // No school approval without the household register (or other proof).
     let before = written(&app).await;
     refused(
-        town.post(&format!("/api/cases/{id}/decision"), &json!({"stage": "school", "decision": "approve"})).await,
+        town.decide(&id, &json!({"stage": "school", "decision": "approve"})).await,
         StatusCode::CONFLICT,
         "case.proof_required",
     )
@@ -1942,7 +1797,7 @@ async fn an_information_change_needs_proof_and_both_approvals_and_keeps_the_old_
     .await
     .unwrap();
     assert!(proofs.contains(&digest), "{proofs}");
-    assert_eq!(town.json(&format!("/api/students/{pid}")).await["student"]["current_address"], new);
+    assert_eq!(town.student(&pid).await.json_ok().await["student"]["current_address"], new);
 }
 
 /// Asserts a `text.unprintable` refusal naming the field, the character and its code point.
@@ -1964,13 +1819,12 @@ async fn a_character_the_fonts_cannot_print_is_refused_in_an_information_change_
     let [pid] = <[String; 1]>::try_from(enrol(&app, TOWN, vec![of_grade("改名生", 3, 251)]).await).unwrap();
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let bureau = sign_in(&app, "bureau").await;
-    let path = format!("/api/students/{pid}/info-change");
     let change = |changes: Value| json!({"changes": changes, "reason": "更正", "guardian_name": "张建国"});
 
     let before = written(&app).await;
-    unprintable(town.post(&path, &change(json!({"name": "改\u{E000}生"}))).await, "姓名").await;
+    unprintable(town.apply_info_change(&pid, &change(json!({"name": "改\u{E000}生"}))).await, "姓名").await;
     unprintable(
-        town.post(&path, &change(json!({"current_address": "吉林省长春市农安县\u{E000}路8号"}))).await,
+        town.apply_info_change(&pid, &change(json!({"current_address": "吉林省长春市农安县\u{E000}路8号"}))).await,
         "现住址",
     )
     .await;
@@ -1979,7 +1833,8 @@ async fn a_character_the_fonts_cannot_print_is_refused_in_an_information_change_
 
     // Where the change is applied, it is checked again: a case whose new value
     // cannot be printed (stored before this check existed) is not applied.
-    let case = town.ok(&path, &change(json!({"name": "改名后"})), StatusCode::CREATED).await;
+    let case =
+        town.apply_info_change(&pid, &change(json!({"name": "改名后"}))).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     town.case_proof(&id, "household_register", "户口簿", 72).await;
     town.approve(&id, "school", "核对户口簿无误", "周校长").await;
@@ -1992,13 +1847,9 @@ async fn a_character_the_fonts_cannot_print_is_refused_in_an_information_change_
         .await
         .unwrap();
     let before = written(&app).await;
-    unprintable(
-        bureau.post(&format!("/api/cases/{id}/decision"), &json!({"stage": "bureau", "decision": "approve"})).await,
-        "姓名",
-    )
-    .await;
+    unprintable(bureau.decide(&id, &json!({"stage": "bureau", "decision": "approve"})).await, "姓名").await;
     assert_eq!(written(&app).await, before, "the record unchanged, no step, no event");
-    assert_eq!(bureau.json(&format!("/api/cases/{id}")).await["stage"], "bureau", "still waiting for the bureau");
+    assert_eq!(bureau.case(&id).await.json_ok().await["stage"], "bureau", "still waiting for the bureau");
     let name: String = sqlx::query_scalar("SELECT name FROM students WHERE public_id = $1")
         .bind(&pid)
         .fetch_one(&app.db().pool)
@@ -2018,10 +1869,10 @@ async fn a_character_the_fonts_cannot_print_is_refused_at_a_transfer_in_and_noth
     let before = written(&app).await;
     let mut body = transfer(&no, "转入生", 1);
     body["guardian_name"] = json!("张\u{E000}国");
-    unprintable(town.post("/api/transfers", &body).await, "监护人姓名").await;
+    unprintable(town.open_transfer(&body).await, "监护人姓名").await;
     let mut body = transfer(&no, "转入生", 1);
     body["reason"] = json!("家庭迁居\u{E000}");
-    unprintable(town.post("/api/transfers", &body).await, "转学原因").await;
+    unprintable(town.open_transfer(&body).await, "转学原因").await;
     // The same through the page form.
     let form = [
         ("csrf", town.csrf.clone()),
@@ -2033,7 +1884,7 @@ async fn a_character_the_fonts_cannot_print_is_refused_at_a_transfer_in_and_noth
         ("guardian_name", "张\u{E000}国".to_owned()),
         ("guardian_phone", "13904310001".to_owned()),
     ];
-    let res = town.client.post(format!("{}/transfers/new", app.base)).form(&form).send().await.unwrap();
+    let res = town.open_transfer_form(&form).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("U+E000") && page.contains("监护人姓名"), "{page}");
@@ -2041,12 +1892,12 @@ async fn a_character_the_fonts_cannot_print_is_refused_at_a_transfer_in_and_noth
     assert_eq!(status_of(&app, &pid).await, "active");
 
     // An approval's opinion is printed too: refused at the receiving school's decision.
-    let case = town.ok("/api/transfers", &transfer(&no, "转入生", 1), StatusCode::CREATED).await;
+    let case = town.open_transfer(&transfer(&no, "转入生", 1)).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     town.case_proof(&id, "transfer_proof", "户口迁移证明", 73).await;
     let before = written(&app).await;
     let decision = json!({"stage": "receiving_school", "decision": "approve", "opinion": "同意\u{E000}转入"});
-    unprintable(town.post(&format!("/api/cases/{id}/decision"), &decision).await, "审批意见").await;
+    unprintable(town.decide(&id, &decision).await, "审批意见").await;
     assert_eq!(written(&app).await, before);
 }
 
@@ -2065,40 +1916,38 @@ async fn reading_a_case_and_every_refusal_are_audited() {
     let junior = sign_in(&app, &format!("r{JUNIOR}")).await;
     let bureau = sign_in(&app, "bureau").await;
     let no = student_no(&app, "审计生").await;
-    let case = town.ok("/api/transfers", &transfer(&no, "审计生", 1), StatusCode::CREATED).await;
+    let case = town.open_transfer(&transfer(&no, "审计生", 1)).await.json_with(StatusCode::CREATED).await;
     let id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(app.audit_count("case.transfer.open", &id, "ok").await, 1);
 
     // Reading a case is audited; so is a try by someone not party to it.
-    town.json(&format!("/api/cases/{id}")).await;
+    town.case(&id).await.json_ok().await;
     assert_eq!(app.audit_count("case.view", &id, "ok").await, 1);
-    bureau.json(&format!("/api/cases/{id}")).await;
+    bureau.case(&id).await.json_ok().await;
     assert_eq!(app.audit_count("case.view", &id, "ok").await, 2);
-    assert_eq!(junior.get(&format!("/api/cases/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(junior.case(&id).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.audit_count("case.view", &id, "not_found").await, 1);
-    assert_eq!(junior.json("/api/cases?open=1").await, json!([]));
-    assert_eq!(central.json("/api/cases?open=1").await.as_array().unwrap().len(), 1);
+    assert_eq!(junior.cases("open=1").await.json_ok().await, json!([]));
+    assert_eq!(central.cases("open=1").await.json_ok().await.as_array().unwrap().len(), 1);
     assert_eq!(app.audit_count("case.list", "*", "ok").await, 2);
 
     // Refusals are audited with their code, and no personal data.
     refused(
-        bureau
-            .post(&format!("/api/cases/{id}/decision"), &json!({"stage": "receiving_school", "decision": "approve"}))
-            .await,
+        bureau.decide(&id, &json!({"stage": "receiving_school", "decision": "approve"})).await,
         StatusCode::FORBIDDEN,
         "workflow.school_step",
     )
     .await;
     assert_eq!(audit_details(&app, "case.decide.approve", &id, "refused").await, ["code=workflow.school_step"]);
     refused(
-        town.post("/api/transfers", &transfer(&no, "错名", 1)).await,
+        town.open_transfer(&transfer(&no, "错名", 1)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "transfer.student_not_found",
     )
     .await;
     assert_eq!(audit_details(&app, "case.transfer.open", "-", "refused").await, ["code=transfer.student_not_found"]);
     refused(
-        central.post(&format!("/api/students/{graduate}/suspension"), &application("因病")).await,
+        central.apply_suspension(&graduate, &application("因病")).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
     )
@@ -2133,7 +1982,7 @@ async fn a_record_created_more_than_a_month_after_registration_is_listed_overdue
             .unwrap();
     }
     let bureau = sign_in(&app, "bureau").await;
-    let items: Value = bureau.get("/api/overdue").await.json().await.unwrap();
+    let items: Value = bureau.overdue().await.json().await.unwrap();
     let late = overdue_for(&items, "record_late", &ids[0]);
     assert_eq!(late.len(), 1, "{items}");
     assert_eq!(late[0]["due"], "2026-11-20");
@@ -2143,7 +1992,7 @@ async fn a_record_created_more_than_a_month_after_registration_is_listed_overdue
     assert!(overdue_for(&items, "record_late", &ids[1]).is_empty(), "{items}");
     // Another school's registrar does not see it.
     let town = sign_in(&app, "r2122019003").await;
-    let items: Value = town.get("/api/overdue").await.json().await.unwrap();
+    let items: Value = town.overdue().await.json().await.unwrap();
     assert!(overdue_for(&items, "record_late", &ids[0]).is_empty());
 }
 

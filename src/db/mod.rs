@@ -9,6 +9,8 @@
 pub mod audit;
 /// Issued documents: one row per document handed out, with its live status.
 pub mod documents;
+/// The paper-file archive's tables: dossiers, their search index, thumbnails, imports, fixity runs.
+pub mod dossier;
 pub mod problems;
 pub mod schools;
 pub mod students;

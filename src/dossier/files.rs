@@ -4,9 +4,8 @@
 
 use super::index::append_versions;
 use super::{Actor, Failure, Result, StudentRef, blocking, dossier_of, local_now};
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::error::AppError;
-use sqlx::Row;
 use std::io::Read;
 use xueji_archive::{Archive, ArchiveError, Digest, Entry, Manifest, NewVersion, PaperKind};
 
@@ -106,31 +105,17 @@ pub async fn add_file(
     .await?;
     let manifest = written.last().ok_or_else(|| Failure::internal(anyhow::anyhow!("no version")))?;
     if let Some(thumb) = &ingested.inspection.thumbnail {
-        store_thumbnail(db, &entry.digest, thumb.media_type, thumb.width, thumb.height, &thumb.bytes).await?;
+        db::dossier::insert_thumbnail(
+            &db.pool,
+            &entry.digest,
+            thumb.media_type,
+            thumb.width,
+            thumb.height,
+            &thumb.bytes,
+        )
+        .await?;
     }
     Ok(Added { entry, version: manifest.version, entries: manifest.entries.len(), new_object: ingested.created })
-}
-
-async fn store_thumbnail(
-    db: &Db,
-    digest: &Digest,
-    media_type: &str,
-    width: u32,
-    height: u32,
-    bytes: &[u8],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO archive_thumbnails (digest, media_type, width, height, bytes) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (digest) DO NOTHING",
-    )
-    .bind(digest.to_hex())
-    .bind(media_type)
-    .bind(i64::from(width))
-    .bind(i64::from(height))
-    .bind(bytes.to_vec())
-    .execute(&db.pool)
-    .await?;
-    Ok(())
 }
 
 async fn history_has(archive: &Archive, archive_id: &str, digest: Digest) -> Result<bool> {
@@ -298,12 +283,8 @@ pub async fn open_object(archive: &Archive, digest: &Digest) -> Result<Box<dyn R
 /// A JPEG preview of an image entry: stored at upload, or made now from the
 /// object (imported scans) and kept. `None` for a PDF.
 pub async fn thumbnail(db: &Db, archive: &Archive, entry: &Entry) -> Result<Option<(String, Vec<u8>)>> {
-    let row = sqlx::query("SELECT media_type, bytes FROM archive_thumbnails WHERE digest = $1")
-        .bind(entry.digest.to_hex())
-        .fetch_optional(&db.pool)
-        .await?;
-    if let Some(row) = row {
-        return Ok(Some((row.try_get("media_type")?, row.try_get("bytes")?)));
+    if let Some(kept) = db::dossier::thumbnail(&db.pool, &entry.digest).await? {
+        return Ok(Some((kept.media_type, kept.bytes)));
     }
     if !entry.media_type.starts_with("image/") {
         return Ok(None);
@@ -316,7 +297,7 @@ pub async fn thumbnail(db: &Db, archive: &Archive, entry: &Entry) -> Result<Opti
     })
     .await?;
     let Some(t) = made else { return Ok(None) };
-    store_thumbnail(db, &entry.digest, t.media_type, t.width, t.height, &t.bytes).await?;
+    db::dossier::insert_thumbnail(&db.pool, &entry.digest, t.media_type, t.width, t.height, &t.bytes).await?;
     Ok(Some((t.media_type.to_owned(), t.bytes)))
 }
 

@@ -3,9 +3,8 @@
 
 use super::{Failure, Result, blocking, env_u64};
 use crate::app::App;
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::error::AppError;
-use sqlx::Row;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -142,12 +141,8 @@ pub async fn run_fixity(
         RunGuard(archive.root().to_path_buf())
     };
     let started_at = crate::db::now_text();
-    let dossiers: Vec<(String, i64)> = sqlx::query("SELECT archive_id, versions FROM dossiers")
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("archive_id")?, r.try_get("versions")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    let dossiers: Vec<(String, i64)> =
+        db::dossier::all(&db.pool).await?.into_iter().map(|d| (d.archive_id, d.versions)).collect();
     let archive2 = archive.clone();
     let (mut summary, latest) = blocking(move || {
         let report = archive2.verify(&|p| progress(p))?;
@@ -178,35 +173,32 @@ pub async fn run_fixity(
     summary.started_at = started_at;
     summary.finished_at = crate::db::now_text();
     let findings = serde_json::to_string(&summary).map_err(Failure::internal)?;
-    sqlx::query(
-        "INSERT INTO fixity_runs (started_by, started_at, finished_at, objects_checked, bytes_hashed,
-            manifests_checked, changed, missing, stray, stale_temps, unreadable, index_behind, clean, findings)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    db::dossier::insert_fixity_run(
+        &db.pool,
+        &db::dossier::NewFixityRun {
+            started_by: &summary.started_by,
+            started_at: &summary.started_at,
+            finished_at: &summary.finished_at,
+            objects_checked: summary.objects_checked,
+            bytes_hashed: summary.bytes_hashed,
+            manifests_checked: summary.manifests_checked,
+            changed: summary.changed.len(),
+            missing: summary.missing.len(),
+            stray: summary.stray.len(),
+            stale_temps: summary.stale_temps.len(),
+            unreadable: summary.unreadable.len(),
+            index_behind: summary.index_behind.len(),
+            clean: summary.clean,
+            findings: &findings,
+        },
     )
-    .bind(&summary.started_by)
-    .bind(&summary.started_at)
-    .bind(&summary.finished_at)
-    .bind(i64::try_from(summary.objects_checked).unwrap_or(i64::MAX))
-    .bind(i64::try_from(summary.bytes_hashed).unwrap_or(i64::MAX))
-    .bind(i64::try_from(summary.manifests_checked).unwrap_or(i64::MAX))
-    .bind(summary.changed.len() as i64)
-    .bind(summary.missing.len() as i64)
-    .bind(summary.stray.len() as i64)
-    .bind(summary.stale_temps.len() as i64)
-    .bind(summary.unreadable.len() as i64)
-    .bind(summary.index_behind.len() as i64)
-    .bind(crate::db::flag(summary.clean))
-    .bind(findings)
-    .execute(&db.pool)
     .await?;
     Ok(summary)
 }
 
 /// The newest fixity run's result.
 pub async fn last_fixity(db: &Db) -> Result<Option<FixitySummary>> {
-    let findings: Option<String> = sqlx::query_scalar("SELECT findings FROM fixity_runs ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&db.pool)
-        .await?;
+    let findings = db::dossier::last_fixity_findings(&db.pool).await?;
     findings.map(|f| serde_json::from_str(&f).map_err(Failure::internal)).transpose()
 }
 

@@ -2,8 +2,8 @@
 //! index in step with the newest manifest, and rebuilding the index from
 //! the manifests.
 
-use super::{DossierRow, Failure, Result, StudentRef, blocking, dossier_row, student_ref};
-use crate::db::Db;
+use super::{Failure, Result, StudentRef, blocking};
+use crate::db::{self, Db, dossier::DossierRow};
 use xueji_archive::{Archive, Entry, Manifest, NewVersion};
 
 /// A new opaque dossier id: `d-` and 128 random bits in hex.
@@ -18,27 +18,10 @@ pub(super) async fn lock_dossier(
     db: &Db,
     student: &StudentRef,
 ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, DossierRow)> {
-    let now = crate::db::now_text();
+    let now = db::now_text();
     let mut tx = db.pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO dossiers (archive_id, student_id, versions, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)
-         ON CONFLICT (student_id) DO NOTHING",
-    )
-    .bind(new_archive_id())
-    .bind(student.id)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE dossiers SET updated_at = $1 WHERE student_id = $2")
-        .bind(&now)
-        .bind(student.id)
-        .execute(&mut *tx)
-        .await?;
-    let row = sqlx::query("SELECT id, archive_id, versions FROM dossiers WHERE student_id = $1")
-        .bind(student.id)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok((tx, dossier_row(&row)?))
+    let row = db::dossier::lock_for_student(&mut tx, student.id, &new_archive_id(), &now).await?;
+    Ok((tx, row))
 }
 
 /// Under the dossier lock, writes the versions `make` returns (given the
@@ -90,37 +73,8 @@ pub(super) async fn index_manifest(
     student: &StudentRef,
     manifest: &Manifest,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM archive_entries WHERE dossier_id = $1").bind(dossier.id).execute(&mut *conn).await?;
-    for (position, e) in manifest.entries.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO archive_entries (dossier_id, student_id, school_id, position, digest, kind, original_name,
-                pages, media_type, size, added_by, added_at, added_on, supersedes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(dossier.id)
-        .bind(student.id)
-        .bind(student.school_id)
-        .bind(position as i64)
-        .bind(e.digest.to_hex())
-        .bind(e.kind.code())
-        .bind(&e.original_name)
-        .bind(i64::from(e.pages))
-        .bind(&e.media_type)
-        .bind(i64::try_from(e.size).unwrap_or(i64::MAX))
-        .bind(&e.added_by)
-        .bind(&e.added_at)
-        .bind(e.added_at.get(..10).unwrap_or(""))
-        .bind(e.supersedes.map(|d| d.to_hex()))
-        .execute(&mut *conn)
-        .await?;
-    }
-    sqlx::query("UPDATE dossiers SET versions = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(manifest.version))
-        .bind(crate::db::now_text())
-        .bind(dossier.id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    db::dossier::replace_index(conn, dossier.id, student.id, student.school_id, manifest.version, &manifest.entries)
+        .await
 }
 
 /// Rebuilds the index of one dossier from its newest manifest.
@@ -146,17 +100,13 @@ pub struct ReindexReport {
 
 /// Rebuilds the whole index from the manifests.
 pub async fn reindex_all(db: &Db, archive: &Archive) -> Result<ReindexReport> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.public_id, s.school_id FROM dossiers d JOIN students s ON s.id = d.student_id ORDER BY d.id",
-    )
-    .fetch_all(&db.pool)
-    .await?;
+    let owners = db::dossier::owners(&db.pool).await?;
     let mut report = ReindexReport::default();
-    for row in &rows {
-        if reindex_dossier(db, archive, &student_ref(row)?).await? {
+    for owner in owners {
+        if reindex_dossier(db, archive, &StudentRef::from(owner)).await? {
             report.dossiers += 1;
         }
     }
-    report.entries = sqlx::query_scalar("SELECT COUNT(*) FROM archive_entries").fetch_one(&db.pool).await?;
+    report.entries = db::dossier::count_entries(&db.pool).await?;
     Ok(report)
 }

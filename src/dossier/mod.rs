@@ -49,6 +49,7 @@ mod index;
 mod search;
 mod transfer;
 
+pub use crate::db::dossier::DossierRow;
 pub use files::{
     Added, DossierView, EntryView, Upload, VersionSummary, add_file, clean_name, find_entry, history, open_object,
     thumbnail, view,
@@ -58,10 +59,9 @@ pub use index::{ReindexReport, reindex_all};
 pub use search::{Hit, SEARCH_PAGE_SIZE, SearchQuery, SearchResult, search};
 pub use transfer::{Imported, RECORD_FORMAT, Record, TRUSTED_KEYS_DIR, export, import, peek_student_no, trusted_keys};
 
-use crate::db::{Db, audit};
+use crate::db::{self, Db, audit};
 use crate::error::AppError;
 use axum::http::StatusCode;
-use sqlx::Row;
 use xueji_archive::{ArchiveConfig, ArchiveError};
 
 fn env(name: &str) -> Option<String> {
@@ -293,50 +293,26 @@ pub struct StudentRef {
     pub school_id: i64,
 }
 
-fn student_ref(r: &sqlx::any::AnyRow) -> Result<StudentRef, sqlx::Error> {
-    Ok(StudentRef { id: r.try_get("id")?, public_id: r.try_get("public_id")?, school_id: r.try_get("school_id")? })
+impl From<db::students::StudentIds> for StudentRef {
+    fn from(s: db::students::StudentIds) -> Self {
+        Self { id: s.id, public_id: s.public_id, school_id: s.school_id }
+    }
 }
 
 /// A student by opaque public id.
 pub async fn student_by_public_id(db: &Db, public_id: &str) -> Result<Option<StudentRef>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, public_id, school_id FROM students WHERE public_id = $1")
-        .bind(public_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    row.as_ref().map(student_ref).transpose()
+    Ok(db::students::ids_by_public_id(&db.pool, public_id).await?.map(StudentRef::from))
 }
 
 /// A student by student number (any case, surrounding blanks ignored).
 pub async fn student_by_no(db: &Db, student_no: &str) -> Result<Option<StudentRef>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, public_id, school_id FROM students WHERE student_no = $1")
-        .bind(student_no.trim().to_ascii_uppercase())
-        .fetch_optional(&db.pool)
-        .await?;
-    row.as_ref().map(student_ref).transpose()
-}
-
-/// A student's dossier row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DossierRow {
-    /// Internal id.
-    pub id: i64,
-    /// The dossier's id in the archive (opaque).
-    pub archive_id: String,
-    /// The newest version the index reflects (0: none yet).
-    pub versions: i64,
-}
-
-fn dossier_row(r: &sqlx::any::AnyRow) -> Result<DossierRow, sqlx::Error> {
-    Ok(DossierRow { id: r.try_get("id")?, archive_id: r.try_get("archive_id")?, versions: r.try_get("versions")? })
+    let no = student_no.trim().to_ascii_uppercase();
+    Ok(db::students::ids_by_student_no(&db.pool, &no).await?.map(StudentRef::from))
 }
 
 /// The student's dossier, if one was started.
 pub async fn dossier_of(db: &Db, student_id: i64) -> Result<Option<DossierRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, archive_id, versions FROM dossiers WHERE student_id = $1")
-        .bind(student_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    row.as_ref().map(dossier_row).transpose()
+    db::dossier::of_student(&db.pool, student_id).await
 }
 
 /// The current instant with the local offset (manifests keep local time, so

@@ -3,9 +3,8 @@
 
 use super::files::EntryView;
 use super::{Failure, Result};
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::error::AppError;
-use sqlx::Row;
 use std::str::FromStr;
 use xueji_archive::PaperKind;
 
@@ -94,112 +93,67 @@ pub struct SearchResult {
     pub pages: i64,
 }
 
-enum Param {
-    Int(i64),
-    Text(String),
-}
-
-fn mark(params: &mut Vec<Param>, p: Param) -> String {
-    params.push(p);
-    format!("${}", params.len())
-}
-
-fn parse_date(field: &str, v: &str) -> Result<String> {
+fn parse_date(field: &str, v: &str) -> Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map(|d| d.to_string())
         .map_err(|_| Failure::bad("archive.search_date", format!("{field}应为 YYYY-MM-DD 格式的日期")))
 }
 
 /// Searches the index within `scope` (`None`: every school). A school
 /// outside the scope is answered as not found.
 pub async fn search(db: &Db, scope: Option<&[i64]>, q: &SearchQuery) -> Result<SearchResult> {
-    let mut params = Vec::new();
-    let mut clauses = Vec::new();
-    if let Some(ids) = scope {
-        if ids.is_empty() {
-            return Ok(SearchResult { hits: Vec::new(), total: 0, page: 1, pages: 0 });
-        }
-        let marks: Vec<String> = ids.iter().map(|id| mark(&mut params, Param::Int(*id))).collect();
-        clauses.push(format!("s.school_id IN ({})", marks.join(", ")));
+    if scope.is_some_and(<[i64]>::is_empty) {
+        return Ok(SearchResult { hits: Vec::new(), total: 0, page: 1, pages: 0 });
     }
+    let student_no = given(&q.student_no).map(str::to_ascii_uppercase);
+    let mut filter = db::dossier::EntryFilter {
+        school_ids: scope,
+        student_no_prefix: student_no.as_deref(),
+        name_contains: given(&q.name),
+        ..Default::default()
+    };
     if let Some(code) = given(&q.school) {
-        let school = crate::db::schools::by_code(&db.pool, code).await?.ok_or(AppError::NotFound)?;
+        let school = db::schools::by_code(&db.pool, code).await?.ok_or(AppError::NotFound)?;
         if scope.is_some_and(|ids| !ids.contains(&school.id)) {
             return Err(AppError::NotFound.into());
         }
-        clauses.push(format!("s.school_id = {}", mark(&mut params, Param::Int(school.id))));
+        filter.school_id = Some(school.id);
     }
     if let Some(kind) = given(&q.kind) {
-        let kind = PaperKind::from_str(kind)?;
-        clauses.push(format!("e.kind = {}", mark(&mut params, Param::Text(kind.code().to_owned()))));
-    }
-    let escape = |v: &str| v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    if let Some(no) = given(&q.student_no) {
-        let m = mark(&mut params, Param::Text(format!("{}%", escape(&no.to_ascii_uppercase()))));
-        clauses.push(format!("s.student_no LIKE {m} ESCAPE '\\'"));
-    }
-    if let Some(name) = given(&q.name) {
-        let m = mark(&mut params, Param::Text(format!("%{}%", escape(name))));
-        clauses.push(format!("s.name LIKE {m} ESCAPE '\\'"));
+        filter.kind = Some(PaperKind::from_str(kind)?);
     }
     if let Some(from) = given(&q.from) {
-        let m = mark(&mut params, Param::Text(parse_date("起始日期", from)?));
-        clauses.push(format!("e.added_on >= {m}"));
+        filter.added_from = Some(parse_date("起始日期", from)?);
     }
     if let Some(to) = given(&q.to) {
-        let m = mark(&mut params, Param::Text(parse_date("截止日期", to)?));
-        clauses.push(format!("e.added_on <= {m}"));
+        filter.added_to = Some(parse_date("截止日期", to)?);
     }
-    let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    let from = "FROM archive_entries e JOIN students s ON s.id = e.student_id JOIN schools sc ON sc.id = s.school_id";
-    let count_sql = format!("SELECT COUNT(*) {from} {where_}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for p in &params {
-        count = match p {
-            Param::Int(v) => count.bind(*v),
-            Param::Text(v) => count.bind(v.as_str()),
-        };
-    }
-    let total = count.fetch_one(&db.pool).await?;
     let page = q.page.unwrap_or(1).max(1);
-    let sql = format!(
-        "SELECT s.public_id, s.student_no, s.name, sc.name AS school_name, e.digest, e.kind, e.original_name,
-                e.pages, e.media_type, e.size, e.added_by, e.added_at, e.added_on, e.supersedes
-         {from} {where_} ORDER BY e.added_at DESC, e.id DESC LIMIT {SEARCH_PAGE_SIZE} OFFSET {}",
-        (page - 1) * SEARCH_PAGE_SIZE
-    );
-    let mut query = sqlx::query(&sql);
-    for p in &params {
-        query = match p {
-            Param::Int(v) => query.bind(*v),
-            Param::Text(v) => query.bind(v.as_str()),
-        };
-    }
-    let rows = query.fetch_all(&db.pool).await?;
-    let mut hits = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let kind = PaperKind::from_str(&r.try_get::<String, _>("kind")?).unwrap_or(PaperKind::Other);
-        let media_type: String = r.try_get("media_type")?;
-        hits.push(Hit {
-            public_id: r.try_get("public_id")?,
-            student_no: r.try_get("student_no")?,
-            name: r.try_get("name")?,
-            school_name: r.try_get("school_name")?,
-            added_on: r.try_get("added_on")?,
+    let mut conn = db.pool.acquire().await?;
+    let (found, total) =
+        db::dossier::search(&mut conn, &filter, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE).await?;
+    drop(conn);
+    let hits = found
+        .into_iter()
+        .map(|f| Hit {
+            public_id: f.public_id,
+            student_no: f.student_no,
+            name: f.name,
+            school_name: f.school_name,
+            added_on: f.added_on,
             entry: EntryView {
-                digest: r.try_get("digest")?,
-                kind: kind.code(),
-                kind_label: kind.label(),
-                pages: u32::try_from(r.try_get::<i64, _>("pages")?).unwrap_or(0),
-                original_name: r.try_get("original_name")?,
-                has_thumbnail: media_type.starts_with("image/"),
-                media_type,
-                size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
-                added_by: r.try_get("added_by")?,
-                added_at: r.try_get("added_at")?,
-                supersedes: r.try_get("supersedes")?,
+                digest: f.digest,
+                kind: f.kind.code(),
+                kind_label: f.kind.label(),
+                pages: f.pages,
+                original_name: f.original_name,
+                has_thumbnail: f.media_type.starts_with("image/"),
+                media_type: f.media_type,
+                size: f.size,
+                added_by: f.added_by,
+                added_at: f.added_at,
+                supersedes: f.supersedes,
             },
-        });
-    }
+        })
+        .collect();
     Ok(SearchResult { hits, total, page, pages: (total + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE })
 }

@@ -4,7 +4,7 @@
 
 use super::index::{index_manifest, lock_dossier, write_versions};
 use super::{Actor, Failure, Result, StudentRef, blocking, dossier_of, local_now, organization, student_by_no};
-use crate::db::{Db, students};
+use crate::db::{self, Db, students};
 use crate::error::AppError;
 use crate::verify::{KeyStatus, KeyStore, Kid};
 use anyhow::Context;
@@ -213,17 +213,9 @@ pub async fn import(
         .map_or_else(String::new, |(_, v)| v.clone());
     let source_versions = bag.manifests.last().map_or(0, |m| m.version);
     let (mut tx, dossier) = lock_dossier(db, &student).await?;
-    let seen: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM archive_imports WHERE dossier_id = $1 AND source_organization = $2
-         AND source_dossier = $3 AND source_versions = $4",
-    )
-    .bind(dossier.id)
-    .bind(&org)
-    .bind(&bag.dossier_id)
-    .bind(i64::from(source_versions))
-    .fetch_one(&mut *tx)
-    .await?;
-    if seen > 0 {
+    let source = db::dossier::Source { organization: &org, dossier: &bag.dossier_id, versions: source_versions };
+    let seen = db::dossier::import_seen(&mut *tx, dossier.id, source).await?;
+    if seen {
         return Err(AppError::conflict("archive.import_duplicate", "该传输包已经导入过，未重复导入").into());
     }
     let received = bag.manifests.clone();
@@ -263,22 +255,19 @@ pub async fn import(
         return Err(ArchiveError::BagInvalid { detail: "没有任何档案版本".into() }.into());
     };
     index_manifest(&mut tx, &dossier, &student, last).await?;
-    sqlx::query(
-        "INSERT INTO archive_imports (dossier_id, source_organization, source_dossier, source_versions, key_id,
-            first_version, last_version, objects, imported_by, imported_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    db::dossier::insert_import(
+        &mut *tx,
+        &db::dossier::NewImport {
+            dossier_id: dossier.id,
+            source,
+            key_id: &bag.key_id,
+            first_version: first.version,
+            last_version: last.version,
+            objects: bag.objects.len(),
+            imported_by: &actor.username,
+            imported_at: &db::now_text(),
+        },
     )
-    .bind(dossier.id)
-    .bind(&org)
-    .bind(&bag.dossier_id)
-    .bind(i64::from(source_versions))
-    .bind(&bag.key_id)
-    .bind(i64::from(first.version))
-    .bind(i64::from(last.version))
-    .bind(bag.objects.len() as i64)
-    .bind(&actor.username)
-    .bind(crate::db::now_text())
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Imported {

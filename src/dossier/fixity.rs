@@ -1,7 +1,7 @@
 //! Fixity: re-hashing every object, comparing the index with the
 //! manifests, keeping each run's result, and the scheduled runs.
 
-use super::{Failure, Result, blocking, env_u64};
+use super::{Failure, Result, blocking};
 use crate::app::App;
 use crate::db::{self, Db};
 use crate::error::AppError;
@@ -204,17 +204,17 @@ pub async fn last_fixity(db: &Db) -> Result<Option<FixitySummary>> {
 
 /// Runs the fixity check every `XUEJI_FIXITY_HOURS` hours (default 24; `0`
 /// turns it off), the first `XUEJI_FIXITY_DELAY_MINUTES` (default 10) after
-/// start-up. Logs counts only.
+/// start-up, as the settings say. Logs counts only.
 pub async fn fixity_schedule(app: Arc<App>) {
-    let hours = env_u64("XUEJI_FIXITY_HOURS", 24).unwrap_or_else(|e| {
+    if let Some(e) = &app.config.fixity_hours_refused {
         tracing::warn!(error = %e, "fixity schedule: using 24 hours");
-        24
-    });
+    }
+    let hours = app.config.fixity_hours;
     if hours == 0 {
         tracing::info!("fixity schedule off (XUEJI_FIXITY_HOURS=0)");
         return;
     }
-    let delay = env_u64("XUEJI_FIXITY_DELAY_MINUTES", 10).unwrap_or(10);
+    let delay = app.config.fixity_delay_minutes;
     tokio::time::sleep(std::time::Duration::from_secs(delay * 60)).await;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(hours.saturating_mul(3600)));
     loop {

@@ -24,17 +24,9 @@
 //! The parts: `files` (putting, listing and getting a student's scans),
 //! `index` (appending versions under the lock, the search index and its
 //! rebuild), `search`, `fixity` (checks and their schedule) and `transfer`
-//! (export and import of transfer packages).
-//!
-//! Settings (environment):
-//!
-//! | variable | default |
-//! | --- | --- |
-//! | `XUEJI_ARCHIVE_MAX_MB` | `200`: largest scan accepted |
-//! | `XUEJI_ARCHIVE_IMPORT_MAX_MB` | `20480`: largest transfer package, unpacked |
-//! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
-//! | `XUEJI_FIXITY_DELAY_MINUTES` | `10`: first scheduled check after start-up |
-//! | `XUEJI_ORGANIZATION` | `农安县教育局`: `Source-Organization` of exported packages |
+//! (export and import of transfer packages). The settings (scan and package
+//! size limits, the fixity schedule, the organization named in packages) are
+//! read by [`crate::config`].
 //!
 //! Packages signed by another service are accepted when its published key
 //! set (`xueji-keys/1`, as in `keys.json`) is copied into
@@ -59,38 +51,19 @@ pub use index::{ReindexReport, reindex_all};
 pub use search::{Hit, SEARCH_PAGE_SIZE, SearchQuery, SearchResult, search};
 pub use transfer::{Imported, RECORD_FORMAT, Record, TRUSTED_KEYS_DIR, export, import, peek_student_no, trusted_keys};
 
+use crate::config::Config;
 use crate::db::{self, Db, audit};
 use crate::error::AppError;
 use axum::http::StatusCode;
 use xueji_archive::{ArchiveConfig, ArchiveError};
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
-    match env(name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("环境变量 {name} 的值“{v}”不是非负整数")),
-    }
-}
-
 /// The archive's limits: the crate's defaults, with the upload and package
-/// sizes from `XUEJI_ARCHIVE_MAX_MB` and `XUEJI_ARCHIVE_IMPORT_MAX_MB`.
-pub fn archive_config() -> anyhow::Result<ArchiveConfig> {
-    let mut config = ArchiveConfig::default();
-    let max_mb = env_u64("XUEJI_ARCHIVE_MAX_MB", config.inspect.max_size / (1024 * 1024))?;
-    anyhow::ensure!(max_mb > 0, "环境变量 XUEJI_ARCHIVE_MAX_MB 须大于 0");
-    config.inspect.max_size = max_mb.saturating_mul(1024 * 1024);
-    let import_mb = env_u64("XUEJI_ARCHIVE_IMPORT_MAX_MB", config.import.max_unpacked_bytes / (1024 * 1024))?;
-    anyhow::ensure!(import_mb > 0, "环境变量 XUEJI_ARCHIVE_IMPORT_MAX_MB 须大于 0");
-    config.import.max_unpacked_bytes = import_mb.saturating_mul(1024 * 1024);
-    Ok(config)
-}
-
-/// `Source-Organization` of exported packages.
-pub fn organization() -> String {
-    env("XUEJI_ORGANIZATION").unwrap_or_else(|| "农安县教育局".to_owned())
+/// sizes from the settings (`XUEJI_ARCHIVE_MAX_MB`, `XUEJI_ARCHIVE_IMPORT_MAX_MB`).
+pub fn archive_config(config: &Config) -> ArchiveConfig {
+    let mut archive = ArchiveConfig::default();
+    archive.inspect.max_size = config.archive_max_mb.saturating_mul(1024 * 1024);
+    archive.import.max_unpacked_bytes = config.archive_import_max_mb.saturating_mul(1024 * 1024);
+    archive
 }
 
 /// What went wrong: an archive refusal or fault, or a service error.

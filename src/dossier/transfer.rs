@@ -3,7 +3,8 @@
 //! filed under the local student with the same student number.
 
 use super::index::{index_manifest, lock_dossier, write_versions};
-use super::{Actor, Failure, Result, StudentRef, blocking, dossier_of, local_now, organization, student_by_no};
+use super::{Actor, Failure, Result, StudentRef, blocking, dossier_of, local_now, student_by_no};
+use crate::config::Config;
 use crate::db::{self, Db, students};
 use crate::error::AppError;
 use crate::verify::{KeyStatus, KeyStore, Kid};
@@ -88,13 +89,15 @@ pub struct Record {
 pub const RECORD_FORMAT: &str = "xueji-record/1";
 
 /// Writes the student's dossier, every version, with the record, as a
-/// signed BagIt zip to `out`.
+/// signed BagIt zip to `out`, sent by the organization the settings name
+/// ([`Config::organization`]).
 pub async fn export(
     db: &Db,
     archive: &Archive,
     keys: &KeyStore,
     student: &StudentRef,
     bagging_date: chrono::NaiveDate,
+    config: &Config,
     out: std::fs::File,
 ) -> Result<ExportSummary> {
     let dossier = dossier_of(db, student.id).await?;
@@ -114,7 +117,7 @@ pub async fn export(
     let record_json = serde_json::to_vec_pretty(&record).map_err(Failure::internal)?;
     let (kid, key) = bag_signing_key(keys)?;
     let archive = archive.clone();
-    let org = organization();
+    let org = config.organization.clone();
     blocking(move || {
         let date = bagging_date.to_string();
         let options = ExportOptions { source_organization: &org, bagging_date: &date, key_id: &kid, signing_key: &key };

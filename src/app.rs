@@ -101,7 +101,7 @@ pub fn renderer(config: &Config) -> anyhow::Result<Arc<crate::render::Renderer>>
 pub fn open_archive(config: &Config) -> anyhow::Result<xueji_archive::Archive> {
     let root = config.data_dir.join("archive");
     std::fs::create_dir_all(&root).with_context(|| format!("无法创建档案目录 {}", root.display()))?;
-    xueji_archive::Archive::open(&root, crate::dossier::archive_config()?)
+    xueji_archive::Archive::open(&root, crate::dossier::archive_config(config))
         .with_context(|| format!("无法打开档案库 {}", root.display()))
 }
 

@@ -16,6 +16,16 @@
 //! | `XUEJI_VERIFY_RATE` | `60`: requests per minute per client address on the public `/v/…` pages |
 //! | `XUEJI_VERIFY_BURST` | `20`: requests a client may send at once before the rate applies |
 //! | `XUEJI_TRUSTED_PROXY` | unset: comma-separated proxy addresses whose last `X-Forwarded-For` hop is the client |
+//! | `XUEJI_ARCHIVE_MAX_MB` | `200`: largest scan accepted |
+//! | `XUEJI_ARCHIVE_IMPORT_MAX_MB` | `20480`: largest transfer package, unpacked |
+//! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
+//! | `XUEJI_FIXITY_DELAY_MINUTES` | `10`: first scheduled check after start-up |
+//! | `XUEJI_ORGANIZATION` | `农安县教育局`: `Source-Organization` of exported packages |
+//!
+//! The two archive sizes default to the archive crate's own limits and must
+//! be above 0. A bad `XUEJI_FIXITY_HOURS` does not stop the start: the
+//! schedule logs why and checks every 24 hours; a bad
+//! `XUEJI_FIXITY_DELAY_MINUTES` is read as 10.
 //!
 //! The templates (`forms/` and `web/`) and the bundled fonts are found in one
 //! order, whatever the working directory: the directory named by
@@ -59,6 +69,38 @@ pub struct Config {
     pub verify_burst: u32,
     /// Reverse proxies trusted to name the client in `X-Forwarded-For`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Largest scan accepted, in MiB.
+    pub archive_max_mb: u64,
+    /// Largest transfer package accepted, unpacked, in MiB.
+    pub archive_import_max_mb: u64,
+    /// Hours between scheduled fixity checks; 0: none.
+    pub fixity_hours: u64,
+    /// Why `XUEJI_FIXITY_HOURS` was not used (it was set to something other
+    /// than a non-negative integer), for the schedule to log; `fixity_hours`
+    /// is then 24.
+    pub fixity_hours_refused: Option<String>,
+    /// Minutes from start-up to the first scheduled fixity check.
+    pub fixity_delay_minutes: u64,
+    /// `Source-Organization` of exported transfer packages.
+    pub organization: String,
+}
+
+/// `Source-Organization` of exported packages when `XUEJI_ORGANIZATION` is not set.
+const DEFAULT_ORGANIZATION: &str = "农安县教育局";
+
+/// Hours between scheduled fixity checks when `XUEJI_FIXITY_HOURS` is not set (or not a number).
+const DEFAULT_FIXITY_HOURS: u64 = 24;
+
+/// Minutes to the first scheduled fixity check when `XUEJI_FIXITY_DELAY_MINUTES` is not set (or not a number).
+const DEFAULT_FIXITY_DELAY_MINUTES: u64 = 10;
+
+/// Bytes in a MiB, the unit of the archive's size settings.
+const MIB: u64 = 1024 * 1024;
+
+/// The archive crate's default scan and package limits, in whole MiB.
+fn archive_default_mb() -> (u64, u64) {
+    let defaults = xueji_archive::ArchiveConfig::default();
+    (defaults.inspect.max_size / MIB, defaults.import.max_unpacked_bytes / MIB)
 }
 
 /// The operating-system user this process runs as (`USER`, else `LOGNAME`),
@@ -76,6 +118,20 @@ fn env_num(name: &str, default: i64) -> anyhow::Result<i64> {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("环境变量 {name} 的值“{v}”不是整数")),
     }
+}
+
+fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("环境变量 {name} 的值“{v}”不是非负整数")),
+    }
+}
+
+/// A size in MiB, above 0.
+fn env_mb(name: &str, default: u64) -> anyhow::Result<u64> {
+    let mb = env_u64(name, default)?;
+    anyhow::ensure!(mb > 0, "环境变量 {name} 须大于 0");
+    Ok(mb)
 }
 
 fn env_positive(name: &str, default: u32) -> anyhow::Result<u32> {
@@ -96,6 +152,11 @@ impl Config {
         let data_dir = PathBuf::from(env("XUEJI_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url =
             env("XUEJI_DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}", data_dir.join("xueji.db").display()));
+        let (max_mb, import_max_mb) = archive_default_mb();
+        let (fixity_hours, fixity_hours_refused) = match env_u64("XUEJI_FIXITY_HOURS", DEFAULT_FIXITY_HOURS) {
+            Ok(hours) => (hours, None),
+            Err(e) => (DEFAULT_FIXITY_HOURS, Some(e.to_string())),
+        };
         Ok(Self {
             database_url,
             bind: env("XUEJI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -125,6 +186,13 @@ impl Config {
                 })
                 .transpose()?
                 .unwrap_or_default(),
+            archive_max_mb: env_mb("XUEJI_ARCHIVE_MAX_MB", max_mb)?,
+            archive_import_max_mb: env_mb("XUEJI_ARCHIVE_IMPORT_MAX_MB", import_max_mb)?,
+            fixity_hours,
+            fixity_hours_refused,
+            fixity_delay_minutes: env_u64("XUEJI_FIXITY_DELAY_MINUTES", DEFAULT_FIXITY_DELAY_MINUTES)
+                .unwrap_or(DEFAULT_FIXITY_DELAY_MINUTES),
+            organization: env("XUEJI_ORGANIZATION").unwrap_or_else(|| DEFAULT_ORGANIZATION.to_owned()),
             data_dir,
         })
     }
@@ -133,6 +201,7 @@ impl Config {
     /// the templates and fonts are the ones shipped beside `Cargo.toml`.
     pub fn for_data_dir(data_dir: PathBuf, database_url: Option<String>) -> Self {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let (archive_max_mb, archive_import_max_mb) = archive_default_mb();
         Self {
             database_url: database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("xueji.db").display())),
             data_dir,
@@ -147,6 +216,12 @@ impl Config {
             verify_rate_per_minute: 60,
             verify_burst: 20,
             trusted_proxies: Vec::new(),
+            archive_max_mb,
+            archive_import_max_mb,
+            fixity_hours: DEFAULT_FIXITY_HOURS,
+            fixity_hours_refused: None,
+            fixity_delay_minutes: DEFAULT_FIXITY_DELAY_MINUTES,
+            organization: DEFAULT_ORGANIZATION.to_owned(),
         }
     }
 
@@ -263,6 +338,14 @@ mod tests {
         assert!(err.contains("XUEJI_TEMPLATES_DIR"), "{err}");
         let err = locate(Asset::Fonts, Some(empty.path())).expect_err("no fonts").to_string();
         assert!(err.contains("XUEJI_FONTS_DIR"), "{err}");
+    }
+
+    #[test]
+    fn archive_and_fixity_defaults_are_the_documented_ones() {
+        let c = Config::for_data_dir(PathBuf::from("data"), None);
+        assert_eq!((c.archive_max_mb, c.archive_import_max_mb), (200, 20480));
+        assert_eq!((c.fixity_hours, c.fixity_delay_minutes, c.fixity_hours_refused), (24, 10, None));
+        assert_eq!(c.organization, "农安县教育局");
     }
 
     #[test]

@@ -416,7 +416,7 @@ async fn export(config: &Config, db: &Db, archive: &Archive, no: &str, output: &
         Err(e) => return Err(e).with_context(|| format!("无法创建 {}", output.display())),
     };
     let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let result = dossier::export(db, archive, &keys, &student, today, out).await;
+    let result = dossier::export(db, archive, &keys, &student, today, config, out).await;
     let target = ("student", student.public_id.as_str());
     match result {
         Ok(s) => {

@@ -11,6 +11,8 @@ pub mod audit;
 pub mod cases;
 /// Issued documents: one row per document handed out, with its live status.
 pub mod documents;
+/// The paper-file archive's tables: dossiers, their search index, thumbnails, imports, fixity runs.
+pub mod dossier;
 /// A student's status changes and the events recording them.
 pub mod events;
 /// The rows behind the overdue list, across cases, students and recalls.

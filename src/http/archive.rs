@@ -436,7 +436,7 @@ async fn export_api(State(app): State<Arc<Web>>, staff: Staff, Path(id): Path<St
     let student = student_for(&app, &staff, &id, "archive.export").await?;
     let file = tempfile::tempfile_in(&app.config.data_dir).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
     let out = file.try_clone().map_err(|e| Failure::from(anyhow::Error::new(e)))?;
-    let result = dossier::export(&app.db, &app.archive, &app.keys, &student, app.today(), out).await;
+    let result = dossier::export(&app.db, &app.archive, &app.keys, &student, app.today(), &app.config, out).await;
     let (outcome, detail) = match &result {
         Ok(s) => ("ok", format!("versions={} objects={} bytes={}", s.versions, s.objects, s.payload_bytes)),
         Err(e) => (if e.is_refusal() { "refused" } else { "error" }, format!("code={}", e.code())),

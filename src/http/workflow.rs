@@ -385,7 +385,7 @@ async fn export_package(
     let student = cases::dossier_student(&app, &case).await?;
     let file = tempfile::tempfile_in(&app.config.data_dir).map_err(|e| Failure::from(anyhow::Error::new(e)))?;
     let out = file.try_clone().map_err(|e| Failure::from(anyhow::Error::new(e)))?;
-    let result = dossier::export(&app.db, &app.archive, &app.keys, &student, app.today(), out).await;
+    let result = dossier::export(&app.db, &app.archive, &app.keys, &student, app.today(), &app.config, out).await;
     let outcome = if result.is_ok() { "ok" } else { "refused" };
     staff.audit(&app, "case.handover", ("case", &id), Some(case.school_id), outcome, "").await?;
     result?;

@@ -1,0 +1,159 @@
+//! Searching the index: by student number, name, school, kind of paper and
+//! the day a scan was added, within the caller's schools.
+
+use super::files::EntryView;
+use super::{Failure, Result};
+use crate::db::{self, Db};
+use crate::error::AppError;
+use std::str::FromStr;
+use xueji_archive::PaperKind;
+
+/// Results per search page.
+pub const SEARCH_PAGE_SIZE: i64 = 100;
+
+/// A search of the index. Every field is optional; names are matched by
+/// substring, student numbers by prefix, dates on the day a scan was added.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct SearchQuery {
+    /// Student number (prefix).
+    #[serde(default)]
+    pub student_no: Option<String>,
+    /// Name (substring).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// School code.
+    #[serde(default)]
+    pub school: Option<String>,
+    /// Kind of paper (code or label).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Added on or after (YYYY-MM-DD).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Added on or before (YYYY-MM-DD).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Page, from 1.
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl SearchQuery {
+    /// Which criteria are used (names of fields, never their values).
+    pub fn criteria(&self) -> String {
+        let mut out = Vec::new();
+        for (name, v) in [
+            ("student_no", &self.student_no),
+            ("name", &self.name),
+            ("school", &self.school),
+            ("kind", &self.kind),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if given(v).is_some() {
+                out.push(name);
+            }
+        }
+        if out.is_empty() { "-".to_owned() } else { out.join(",") }
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Hit {
+    /// The student's public id (links).
+    pub public_id: String,
+    /// 学籍号.
+    pub student_no: String,
+    /// 姓名.
+    pub name: String,
+    /// School name.
+    pub school_name: String,
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: EntryView,
+    /// Day added.
+    pub added_on: String,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchResult {
+    /// Results on this page.
+    pub hits: Vec<Hit>,
+    /// Matches in all.
+    pub total: i64,
+    /// This page.
+    pub page: i64,
+    /// Pages in all.
+    pub pages: i64,
+}
+
+fn parse_date(field: &str, v: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| Failure::bad("archive.search_date", format!("{field}应为 YYYY-MM-DD 格式的日期")))
+}
+
+/// Searches the index within `scope` (`None`: every school). A school
+/// outside the scope is answered as not found.
+pub async fn search(db: &Db, scope: Option<&[i64]>, q: &SearchQuery) -> Result<SearchResult> {
+    if scope.is_some_and(<[i64]>::is_empty) {
+        return Ok(SearchResult { hits: Vec::new(), total: 0, page: 1, pages: 0 });
+    }
+    let student_no = given(&q.student_no).map(str::to_ascii_uppercase);
+    let mut filter = db::dossier::EntryFilter {
+        school_ids: scope,
+        student_no_prefix: student_no.as_deref(),
+        name_contains: given(&q.name),
+        ..Default::default()
+    };
+    if let Some(code) = given(&q.school) {
+        let school = db::schools::by_code(&db.pool, code).await?.ok_or(AppError::NotFound)?;
+        if scope.is_some_and(|ids| !ids.contains(&school.id)) {
+            return Err(AppError::NotFound.into());
+        }
+        filter.school_id = Some(school.id);
+    }
+    if let Some(kind) = given(&q.kind) {
+        filter.kind = Some(PaperKind::from_str(kind)?);
+    }
+    if let Some(from) = given(&q.from) {
+        filter.added_from = Some(parse_date("起始日期", from)?);
+    }
+    if let Some(to) = given(&q.to) {
+        filter.added_to = Some(parse_date("截止日期", to)?);
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let mut conn = db.pool.acquire().await?;
+    let (found, total) =
+        db::dossier::search(&mut conn, &filter, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE).await?;
+    drop(conn);
+    let hits = found
+        .into_iter()
+        .map(|f| Hit {
+            public_id: f.public_id,
+            student_no: f.student_no,
+            name: f.name,
+            school_name: f.school_name,
+            added_on: f.added_on,
+            entry: EntryView {
+                digest: f.digest,
+                kind: f.kind.code(),
+                kind_label: f.kind.label(),
+                pages: f.pages,
+                original_name: f.original_name,
+                has_thumbnail: f.media_type.starts_with("image/"),
+                media_type: f.media_type,
+                size: f.size,
+                added_by: f.added_by,
+                added_at: f.added_at,
+                supersedes: f.supersedes,
+            },
+        })
+        .collect();
+    Ok(SearchResult { hits, total, page, pages: (total + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE })
+}

@@ -4,6 +4,7 @@
 //! from then on. A refusal is a [`DomainError`]: a stable machine code, the
 //! field it concerns, the offending value and a Chinese message naming both.
 
+pub mod date;
 pub mod id_number;
 pub mod rules;
 pub mod school;
@@ -12,6 +13,7 @@ pub mod student_no;
 pub mod transitions;
 pub mod working_days;
 
+pub use date::parse_date;
 pub use id_number::{Gender, IdNumber};
 pub use rules::{ClassCap, check_entry_age, first_grade_year, school_year_start};
 pub use school::{Grade, SchoolKind};

@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::db::audit;
 use crate::db::users::{self, Role, User};
 use crate::error::{AppError, ErrorBody};
+use crate::http::constant_time_eq;
 use crate::http::pages::{PageError, render};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -102,10 +103,6 @@ impl Staff {
         .await?;
         Ok(())
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Why a request has no staff member.

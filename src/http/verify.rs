@@ -38,6 +38,7 @@
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::http::constant_time_eq;
 use crate::ratelimit::{RateLimiter, client_ip};
 use crate::verify::{self, KeyStatus, Verified};
 use axum::body::Bytes;
@@ -581,10 +582,6 @@ async fn hash_upload(multipart: &mut Multipart) -> Result<Option<[u8; 32]>, Stat
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
     Ok(digest)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

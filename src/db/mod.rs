@@ -15,6 +15,8 @@ pub mod problems;
 pub mod schools;
 pub mod students;
 pub mod users;
+/// The public verification side's read of a document's status.
+pub mod verify;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

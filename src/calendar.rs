@@ -24,12 +24,12 @@
 
 use crate::app::App;
 use crate::db::Db;
+use crate::db::calendar::{self as table, YearWrite};
 use crate::domain::WorkingCalendar;
 use crate::domain::working_days::{CalendarDay, CalendarError, DayKind, HolidayGroup, weekday_zh};
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::sync::Arc;
 
 /// The longest source note kept with an update (characters).
@@ -206,35 +206,19 @@ pub async fn seed(db: &Db) -> anyhow::Result<Vec<i32>> {
         let (holidays, workdays) = counts(&days);
         // Claim the year first: the insert is a no-op if any update (or
         // another process's seed) already wrote it.
-        let claimed = sqlx::query(
-            "INSERT INTO calendar_updates (year, via, source, sha256, holidays, workdays, replaced, updated_by, username, at)
-             SELECT $1, 'seed', $2, $3, $4, $5, 0, NULL, '-', $6
-             WHERE NOT EXISTS (SELECT 1 FROM calendar_updates WHERE year = $1)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(i64::from(year))
-        .bind("内置 holidays_cn.csv")
-        .bind(&sha256)
-        .bind(count_i64(holidays))
-        .bind(count_i64(workdays))
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
+        let write = YearWrite {
+            year,
+            source: "内置 holidays_cn.csv",
+            sha256: &sha256,
+            holidays: count_i64(holidays),
+            workdays: count_i64(workdays),
+            at: &now,
+        };
+        if !table::claim_seed_year(&mut *tx, &write).await? {
             continue;
         }
         for day in &days {
-            sqlx::query(
-                "INSERT INTO calendar_days (date, kind, name, updated_by, updated_at) VALUES ($1, $2, $3, NULL, $4)
-                 ON CONFLICT (date) DO NOTHING",
-            )
-            .bind(day.date.to_string())
-            .bind(day.kind.as_str())
-            .bind(&day.name)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            table::insert_seed_day(&mut *tx, day, &now).await?;
         }
         written.push(year);
     }
@@ -249,12 +233,9 @@ pub async fn seed(db: &Db) -> anyhow::Result<Vec<i32>> {
 /// A database failure, or rows that break the schedule's rules (a bad date
 /// or kind, a make-up workday on Monday to Friday).
 pub async fn load(db: &Db) -> anyhow::Result<WorkingCalendar> {
-    let rows = sqlx::query("SELECT date, kind, name FROM calendar_days ORDER BY date").fetch_all(&db.pool).await?;
+    let rows = table::days(&db.pool).await?;
     let mut days = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let date: String = row.try_get("date")?;
-        let kind: String = row.try_get("kind")?;
-        let name: String = row.try_get("name")?;
+    for table::StoredDay { date, kind, name } in rows {
         let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
             .with_context(|| format!("数据库中的节假日安排有误：日期“{date}”无效"))?;
         let kind = DayKind::parse(&kind)
@@ -335,42 +316,22 @@ pub async fn replace_years(
     let mut tx = db.pool.begin().await?;
     let mut reports = Vec::new();
     for year in years {
-        let replaced = sqlx::query("DELETE FROM calendar_days WHERE date >= $1 AND date <= $2")
-            .bind(format!("{year:04}-01-01"))
-            .bind(format!("{year:04}-12-31"))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let replaced = table::delete_year(&mut *tx, year).await?;
         let days = upload.days_in_year(year);
         for day in &days {
-            sqlx::query(
-                "INSERT INTO calendar_days (date, kind, name, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(day.date.to_string())
-            .bind(day.kind.as_str())
-            .bind(&day.name)
-            .bind(actor.user_id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            table::insert_day(&mut *tx, day, actor.user_id, &now).await?;
         }
         let (holidays, workdays) = counts(&days);
-        sqlx::query(
-            "INSERT INTO calendar_updates (year, via, source, sha256, holidays, workdays, replaced, updated_by, username, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(i64::from(year))
-        .bind(via.code())
-        .bind(&source)
-        .bind(&sha256)
-        .bind(count_i64(holidays))
-        .bind(count_i64(workdays))
-        .bind(i64::try_from(replaced).unwrap_or(i64::MAX))
-        .bind(actor.user_id)
-        .bind(actor.username)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        let write = YearWrite {
+            year,
+            source: &source,
+            sha256: &sha256,
+            holidays: count_i64(holidays),
+            workdays: count_i64(workdays),
+            at: &now,
+        };
+        let replaced_rows = i64::try_from(replaced).unwrap_or(i64::MAX);
+        table::log_update(&mut *tx, &write, via.code(), replaced_rows, actor.user_id, actor.username).await?;
         reports.push(YearReport { year, holidays, workdays, replaced });
     }
     tx.commit().await?;
@@ -458,30 +419,22 @@ pub struct UpdateRow {
 ///
 /// A database failure.
 pub async fn updates(db: &Db, limit: i64) -> anyhow::Result<Vec<UpdateRow>> {
-    let rows = sqlx::query(
-        "SELECT year, via, source, sha256, holidays, workdays, replaced, username, at FROM calendar_updates
-         ORDER BY id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let via: String = r.try_get("via")?;
-            Ok(UpdateRow {
-                year: i32::try_from(r.try_get::<i64, _>("year")?).unwrap_or_default(),
-                via_label: Via::parse(&via).map_or("未知", Via::label),
-                via,
-                source: r.try_get("source")?,
-                sha256: r.try_get("sha256")?,
-                holidays: r.try_get("holidays")?,
-                workdays: r.try_get("workdays")?,
-                replaced: r.try_get("replaced")?,
-                username: r.try_get("username")?,
-                at: r.try_get("at")?,
-            })
+    let rows = table::updates(&db.pool, limit).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| UpdateRow {
+            year: i32::try_from(r.year).unwrap_or_default(),
+            via_label: Via::parse(&r.via).map_or("未知", Via::label),
+            via: r.via,
+            source: r.source,
+            sha256: r.sha256,
+            holidays: r.holidays,
+            workdays: r.workdays,
+            replaced: r.replaced,
+            username: r.username,
+            at: r.at,
         })
-        .collect()
+        .collect())
 }
 
 /// The warning for a year the schedule does not cover.

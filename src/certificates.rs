@@ -12,13 +12,13 @@
 //! student, not yet printed), issued, or voided with a reason.
 
 use crate::app::App;
+use crate::db::certificates::{self as numbers, Allocated};
 use crate::db::students::Student;
 use crate::db::{Db, now_text};
 use crate::documents::{self, Issued, Options};
 use crate::error::{AppError, AppResult};
 use crate::render::DocKind;
 use serde_json::json;
-use sqlx::Row;
 
 /// The kind digit of a numbered certificate.
 pub fn kind_digit(kind: DocKind) -> Option<char> {
@@ -51,39 +51,14 @@ pub async fn allocate(
 ) -> AppResult<String> {
     numbered(kind)?;
     let mut tx = db.pool.begin().await?;
-    // The first statement writes, so SQLite takes its write lock at once (no
-    // upgrade deadlock between processes); PostgreSQL locks the counter row.
-    sqlx::query(
-        "INSERT INTO certificate_counters (kind, year, last) VALUES ($1, $2, 0) ON CONFLICT (kind, year) DO NOTHING",
-    )
-    .bind(kind.code())
-    .bind(i64::from(year))
-    .execute(&mut *tx)
-    .await?;
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE certificate_counters SET last = last + 1 WHERE kind = $1 AND year = $2 RETURNING last",
-    )
-    .bind(kind.code())
-    .bind(i64::from(year))
-    .fetch_one(&mut *tx)
-    .await?;
+    let seq = numbers::next_seq(&mut tx, kind, year).await?;
     if seq > 999_999 {
         return Err(AppError::conflict("certificate.exhausted", "本年度该类证书编号已用完"));
     }
     let number = format_number(kind, year, seq).expect("numbered kind");
-    sqlx::query(
-        "INSERT INTO certificate_numbers (number, kind, year, seq, state, student_id, actor_id, at)
-         VALUES ($1, $2, $3, $4, 'allocated', $5, $6, $7)",
-    )
-    .bind(&number)
-    .bind(kind.code())
-    .bind(i64::from(year))
-    .bind(seq)
-    .bind(student_id)
-    .bind(actor_id)
-    .bind(now_text())
-    .execute(&mut *tx)
-    .await?;
+    let at = now_text();
+    numbers::insert_allocated(&mut *tx, &Allocated { number: &number, kind, year, seq, student_id, actor_id, at: &at })
+        .await?;
     tx.commit().await?;
     Ok(number)
 }
@@ -101,14 +76,7 @@ pub async fn issue_to(
     numbered(kind)?;
     let school = crate::db::schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     documents::check_allowed(kind, student, school.kind)?;
-    let existing: Option<(String, String)> = sqlx::query_as(
-        "SELECT number, status FROM documents WHERE student_id = $1 AND kind = $2 AND status IN ('valid', 'lost') AND number IS NOT NULL",
-    )
-    .bind(student.id)
-    .bind(kind.code())
-    .fetch_optional(&app.db.pool)
-    .await?;
-    if let Some((number, status)) = existing {
+    if let Some(numbers::Held { number, status }) = numbers::held_by(&app.db.pool, student.id, kind).await? {
         let what =
             if status == "lost" { "已挂失（证书不补发，可开具学历证明书）" } else { "已颁发" };
         return Err(AppError::conflict(
@@ -116,25 +84,13 @@ pub async fn issue_to(
             format!("该学生的《{}》（编号 {number}）{what}，不能再次颁发", kind.title_zh()),
         ));
     }
-    let pending: Option<String> = sqlx::query_scalar(
-        "SELECT number FROM certificate_numbers WHERE student_id = $1 AND kind = $2 AND state = 'allocated' ORDER BY seq LIMIT 1",
-    )
-    .bind(student.id)
-    .bind(kind.code())
-    .fetch_optional(&app.db.pool)
-    .await?;
-    let number = match pending {
+    let number = match numbers::pending_for(&app.db.pool, student.id, kind).await? {
         Some(n) => n,
         None => allocate(&app.db, kind, chrono::Datelike::year(&app.today()), Some(student.id), actor_id).await?,
     };
     let issued =
         documents::issue(app, student, kind, Options { number: Some(number.clone()), extra, actor_id }).await?;
-    sqlx::query("UPDATE certificate_numbers SET state = 'issued', doc_id = $1, at = $2 WHERE number = $3")
-        .bind(&issued.doc_id)
-        .bind(now_text())
-        .bind(&number)
-        .execute(&app.db.pool)
-        .await?;
+    numbers::mark_issued(&app.db.pool, &number, &issued.doc_id, &now_text()).await?;
     Ok(issued)
 }
 
@@ -147,11 +103,7 @@ pub async fn void(app: &App, number: &str, reason: &str, actor_id: Option<i64>) 
         return Err(AppError::bad_request("certificate.reason_required", "作废须填写原因（如：打印错误、卡纸）"));
     }
     let mut tx = app.db.pool.begin().await?;
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM certificate_numbers WHERE number = $1")
-        .bind(number)
-        .fetch_optional(&mut *tx)
-        .await?;
-    match state.as_deref() {
+    match numbers::state_of(&mut *tx, number).await?.as_deref() {
         None => return Err(AppError::NotFound),
         Some("voided") => {
             return Err(AppError::conflict("certificate.already_voided", format!("编号 {number} 已作废")));
@@ -159,23 +111,8 @@ pub async fn void(app: &App, number: &str, reason: &str, actor_id: Option<i64>) 
         Some(_) => {}
     }
     let now = now_text();
-    sqlx::query(
-        "UPDATE certificate_numbers SET state = 'voided', reason = $1, actor_id = $2, at = $3 WHERE number = $4",
-    )
-    .bind(reason)
-    .bind(actor_id)
-    .bind(&now)
-    .bind(number)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE documents SET status = 'revoked', status_reason = $1, status_at = $2 WHERE number = $3 AND status = 'valid'",
-    )
-    .bind(format!("作废：{reason}"))
-    .bind(&now)
-    .bind(number)
-    .execute(&mut *tx)
-    .await?;
+    numbers::mark_voided(&mut *tx, number, reason, actor_id, &now).await?;
+    numbers::revoke_printed(&mut *tx, number, &format!("作废：{reason}"), &now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -184,19 +121,9 @@ pub async fn void(app: &App, number: &str, reason: &str, actor_id: Option<i64>) 
 /// (Art. 31): the proof names the lost number; the lost certificate's status
 /// becomes "lost, replaced by proof no. …".
 pub async fn report_lost(app: &App, number: &str, reason: &str, actor_id: Option<i64>) -> AppResult<Issued> {
-    let row = sqlx::query("SELECT doc_id, kind, student_id, issue_date, status FROM documents WHERE number = $1")
-        .bind(number)
-        .fetch_optional(&app.db.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (doc_id, kind, student_id, issue_date, status): (String, String, i64, String, String) = (
-        row.try_get("doc_id")?,
-        row.try_get("kind")?,
-        row.try_get("student_id")?,
-        row.try_get("issue_date")?,
-        row.try_get("status")?,
-    );
-    let kind: DocKind = kind.parse().map_err(|_| AppError::NotFound)?;
+    let numbers::Printed { doc_id, kind, student_id, issue_date, status } =
+        numbers::printed_with(&app.db.pool, number).await?.ok_or(AppError::NotFound)?;
+    let kind = DocKind::from_code(&kind).ok_or(AppError::NotFound)?;
     if !matches!(kind, DocKind::GraduationCertificate | DocKind::CompulsoryCertificate) {
         return Err(AppError::bad_request(
             "certificate.not_replaceable",
@@ -222,20 +149,13 @@ pub async fn report_lost(app: &App, number: &str, reason: &str, actor_id: Option
             "study_from": student.entry_date,
             "replaces_number": number,
             "replaces_kind": kind.title_zh(),
-            "original_issue_date": issue_date,
+            "original_issue_date": issue_date.to_string(),
             "reason": if reason.trim().is_empty() { "遗失" } else { reason.trim() },
         }),
     );
     let proof = issue_to(app, &student, DocKind::AcademicProof, actor_id, extra).await?;
-    sqlx::query(
-        "UPDATE documents SET status = 'lost', status_reason = $1, status_at = $2, replaced_by = $3 WHERE doc_id = $4",
-    )
-    .bind(if reason.trim().is_empty() { "遗失" } else { reason.trim() })
-    .bind(now_text())
-    .bind(proof.number.as_deref())
-    .bind(&doc_id)
-    .execute(&app.db.pool)
-    .await?;
+    let reason = if reason.trim().is_empty() { "遗失" } else { reason.trim() };
+    numbers::mark_lost(&app.db.pool, &doc_id, reason, proof.number.as_deref(), &now_text()).await?;
     Ok(proof)
 }
 
@@ -245,14 +165,7 @@ pub async fn revoke(app: &App, doc_id: &str, reason: &str) -> AppResult<()> {
     if reason.is_empty() {
         return Err(AppError::bad_request("certificate.reason_required", "撤销须填写原因"));
     }
-    let n = sqlx::query("UPDATE documents SET status = 'revoked', status_reason = $1, status_at = $2 WHERE doc_id = $3 AND status = 'valid'")
-        .bind(reason)
-        .bind(now_text())
-        .bind(doc_id)
-        .execute(&app.db.pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
+    if !numbers::revoke_document(&app.db.pool, doc_id, reason, &now_text()).await? {
         return Err(AppError::conflict("certificate.not_valid", "该文书不存在或已不是有效状态"));
     }
     Ok(())
@@ -287,53 +200,26 @@ pub struct NumberRow {
 
 /// Numbers by state and/or number prefix, newest first (at most `limit`).
 pub async fn list(db: &Db, state: Option<&str>, number: Option<&str>, limit: i64) -> AppResult<Vec<NumberRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT n.number, n.kind, n.state, d.status AS document_status, d.doc_id, d.replaced_by, s.name AS student,
-                sc.name AS school, COALESCE(n.reason, d.status_reason) AS reason, n.at
-         FROM certificate_numbers n
-         LEFT JOIN documents d ON d.number = n.number
-         LEFT JOIN students s ON s.id = n.student_id
-         LEFT JOIN schools sc ON sc.id = s.school_id
-         WHERE ($1 = '' OR n.state = $1 OR d.status = $1) AND ($2 = '' OR n.number LIKE $2)
-         ORDER BY n.kind, n.year DESC, n.seq DESC LIMIT {limit}"
-    ))
-    .bind(state.unwrap_or(""))
-    .bind(number.filter(|n| !n.is_empty()).map(|n| format!("{}%", n.trim())).unwrap_or_default())
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            let title = kind.parse::<DocKind>().map_or("", |k| k.title_zh());
-            Ok(NumberRow {
-                number: r.try_get("number")?,
-                title,
-                kind,
-                state: r.try_get("state")?,
-                document_status: r.try_get("document_status")?,
-                doc_id: r.try_get("doc_id")?,
-                replaced_by: r.try_get("replaced_by")?,
-                student: r.try_get("student")?,
-                school: r.try_get("school")?,
-                reason: r.try_get("reason")?,
-                at: r.try_get("at")?,
-            })
+    let rows = numbers::list(&db.pool, state, number, limit).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| NumberRow {
+            title: DocKind::from_code(&r.kind).map_or("", DocKind::title_zh),
+            number: r.number,
+            kind: r.kind,
+            state: r.state,
+            document_status: r.document_status,
+            doc_id: r.doc_id,
+            replaced_by: r.replaced_by,
+            student: r.student,
+            school: r.school,
+            reason: r.reason,
+            at: r.at,
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(AppError::from)
+        .collect())
 }
 
 /// The graduates of a school who may receive `kind` and do not have it yet.
 pub async fn graduates_without(app: &App, school_id: i64, kind: DocKind) -> AppResult<Vec<i64>> {
-    let grade_clause = if kind == DocKind::CompulsoryCertificate { "AND s.grade = 9" } else { "" };
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT s.id FROM students s WHERE s.school_id = $1 AND s.status = 'graduated' {grade_clause}
-           AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.student_id = s.id AND d.kind = $2
-                           AND d.status IN ('valid', 'lost') AND d.number IS NOT NULL)
-         ORDER BY s.grade, s.class_id, s.id"
-    ))
-    .bind(school_id)
-    .bind(kind.code())
-    .fetch_all(&app.db.pool)
-    .await?)
+    Ok(numbers::graduates_without(&app.db.pool, school_id, kind).await?)
 }

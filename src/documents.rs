@@ -15,7 +15,7 @@ use crate::db::students::{self, Student};
 use crate::domain::{SchoolKind, StudentStatus};
 use crate::error::{AppError, AppResult};
 use crate::render::{DocKind, RenderRequest, RenderedPdf};
-use crate::verify::{Claims, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode};
+use crate::verify::{Claims, DocumentId, DocumentNumber, MaskedName, SchoolCode};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
@@ -87,10 +87,6 @@ pub fn printable_kinds(student: &Student, school_kind: SchoolKind) -> Vec<DocKin
         .filter(|k| !k.is_certificate())
         .filter(|k| check_allowed(*k, student, school_kind).is_ok())
         .collect()
-}
-
-fn to_wire(kind: DocKind) -> DocumentKind {
-    kind.code().parse().expect("render and verify share the kind codes")
 }
 
 /// The host part of the public base URL, printed beside the QR code.
@@ -284,7 +280,7 @@ pub async fn request(
     let signer = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?;
     let claims = Claims {
         document_id: doc_id,
-        kind: to_wire(kind),
+        kind,
         number: match number {
             Some(n) => DocumentNumber::new(n).map_err(|e| AppError::Internal(e.into()))?,
             None => DocumentNumber::none(),

@@ -7,8 +7,12 @@
 //! flags 0/1 integers, every integer a 64-bit integer.
 
 pub mod audit;
+/// The working-day calendar: listed dates and the log of years written.
+pub mod calendar;
 /// Cases (applications with ordered approvals), their decisions and proofs.
 pub mod cases;
+/// Certificate numbers and the certificates issued, voided, lost or revoked.
+pub mod certificates;
 /// Issued documents: one row per document handed out, with its live status.
 pub mod documents;
 /// The paper-file archive's tables: dossiers, their search index, thumbnails, imports, fixity runs.
@@ -25,6 +29,8 @@ pub mod rolls;
 pub mod schools;
 pub mod students;
 pub mod users;
+/// The public verification side's read of a document's status.
+pub mod verify;
 /// The yearly graduation and promotion runs and their bulk moves.
 pub mod year_runs;
 
@@ -148,6 +154,12 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
         std::fs::create_dir_all(dir).with_context(|| format!("无法创建数据目录 {}", dir.display()))?;
     }
     Ok(if url.contains('?') { url.to_owned() } else { format!("sqlite://{path}?mode=rwc") })
+}
+
+/// Whether the database answers a trivial query (the health check).
+pub async fn ping<'c>(e: impl Executor<'c, Database = sqlx::Any>) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(e).await?;
+    Ok(())
 }
 
 /// The current instant as stored: RFC 3339 UTC, second precision.

@@ -92,6 +92,11 @@ pub async fn by_id<'c>(e: impl Executor<'c, Database = Any>, id: i64) -> Result<
     row.as_ref().map(school_from_row).transpose()
 }
 
+/// The name of the school with this 学校标识码, if any.
+pub async fn name_by_code<'c>(e: impl Executor<'c, Database = Any>, code: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM schools WHERE code = $1").bind(code).fetch_optional(e).await
+}
+
 /// Every school, by code.
 pub async fn list<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<School>, sqlx::Error> {
     let rows = sqlx::query(&format!("SELECT {SCHOOL_COLUMNS} FROM schools ORDER BY code")).fetch_all(e).await?;
@@ -212,6 +217,30 @@ pub async fn class_by<'c>(
         .fetch_optional(e)
         .await?;
     row.as_ref().map(class_from_row).transpose()
+}
+
+/// A class's grade, number and size cap, as stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassCapacity {
+    /// Grade 1-9.
+    pub grade: i64,
+    /// Class number within the grade.
+    pub number: i64,
+    /// Size cap.
+    pub cap: i64,
+}
+
+/// The grade, number and cap of the class with this id (an error if there is none).
+pub async fn capacity_of_class<'c>(
+    e: impl Executor<'c, Database = Any>,
+    class_id: i64,
+) -> Result<ClassCapacity, sqlx::Error> {
+    let (grade, number, cap) =
+        sqlx::query_as::<_, (i64, i64, i64)>("SELECT c.grade, c.number, c.cap FROM classes c WHERE c.id = $1")
+            .bind(class_id)
+            .fetch_one(e)
+            .await?;
+    Ok(ClassCapacity { grade, number, cap })
 }
 
 /// Takes the write lock on a class row for the rest of the transaction

@@ -5,6 +5,8 @@
 //! field it concerns, the offending value and a Chinese message naming both.
 
 pub mod actor;
+pub mod date;
+pub mod doc_kind;
 pub mod id_number;
 pub mod rules;
 pub mod school;
@@ -14,6 +16,8 @@ pub mod transitions;
 pub mod working_days;
 
 pub use actor::{Actor, Channel, Role};
+pub use date::parse_date;
+pub use doc_kind::DocKind;
 pub use id_number::{Gender, IdNumber};
 pub use rules::{ClassCap, check_entry_age, first_grade_year, school_year_start};
 pub use school::{Grade, SchoolKind};

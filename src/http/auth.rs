@@ -14,6 +14,7 @@ use crate::db::users::{self, User};
 use crate::domain::{Actor, Channel};
 use crate::error::{AppError, ErrorBody};
 use crate::http::Web;
+use crate::http::constant_time_eq;
 use crate::http::pages::{PageError, render};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -87,10 +88,6 @@ impl Staff {
     ) -> Result<(), AppError> {
         crate::service::audit::write(&app.db.pool, &self.actor, action, target, school_id, outcome, detail).await
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Why a request has no staff member.

@@ -13,7 +13,7 @@ pub fn router() -> Router<Arc<Web>> {
 }
 
 async fn health(State(app): State<Arc<Web>>) -> (StatusCode, Json<serde_json::Value>) {
-    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&app.db.pool).await {
+    match crate::db::ping(&app.db.pool).await {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok", "database": "ok"}))),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

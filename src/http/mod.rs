@@ -157,9 +157,23 @@ async fn log_and_harden(req: Request, next: Next) -> Response {
     res
 }
 
+/// Whether two secrets (a CSRF token, a recorded digest) are equal, in time
+/// that depends only on their lengths, not on where they first differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
 
     async fn boom() -> &'static str {
         panic!("boom")

@@ -310,12 +310,7 @@ async fn photo_api(
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
-    sqlx::query("UPDATE students SET photo = $1, updated_at = $2 WHERE id = $3")
-        .bind(photo)
-        .bind(crate::db::now_text())
-        .bind(student_id)
-        .execute(&app.db.pool)
-        .await?;
+    students::set_photo(&app.db.pool, student_id, &photo, &crate::db::now_text()).await?;
     staff.audit(&app, "student.photo", ("student", &id), Some(school_id), "ok", "").await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -350,15 +345,7 @@ async fn convert_api(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored birth date: {e}")))?;
     id_number.check_matches(birth, student.gender)?;
     let new = old.convert_to_normal(&id_number)?;
-    sqlx::query(
-        "UPDATE students SET student_no = $1, id_number = $2, id_type = '居民身份证', updated_at = $3 WHERE id = $4",
-    )
-    .bind(new.as_str())
-    .bind(id_number.as_str())
-    .bind(crate::db::now_text())
-    .bind(student_id)
-    .execute(&mut *tx)
-    .await?;
+    students::set_resident_id(&mut *tx, student_id, &new, &id_number, &crate::db::now_text()).await?;
     students::add_event(
         &mut *tx,
         student_id,

@@ -36,8 +36,10 @@
 //! `Cache-Control: no-store` and `Referrer-Policy: no-referrer` come from the
 //! router's middleware (the key set overrides the cache header).
 
+use crate::db::{self, verify::DocumentStatus};
 use crate::error::AppError;
 use crate::http::Web;
+use crate::http::constant_time_eq;
 use crate::http::ratelimit::{RateLimiter, client_ip};
 use crate::verify::{self, KeyStatus, Verified};
 use axum::body::Bytes;
@@ -53,7 +55,6 @@ use ed25519_dalek::VerifyingKey;
 use minijinja::context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -116,19 +117,8 @@ struct Public {
 /// Tokens remembered at most (about 1 MiB); the memo is cleared when full.
 const VERIFIED_MEMO: usize = 4096;
 
-/// A document's row as the public side reads it.
-#[derive(Clone)]
-struct DocRow {
-    kind: String,
-    number: Option<String>,
-    status: String,
-    status_at: Option<String>,
-    replaced_by: Option<String>,
-    sha256: String,
-}
-
 /// The outcome of one read, shared by the requests that waited for it.
-type RowRead = Result<Option<DocRow>, Arc<str>>;
+type RowRead = Result<Option<DocumentStatus>, Arc<str>>;
 
 impl Public {
     /// `Some(429 answer)` when the client is over the limit.
@@ -204,11 +194,12 @@ impl Public {
     }
 
     /// The document's row, read once for all the requests that ask at the same time.
-    async fn read_row(&self, app: &Web, doc_id: String) -> Result<Option<DocRow>, AppError> {
+    async fn read_row(&self, app: &Web, doc_id: String) -> Result<Option<DocumentStatus>, AppError> {
         let cell = self.reads.lock().unwrap_or_else(PoisonError::into_inner).entry(doc_id.clone()).or_default().clone();
         let read = cell
             .get_or_init(|| async {
-                let read = read_row(app, &doc_id).await.map_err(|e| Arc::from(format!("{e:#}")));
+                let read =
+                    db::verify::document_status(&app.db.pool, &doc_id).await.map_err(|e| Arc::from(format!("{e:#}")));
                 let mut reads = self.reads.lock().unwrap_or_else(PoisonError::into_inner);
                 if reads.get(&doc_id).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
                     reads.remove(&doc_id);
@@ -226,10 +217,7 @@ impl Public {
         {
             return Ok(name.clone());
         }
-        let name: Option<String> = sqlx::query_scalar("SELECT name FROM schools WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&app.db.pool)
-            .await?;
+        let name = db::schools::name_by_code(&app.db.pool, code).await?;
         let mut cache = self.schools.write().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= 10_000 {
             cache.clear();
@@ -332,26 +320,6 @@ async fn lookup(app: &Web, public: &Public, token: &str) -> Result<Option<Found>
     };
     let school_name = public.school_name(app, &claims.school_code.to_string()).await?;
     Ok(Some(Found { sha256: row.sha256, verified, status, school_name }))
-}
-
-/// One read of a document's row by its id.
-async fn read_row(app: &Web, doc_id: &str) -> Result<Option<DocRow>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT kind, number, status, status_at, replaced_by, sha256 FROM documents WHERE doc_id = $1")
-            .bind(doc_id)
-            .fetch_optional(&app.db.pool)
-            .await?;
-    row.map(|r| {
-        Ok(DocRow {
-            kind: r.try_get("kind")?,
-            number: r.try_get("number")?,
-            status: r.try_get("status")?,
-            status_at: r.try_get("status_at")?,
-            replaced_by: r.try_get("replaced_by")?,
-            sha256: r.try_get("sha256")?,
-        })
-    })
-    .transpose()
 }
 
 /// The calendar date in China (UTC+8) of a stored RFC 3339 instant, or of a plain date.
@@ -581,10 +549,6 @@ async fn hash_upload(multipart: &mut Multipart) -> Result<Option<[u8; 32]>, Stat
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
     Ok(digest)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

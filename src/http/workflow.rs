@@ -455,10 +455,7 @@ pub(crate) async fn receive_package(
     })
     .await
     .map_err(|e| Failure::from(anyhow::Error::new(e)))??;
-    let expected: String = sqlx::query_scalar("SELECT student_no FROM students WHERE id = $1")
-        .bind(case.student_id)
-        .fetch_one(&app.db.pool)
-        .await?;
+    let expected = crate::db::students::student_no_of(&app.db.pool, case.student_id).await?;
     if student_no != expected {
         let target = ("case", case.public_id.as_str());
         staff.audit(app, "case.receive", target, case.to_school_id, "refused", "other student").await?;

@@ -668,18 +668,10 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
     }
     for (class_id, n) in &adding {
         schools::lock_class(&mut *tx, *class_id).await?;
-        let k = sqlx::query_as::<_, (i64, i64, i64)>("SELECT c.grade, c.number, c.cap FROM classes c WHERE c.id = $1")
-            .bind(class_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let enrolled: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM students WHERE class_id = $1 AND status IN ('active', 'transfer_pending', 'suspected_dropout')",
-        )
-        .bind(class_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let cap = crate::domain::ClassCap::new(school.kind, u16::try_from(k.2).ok())?;
-        cap.check_room(&schools::class_name(k.0, k.1), enrolled.unsigned_abs(), *n)?;
+        let k = schools::capacity_of_class(&mut *tx, *class_id).await?;
+        let enrolled = students::enrolled_in_class(&mut *tx, *class_id).await?;
+        let cap = crate::domain::ClassCap::new(school.kind, u16::try_from(k.cap).ok())?;
+        cap.check_room(&schools::class_name(k.grade, k.number), enrolled.unsigned_abs(), *n)?;
     }
     let mut serials: HashMap<String, u16> = HashMap::new();
     let flagged_rows: std::collections::HashSet<usize> = report.warnings.iter().map(|w| w.row).collect();
@@ -728,11 +720,7 @@ async fn next_provisional(
     let next = match serials.get(&prefix) {
         Some(n) => n + 1,
         None => {
-            let max: Option<String> =
-                sqlx::query_scalar("SELECT MAX(student_no) FROM students WHERE student_no LIKE $1")
-                    .bind(format!("{prefix}%"))
-                    .fetch_one(&mut **tx)
-                    .await?;
+            let max = students::highest_student_no_with_prefix(&mut **tx, &prefix).await?;
             max.and_then(|m| m[15..].parse::<u16>().ok()).map_or(1, |n| n + 1)
         }
     };

@@ -4,62 +4,39 @@
 
 use super::{COLUMNS, Row};
 use crate::db::schools::School;
+use crate::db::students;
 use crate::domain::{Gender, Grade};
 use rust_xlsxwriter::{Format, Workbook};
-use sqlx::Row as _;
 
 /// The roster rows of a school's students who are on its roll (在籍, 转出中, 疑似辍学, 休学), by grade and class.
 pub async fn rows_for_school(conn: &mut sqlx::AnyConnection, school: &School) -> Result<Vec<Row>, sqlx::Error> {
-    let students = sqlx::query(
-        "SELECT s.id, s.name, s.former_name, s.pinyin, s.gender, s.birth_date, s.birthplace, s.ethnicity, s.nationality,
-                s.id_type, s.id_number, s.household_address, s.household_type, s.current_address, s.grade, c.number AS class_number,
-                s.entry_date, s.entry_mode, s.boarding, s.left_behind, s.migrant_child, s.special_needs, s.disability_type,
-                s.student_no
-         FROM students s LEFT JOIN classes c ON c.id = s.class_id
-         WHERE s.school_id = $1 AND s.status IN ('active', 'transfer_pending', 'suspected_dropout', 'suspended')
-         ORDER BY s.grade, c.number, s.id",
-    )
-    .bind(school.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let guardians = sqlx::query(
-        "SELECT g.student_id, g.name, g.relation, g.phone FROM guardians g JOIN students s ON s.id = g.student_id
-         WHERE s.school_id = $1 ORDER BY g.student_id, g.position",
-    )
-    .bind(school.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let roll = students::roll_of_school(&mut *conn, school.id).await?;
+    let guardians = students::guardians_of_school(&mut *conn, school.id).await?;
     let mut by_student: std::collections::HashMap<i64, Vec<(String, String, String)>> = Default::default();
-    for g in &guardians {
-        by_student.entry(g.try_get("student_id")?).or_default().push((
-            g.try_get("name")?,
-            g.try_get("relation")?,
-            g.try_get("phone")?,
-        ));
+    for g in guardians {
+        by_student.entry(g.student_id).or_default().push((g.name, g.relation, g.phone));
     }
-    let yes = |v: i64| if v != 0 { "是" } else { "否" }.to_owned();
-    students
-        .iter()
+    let yes = |v: bool| if v { "是" } else { "否" }.to_owned();
+    Ok(roll
+        .into_iter()
         .map(|s| {
-            let id: i64 = s.try_get("id")?;
-            let gs = by_student.remove(&id).unwrap_or_default();
+            let gs = by_student.remove(&s.id).unwrap_or_default();
             let g = |i: usize| gs.get(i).cloned().unwrap_or_default();
-            let gender: String = s.try_get("gender")?;
-            let grade: i64 = s.try_get("grade")?;
-            Ok(Row {
-                name: s.try_get("name")?,
-                former_name: s.try_get("former_name")?,
-                pinyin: s.try_get("pinyin")?,
-                gender: Gender::parse(&gender).map(Gender::label).unwrap_or_default().to_owned(),
-                birth_date: s.try_get("birth_date")?,
-                birthplace: s.try_get("birthplace")?,
-                ethnicity: s.try_get("ethnicity")?,
-                nationality: s.try_get("nationality")?,
-                id_type: s.try_get("id_type")?,
-                id_number: s.try_get::<Option<String>, _>("id_number")?.unwrap_or_default(),
-                household_address: s.try_get("household_address")?,
-                household_type: s.try_get("household_type")?,
-                current_address: s.try_get("current_address")?,
+            let grade = s.grade;
+            Row {
+                name: s.name,
+                former_name: s.former_name,
+                pinyin: s.pinyin,
+                gender: Gender::parse(&s.gender).map(Gender::label).unwrap_or_default().to_owned(),
+                birth_date: s.birth_date,
+                birthplace: s.birthplace,
+                ethnicity: s.ethnicity,
+                nationality: s.nationality,
+                id_type: s.id_type,
+                id_number: s.id_number.unwrap_or_default(),
+                household_address: s.household_address,
+                household_type: s.household_type,
+                current_address: s.current_address,
                 guardian1_name: g(0).0,
                 guardian1_relation: g(0).1,
                 guardian1_phone: g(0).2,
@@ -70,18 +47,18 @@ pub async fn rows_for_school(conn: &mut sqlx::AnyConnection, school: &School) ->
                     .ok()
                     .and_then(|g| Grade::new(g).ok())
                     .map_or_else(|| grade.to_string(), |g| g.label().to_owned()),
-                class: s.try_get::<Option<i64>, _>("class_number")?.map(|n| n.to_string()).unwrap_or_default(),
-                entry_date: s.try_get("entry_date")?,
-                entry_mode: s.try_get("entry_mode")?,
-                boarding: if s.try_get::<i64, _>("boarding")? != 0 { "住校" } else { "走读" }.to_owned(),
-                left_behind: yes(s.try_get("left_behind")?),
-                migrant_child: yes(s.try_get("migrant_child")?),
-                special_needs: yes(s.try_get("special_needs")?),
-                disability_type: s.try_get("disability_type")?,
-                student_no: s.try_get("student_no")?,
-            })
+                class: s.class_number.map(|n| n.to_string()).unwrap_or_default(),
+                entry_date: s.entry_date,
+                entry_mode: s.entry_mode,
+                boarding: if s.boarding { "住校" } else { "走读" }.to_owned(),
+                left_behind: yes(s.left_behind),
+                migrant_child: yes(s.migrant_child),
+                special_needs: yes(s.special_needs),
+                disability_type: s.disability_type,
+                student_no: s.student_no,
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// The rows as an xlsx workbook in the template's layout.

@@ -16,9 +16,6 @@ pub enum ClaimsError {
     /// Not 32 hexadecimal digits.
     #[error("文书标识 {0:?} 无效（应为 32 位十六进制数字）")]
     InvalidDocumentId(String),
-    /// Not one of the ten document kind codes.
-    #[error("文书类型 {0:?} 无效")]
-    UnknownKind(String),
     /// Not at most 32 ASCII digits and letters.
     #[error("证书编号 {0:?} 无效（只能包含英文字母和数字，最多 32 位）")]
     InvalidNumber(String),
@@ -88,137 +85,10 @@ impl<'de> Deserialize<'de> for DocumentId {
     }
 }
 
-/// The kind of a printed document, with its stable one-byte token code.
-///
-/// The text [`code`](Self::code)s are the same as the renderer's document
-/// kinds (`admission_notice`, …), so the two convert through the string.
-/// The [`wire`](Self::wire) codes are part of the token format and must never
-/// be renumbered:
-///
-/// | wire | code | 文书 |
-/// |-----:|------|------|
-/// | 1 | `admission_notice` | 入学通知书 |
-/// | 2 | `basic_info` | 学生基本信息表 |
-/// | 3 | `registration` | 吉林省中小学生登记表 |
-/// | 4 | `record_card` | 学籍卡 |
-/// | 5 | `transfer_application` | 吉林省中小学生转学申请表 |
-/// | 6 | `suspension_application` | 吉林省中小学生休学、复学申请表 |
-/// | 7 | `recall_notice` | 劝返复学通知书 |
-/// | 8 | `compulsory_certificate` | 义务教育证书 |
-/// | 9 | `graduation_certificate` | 毕业证书 |
-/// | 10 | `academic_proof` | 学历证明书 |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DocumentKind {
-    /// 入学通知书.
-    AdmissionNotice,
-    /// 学生基本信息表.
-    BasicInfo,
-    /// 吉林省中小学生登记表.
-    Registration,
-    /// 学籍卡.
-    RecordCard,
-    /// 吉林省中小学生转学申请表.
-    TransferApplication,
-    /// 吉林省中小学生休学、复学申请表.
-    SuspensionApplication,
-    /// 劝返复学通知书.
-    RecallNotice,
-    /// 义务教育证书 (numbered).
-    CompulsoryCertificate,
-    /// 毕业证书 (numbered).
-    GraduationCertificate,
-    /// 学历证明书 (numbered).
-    AcademicProof,
-}
-
-impl DocumentKind {
-    /// Every kind, in wire-code order.
-    pub const ALL: [DocumentKind; 10] = [
-        DocumentKind::AdmissionNotice,
-        DocumentKind::BasicInfo,
-        DocumentKind::Registration,
-        DocumentKind::RecordCard,
-        DocumentKind::TransferApplication,
-        DocumentKind::SuspensionApplication,
-        DocumentKind::RecallNotice,
-        DocumentKind::CompulsoryCertificate,
-        DocumentKind::GraduationCertificate,
-        DocumentKind::AcademicProof,
-    ];
-
-    /// The one-byte code carried in tokens (see the table on the type).
-    pub fn wire(self) -> u8 {
-        match self {
-            DocumentKind::AdmissionNotice => 1,
-            DocumentKind::BasicInfo => 2,
-            DocumentKind::Registration => 3,
-            DocumentKind::RecordCard => 4,
-            DocumentKind::TransferApplication => 5,
-            DocumentKind::SuspensionApplication => 6,
-            DocumentKind::RecallNotice => 7,
-            DocumentKind::CompulsoryCertificate => 8,
-            DocumentKind::GraduationCertificate => 9,
-            DocumentKind::AcademicProof => 10,
-        }
-    }
-
-    /// The kind with this wire code, if any.
-    pub fn from_wire(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.wire() == code)
-    }
-
-    /// The stable text code, e.g. `graduation_certificate`.
-    pub fn code(self) -> &'static str {
-        match self {
-            DocumentKind::AdmissionNotice => "admission_notice",
-            DocumentKind::BasicInfo => "basic_info",
-            DocumentKind::Registration => "registration",
-            DocumentKind::RecordCard => "record_card",
-            DocumentKind::TransferApplication => "transfer_application",
-            DocumentKind::SuspensionApplication => "suspension_application",
-            DocumentKind::RecallNotice => "recall_notice",
-            DocumentKind::CompulsoryCertificate => "compulsory_certificate",
-            DocumentKind::GraduationCertificate => "graduation_certificate",
-            DocumentKind::AcademicProof => "academic_proof",
-        }
-    }
-
-    /// The Chinese title, for the public verification page.
-    pub fn title_zh(self) -> &'static str {
-        match self {
-            DocumentKind::AdmissionNotice => "入学通知书",
-            DocumentKind::BasicInfo => "学生基本信息表",
-            DocumentKind::Registration => "吉林省中小学生登记表",
-            DocumentKind::RecordCard => "学籍卡",
-            DocumentKind::TransferApplication => "吉林省中小学生转学申请表",
-            DocumentKind::SuspensionApplication => "吉林省中小学生休学、复学申请表",
-            DocumentKind::RecallNotice => "劝返复学通知书",
-            DocumentKind::CompulsoryCertificate => "义务教育证书",
-            DocumentKind::GraduationCertificate => "毕业证书",
-            DocumentKind::AcademicProof => "学历证明书",
-        }
-    }
-}
-
-impl fmt::Display for DocumentKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for DocumentKind {
-    type Err = ClaimsError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|k| k.code() == s).ok_or_else(|| ClaimsError::UnknownKind(s.to_owned()))
-    }
-}
-
-impl Serialize for DocumentKind {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.code())
-    }
-}
+/// The kind of a printed document: the domain's [`DocKind`](crate::domain::DocKind),
+/// whose [`wire`](crate::domain::DocKind::wire) code the token carries (the
+/// table of codes is on that type; they must never be renumbered).
+pub use crate::domain::DocKind as DocumentKind;
 
 /// A document or certificate number: 0 to 32 ASCII digits and letters
 /// (case kept). Empty for forms that carry no number.

@@ -26,6 +26,7 @@ use crate::db::events;
 use crate::db::schools::{self, Class, School};
 use crate::db::students::{self, Student};
 use crate::domain::Actor;
+pub use crate::domain::parse_date;
 use crate::domain::{Action, ClassCap, DomainError, Facts, SchoolKind, StudentStatus, transitions};
 use crate::error::{AppError, AppResult};
 use crate::render::{Coverage, Unprintable};
@@ -35,12 +36,6 @@ use sqlx::{Any, Executor, Transaction};
 
 /// Working days each party has for its step (Art. 21, 28).
 pub const STEP_WORKING_DAYS: u32 = 10;
-
-/// Parses a `YYYY-MM-DD` date given by a user, naming the field when it is not one.
-pub fn parse_date(field: &'static str, value: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::new("date.invalid", field, value, "不是有效日期，应为 YYYY-MM-DD 格式").into())
-}
 
 /// Refuses a date after today (an event cannot be recorded before it happens).
 pub fn not_future(field: &'static str, date: NaiveDate, today: NaiveDate) -> AppResult<()> {

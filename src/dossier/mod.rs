@@ -54,7 +54,6 @@ pub use transfer::{Imported, RECORD_FORMAT, Record, TRUSTED_KEYS_DIR, export, im
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::AppError;
-use axum::http::StatusCode;
 use xueji_archive::{ArchiveConfig, ArchiveError};
 
 /// The archive's limits: the crate's defaults, with the upload and package
@@ -111,13 +110,13 @@ impl Failure {
         Self::App(AppError::bad_request(code, message))
     }
 
-    /// The HTTP status: 413 for a file over the limit, 422 for any other
-    /// refusal of a file or package, 500 for faults on our side.
-    pub fn status(&self) -> StatusCode {
+    /// Whether this is a fault on our side (answered 500 with a generic
+    /// message), not a refusal of what was sent.
+    pub fn is_fault(&self) -> bool {
         match self {
-            Self::App(e) => e.status(),
-            Self::Archive(e) => archive_status(e),
-            Self::TaskPanicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::App(e) => e.is_internal(),
+            Self::Archive(e) => refusal(e).is_none(),
+            Self::TaskPanicked { .. } => true,
         }
     }
 
@@ -127,7 +126,7 @@ impl Failure {
             Self::App(e) => e.code(),
             Self::TaskPanicked { .. } => "internal.panicked",
             Self::Archive(e @ ArchiveError::Panicked { .. }) => e.code(),
-            Self::Archive(e) if archive_status(e).is_server_error() => "internal",
+            Self::Archive(e) if refusal(e).is_none() => "internal",
             Self::Archive(ArchiveError::Io { op: "读取上传内容", .. }) => "archive.upload_interrupted",
             Self::Archive(e) => e.code(),
         }
@@ -139,9 +138,7 @@ impl Failure {
             Self::App(e) => e.to_string(),
             // Names the step, never the file or the panic message.
             Self::TaskPanicked { .. } | Self::Archive(ArchiveError::Panicked { .. }) => self.to_string(),
-            Self::Archive(_) if self.status().is_server_error() => {
-                AppError::Internal(anyhow::anyhow!("archive")).to_string()
-            }
+            Self::Archive(_) if self.is_fault() => AppError::Internal(anyhow::anyhow!("archive")).to_string(),
             Self::Archive(ArchiveError::Io { op: "读取上传内容", .. }) => {
                 "上传未完成：连接中断，请重新上传".to_owned()
             }
@@ -151,7 +148,7 @@ impl Failure {
 
     /// Whether the file or package was refused (as opposed to a fault).
     pub fn is_refusal(&self) -> bool {
-        self.status().is_client_error()
+        !self.is_fault()
     }
 
     /// Logs a fault on our side (codes and paths inside the archive only).
@@ -173,7 +170,7 @@ impl Failure {
                     "checking a file panicked; contained, nothing stored"
                 );
             }
-            Self::Archive(e) if self.status().is_server_error() => {
+            Self::Archive(e) if self.is_fault() => {
                 tracing::error!(code = e.code(), error = %e, "archive fault");
             }
             Self::Archive(_) => {}
@@ -181,12 +178,26 @@ impl Failure {
     }
 }
 
-/// The status an archive error answers with.
-pub fn archive_status(e: &ArchiveError) -> StatusCode {
+/// What kind of refusal an archive error is; `None` for a fault on our side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The file is over the size limit.
+    TooLarge,
+    /// The upload broke off before its end.
+    Interrupted,
+    /// It contradicts what the dossier already records.
+    Conflict,
+    /// The file or package itself is refused: empty, of a type not kept,
+    /// corrupt, too large an image or too deep a PDF, a bad package.
+    Unprocessable,
+}
+
+/// The refusal an archive error is, or `None` if it is a fault on our side.
+pub fn refusal(e: &ArchiveError) -> Option<Refusal> {
     match e {
-        ArchiveError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        ArchiveError::Io { op: "读取上传内容", .. } => StatusCode::BAD_REQUEST,
-        ArchiveError::ManifestConflict { .. } => StatusCode::CONFLICT,
+        ArchiveError::TooLarge { .. } => Some(Refusal::TooLarge),
+        ArchiveError::Io { op: "读取上传内容", .. } => Some(Refusal::Interrupted),
+        ArchiveError::ManifestConflict { .. } => Some(Refusal::Conflict),
         ArchiveError::Empty
         | ArchiveError::TypeUnsupported
         | ArchiveError::ExtensionMismatch { .. }
@@ -198,11 +209,11 @@ pub fn archive_status(e: &ArchiveError) -> StatusCode {
         | ArchiveError::TimestampInvalid { .. }
         | ArchiveError::FieldInvalid { .. }
         | ArchiveError::SupersedesUnknown { .. }
-        | ArchiveError::PaperKindUnknown { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        e if e.code().starts_with("archive.bag_") => StatusCode::UNPROCESSABLE_ENTITY,
+        | ArchiveError::PaperKindUnknown { .. } => Some(Refusal::Unprocessable),
+        e if e.code().starts_with("archive.bag_") => Some(Refusal::Unprocessable),
         // A fault on our side set off by the file, not a refusal of it.
-        ArchiveError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        ArchiveError::Panicked { .. } => None,
+        _ => None,
     }
 }
 
@@ -277,34 +288,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_map_to_statuses() {
-        assert_eq!(archive_status(&ArchiveError::TooLarge { limit: 1 }), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(archive_status(&ArchiveError::TypeUnsupported), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(archive_status(&ArchiveError::BagSignatureInvalid), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(archive_status(&ArchiveError::BagTooLarge { limit: 1 }), StatusCode::UNPROCESSABLE_ENTITY);
+    fn refusals_are_told_from_faults() {
+        assert_eq!(refusal(&ArchiveError::TooLarge { limit: 1 }), Some(Refusal::TooLarge));
+        assert_eq!(refusal(&ArchiveError::TypeUnsupported), Some(Refusal::Unprocessable));
+        assert_eq!(refusal(&ArchiveError::BagSignatureInvalid), Some(Refusal::Unprocessable));
+        assert_eq!(refusal(&ArchiveError::BagTooLarge { limit: 1 }), Some(Refusal::Unprocessable));
         let io = ArchiveError::Io { op: "保存对象", path: "/x".into(), source: std::io::Error::other("disk") };
         let f = Failure::from(io);
-        assert_eq!(f.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(f.is_fault());
         assert_eq!(f.code(), "internal");
         assert!(!f.message().contains("/x"));
     }
 
     #[test]
-    fn panics_are_500_with_their_own_code_and_a_chinese_message() {
+    fn panics_are_faults_with_their_own_code_and_a_chinese_message() {
         let f = Failure::from(ArchiveError::Panicked { stage: "图像解码", detail: "index out of bounds".into() });
-        assert_eq!(f.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(f.is_fault());
         assert_eq!(f.code(), "archive.inspect_panicked");
         assert!(f.message().contains("图像解码"), "{}", f.message());
         assert!(!f.message().contains("index"), "the panic message is for the log: {}", f.message());
         assert!(!f.is_refusal());
-        assert_eq!(archive_status(&ArchiveError::PdfTooDeep { limit: 64 }), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refusal(&ArchiveError::PdfTooDeep { limit: 64 }), Some(Refusal::Unprocessable));
         assert_eq!(Failure::from(ArchiveError::PdfTooDeep { limit: 64 }).code(), "archive.pdf_too_deep");
     }
 
     #[tokio::test]
-    async fn a_panic_in_blocking_work_is_a_500_with_a_code() {
+    async fn a_panic_in_blocking_work_is_a_fault_with_a_code() {
         let f = blocking::<()>(|| panic!("boom\nsecond line")).await.expect_err("panicked");
-        assert_eq!(f.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(f.is_fault());
         assert_eq!(f.code(), "internal.panicked");
         assert!(!f.message().contains("boom"));
         assert!(matches!(&f, Failure::TaskPanicked { detail } if detail == "boomsecond line"), "{f:?}");

@@ -25,8 +25,10 @@
 use crate::app::App;
 use crate::db::Db;
 use crate::db::calendar::{self as table, YearWrite};
-use crate::domain::WorkingCalendar;
 use crate::domain::working_days::{CalendarDay, CalendarError, DayKind, HolidayGroup, weekday_zh};
+use crate::domain::{Actor, WorkingCalendar};
+use crate::error::AppError;
+use crate::service::audit;
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
@@ -80,20 +82,6 @@ impl Via {
     pub fn parse(code: &str) -> Option<Self> {
         [Via::Seed, Via::Web, Via::Api, Via::Cli].into_iter().find(|via| via.code() == code)
     }
-}
-
-/// Who makes an update: an account, or nobody (the command line).
-#[derive(Debug, Clone, Copy)]
-pub struct Actor<'a> {
-    /// The account's id.
-    pub user_id: Option<i64>,
-    /// The account's name, or `-`.
-    pub username: &'a str,
-}
-
-impl Actor<'static> {
-    /// The command line: no account.
-    pub const CLI: Actor<'static> = Actor { user_id: None, username: "-" };
 }
 
 /// What an update did to one year.
@@ -276,7 +264,34 @@ pub async fn replace_years(
     bytes: &[u8],
     via: Via,
     source: &str,
-    actor: Actor<'_>,
+    actor: &Actor,
+) -> Result<(ImportReport, WorkingCalendar), ImportError> {
+    let result = write_years(db, bytes, via, source, actor).await;
+    if let Err(e) = &result {
+        let (outcome, line) = match e {
+            ImportError::Internal(_) => ("error", String::new()),
+            ImportError::Parse(p) => ("refused", format!(" line={}", p.line)),
+            ImportError::Refused { .. } => ("refused", String::new()),
+        };
+        let detail = format!("via={} code={}{line}", via.code(), e.code());
+        // The refusal stands whether or not its row could be written; a
+        // failure to write it is logged by code only.
+        if let Err(audit_error) =
+            audit::write(&db.pool, actor, "calendar.import", ("calendar", "-"), None, outcome, &detail).await
+        {
+            tracing::error!(code = audit_error.code(), "calendar import: the refusal's audit row was not written");
+        }
+    }
+    result
+}
+
+/// [`replace_years`] but for the audit row of a refusal.
+async fn write_years(
+    db: &Db,
+    bytes: &[u8],
+    via: Via,
+    source: &str,
+    actor: &Actor,
 ) -> Result<(ImportReport, WorkingCalendar), ImportError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(ImportError::refused(
@@ -331,9 +346,22 @@ pub async fn replace_years(
             at: &now,
         };
         let replaced_rows = i64::try_from(replaced).unwrap_or(i64::MAX);
-        table::log_update(&mut *tx, &write, via.code(), replaced_rows, actor.user_id, actor.username).await?;
+        table::log_update(&mut *tx, &write, via.code(), replaced_rows, actor.user_id, &actor.username).await?;
         reports.push(YearReport { year, holidays, workdays, replaced });
     }
+    let years: Vec<String> = reports.iter().map(|y| y.year.to_string()).collect();
+    let counts = reports
+        .iter()
+        .map(|y| format!("{}:holidays={},workdays={},replaced={}", y.year, y.holidays, y.workdays, y.replaced))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let detail = format!("via={} sha256={sha256} {counts}", via.code());
+    audit::write(&mut *tx, actor, "calendar.import", ("calendar", &years.join(",")), None, "ok", &detail)
+        .await
+        .map_err(|e| match e {
+            AppError::Internal(e) => ImportError::Internal(e.context("calendar import: audit row")),
+            e => ImportError::Internal(anyhow::anyhow!("calendar import: audit row: {}", e.code())),
+        })?;
     tx.commit().await?;
     let calendar = load(db).await?;
     Ok((ImportReport { years: reports, sha256 }, calendar))
@@ -350,7 +378,7 @@ pub async fn import(
     bytes: &[u8],
     via: Via,
     source: &str,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<ImportReport, ImportError> {
     let _guard = UPDATE_LOCK.lock().await;
     let (report, calendar) = replace_years(&app.db, bytes, via, source, actor).await?;

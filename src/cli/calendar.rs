@@ -5,9 +5,10 @@
 //! first use, as the service does). A running service picks up an import
 //! within ten minutes, or at once on restart.
 
-use crate::calendar::{self, Actor, Via, YearView};
+use crate::calendar::{self, Via, YearView};
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::Actor;
 use anyhow::Context;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -67,7 +68,8 @@ pub async fn run(config: &Config, cmd: CalendarCommand) -> anyhow::Result<ExitCo
         }
         CalendarCommand::Import { file, source } => {
             let bytes = std::fs::read(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
-            match calendar::replace_years(&db, &bytes, Via::Cli, &source, Actor::CLI).await {
+            match calendar::replace_years(&db, &bytes, Via::Cli, &source, &Actor::cli(&crate::config::os_user())).await
+            {
                 Ok((report, _)) => {
                     for y in &report.years {
                         println!(

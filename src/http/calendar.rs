@@ -6,7 +6,7 @@
 //! Bureau staff see it; only the bureau administrator uploads; registrars are
 //! refused. Uploads are audited (`calendar.import`), refused ones too.
 
-use crate::calendar::{self, Actor, Deadline, ImportError, ImportReport, Via, YearView};
+use crate::calendar::{self, Deadline, ImportError, ImportReport, Via, YearView};
 use crate::db::users::Role;
 use crate::error::AppError;
 use crate::http::Web;
@@ -45,7 +45,7 @@ async fn require_admin(app: &Web, staff: &Staff) -> Result<(), AppError> {
     Err(AppError::Forbidden)
 }
 
-/// Replaces the years of an upload and audits the outcome.
+/// Replaces the years of an upload (the service audits the outcome).
 async fn run_import(
     app: &Web,
     staff: &Staff,
@@ -53,46 +53,10 @@ async fn run_import(
     via: Via,
     source: &str,
 ) -> Result<Result<ImportReport, ImportError>, AppError> {
-    let actor = Actor { user_id: Some(staff.user.id), username: &staff.user.username };
-    match calendar::import(app, bytes, via, source, actor).await {
-        Ok(report) => {
-            let years: Vec<String> = report.years.iter().map(|y| y.year.to_string()).collect();
-            let detail = report
-                .years
-                .iter()
-                .map(|y| format!("{}:holidays={},workdays={},replaced={}", y.year, y.holidays, y.workdays, y.replaced))
-                .collect::<Vec<_>>()
-                .join(" ");
-            staff
-                .audit(
-                    app,
-                    "calendar.import",
-                    ("calendar", &years.join(",")),
-                    None,
-                    "ok",
-                    &format!("via={} sha256={} {detail}", via.code(), report.sha256),
-                )
-                .await?;
-            Ok(Ok(report))
-        }
+    match calendar::import(app, bytes, via, source, &staff.actor).await {
+        Ok(report) => Ok(Ok(report)),
         Err(ImportError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => {
-            let line = match &e {
-                ImportError::Parse(p) => format!(" line={}", p.line),
-                _ => String::new(),
-            };
-            staff
-                .audit(
-                    app,
-                    "calendar.import",
-                    ("calendar", "-"),
-                    None,
-                    "refused",
-                    &format!("via={} code={}{line}", via.code(), e.code()),
-                )
-                .await?;
-            Ok(Err(e))
-        }
+        Err(e) => Ok(Err(e)),
     }
 }
 

@@ -21,7 +21,9 @@ use crate::error::{AppError, ErrorBody};
 use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
-use axum::body::{Body, Bytes};
+use crate::http::streams::attachment;
+use crate::http::streams::{self, channel, content_length, feed_body, feed_field, stream_body};
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,18 +33,10 @@ use minijinja::context;
 use std::io::{self, Read, Write};
 use std::str::FromStr;
 use std::sync::Arc;
-use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
 use xueji_archive::{ArchiveError, Digest, FileType, PaperKind};
-
-/// Chunks buffered between the network and the archive (64 KiB-ish each).
-const CHANNEL_DEPTH: usize = 8;
 
 /// Room for the form fields around the file in a multipart upload.
 const MULTIPART_SLACK: u64 = 1024 * 1024;
-
-/// Longest text field accepted in a multipart form.
-const MAX_FORM_FIELD: usize = 4096;
 
 /// The archive routes.
 pub fn router() -> Router<Arc<Web>> {
@@ -104,103 +98,6 @@ async fn student_for(app: &Web, staff: &Staff, public_id: &str, action: &str) ->
             Err(AppError::NotFound.into())
         }
     }
-}
-
-pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// A blocking reader over chunks sent from the async side.
-pub(crate) struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
-    }
-}
-
-pub(crate) fn channel() -> (mpsc::Sender<io::Result<Bytes>>, ChannelReader) {
-    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-    (tx, ChannelReader { rx, current: Bytes::new() })
-}
-
-/// Feeds a request body into the channel until it ends or the reader stops.
-pub(crate) async fn feed_body(body: Body, tx: mpsc::Sender<io::Result<Bytes>>) {
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let item = chunk.map_err(|e| io::Error::other(e.to_string()));
-        let failed = item.is_err();
-        if tx.send(item).await.is_err() || failed {
-            break;
-        }
-    }
-}
-
-/// Feeds a multipart field into the channel.
-async fn feed_field(field: &mut axum::extract::multipart::Field<'_>, tx: mpsc::Sender<io::Result<Bytes>>) {
-    loop {
-        let item = match field.chunk().await {
-            Ok(Some(b)) => Ok(b),
-            Ok(None) => break,
-            Err(e) => Err(io::Error::other(e.to_string())),
-        };
-        let failed = item.is_err();
-        if tx.send(item).await.is_err() || failed {
-            break;
-        }
-    }
-}
-
-/// A response body streamed from a blocking reader.
-pub(crate) fn stream_body(reader: Box<dyn Read + Send>) -> Body {
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_DEPTH);
-    tokio::task::spawn_blocking(move || {
-        let mut reader = reader;
-        let mut buf = vec![0u8; xueji_archive::CHUNK_SIZE];
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    break;
-                }
-            }
-        }
-    });
-    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
-}
-
-/// RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name.
-pub(crate) fn attachment(name: &str, fallback: &str) -> HeaderValue {
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    HeaderValue::from_str(&format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 pub(crate) fn parse_kind(kind: Option<&str>) -> Result<PaperKind, Failure> {
@@ -701,14 +598,7 @@ pub struct CsrfOnly {
 
 /// Reads a short text field of a multipart form.
 async fn small_text(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, PageError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|_| PageError(bad_form()))? {
-        out.extend_from_slice(&chunk);
-        if out.len() > MAX_FORM_FIELD {
-            return Err(PageError(bad_form()));
-        }
-    }
-    String::from_utf8(out).map_err(|_| PageError(bad_form()))
+    streams::small_text(field, bad_form).await.map_err(PageError)
 }
 
 fn bad_form() -> AppError {
@@ -882,35 +772,5 @@ async fn upload_page(
             render_dossier(&app, &staff, &id, None, (Some(e.message()), None), status).await
         }
         Err(e) => Err(page_error(e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attachment_header_encodes_names() {
-        let h = attachment("户口簿 1.jpg", "scan.jpg");
-        let s = h.to_str().unwrap();
-        assert!(s.starts_with("attachment; filename=\"scan.jpg\"; filename*=UTF-8''"), "{s}");
-        assert!(s.ends_with("%201.jpg"), "{s}");
-        assert!(!s.contains('户'));
-        let h = attachment("a\"b\r\n.pdf", "x.pdf");
-        assert!(!h.to_str().unwrap().contains('"') || h.to_str().unwrap().matches('"').count() == 2);
-    }
-
-    #[test]
-    fn channel_reader_reads_across_chunks() {
-        let (tx, mut reader) = channel();
-        let t = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            reader.read_to_end(&mut out).unwrap();
-            out
-        });
-        tx.blocking_send(Ok(Bytes::from_static(b"hello "))).unwrap();
-        tx.blocking_send(Ok(Bytes::from_static(b"world"))).unwrap();
-        drop(tx);
-        assert_eq!(t.join().unwrap(), b"hello world");
     }
 }

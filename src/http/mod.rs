@@ -16,6 +16,7 @@ pub mod health;
 pub mod pages;
 pub mod ratelimit;
 pub mod roster;
+mod streams;
 pub mod students;
 pub mod verify;
 pub mod workflow;

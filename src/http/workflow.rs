@@ -8,11 +8,10 @@ use crate::dossier::{self, Failure, Upload};
 use crate::error::AppError;
 use crate::http::ApiJson;
 use crate::http::Web;
-use crate::http::archive::{
-    actor, attachment, channel, content_length, feed_body, parse_kind, run_import, spool, stream_body,
-};
+use crate::http::archive::{actor, parse_kind, run_import, spool};
 use crate::http::auth::Staff;
 use crate::http::documents::pdf_response;
+use crate::http::streams::{attachment, channel, content_length, feed_body, stream_body};
 use crate::workflow::cases::{self, Case, CaseKind};
 use crate::workflow::{direct, overdue, yearly};
 use axum::body::Body;

@@ -25,10 +25,11 @@ use crate::domain::{Action, StudentStatus, transitions};
 use crate::dossier::{self, Failure, StudentRef, Upload};
 use crate::error::AppError;
 use crate::http::Web;
-use crate::http::archive::{actor, channel, content_length, parse_kind, spool};
+use crate::http::archive::{actor, parse_kind, spool};
 use crate::http::auth::Staff;
 use crate::http::documents::pdf_response;
 use crate::http::pages::{PageError, render};
+use crate::http::streams::{channel, content_length, feed_field};
 use crate::workflow::cases::{self, Case, CaseKind, Stage};
 use crate::workflow::{self, direct, overdue, yearly};
 use axum::extract::multipart::Field;
@@ -57,9 +58,6 @@ use years::*;
 
 /// Room for the form fields around the file in a multipart upload.
 const MULTIPART_SLACK: u64 = 1024 * 1024;
-
-/// Longest text field accepted in a multipart form.
-const MAX_FORM_FIELD: usize = 4096;
 
 /// Closed applications listed on the to-do page.
 const RECENT_CLOSED: usize = 20;
@@ -208,33 +206,11 @@ async fn scope_schools(app: &Web, staff: &Staff) -> Result<Vec<School>, AppError
 
 /// Reads a short text field of a multipart form.
 async fn small_text(field: &mut Field<'_>) -> Result<String, AppError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|_| bad_form())? {
-        out.extend_from_slice(&chunk);
-        if out.len() > MAX_FORM_FIELD {
-            return Err(bad_form());
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad_form())
+    crate::http::streams::small_text(field, bad_form).await
 }
 
 fn bad_form() -> AppError {
     AppError::bad_request("form.invalid", "表单内容不完整或格式不正确，请刷新页面后重试")
-}
-
-/// Feeds a multipart field into the archive's channel.
-async fn feed_field(field: &mut Field<'_>, tx: tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>) {
-    loop {
-        let item = match field.chunk().await {
-            Ok(Some(b)) => Ok(b),
-            Ok(None) => break,
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        };
-        let failed = item.is_err();
-        if tx.send(item).await.is_err() || failed {
-            break;
-        }
-    }
 }
 
 /// A failure of an upload: shown on the page when the person can do

@@ -109,8 +109,121 @@ pub async fn by_doc_id(app: &App, doc_id: &str) -> AppResult<Option<DocumentRow>
     Ok(db::documents::by_doc_id(&app.db.pool, doc_id).await?)
 }
 
+/// A document rendered and checked, with what recording it writes; nothing
+/// is written until [`Prepared::record`] runs in the caller's transaction
+/// (so that a print and its audit row land together), or [`Prepared::commit`]
+/// in one of its own.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The document.
+    pub issued: Issued,
+    write: Write,
+}
+
+/// What recording a prepared document writes.
+#[derive(Debug)]
+enum Write {
+    /// A re-print with the same bytes: nothing.
+    Nothing,
+    /// A new document.
+    Insert(NewRecord),
+    /// A numbered certificate re-printed: its record follows the new bytes.
+    Reprinted { doc_id: String, sha256: String, template_version: String },
+    /// A form issued anew, replacing the current one.
+    Replace { old_doc_id: String, new: NewRecord },
+}
+
+/// An owned [`db::documents::NewDocument`], made before the transaction opens.
+#[derive(Debug)]
+struct NewRecord {
+    kind: DocKind,
+    student_id: i64,
+    school_id: i64,
+    template_version: String,
+    kid: String,
+    extra: String,
+    issued_by: Option<i64>,
+}
+
+impl Prepared {
+    /// Records the document inside `tx`.
+    ///
+    /// # Errors
+    ///
+    /// A database failure; the caller's transaction then rolls back.
+    pub async fn record(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<(), sqlx::Error> {
+        let now = db::now_text();
+        match &self.write {
+            Write::Nothing => Ok(()),
+            Write::Insert(new) => insert(tx, &self.issued, new, &now).await,
+            Write::Reprinted { doc_id, sha256, template_version } => {
+                db::documents::set_printed(&mut **tx, doc_id, sha256, template_version).await
+            }
+            Write::Replace { old_doc_id, new } => {
+                insert(tx, &self.issued, new, &now).await?;
+                db::documents::supersede(&mut **tx, old_doc_id, &self.issued.doc_id, &now).await
+            }
+        }
+    }
+
+    /// Records the document in a transaction of its own.
+    ///
+    /// # Errors
+    ///
+    /// A database failure; nothing is recorded then.
+    pub async fn commit(self, app: &App) -> AppResult<Issued> {
+        let mut tx = app.db.pool.begin().await?;
+        self.record(&mut tx).await?;
+        tx.commit().await?;
+        Ok(self.issued)
+    }
+}
+
+async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    issued: &Issued,
+    new: &NewRecord,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    db::documents::insert(
+        &mut **tx,
+        &db::documents::NewDocument {
+            doc_id: &issued.doc_id,
+            kind: new.kind.code(),
+            student_id: new.student_id,
+            school_id: new.school_id,
+            number: issued.number.as_deref(),
+            template: &new.kind.template_file(),
+            template_version: &new.template_version,
+            sha256: &issued.pdf.sha256,
+            kid: &new.kid,
+            verify_url: &issued.verify_url,
+            extra: &new.extra,
+            issue_date: issued.issue_date,
+            issued_by: new.issued_by,
+            issued_at: now,
+        },
+    )
+    .await
+}
+
 /// Issues (or re-prints) a document of `kind` for `student`.
+///
+/// # Errors
+///
+/// As [`prepare`], or a database failure recording it.
 pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Issued> {
+    prepare(app, student, kind, opts).await?.commit(app).await
+}
+
+/// Renders a document of `kind` for `student` (a re-print of the current
+/// one, or a new one) and says what recording it writes.
+///
+/// # Errors
+///
+/// The student's status does not allow the kind, a certificate is not
+/// numbered or already issued, or the record cannot be printed.
+pub async fn prepare(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Prepared> {
     let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     check_allowed(kind, student, school.kind)?;
     if kind.is_certificate() && opts.number.is_none() {
@@ -136,7 +249,10 @@ pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -
                 existing.number.unwrap_or_default()
             ),
         )),
-        _ => fresh(app, student, &school, kind, opts, app.today()).await,
+        _ => {
+            let (issued, new) = fresh(app, student, &school, kind, opts, app.today()).await?;
+            Ok(Prepared { issued, write: Write::Insert(new) })
+        }
     }
 }
 
@@ -146,7 +262,8 @@ pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -
 pub async fn issue_fresh(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Issued> {
     let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     check_allowed(kind, student, school.kind)?;
-    fresh(app, student, &school, kind, opts, app.today()).await
+    let (issued, new) = fresh(app, student, &school, kind, opts, app.today()).await?;
+    Prepared { issued, write: Write::Insert(new) }.commit(app).await
 }
 
 /// Renders an existing document again; if the bytes differ (record or template
@@ -158,7 +275,7 @@ async fn reprint(
     kind: DocKind,
     existing: DocumentRow,
     opts: Options,
-) -> AppResult<Issued> {
+) -> AppResult<Prepared> {
     let issue_date = NaiveDate::parse_from_str(&existing.issue_date, "%Y-%m-%d")
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored issue date: {e}")))?;
     let doc_id: DocumentId =
@@ -173,20 +290,22 @@ async fn reprint(
     }
     let issued = render(app, student, school, kind, doc_id, number.clone(), issue_date, &opts).await?;
     if issued.pdf.sha256 == existing.sha256 {
-        return Ok(issued);
+        return Ok(Prepared { issued, write: Write::Nothing });
     }
     if kind.is_certificate() {
         // The number and date stay; the certificate's record follows the new bytes (same paper, re-printed).
-        let version = app.renderer.template_version(kind);
-        db::documents::set_printed(&app.db.pool, &existing.doc_id, &issued.pdf.sha256, &version).await?;
-        return Ok(issued);
+        let write = Write::Reprinted {
+            doc_id: existing.doc_id,
+            sha256: issued.pdf.sha256.clone(),
+            template_version: app.renderer.template_version(kind),
+        };
+        return Ok(Prepared { issued, write });
     }
-    let new = fresh(app, student, school, kind, Options { number, ..opts }, app.today()).await?;
-    db::documents::supersede(&app.db.pool, &existing.doc_id, &new.doc_id, &db::now_text()).await?;
-    Ok(new)
+    let (issued, new) = fresh(app, student, school, kind, Options { number, ..opts }, app.today()).await?;
+    Ok(Prepared { issued, write: Write::Replace { old_doc_id: existing.doc_id, new } })
 }
 
-/// Issues a new document: new id, token, render, record.
+/// Renders a new document (new id, token) and the record it needs.
 async fn fresh(
     app: &App,
     student: &Student,
@@ -194,31 +313,20 @@ async fn fresh(
     kind: DocKind,
     opts: Options,
     issue_date: NaiveDate,
-) -> AppResult<Issued> {
+) -> AppResult<(Issued, NewRecord)> {
     let doc_id = DocumentId::random();
     let issued = render(app, student, school, kind, doc_id, opts.number.clone(), issue_date, &opts).await?;
     let kid = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?.kid().to_string();
-    db::documents::insert(
-        &app.db.pool,
-        &db::documents::NewDocument {
-            doc_id: &issued.doc_id,
-            kind: kind.code(),
-            student_id: student.id,
-            school_id: school.id,
-            number: opts.number.as_deref(),
-            template: &kind.template_file(),
-            template_version: &app.renderer.template_version(kind),
-            sha256: &issued.pdf.sha256,
-            kid: &kid,
-            verify_url: &issued.verify_url,
-            extra: &serde_json::Value::Object(opts.extra.clone()).to_string(),
-            issue_date,
-            issued_by: opts.actor_id,
-            issued_at: &db::now_text(),
-        },
-    )
-    .await?;
-    Ok(issued)
+    let new = NewRecord {
+        kind,
+        student_id: student.id,
+        school_id: school.id,
+        template_version: app.renderer.template_version(kind),
+        kid,
+        extra: serde_json::Value::Object(opts.extra).to_string(),
+        issued_by: opts.actor_id,
+    };
+    Ok((issued, new))
 }
 
 /// Signs the token and renders the PDF (on a blocking thread).

@@ -1,6 +1,7 @@
 //! Printing a student's documents, from the pages, the API or `xueji
 //! render`: each print is one `document.print` audit row naming the actor,
-//! the kind and the document; a batch is one `document.batch` row.
+//! the kind and the document, written in the transaction that records the
+//! document; a batch is one `document.batch` row.
 
 use crate::app::App;
 use crate::db::Db;
@@ -21,11 +22,13 @@ pub async fn print(app: &App, actor: &Actor, student: &Student, kind: DocKind) -
         if !actor.may_see(student.school_id) {
             return Err(AppError::NotFound);
         }
-        let issued =
-            documents::issue(app, student, kind, Options { actor_id: actor.user_id, ..Options::default() }).await?;
-        audit.detail(format!("kind={} doc={}", kind.code(), issued.doc_id));
-        audit.record(&app.db.pool).await?;
-        Ok(issued)
+        let prepared =
+            documents::prepare(app, student, kind, Options { actor_id: actor.user_id, ..Options::default() }).await?;
+        audit.detail(format!("kind={} doc={}", kind.code(), prepared.issued.doc_id));
+        let mut tx = app.db.pool.begin().await?;
+        prepared.record(&mut tx).await?;
+        audit.commit(tx).await?;
+        Ok(prepared.issued)
     }
     .await;
     audit.close(&app.db, result).await

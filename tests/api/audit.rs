@@ -13,24 +13,35 @@ async fn scalar(app: &TestApp, sql: &str, bind: &str) -> i64 {
     sqlx::query_scalar(sql).bind(bind).fetch_one(&app.db().pool).await.unwrap()
 }
 
-/// A trap that lets the `ok` audit row of a suspected-dropout report be
-/// inserted, then fails the transaction's commit: the row it adds breaks a
-/// deferred foreign key, which is only checked at commit.
-async fn fail_commit_after_audit_row(app: &TestApp) {
+/// A trap that lets the `ok` audit row of `action` be inserted, then fails
+/// the transaction's commit: the row it adds breaks a deferred foreign key,
+/// which is only checked at commit.
+async fn fail_commit_after_audit_row(app: &TestApp, action: &str) {
     let pool = &app.db().pool;
+    let sqlite;
+    let postgres;
     let statements: &[&str] = match app.db().backend {
-        Backend::Sqlite => &[
-            "CREATE TABLE tripwire (user_id INTEGER REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
-            "CREATE TRIGGER trip AFTER INSERT ON audit_log
-             WHEN NEW.action = 'student.dropout_suspected' AND NEW.outcome = 'ok'
-             BEGIN INSERT INTO tripwire VALUES (-1); END",
-        ],
+        Backend::Sqlite => {
+            &["CREATE TABLE tripwire (user_id INTEGER REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)", {
+                sqlite = format!(
+                    "CREATE TRIGGER trip AFTER INSERT ON audit_log
+                     WHEN NEW.action = '{action}' AND NEW.outcome = 'ok'
+                     BEGIN INSERT INTO tripwire VALUES (-1); END"
+                );
+                &sqlite
+            }]
+        }
         Backend::Postgres => &[
             "CREATE TABLE tripwire (user_id BIGINT REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
             "CREATE FUNCTION trip() RETURNS trigger LANGUAGE plpgsql AS
              $$ BEGIN INSERT INTO tripwire VALUES (-1); RETURN NEW; END $$",
-            "CREATE TRIGGER trip AFTER INSERT ON audit_log FOR EACH ROW
-             WHEN (NEW.action = 'student.dropout_suspected' AND NEW.outcome = 'ok') EXECUTE FUNCTION trip()",
+            {
+                postgres = format!(
+                    "CREATE TRIGGER trip AFTER INSERT ON audit_log FOR EACH ROW
+                     WHEN (NEW.action = '{action}' AND NEW.outcome = 'ok') EXECUTE FUNCTION trip()"
+                );
+                &postgres
+            },
         ],
     };
     for sql in statements {
@@ -49,7 +60,7 @@ async fn a_change_whose_commit_fails_leaves_neither_the_change_nor_its_audit_row
     let events = "SELECT COUNT(*) FROM student_events e JOIN students s ON s.id = e.student_id WHERE s.public_id = $1";
     let events_before = scalar(&app, events, &pid).await;
 
-    fail_commit_after_audit_row(&app).await;
+    fail_commit_after_audit_row(&app, "student.dropout_suspected").await;
     let res = app.suspect_dropout(&pid, &report).await;
     assert!(!res.status().is_success(), "{}", res.status());
     let status: String = sqlx::query_scalar("SELECT status FROM students WHERE public_id = $1")
@@ -78,6 +89,29 @@ async fn a_change_whose_commit_fails_leaves_neither_the_change_nor_its_audit_row
     assert_eq!(scalar(&app, events, &pid).await, events_before + 1);
 }
 
+#[tokio::test]
+async fn a_print_whose_commit_fails_records_neither_the_document_nor_its_audit_row() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("打印甲", 22)]).await.committed);
+    assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
+    let pid = app.public_id("打印甲").await;
+    let documents = "SELECT COUNT(*) FROM documents d JOIN students s ON s.id = d.student_id WHERE s.public_id = $1";
+
+    fail_commit_after_audit_row(&app, "document.print").await;
+    let res = app.document(&pid, "basic_info").await;
+    assert!(!res.status().is_success(), "{}", res.status());
+    assert_eq!(scalar(&app, documents, &pid).await, 0, "the document was not recorded");
+    assert_eq!(app.audit_count("document.print", &pid, "ok").await, 0);
+    assert_eq!(app.audit_count("document.print", &pid, "error").await, 1, "the failure is audited on its own");
+
+    sqlx::query("DROP TRIGGER trip").execute(&app.db().pool).await.ok();
+    sqlx::query("DROP TRIGGER trip ON audit_log").execute(&app.db().pool).await.ok();
+    let res = app.document(&pid, "basic_info").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(scalar(&app, documents, &pid).await, 1);
+    assert_eq!(app.audit_count("document.print", &pid, "ok").await, 1);
+}
+
 /// Runs the built binary on the test server's data directory and database,
 /// as the operating-system user `operator-7`.
 fn xueji(app: &TestApp, args: &[&str]) -> String {
@@ -103,7 +137,7 @@ async fn audit_rows(app: &TestApp) -> Vec<(String, String, String, String, Strin
 }
 
 #[tokio::test]
-async fn export_render_and_archive_get_at_the_command_line_each_write_one_audit_row() {
+async fn export_render_archive_get_and_calendar_import_at_the_command_line_each_write_one_audit_row() {
     let mut app = spawn_app().await;
     assert!(import_rows(app.db(), TOWN, vec![first_grader("命令甲", 31)]).await.committed);
     assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
@@ -118,11 +152,13 @@ async fn export_render_and_archive_get_at_the_command_line_each_write_one_audit_
     let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
     let out = tempfile::tempdir().unwrap();
     let file = |name: &str| out.path().join(name).display().to_string();
+    std::fs::write(file("2031.csv"), "date,kind,name\n2031-01-01,holiday,元旦\n").unwrap();
 
     for (args, action) in [
         (vec!["export", "--school", TOWN, "-o", &file("roster.csv")], "roster.export"),
         (vec!["render", "basic_info", "--student", &no, "-o", &file("basic.pdf")], "document.print"),
         (vec!["archive", "get", "--student", &no, "--digest", &digest, "-o", &file("scan.png")], "archive.download"),
+        (vec!["calendar", "import", &file("2031.csv"), "--source", "测试"], "calendar.import"),
     ] {
         let before = audit_rows(&app).await.len();
         xueji(&app, &args);

@@ -414,33 +414,39 @@ pub async fn form_extra(app: &App, case: &Case, student: &Student) -> AppResult<
 /// remembers which document was printed.
 pub async fn print_form(app: &App, actor: &Actor, case: &Case) -> AppResult<crate::documents::Issued> {
     let mut audit = Audit::new(actor, "case.print", ("case", &case.public_id));
-    let result = print_form_in(app, actor, case).await;
-    if result.is_ok() {
-        // The document's own transaction is the renderer's (shared with every document).
-        audit.record(&app.db.pool).await?;
-    }
+    let result = print_form_in(app, actor, case, &mut audit).await;
     audit.close(&app.db, result).await
 }
 
-async fn print_form_in(app: &App, actor: &Actor, case: &Case) -> AppResult<crate::documents::Issued> {
+/// Renders the case's form, then records it, the form's id on the open case
+/// and the audit row in one transaction.
+async fn print_form_in(
+    app: &App,
+    actor: &Actor,
+    case: &Case,
+    audit: &mut Audit<'_>,
+) -> AppResult<crate::documents::Issued> {
     let mut conn = app.db.pool.acquire().await?;
     let student = students::by_id(&mut conn, case.student_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     let extra = form_extra(app, case, &student).await?;
     let kind = case.kind.form();
-    let issued = crate::documents::issue(
+    let prepared = crate::documents::prepare(
         app,
         &student,
         kind,
         crate::documents::Options { number: None, extra, actor_id: actor.user_id },
     )
     .await?;
+    let mut tx = app.db.pool.begin().await?;
+    prepared.record(&mut tx).await?;
     if case.state == "open" {
         let mut d = case.detail.clone();
-        d["form_doc_id"] = json!(issued.doc_id);
-        db::cases::set_detail(&app.db.pool, case.id, &d.to_string()).await?;
+        d["form_doc_id"] = json!(prepared.issued.doc_id);
+        db::cases::set_detail(&mut *tx, case.id, &d.to_string()).await?;
     }
-    Ok(issued)
+    audit.commit(tx).await?;
+    Ok(prepared.issued)
 }
 
 /// Records that the sending school handed the dossier over (it exported the transfer package).

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod export;
 pub mod read;
+mod rows;
 
 /// One column of the roster template: its Chinese header and whether a row must fill it.
 #[derive(Debug, Clone, Copy)]

@@ -143,22 +143,29 @@ impl Stage {
     }
 }
 
-/// A case as stored.
-#[derive(Debug, Clone)]
+/// A case as stored. Serialized (in a case's page and JSON) without its
+/// internal ids, with the public id as `id`.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Case {
     /// Internal id.
+    #[serde(skip)]
     pub id: i64,
     /// Public id (URLs).
+    #[serde(rename = "id")]
     pub public_id: String,
     /// Kind.
     pub kind: CaseKind,
     /// Student.
+    #[serde(skip)]
     pub student_id: i64,
     /// The student's school when opened (sending school).
+    #[serde(skip)]
     pub school_id: i64,
     /// Receiving school in this system.
+    #[serde(skip)]
     pub to_school_id: Option<i64>,
     /// Receiving class.
+    #[serde(skip)]
     pub to_class_id: Option<i64>,
     /// `open`, `completed`, `refused`, `withdrawn`.
     pub state: String,

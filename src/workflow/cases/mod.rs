@@ -241,27 +241,19 @@ async fn checked_proofs(
     Ok(checked.into_iter().zip(proofs).map(|(d, p)| (d, proof_label(kind, &p.label))).collect())
 }
 
-/// A case for pages and JSON.
+/// A case for pages and JSON: the stored case, with its labels, its
+/// student and schools by name, its decisions and proofs.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseView {
-    /// Public id.
-    pub id: String,
-    /// Kind code.
-    pub kind: CaseKind,
+    /// The case as stored (its public id serialized as `id`).
+    #[serde(flatten)]
+    pub case: Case,
     /// Kind label.
     pub kind_label: &'static str,
-    /// State code.
-    pub state: String,
     /// State label.
     pub state_label: &'static str,
-    /// Waiting stage.
-    pub stage: Option<Stage>,
     /// Its label.
     pub stage_label: Option<&'static str>,
-    /// Since when it waits.
-    pub stage_since: String,
-    /// Due by.
-    pub stage_due: Option<String>,
     /// Working days past due (0 when not overdue).
     pub overdue_days: i64,
     /// The student's public id.
@@ -276,24 +268,10 @@ pub struct CaseView {
     pub school: String,
     /// Receiving school (in this system).
     pub to_school: Option<String>,
-    /// Details.
-    pub detail: Value,
-    /// Override reason.
-    pub override_reason: Option<String>,
-    /// Opened on.
-    pub opened_on: String,
-    /// Closed on.
-    pub closed_on: Option<String>,
     /// Decisions so far.
     pub steps: Vec<Step>,
     /// Proofs.
     pub proofs: Vec<Proof>,
-    /// Dossier handover deadline.
-    pub handover_due: Option<String>,
-    /// Dossier handed over on.
-    pub handed_over_on: Option<String>,
-    /// Dossier received on.
-    pub received_on: Option<String>,
     /// Whether the signed-in staff member decides the waiting stage.
     pub my_turn: bool,
 }
@@ -323,15 +301,9 @@ pub async fn view(app: &App, actor: &Actor, case: &Case) -> AppResult<CaseView> 
         .filter(|due| today > *due)
         .map_or(0, |due| app.calendar().working_days_between(due, today));
     Ok(CaseView {
-        id: case.public_id.clone(),
-        kind: case.kind,
         kind_label: case.kind.label(),
-        state: case.state.clone(),
         state_label: state_label(&case.state),
-        stage: case.stage,
         stage_label: case.stage.map(Stage::label),
-        stage_since: case.stage_since.clone(),
-        stage_due: case.stage_due.clone(),
         overdue_days,
         student: row.public_id,
         student_name: row.name,
@@ -339,16 +311,10 @@ pub async fn view(app: &App, actor: &Actor, case: &Case) -> AppResult<CaseView> 
         grade: schools::grade_name(row.grade),
         school: row.school,
         to_school,
-        detail: case.detail.clone(),
-        override_reason: case.override_reason.clone(),
-        opened_on: case.opened_on.clone(),
-        closed_on: case.closed_on.clone(),
         steps: steps_of(&app.db.pool, case.id).await?,
         proofs: proofs_of(&app.db.pool, case.id).await?,
-        handover_due: case.handover_due.clone(),
-        handed_over_on: case.handed_over_on.clone(),
-        received_on: case.received_on.clone(),
         my_turn: my_turn(actor, case),
+        case: case.clone(),
     })
 }
 

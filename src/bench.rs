@@ -37,8 +37,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// read, dry run and commit, each timed; prints the medians.
 pub async fn import(config: &Config, rows: usize, runs: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let url = std::env::var("XUEJI_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", tmp.path().join("bench.db").display()));
+    let url = crate::config::bench_database_url()
+        .unwrap_or_else(|| format!("sqlite://{}", tmp.path().join("bench.db").display()));
     let db = Db::connect(&url).await?;
     let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
     let roster = primary_roster(rows, today);
@@ -361,8 +361,8 @@ pub fn render(config: &Config, count: usize) -> anyhow::Result<()> {
 pub async fn yearly(students: usize, year: i32) -> anyhow::Result<()> {
     use crate::workflow::yearly::{self, RunKind};
     let tmp = tempfile::tempdir()?;
-    let url = std::env::var("XUEJI_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", tmp.path().join("bench.db").display()));
+    let url = crate::config::bench_database_url()
+        .unwrap_or_else(|| format!("sqlite://{}", tmp.path().join("bench.db").display()));
     let date = |m, d| chrono::NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| anyhow::anyhow!("year {year}"));
     let db = Db::connect(&url).await?;
     let county = crate::demo::generate(7, students, date(7, 1)?);

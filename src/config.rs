@@ -21,6 +21,8 @@
 //! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
 //! | `XUEJI_FIXITY_DELAY_MINUTES` | `10`: first scheduled check after start-up |
 //! | `XUEJI_ORGANIZATION` | `农安县教育局`: `Source-Organization` of exported packages |
+//! | `XUEJI_ADMIN_PASSWORD` | unset: `xueji init` gives the first administrator a random password and prints it once |
+//! | `XUEJI_BENCH_DATABASE_URL` | unset: the benchmarks use SQLite in a temporary directory |
 //!
 //! The two archive sizes default to the archive crate's own limits and must
 //! be above 0. A bad `XUEJI_FIXITY_HOURS` does not stop the start: the
@@ -107,6 +109,16 @@ fn archive_default_mb() -> (u64, u64) {
 /// which the command line's [`Actor`](crate::domain::Actor) is recorded under.
 pub fn os_user() -> String {
     env("USER").or_else(|| env("LOGNAME")).unwrap_or_default()
+}
+
+/// The first administrator's password for `xueji init`, if set.
+pub fn admin_password() -> Option<String> {
+    env("XUEJI_ADMIN_PASSWORD")
+}
+
+/// The database the benchmarks run against, if set.
+pub fn bench_database_url() -> Option<String> {
+    env("XUEJI_BENCH_DATABASE_URL")
 }
 
 fn env(name: &str) -> Option<String> {

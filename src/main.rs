@@ -207,10 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if users::by_username(&db.pool, &admin).await?.is_some() {
                 println!("管理员 {admin} 已存在，未做更改。");
             } else {
-                let password = std::env::var("XUEJI_ADMIN_PASSWORD")
-                    .ok()
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(xueji::demo::load::random_password);
+                let password = xueji::config::admin_password().unwrap_or_else(xueji::demo::load::random_password);
                 users::insert(&db.pool, &admin, "教育局管理员", &password, users::Role::BureauAdmin, None).await?;
                 println!("已创建教育局管理员：用户名 {admin}，密码 {password}（只显示这一次，请妥善保管）");
             }

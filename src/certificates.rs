@@ -140,7 +140,7 @@ pub async fn report_lost(app: &App, number: &str, reason: &str, actor_id: Option
     let student = crate::db::students::by_id(&mut conn, student_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
     let mut extra = serde_json::Map::new();
-    let stage = if student.grade > 6 { "初中" } else { "小学" };
+    let stage = if student.grade.number() > 6 { "初中" } else { "小学" };
     extra.insert(
         "certificate".into(),
         json!({

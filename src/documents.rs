@@ -60,15 +60,13 @@ pub fn check_allowed(kind: DocKind, student: &Student, school_kind: SchoolKind) 
     let st = student.status;
     let ok = match kind {
         DocKind::BasicInfo | DocKind::Registration | DocKind::RecordCard => true,
-        DocKind::AdmissionNotice => {
-            matches!(st, S::Active) && student.grade == i64::from(*school_kind.grades().start())
-        }
+        DocKind::AdmissionNotice => matches!(st, S::Active) && student.grade.number() == *school_kind.grades().start(),
         // The form stays printable after the move, with its four opinions.
         DocKind::TransferApplication => matches!(st, S::Active | S::TransferPending | S::TransferredOut | S::Abroad),
         DocKind::SuspensionApplication => matches!(st, S::Active | S::Suspended),
         DocKind::RecallNotice => matches!(st, S::SuspectedDropout | S::Dropout),
         DocKind::GraduationCertificate | DocKind::AcademicProof => matches!(st, S::Graduated),
-        DocKind::CompulsoryCertificate => matches!(st, S::Graduated) && student.grade == 9,
+        DocKind::CompulsoryCertificate => matches!(st, S::Graduated) && student.grade.number() == 9,
     };
     if ok {
         Ok(())
@@ -429,7 +427,7 @@ fn envelope(
     verify_url: &str,
     head_teacher: Option<String>,
 ) -> Value {
-    let grade_label = u8::try_from(s.grade).ok().and_then(|g| crate::domain::Grade::new(g).ok()).map(|g| g.label());
+    let grade_label = Some(s.grade.label());
     json!({
         "document": {
             "id": doc_id,
@@ -481,7 +479,7 @@ fn envelope(
 /// Kind-specific parts the record itself can fill.
 fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
-    let stage = if school.kind == SchoolKind::Junior || s.grade > 6 { "初中" } else { "小学" };
+    let stage = if school.kind == SchoolKind::Junior || s.grade.number() > 6 { "初中" } else { "小学" };
     match kind {
         DocKind::AdmissionNotice => {
             let year = crate::domain::school_year_start(issue_date);

@@ -81,6 +81,12 @@ const GRADE_NAMES: [&str; 9] =
     ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级"];
 const GRADE_ALIASES: [(&str, u8); 3] = [("初一", 7), ("初二", 8), ("初三", 9)];
 
+impl From<Grade> for i64 {
+    fn from(g: Grade) -> Self {
+        i64::from(g.0)
+    }
+}
+
 impl Grade {
     /// Parses `1`…`9`, `一年级`…`九年级` or `初一`…`初三`.
     pub fn parse(s: &str) -> Result<Self, DomainError> {

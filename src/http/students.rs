@@ -341,9 +341,7 @@ async fn convert_api(
     let student = students::by_id(&mut tx, student_id).await?.ok_or(AppError::NotFound)?;
     let old = StudentNo::parse(&student.student_no)?;
     let id_number = IdNumber::parse(&body.id_number)?;
-    let birth = chrono::NaiveDate::parse_from_str(&student.birth_date, "%Y-%m-%d")
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored birth date: {e}")))?;
-    id_number.check_matches(birth, student.gender)?;
+    id_number.check_matches(student.birth_date, student.gender)?;
     let new = old.convert_to_normal(&id_number)?;
     students::set_resident_id(&mut *tx, student_id, &new, &id_number, &crate::db::now_text()).await?;
     students::add_event(

@@ -388,10 +388,10 @@ async fn record_return_in(
             crate::domain::Grade::new(u8::try_from(g).unwrap_or(0))?.check_school(school.kind)?;
             g
         }
-        _ => student.grade,
+        _ => i64::from(student.grade),
     };
     let number = match (r.class_number, student.class_number) {
-        (Some(n), _) | (None, Some(n)) if grade == student.grade || r.class_number.is_some() => n,
+        (Some(n), _) | (None, Some(n)) if grade == i64::from(student.grade) || r.class_number.is_some() => n,
         _ => {
             return Err(AppError::bad_request("return.class_required", "请选择返校后就读的班级（class_number）"));
         }

@@ -121,8 +121,8 @@ pub async fn school_of<'c>(e: impl Executor<'c, Database = Any>, student: &Stude
 /// What the status machine needs to know about this student.
 pub fn facts(student: &Student, school: &School, bureau_override: bool) -> Facts {
     Facts {
-        graduating_grade: student.grade == i64::from(school.kind.graduating_grade()),
-        primary_graduate_grade: school.kind == SchoolKind::Primary && student.grade == 6,
+        graduating_grade: student.grade.number() == school.kind.graduating_grade(),
+        primary_graduate_grade: school.kind == SchoolKind::Primary && student.grade.number() == 6,
         bureau_override,
     }
 }

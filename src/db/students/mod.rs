@@ -105,7 +105,7 @@ pub struct Student {
     /// Class number.
     pub class_number: Option<i64>,
     /// Grade.
-    pub grade: i64,
+    pub grade: Grade,
     /// Status.
     pub status: StudentStatus,
     /// 姓名.
@@ -117,7 +117,7 @@ pub struct Student {
     /// 性别.
     pub gender: Gender,
     /// 出生日期.
-    pub birth_date: String,
+    pub birth_date: NaiveDate,
     /// 出生地.
     pub birthplace: String,
     /// 民族.
@@ -161,7 +161,7 @@ pub struct Student {
 impl Student {
     /// The class's Chinese name, if in a class.
     pub fn class_name(&self) -> Option<String> {
-        self.class_number.map(|n| super::schools::class_name(self.grade, n))
+        self.class_number.map(|n| super::schools::class_name(i64::from(self.grade), n))
     }
 }
 
@@ -322,6 +322,16 @@ const STUDENT_SELECT: &str = "SELECT s.id, s.public_id, s.student_no, s.school_i
     CASE WHEN s.photo IS NULL THEN 0 ELSE 1 END AS has_photo, s.registered_on, s.created_at
     FROM students s JOIN schools sc ON sc.id = s.school_id LEFT JOIN classes c ON c.id = s.class_id";
 
+/// A stored grade as a [`Grade`] (a column outside 1 to 9 is a decode error).
+pub(crate) fn grade_of(n: i64) -> Result<Grade, sqlx::Error> {
+    Grade::new(u8::try_from(n).unwrap_or(0)).map_err(decode_err)
+}
+
+/// A stored `YYYY-MM-DD` date (anything else is a decode error).
+pub(crate) fn date_of(text: &str) -> Result<NaiveDate, sqlx::Error> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 fn decode_err(e: crate::domain::DomainError) -> sqlx::Error {
     sqlx::Error::Decode(e.into())
 }
@@ -337,13 +347,13 @@ fn student_from_row(r: &sqlx::any::AnyRow) -> Result<Student, sqlx::Error> {
         school_name: r.try_get("school_name")?,
         class_id: r.try_get("class_id")?,
         class_number: r.try_get("class_number")?,
-        grade: r.try_get("grade")?,
+        grade: grade_of(r.try_get("grade")?)?,
         status: StudentStatus::parse(&r.try_get::<String, _>("status")?).map_err(decode_err)?,
         name: r.try_get("name")?,
         former_name: r.try_get("former_name")?,
         pinyin: r.try_get("pinyin")?,
         gender: Gender::parse(&r.try_get::<String, _>("gender")?).map_err(decode_err)?,
-        birth_date: r.try_get("birth_date")?,
+        birth_date: date_of(&r.try_get::<String, _>("birth_date")?)?,
         birthplace: r.try_get("birthplace")?,
         ethnicity: r.try_get("ethnicity")?,
         nationality: r.try_get("nationality")?,

@@ -181,7 +181,7 @@ async fn complete(
                 Some(id) => schools::class_number(&mut **tx, id).await?,
                 None => return Err(AppError::Internal(anyhow::anyhow!("transfer case {} without class", case.id))),
             };
-            let class = class_with_room(tx, &to, student.grade, number).await?;
+            let class = class_with_room(tx, &to, i64::from(student.grade), number).await?;
             detail["from_school"] = json!(school.code);
             detail["to_school"] = json!(to.code);
             detail["to_class"] = json!(class.name());
@@ -243,7 +243,7 @@ async fn complete(
             change_status(tx, &student, action, f, StatusDates { since, until: end }, &detail, &proofs, actor).await?;
         }
         CaseKind::Resumption => {
-            let grade = case.detail["resume_grade"].as_i64().unwrap_or(student.grade);
+            let grade = case.detail["resume_grade"].as_i64().unwrap_or(i64::from(student.grade));
             let number: i64 = match case.to_class_id {
                 Some(id) => schools::class_number(&mut **tx, id).await?,
                 None => return Err(AppError::Internal(anyhow::anyhow!("resumption case {} without class", case.id))),
@@ -367,7 +367,7 @@ pub async fn form_extra(app: &App, case: &Case, student: &Student) -> AppResult<
     let mut extra = serde_json::Map::new();
     match case.kind {
         CaseKind::Transfer | CaseKind::Abroad => {
-            let grade = schools::grade_name(d["grade"].as_i64().unwrap_or(student.grade));
+            let grade = schools::grade_name(d["grade"].as_i64().unwrap_or(i64::from(student.grade)));
             let abroad = case.kind == CaseKind::Abroad;
             extra.insert(
                 "transfer".into(),

@@ -81,7 +81,7 @@ fn current_value(s: &Student, field: &str) -> String {
         "former_name" => s.former_name.clone(),
         "pinyin" => s.pinyin.clone(),
         "gender" => s.gender.code().to_owned(),
-        "birth_date" => s.birth_date.clone(),
+        "birth_date" => s.birth_date.to_string(),
         "birthplace" => s.birthplace.clone(),
         "ethnicity" => s.ethnicity.clone(),
         "nationality" => s.nationality.clone(),
@@ -104,7 +104,7 @@ pub(super) fn check_changes(
     }
     let mut out = serde_json::Map::new();
     let mut gender = s.gender;
-    let mut birth = s.birth_date.clone();
+    let mut birth = s.birth_date;
     for (field, value) in changes {
         let Some((_, label)) = CHANGEABLE.iter().find(|(f, _)| f == field) else {
             return Err(DomainError::new(
@@ -123,9 +123,8 @@ pub(super) fn check_changes(
                 g.code().to_owned()
             }
             "birth_date" => {
-                let d = parse_date("出生日期", &new)?;
-                birth = d.to_string();
-                birth.clone()
+                birth = parse_date("出生日期", &new)?;
+                birth.to_string()
             }
             "name" | "ethnicity" => required(label, &new)?,
             _ => new,
@@ -139,7 +138,7 @@ pub(super) fn check_changes(
     }
     if let Some(id) = s.id_number.as_deref() {
         let id = IdNumber::parse(id)?;
-        if id.birth_date().to_string() != birth || id.gender() != gender {
+        if id.birth_date() != birth || id.gender() != gender {
             return Err(DomainError::new(
                 "info_change.id_mismatch",
                 "出生日期或性别",

@@ -119,7 +119,7 @@ async fn open_suspension_in(
                     .into());
                 }
             };
-            let grade = student.grade + i64::from(next);
+            let grade = i64::from(student.grade) + i64::from(next);
             if grade > i64::from(school.kind.graduating_grade()) {
                 return Err(DomainError::new(
                     "resumption.no_next_grade",

@@ -6,7 +6,7 @@ use super::{Case, CaseKind, NewCase, ProofRef, Stage, checked_proofs, ensure_no_
 use super::{optional_override, proof_texts};
 use crate::app::App;
 use crate::db::{schools, students};
-use crate::domain::{Action, Actor, DomainError, Grade};
+use crate::domain::{Action, Actor, DomainError};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::Audit;
 use crate::workflow::{
@@ -258,7 +258,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
             )
             .into());
         }
-        let grade = Grade::new(u8::try_from(student.grade).unwrap_or(0))?;
+        let grade = student.grade;
         grade.check_school(to_school.kind).map_err(|_| {
             AppError::from(DomainError::new(
                 "transfer.grade_mismatch",
@@ -270,7 +270,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
         let class_number = req.to_class.ok_or_else(|| {
             AppError::bad_request("transfer.class_required", "请选择转入班级（to_class，同一年级的班号）")
         })?;
-        let class = class_with_room(&mut tx, &to_school, student.grade, class_number).await?;
+        let class = class_with_room(&mut tx, &to_school, i64::from(student.grade), class_number).await?;
         ensure_no_open_case(&mut tx, student.id).await?;
         let proofs = checked_proofs(app, &student, CaseKind::Transfer, &req.proofs).await?;
         let facts = facts(&student, &from, override_reason.is_some());

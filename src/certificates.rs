@@ -15,9 +15,11 @@ use crate::app::App;
 use crate::db::certificates::{self as numbers, Allocated};
 use crate::db::students::Student;
 use crate::db::{Db, now_text};
-use crate::documents::{self, Issued, Options};
+use crate::documents::{self, Issued, Options, Prepared};
+use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
 use crate::render::DocKind;
+use crate::service::audit::Audit;
 use serde_json::json;
 
 /// The kind digit of a numbered certificate.
@@ -73,6 +75,21 @@ pub async fn issue_to(
     actor_id: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Issued> {
+    let prepared = prepare_issue(app, student, kind, actor_id, extra).await?;
+    let mut tx = app.db.pool.begin().await?;
+    record_issue(&mut tx, &prepared).await?;
+    tx.commit().await?;
+    Ok(prepared.issued)
+}
+
+/// [`issue_to`] up to the render: the number is taken, nothing else is written.
+async fn prepare_issue(
+    app: &App,
+    student: &Student,
+    kind: DocKind,
+    actor_id: Option<i64>,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> AppResult<Prepared> {
     numbered(kind)?;
     let school = crate::db::schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     documents::check_allowed(kind, student, school.kind)?;
@@ -88,16 +105,76 @@ pub async fn issue_to(
         Some(n) => n,
         None => allocate(&app.db, kind, chrono::Datelike::year(&app.today()), Some(student.id), actor_id).await?,
     };
-    let issued =
-        documents::issue(app, student, kind, Options { number: Some(number.clone()), extra, actor_id }).await?;
-    numbers::mark_issued(&app.db.pool, &number, &issued.doc_id, &now_text()).await?;
-    Ok(issued)
+    documents::prepare(app, student, kind, Options { number: Some(number), extra, actor_id }).await
+}
+
+/// Records a prepared certificate and marks its number issued, in `tx`.
+async fn record_issue(tx: &mut sqlx::Transaction<'static, sqlx::Any>, prepared: &Prepared) -> AppResult<()> {
+    prepared.record(tx).await?;
+    let number = prepared.issued.number.as_deref().unwrap_or_default();
+    numbers::mark_issued(&mut **tx, number, &prepared.issued.doc_id, &now_text()).await?;
+    Ok(())
+}
+
+/// What issuing to a school's graduates did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssueResult {
+    /// Numbers issued.
+    pub issued: Vec<String>,
+    /// Graduates refused, with why.
+    pub refused: Vec<String>,
+}
+
+/// Issues certificates of `kind` to every graduate of the school who has
+/// none (bureau staff): each certificate is recorded on its own; one
+/// `certificate.issue` row counts them.
+///
+/// # Errors
+///
+/// Not bureau staff, an unknown school or kind, or a database failure (a
+/// refusal for one graduate is listed, and the others go on).
+pub async fn issue_for_school(app: &App, actor: &Actor, school_code: &str, kind: DocKind) -> AppResult<IssueResult> {
+    if !actor.is_bureau() {
+        return Err(AppError::Forbidden);
+    }
+    numbered(kind)?;
+    let school = crate::db::schools::by_code(&app.db.pool, school_code).await?.ok_or(AppError::NotFound)?;
+    let mut audit = Audit::new(actor, "certificate.issue", ("school", &school.code));
+    audit.school(school.id);
+    let result = async {
+        let ids = graduates_without(app, school.id, kind).await?;
+        let mut result = IssueResult { issued: Vec::new(), refused: Vec::new() };
+        for id in ids {
+            let mut conn = app.db.pool.acquire().await?;
+            let student = crate::db::students::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+            drop(conn);
+            match issue_to(app, &student, kind, actor.user_id, serde_json::Map::new()).await {
+                Ok(issued) => result.issued.push(issued.number.unwrap_or_default()),
+                Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+                Err(e) => result.refused.push(format!("{}：{e}", student.student_no)),
+            }
+        }
+        audit.detail(format!("kind={} issued={} refused={}", kind.code(), result.issued.len(), result.refused.len()));
+        audit.record(&app.db.pool).await?;
+        Ok(result)
+    }
+    .await;
+    audit.close(&app.db, result).await
 }
 
 /// Voids a number (a spoiled sheet: misprint, jam). The number is never used
 /// again; a certificate printed on it is revoked, so the student can be issued
 /// a fresh one.
-pub async fn void(app: &App, number: &str, reason: &str, actor_id: Option<i64>) -> AppResult<()> {
+pub async fn void(app: &App, actor: &Actor, number: &str, reason: &str) -> AppResult<()> {
+    let mut audit = Audit::new(actor, "certificate.void", ("certificate", number));
+    let result = void_in(app, actor, number, reason, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn void_in(app: &App, actor: &Actor, number: &str, reason: &str, audit: &mut Audit<'_>) -> AppResult<()> {
+    if !actor.is_bureau() {
+        return Err(AppError::Forbidden);
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(AppError::bad_request("certificate.reason_required", "作废须填写原因（如：打印错误、卡纸）"));
@@ -111,16 +188,30 @@ pub async fn void(app: &App, number: &str, reason: &str, actor_id: Option<i64>) 
         Some(_) => {}
     }
     let now = now_text();
-    numbers::mark_voided(&mut *tx, number, reason, actor_id, &now).await?;
+    numbers::mark_voided(&mut *tx, number, reason, actor.user_id, &now).await?;
     numbers::revoke_printed(&mut *tx, number, &format!("作废：{reason}"), &now).await?;
-    tx.commit().await?;
-    Ok(())
+    audit.commit(tx).await
 }
 
 /// Records a certificate as lost and issues the 学历证明书 that replaces it
 /// (Art. 31): the proof names the lost number; the lost certificate's status
 /// becomes "lost, replaced by proof no. …".
-pub async fn report_lost(app: &App, number: &str, reason: &str, actor_id: Option<i64>) -> AppResult<Issued> {
+pub async fn report_lost(app: &App, actor: &Actor, number: &str, reason: &str) -> AppResult<Issued> {
+    let mut audit = Audit::new(actor, "certificate.lost", ("certificate", number));
+    let result = report_lost_in(app, actor, number, reason, &mut audit).await;
+    audit.close(&app.db, result).await
+}
+
+async fn report_lost_in(
+    app: &App,
+    actor: &Actor,
+    number: &str,
+    reason: &str,
+    audit: &mut Audit<'_>,
+) -> AppResult<Issued> {
+    if !actor.is_bureau() {
+        return Err(AppError::Forbidden);
+    }
     let numbers::Printed { doc_id, kind, student_id, issue_date, status } =
         numbers::printed_with(&app.db.pool, number).await?.ok_or(AppError::NotFound)?;
     let kind = DocKind::from_code(&kind).ok_or(AppError::NotFound)?;
@@ -153,22 +244,35 @@ pub async fn report_lost(app: &App, number: &str, reason: &str, actor_id: Option
             "reason": if reason.trim().is_empty() { "遗失" } else { reason.trim() },
         }),
     );
-    let proof = issue_to(app, &student, DocKind::AcademicProof, actor_id, extra).await?;
+    let proof = prepare_issue(app, &student, DocKind::AcademicProof, actor.user_id, extra).await?;
     let reason = if reason.trim().is_empty() { "遗失" } else { reason.trim() };
-    numbers::mark_lost(&app.db.pool, &doc_id, reason, proof.number.as_deref(), &now_text()).await?;
-    Ok(proof)
+    let mut tx = app.db.pool.begin().await?;
+    record_issue(&mut tx, &proof).await?;
+    numbers::mark_lost(&mut *tx, &doc_id, reason, proof.issued.number.as_deref(), &now_text()).await?;
+    audit.detail(format!("proof={}", proof.issued.number.as_deref().unwrap_or("")));
+    audit.commit(tx).await?;
+    Ok(proof.issued)
 }
 
 /// Revokes a document (bureau staff, with a reason): from then on it verifies as 已作废.
-pub async fn revoke(app: &App, doc_id: &str, reason: &str) -> AppResult<()> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::bad_request("certificate.reason_required", "撤销须填写原因"));
+pub async fn revoke(app: &App, actor: &Actor, doc_id: &str, reason: &str) -> AppResult<()> {
+    let mut audit = Audit::new(actor, "document.revoke", ("document", doc_id));
+    let result = async {
+        if !actor.is_bureau() {
+            return Err(AppError::Forbidden);
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::bad_request("certificate.reason_required", "撤销须填写原因"));
+        }
+        let mut tx = app.db.pool.begin().await?;
+        if !numbers::revoke_document(&mut *tx, doc_id, reason, &now_text()).await? {
+            return Err(AppError::conflict("certificate.not_valid", "该文书不存在或已不是有效状态"));
+        }
+        audit.commit(tx).await
     }
-    if !numbers::revoke_document(&app.db.pool, doc_id, reason, &now_text()).await? {
-        return Err(AppError::conflict("certificate.not_valid", "该文书不存在或已不是有效状态"));
-    }
-    Ok(())
+    .await;
+    audit.close(&app.db, result).await
 }
 
 /// One allocated, issued or voided number, for the bureau's lists and stock count.

@@ -3,7 +3,7 @@
 //! number, void a spoiled sheet, record a loss (issuing the 学历证明书), revoke.
 //! Bureau staff only; every action audited.
 
-use crate::certificates;
+use crate::certificates::{self, IssueResult};
 use crate::error::AppError;
 use crate::http::Web;
 use crate::http::auth::Staff;
@@ -47,46 +47,17 @@ fn certificate_kind(code: &str) -> Result<DocKind, AppError> {
     }
 }
 
-/// What a batch issue did.
-#[derive(Debug, serde::Serialize)]
-pub struct IssueResult {
-    /// Numbers issued.
-    pub issued: Vec<String>,
-    /// Graduates refused, with why.
-    pub refused: Vec<String>,
-}
-
 async fn issue_for_school(
     app: &Web,
     staff: &Staff,
     school_code: &str,
     kind: &str,
 ) -> Result<(IssueResult, crate::db::schools::School, DocKind), AppError> {
+    // Refused before the request is read, as the service would.
     staff.require_bureau()?;
     let kind = certificate_kind(kind)?;
+    let result = certificates::issue_for_school(app, &staff.actor, school_code, kind).await?;
     let school = crate::db::schools::by_code(&app.db.pool, school_code).await?.ok_or(AppError::NotFound)?;
-    let ids = certificates::graduates_without(app, school.id, kind).await?;
-    let mut result = IssueResult { issued: Vec::new(), refused: Vec::new() };
-    for id in ids {
-        let mut conn = app.db.pool.acquire().await?;
-        let student = crate::db::students::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-        drop(conn);
-        match certificates::issue_to(app, &student, kind, Some(staff.user.id), serde_json::Map::new()).await {
-            Ok(issued) => result.issued.push(issued.number.unwrap_or_default()),
-            Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
-            Err(e) => result.refused.push(format!("{}：{e}", student.student_no)),
-        }
-    }
-    staff
-        .audit(
-            app,
-            "certificate.issue",
-            ("school", &school.code),
-            Some(school.id),
-            "ok",
-            &format!("kind={} issued={} refused={}", kind.code(), result.issued.len(), result.refused.len()),
-        )
-        .await?;
     Ok((result, school, kind))
 }
 
@@ -160,31 +131,15 @@ pub struct ReasonForm {
 }
 
 async fn do_void(app: &Web, staff: &Staff, number: &str, reason: &str) -> Result<(), AppError> {
-    staff.require_bureau()?;
-    certificates::void(app, number, reason, Some(staff.user.id)).await?;
-    staff.audit(app, "certificate.void", ("certificate", number), None, "ok", "").await
+    certificates::void(app, &staff.actor, number, reason).await
 }
 
 async fn do_lost(app: &Web, staff: &Staff, number: &str, reason: &str) -> Result<crate::documents::Issued, AppError> {
-    staff.require_bureau()?;
-    let proof = certificates::report_lost(app, number, reason, Some(staff.user.id)).await?;
-    staff
-        .audit(
-            app,
-            "certificate.lost",
-            ("certificate", number),
-            None,
-            "ok",
-            &format!("proof={}", proof.number.as_deref().unwrap_or("")),
-        )
-        .await?;
-    Ok(proof)
+    certificates::report_lost(app, &staff.actor, number, reason).await
 }
 
 async fn do_revoke(app: &Web, staff: &Staff, doc_id: &str, reason: &str) -> Result<(), AppError> {
-    staff.require_bureau()?;
-    certificates::revoke(app, doc_id, reason).await?;
-    staff.audit(app, "document.revoke", ("document", doc_id), None, "ok", "").await
+    certificates::revoke(app, &staff.actor, doc_id, reason).await
 }
 
 async fn void_form(

@@ -301,17 +301,7 @@ async fn photo_api(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<axum::http::StatusCode, AppError> {
-    let Some((student_id, school_id)) = students::locate(&app.db.pool, &id).await?.filter(|(_, s)| staff.may_see(*s))
-    else {
-        staff.audit(&app, "student.photo", ("student", &id), None, "denied", "").await?;
-        return Err(AppError::NotFound);
-    };
-    let photo = tokio::task::spawn_blocking(move || crate::render::normalise_photo(&body))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::bad_request(e.code(), e.to_string()))?;
-    students::set_photo(&app.db.pool, student_id, &photo, &crate::db::now_text()).await?;
-    staff.audit(&app, "student.photo", ("student", &id), Some(school_id), "ok", "").await?;
+    crate::service::students::set_photo(&app, &staff.actor, &id, body).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -331,31 +321,7 @@ async fn convert_api(
     Path(id): Path<String>,
     Json(body): Json<IdNumberBody>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    use crate::domain::{IdNumber, StudentNo};
-    let Some((student_id, school_id)) = students::locate(&app.db.pool, &id).await?.filter(|(_, s)| staff.may_see(*s))
-    else {
-        staff.audit(&app, "student.id_number", ("student", &id), None, "denied", "").await?;
-        return Err(AppError::NotFound);
-    };
-    let mut tx = app.db.pool.begin().await?;
-    let student = students::by_id(&mut tx, student_id).await?.ok_or(AppError::NotFound)?;
-    let old = StudentNo::parse(&student.student_no)?;
-    let id_number = IdNumber::parse(&body.id_number)?;
-    id_number.check_matches(student.birth_date, student.gender)?;
-    let new = old.convert_to_normal(&id_number)?;
-    students::set_resident_id(&mut *tx, student_id, &new, &id_number, &crate::db::now_text()).await?;
-    students::add_event(
-        &mut *tx,
-        student_id,
-        "student_no_converted",
-        Some(student.status),
-        Some(student.status),
-        &serde_json::json!({ "from": old.as_str(), "to": new.as_str() }),
-        Some(staff.user.id),
-        &crate::db::now_text(),
-    )
-    .await?;
-    tx.commit().await?;
-    staff.audit(&app, "student.id_number", ("student", &id), Some(school_id), "ok", "").await?;
+    let id_number = crate::domain::IdNumber::parse(&body.id_number)?;
+    let new = crate::service::students::receive_resident_id(&app, &staff.actor, &id, &id_number).await?;
     Ok(Json(serde_json::json!({ "student_no": new.as_str() })))
 }

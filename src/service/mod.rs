@@ -12,3 +12,5 @@ pub mod audit;
 pub mod documents;
 /// Exporting a school's roster.
 pub mod roster;
+/// A student's photo and resident ID number, changed outside a case.
+pub mod students;

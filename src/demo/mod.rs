@@ -6,6 +6,12 @@
 //! of a person, address and phone number is invented. The same seed, target
 //! and date always give the same county ([`ChaCha8Rng`] is portable).
 //!
+//! The data tables (schools, townships, places, names, ethnic groups and
+//! surnames, weights) are plain text files beside this module, one row a
+//! line, each with a header saying what its columns are; the generator reads
+//! them at first use. Random choices index into them, so the order of their
+//! rows is part of the county a seed gives.
+//!
 //! [`generate`] builds about 40 schools: county-town primary and junior
 //! schools (among them 农安县第二实验小学, 农安县城郊小学 and 农安县第四中学,
 //! which the regulation names for migrant workers' children, Art. 18),
@@ -25,6 +31,7 @@
 //! import workflow (Art. 10) and its duplicate checks (Art. 11, 14).
 
 pub mod load;
+mod tables;
 
 use crate::domain::{Gender, IdNumber, SchoolKind, school_year_start};
 use crate::roster::Row;
@@ -32,8 +39,8 @@ use chrono::{Datelike, NaiveDate, TimeDelta};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::collections::HashSet;
+use tables::TABLES;
 
 /// The county's administrative area code (农安县, 吉林省长春市).
 pub const AREA_CODE: &str = "220122";
@@ -47,6 +54,7 @@ const ID_CARD: &str = "居民身份证";
 const ID_NOT_ISSUED: &str = "未办理";
 const YES: &str = "是";
 const NO: &str = "否";
+const UYGHUR: &str = "维吾尔族";
 
 /// The whole fictional county: its schools, their classes and their students.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,226 +146,7 @@ pub struct PlantedMistake {
 }
 
 // ---------------------------------------------------------------------------
-// Places and schools. The data tables are laid out by hand (`rustfmt::skip`).
-
-/// A county-town school.
-struct TownSchool {
-    name: &'static str,
-    kind: SchoolKind,
-    district: &'static str,
-    street: &'static str,
-    number: u16,
-    /// Share of its level's students, relative to the other schools.
-    weight: f64,
-    /// Share of migrant workers' children (随迁子女).
-    migrant: f64,
-}
-
-#[rustfmt::skip]
-const fn town(name: &'static str, kind: SchoolKind, district: &'static str, street: &'static str, number: u16, weight: f64, migrant: f64) -> TownSchool {
-    TownSchool { name, kind, district, street, number, weight, migrant }
-}
-
-/// The county-town schools. 第二实验小学, 城郊小学 and 第四中学 take most
-/// migrant workers' children (Art. 18).
-#[rustfmt::skip]
-const TOWN_SCHOOLS: [TownSchool; 12] = [
-    town("农安县实验小学",     SchoolKind::Primary, "城东学区", "兴华大街", 168, 11.0, 0.04),
-    town("农安县第二实验小学", SchoolKind::Primary, "城西学区", "松花江路",  59, 10.0, 0.35),
-    town("农安县城郊小学",     SchoolKind::Primary, "城南学区", "南环路",   211,  7.0, 0.45),
-    town("农安县黄龙小学",     SchoolKind::Primary, "城北学区", "黄龙路",    96,  8.0, 0.05),
-    town("农安县宝塔小学",     SchoolKind::Primary, "城东学区", "宝塔街",    33,  7.0, 0.04),
-    town("农安县兴华小学",     SchoolKind::Primary, "城南学区", "富民大街", 120,  6.0, 0.05),
-    town("农安县实验中学",     SchoolKind::Junior,  "城东学区", "文化路",     8, 12.0, 0.04),
-    town("农安县第二中学",     SchoolKind::Junior,  "城西学区", "长春街",   301, 10.0, 0.05),
-    town("农安县第三中学",     SchoolKind::Junior,  "城北学区", "北环路",    77,  9.0, 0.05),
-    town("农安县第四中学",     SchoolKind::Junior,  "城南学区", "迎宾路",   146, 10.0, 0.40),
-    town("农安县第五中学",     SchoolKind::Junior,  "城北学区", "古城路",    52,  7.0, 0.05),
-    town("农安县特殊教育学校", SchoolKind::Special, "城北学区", "和平街",    18,  0.4, 0.02),
-];
-
-/// A township with schools: its weights for primary and junior students and
-/// its village school (village name, weight), if any.
-struct Township {
-    name: &'static str,
-    primary: f64,
-    junior: f64,
-    village_school: Option<(&'static str, f64)>,
-}
-
-#[rustfmt::skip]
-const fn township(name: &'static str, primary: f64, junior: f64, village_school: Option<(&'static str, f64)>) -> Township {
-    Township { name, primary, junior, village_school }
-}
-
-/// The townships with a central primary school and a junior school each.
-#[rustfmt::skip]
-const TOWNSHIPS: [Township; 12] = [
-    township("合隆镇",   5.5, 5.5, Some(("陈家店", 1.0))),
-    township("伏龙泉镇", 4.5, 4.5, None),
-    township("哈拉海镇", 3.5, 3.5, None),
-    township("靠山镇",   4.0, 4.0, Some(("大房身", 0.8))),
-    township("开安镇",   3.5, 3.5, None),
-    township("烧锅镇",   3.5, 3.5, None),
-    township("高家店镇", 3.0, 3.0, None),
-    township("华家镇",   3.5, 3.5, None),
-    township("三盛玉镇", 3.0, 3.0, None),
-    township("巴吉垒镇", 4.0, 4.0, Some(("前进", 0.8))),
-    township("青山口乡", 3.0, 3.0, Some(("太平", 0.7))),
-    township("万顺乡",   2.5, 2.5, None),
-];
-
-/// Townships without schools of their own in the sample; families of migrant
-/// workers in the county town come from them too.
-#[rustfmt::skip]
-const OTHER_TOWNSHIPS: [&str; 9] = [
-    "三岗镇", "前岗乡", "龙王乡", "杨树林乡", "永安乡", "黄鱼圈乡", "新农乡", "万金塔乡", "小城子乡",
-];
-
-const TOWNSHIP_COUNT: usize = TOWNSHIPS.len() + OTHER_TOWNSHIPS.len();
-
-fn township_name(ti: usize) -> &'static str {
-    match TOWNSHIPS.get(ti) {
-        Some(t) => t.name,
-        None => OTHER_TOWNSHIPS[(ti - TOWNSHIPS.len()) % OTHER_TOWNSHIPS.len()],
-    }
-}
-
-/// Village names (村); each township gets a handful of them.
-#[rustfmt::skip]
-const VILLAGES: [&str; 39] = [
-    "王家窝堡", "李家屯", "胜利", "东升", "新立", "红光", "长青", "兴隆", "保安", "双井",
-    "三合", "五家子", "榆树沟", "柳条", "腰站", "郭家屯", "后岗", "四家子", "韩家店", "刘家窝堡",
-    "宝山", "永丰", "跃进", "民主", "团结", "新华", "光明", "东兴", "西岗", "北山",
-    "南岗", "八里堡", "十家户", "二龙", "靠山屯", "孟家店", "曹家屯", "白家", "杨家粉房",
-];
-
-/// Streets of the county town (农安镇).
-#[rustfmt::skip]
-const TOWN_STREETS: [&str; 18] = [
-    "黄龙路", "宝塔街", "兴华大街", "长春街", "松花江路", "富民大街", "建设街", "振兴路", "文化路",
-    "迎宾路", "古城路", "北环路", "南环路", "永安街", "春华路", "东风大街", "和平街", "光明路",
-];
-
-/// Residential compounds (小区) of the county town.
-#[rustfmt::skip]
-const COMPOUNDS: [&str; 16] = [
-    "黄龙府小区", "宝塔花园", "金色家园", "阳光新城", "城东嘉园", "锦绣华城", "御景华府", "龙湖湾小区",
-    "幸福里小区", "兴华家园", "鸿福苑", "丽水嘉园", "书香名苑", "翰林府", "春城花园", "福泰小区",
-];
-
-/// Streets of the township seats.
-#[rustfmt::skip]
-const SEAT_STREETS: [&str; 8] = [
-    "中心街", "兴隆街", "新华街", "胜利街", "文化街", "建设街", "站前街", "繁荣路",
-];
-
-/// Where migrant families from outside the county are registered.
-struct Origin {
-    code: &'static str,
-    prefix: &'static str,
-    rural: bool,
-}
-
-#[rustfmt::skip]
-const ORIGINS: [Origin; 5] = [
-    Origin { code: "220183", prefix: "吉林省长春市德惠市", rural: true },
-    Origin { code: "220182", prefix: "吉林省长春市榆树市", rural: true },
-    Origin { code: "220112", prefix: "吉林省长春市双阳区", rural: true },
-    Origin { code: "220102", prefix: "吉林省长春市南关区", rural: false },
-    Origin { code: "220721", prefix: "吉林省松原市前郭尔罗斯蒙古族自治县", rural: true },
-];
-
-const URBAN_STREETS: [&str; 4] = ["永吉街", "民康路", "东岭街", "平治街"];
-
-// ---------------------------------------------------------------------------
-// Names.
-
-/// Children's given names: first and second characters of two-character
-/// names, and one-character names, by gender.
-#[rustfmt::skip]
-const MALE_FIRST: &str = "子梓浩宇俊博一嘉明天文思志家铭泽睿佳锦皓晨奕承景宏振昊宸煜沐修云星鸿建永立庆德启瑞君";
-#[rustfmt::skip]
-const MALE_SECOND: &str = "轩宇涵然杰豪航博宁辰睿泽阳凯铭晨鑫硕哲瑞诚远翔林峰洋彬恒川旭森朗毅琦熙栋锐伟强鹏宸皓源晟骁安尧";
-const MALE_SINGLE: &str = "浩宇鑫磊鹏昊杰博轩睿阳航晨锐凯哲越帅东健";
-#[rustfmt::skip]
-const FEMALE_FIRST: &str = "梓欣诗雨思佳可语一紫若子嘉婉雅梦心安依芷静晓书沐艺钰美馨奕舒婧晨亦佩怡文";
-#[rustfmt::skip]
-const FEMALE_SECOND: &str = "涵怡萱琪彤妍悦瑶琳雯宁然诺馨曦菲璐婷颖晴茜淇洁欣月楠玥希冉晗甜嫣蕊卓萌溪歆语言瑾慧雪";
-const FEMALE_SINGLE: &str = "欣悦琪婷彤妍萱瑶雪静楠菲诺璐颖娜丹爽畅蕾";
-
-/// Characters outside GB 2312 (some outside the BMP) that real registrars
-/// meet. The first three are guaranteed to appear in every county of at
-/// least three students.
-const RARE_CHARS: [char; 9] = ['䶮', '𠮷', '㙟', '堃', '喆', '赟', '燚', '淼', '犇'];
-
-/// Given names of the parents' and grandparents' generations.
-#[rustfmt::skip]
-const FATHER_GIVEN: [&str; 45] = [
-    "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明", "刚", "鹏", "辉", "峰", "建华",
-    "建国", "国强", "志刚", "海涛", "立新", "春雷", "晓东", "永刚", "宏伟", "德明", "文博", "俊峰", "洪亮", "长青", "庆丰",
-    "福林", "玉龙", "宝山", "海军", "振宇", "晓峰", "金龙", "大勇", "鹏飞", "立伟", "春生", "志强", "红军", "铁军", "东升",
-];
-#[rustfmt::skip]
-const MOTHER_GIVEN: [&str; 38] = [
-    "丽", "静", "艳", "娟", "敏", "燕", "霞", "红", "玲", "芳", "秀英", "丽娟", "春梅", "海燕", "晓红",
-    "雪梅", "丽华", "桂芳", "玉梅", "艳红", "淑华", "丽丽", "佳丽", "美玲", "凤霞", "晓丽", "秀梅", "红艳", "丽萍", "春燕",
-    "彩霞", "晓燕", "玉洁", "雪莲", "婷婷", "丹丹", "莹莹", "冬梅",
-];
-#[rustfmt::skip]
-const GRANDFATHER_GIVEN: [&str; 16] = [
-    "德福", "长顺", "永山", "玉林", "凤山", "福贵", "国良", "振国", "树林", "宝林", "广发", "万才", "占山", "连生", "喜顺", "庆和",
-];
-#[rustfmt::skip]
-const GRANDMOTHER_GIVEN: [&str; 14] = [
-    "秀兰", "淑珍", "桂兰", "玉兰", "凤英", "秀珍", "翠花", "素芬", "桂珍", "淑芬", "玉珍", "凤琴", "秀云", "桂英",
-];
-
-/// Ethnic groups of the county's families, per mille.
-#[rustfmt::skip]
-const ETHNICITIES: [(&str, u32); 5] = [("汉族", 925), ("满族", 35), ("蒙古族", 18), ("朝鲜族", 12), ("回族", 10)];
-const KOREAN_SURNAMES: [&str; 9] = ["金", "朴", "李", "崔", "郑", "姜", "韩", "俞", "全"];
-const MANCHU_SURNAMES: [&str; 8] = ["关", "佟", "那", "富", "赵", "金", "付", "白"];
-const MONGOL_SURNAMES: [&str; 6] = ["包", "白", "宝", "韩", "吴", "陈"];
-const HUI_SURNAMES: [&str; 5] = ["马", "白", "杨", "李", "金"];
-
-/// A Uyghur family (names are given name + the father's given name, joined
-/// by the middle dot U+00B7 as on the ID card).
-struct UyghurFamily {
-    child: &'static str,
-    gender: Gender,
-    father: &'static str,
-    grandfather: &'static str,
-    mother: &'static str,
-    /// The school and grade where the child has the first seat of class 1.
-    school: &'static str,
-    grade: u8,
-}
-
-#[rustfmt::skip]
-const UYGHUR_FAMILIES: [UyghurFamily; 2] = [
-    UyghurFamily { child: "阿依古丽", gender: Gender::Female, father: "买买提", grandfather: "艾力", mother: "古丽娜尔·阿不都拉", school: "农安县第二实验小学", grade: 3 },
-    UyghurFamily { child: "艾克拜尔", gender: Gender::Male, father: "吐尔逊", grandfather: "卡德尔", mother: "热依拉·吾斯曼", school: "农安县城郊小学", grade: 5 },
-];
-const UYGHUR_AREA: &str = "650102";
-const UYGHUR_PREFIX: &str = "新疆维吾尔自治区乌鲁木齐市天山区";
-
-/// Where the families of `minority_names.txt` are registered (户籍), by
-/// ethnicity: the area code of their ID numbers, the place, a street there.
-struct MinorityOrigin {
-    ethnicity: &'static str,
-    code: &'static str,
-    prefix: &'static str,
-    street: &'static str,
-}
-
-#[rustfmt::skip]
-const MINORITY_ORIGINS: [MinorityOrigin; 4] = [
-    MinorityOrigin { ethnicity: "维吾尔族", code: UYGHUR_AREA, prefix: UYGHUR_PREFIX, street: "团结路" },
-    MinorityOrigin { ethnicity: "哈萨克族", code: "654002", prefix: "新疆维吾尔自治区伊犁哈萨克自治州伊宁市", street: "解放路" },
-    MinorityOrigin { ethnicity: "回族", code: "640302", prefix: "宁夏回族自治区吴忠市利通区", street: "利宁街" },
-    MinorityOrigin { ethnicity: "蒙古族", code: "220721", prefix: "吉林省松原市前郭尔罗斯蒙古族自治县", street: "乌兰大街" },
-];
+// Parameters. The data tables are in the data files beside this module (`tables`).
 
 /// The share of the county-town migrant families with one child that are
 /// families of `minority_names.txt`, while some are left (each at most once):
@@ -371,137 +160,6 @@ const MINORITY_STREAM: u64 = 0x6d69_6e6f_7269_7479;
 /// Relative size of each grade's cohort (births have fallen, so the younger
 /// grades are smaller).
 const GRADE_WEIGHTS: [f64; 9] = [0.82, 0.88, 0.93, 0.97, 1.0, 1.0, 1.02, 1.03, 1.03];
-
-/// Disability types (残疾类型) of pupils taught in ordinary classes (随班就读)
-/// and of the special school's pupils, with relative weights.
-#[rustfmt::skip]
-const DISABILITIES_INCLUDED: [(&str, u32); 5] = [("智力", 40), ("肢体", 20), ("听力", 15), ("言语", 15), ("视力", 10)];
-#[rustfmt::skip]
-const DISABILITIES_SPECIAL: [(&str, u32); 6] = [("智力", 50), ("听力", 18), ("视力", 8), ("言语", 8), ("精神", 6), ("多重", 10)];
-
-// ---------------------------------------------------------------------------
-// Tables parsed from the data files.
-
-struct Surname {
-    text: &'static str,
-    pinyin: &'static str,
-    weight: u32,
-}
-
-/// A family of `minority_names.txt`: names written in Chinese characters
-/// with the middle dot U+00B7 between their parts, as on the ID card.
-struct MinorityFamily {
-    ethnicity: &'static str,
-    gender: Gender,
-    child: &'static str,
-    father: &'static str,
-    mother: &'static str,
-}
-
-struct Tables {
-    surnames: Vec<Surname>,
-    /// `cumulative[i]` is the sum of the weights of `surnames[..=i]`.
-    cumulative: Vec<u32>,
-    pinyin: HashMap<char, &'static str>,
-    male: [Vec<char>; 3],
-    female: [Vec<char>; 3],
-    villages: Vec<Vec<&'static str>>,
-    /// The minority families, in the file's order (the longest name first).
-    minority: Vec<MinorityFamily>,
-}
-
-fn data_lines(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(|l| l.split_whitespace().collect())
-}
-
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    let surnames: Vec<Surname> = data_lines(include_str!("surnames.txt"))
-        .map(|f| Surname {
-            text: f[0],
-            pinyin: f.get(1).copied().expect("surnames.txt: every line gives a pinyin"),
-            weight: f.get(2).and_then(|w| w.parse().ok()).expect("surnames.txt: every line gives a numeric weight"),
-        })
-        .collect();
-    let cumulative = surnames
-        .iter()
-        .scan(0u32, |acc, s| {
-            *acc += s.weight;
-            Some(*acc)
-        })
-        .collect();
-    let pinyin =
-        data_lines(include_str!("pinyin.txt")).filter_map(|f| Some((f[0].chars().next()?, *f.get(1)?))).collect();
-    let minority = data_lines(include_str!("minority_names.txt"))
-        .map(|f| {
-            let [ethnicity, gender, child, father, mother] = f[..] else {
-                panic!("minority_names.txt: every line gives 民族 性别 学生 父亲 母亲: {f:?}");
-            };
-            let gender = Gender::parse(gender).expect("minority_names.txt: 性别 is 男 or 女");
-            MinorityFamily { ethnicity, gender, child, father, mother }
-        })
-        .collect();
-    let chars = |s: &str| s.chars().collect::<Vec<_>>();
-    let villages = (0..TOWNSHIP_COUNT)
-        .map(|ti| {
-            let mut v: Vec<&'static str> =
-                TOWNSHIPS.get(ti).and_then(|t| t.village_school).map(|(name, _)| name).into_iter().collect();
-            for k in 0..6 {
-                let candidate = VILLAGES[(ti * 3 + k * 7) % VILLAGES.len()];
-                if !v.contains(&candidate) {
-                    v.push(candidate);
-                }
-            }
-            v
-        })
-        .collect();
-    Tables {
-        surnames,
-        cumulative,
-        pinyin,
-        male: [chars(MALE_FIRST), chars(MALE_SECOND), chars(MALE_SINGLE)],
-        female: [chars(FEMALE_FIRST), chars(FEMALE_SECOND), chars(FEMALE_SINGLE)],
-        villages,
-        minority,
-    }
-});
-
-impl Tables {
-    fn surname_index(&self, text: &str) -> usize {
-        self.surnames
-            .iter()
-            .position(|s| s.text == text)
-            .expect("every surname of the ethnic lists is in surnames.txt (tested)")
-    }
-
-    /// The pinyin of a name in the style of GB/T 28039 (`Wang Zihan`), or an
-    /// empty string if a character is not in the table.
-    fn pinyin_of(&self, surname: &Surname, given: &str) -> String {
-        let mut out = capitalised(surname.pinyin);
-        out.push(' ');
-        for (i, c) in given.chars().enumerate() {
-            let Some(p) = self.pinyin.get(&c) else {
-                return String::new();
-            };
-            if i == 0 {
-                out.push_str(&capitalised(p));
-            } else {
-                if p.starts_with(['a', 'o', 'e']) {
-                    out.push('\'');
-                }
-                out.push_str(p);
-            }
-        }
-        out
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-        None => String::new(),
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Schools as the generator sees them.
@@ -538,8 +196,9 @@ impl Ctx {
 }
 
 fn school_defs() -> Vec<SchoolDef> {
+    let tables = &*TABLES;
     let mut defs = Vec::new();
-    for s in &TOWN_SCHOOLS {
+    for s in &tables.town_schools {
         defs.push(SchoolDef {
             name: s.name.to_owned(),
             kind: s.kind,
@@ -563,7 +222,7 @@ fn school_defs() -> Vec<SchoolDef> {
             },
         });
     }
-    for (ti, t) in TOWNSHIPS.iter().enumerate() {
+    for (ti, t) in tables.townships.iter().enumerate() {
         let ctx = |kind| Ctx {
             kind,
             county_town: false,
@@ -572,7 +231,7 @@ fn school_defs() -> Vec<SchoolDef> {
             boarding_share: if kind == SchoolKind::Junior { 0.25 } else { 0.0 },
         };
         let seat = |k: usize, n: usize| {
-            let street = SEAT_STREETS[(ti + k) % SEAT_STREETS.len()];
+            let street = tables.seat_streets[(ti + k) % tables.seat_streets.len()];
             format!("{PROVINCE_CITY}农安县{}{street}{}号", t.name, n)
         };
         let central = defs.len();
@@ -756,7 +415,7 @@ impl Gen {
             used_ids: HashSet::new(),
             used_phones: HashSet::new(),
             families: Vec::new(),
-            pools: vec![Vec::new(); TOWNSHIP_COUNT + 1],
+            pools: vec![Vec::new(); TABLES.township_count() + 1],
         }
     }
 
@@ -771,15 +430,17 @@ impl Gen {
         t.cumulative.partition_point(|&c| c <= r).min(t.surnames.len() - 1)
     }
 
+    /// A surname for a family of the ethnic group: one of the group's
+    /// surnames with the share of `ethnicities.txt` (always at a share of 1,
+    /// without a random draw), else one of `surnames.txt` by weight.
     fn surname_for(&mut self, ethnicity: &str) -> usize {
-        let list: &[&str] = match ethnicity {
-            "朝鲜族" => &KOREAN_SURNAMES,
-            "满族" if self.chance(0.5) => &MANCHU_SURNAMES,
-            "蒙古族" if self.chance(0.5) => &MONGOL_SURNAMES,
-            "回族" if self.chance(0.7) => &HUI_SURNAMES,
-            _ => return self.surname(),
+        let Some(e) = TABLES.ethnic_surnames.get(ethnicity) else {
+            return self.surname();
         };
-        let s = pick(&mut self.rng, list);
+        if e.share < 1.0 && !self.chance(e.share) {
+            return self.surname();
+        }
+        let s = pick(&mut self.rng, &e.surnames);
         TABLES.surname_index(s)
     }
 
@@ -793,11 +454,11 @@ impl Gen {
             Gender::Female => &TABLES.female,
         };
         if self.chance(0.15) {
-            return pick(&mut self.rng, &sets[2]).to_string();
+            return pick(&mut self.rng, &sets.single).to_string();
         }
         loop {
-            let a = pick(&mut self.rng, &sets[0]);
-            let b = pick(&mut self.rng, &sets[1]);
+            let a = pick(&mut self.rng, &sets.first);
+            let b = pick(&mut self.rng, &sets.second);
             if a != b {
                 return [a, b].iter().collect();
             }
@@ -853,9 +514,9 @@ impl Gen {
     }
 
     fn town_address(&mut self) -> String {
-        let street = pick(&mut self.rng, &TOWN_STREETS);
+        let street = pick(&mut self.rng, &TABLES.town_streets);
         if self.chance(0.6) {
-            let compound = pick(&mut self.rng, &COMPOUNDS);
+            let compound = pick(&mut self.rng, &TABLES.compounds);
             let building = self.rng.random_range(1..=20);
             let unit = self.rng.random_range(1..=4);
             let floor = self.rng.random_range(1..=7);
@@ -868,37 +529,37 @@ impl Gen {
     }
 
     fn village_address(&mut self, ti: usize) -> String {
-        let village = pick(&mut self.rng, &TABLES.villages[ti % TOWNSHIP_COUNT]);
+        let village = pick(&mut self.rng, &TABLES.township_villages[ti % TABLES.township_count()]);
         let group = self.rng.random_range(1..=9);
-        format!("{PROVINCE_CITY}农安县{}{village}村{group}组", township_name(ti))
+        format!("{PROVINCE_CITY}农安县{}{village}村{group}组", TABLES.township_name(ti))
     }
 
     fn seat_address(&mut self, ti: usize) -> String {
-        let street = pick(&mut self.rng, &SEAT_STREETS);
+        let street = pick(&mut self.rng, &TABLES.seat_streets);
         let n = self.rng.random_range(1..=200);
-        format!("{PROVINCE_CITY}农安县{}{street}{n}号", township_name(ti))
+        format!("{PROVINCE_CITY}农安县{}{street}{n}号", TABLES.township_name(ti))
     }
 
     fn new_family(&mut self, ctx: Ctx) -> Family {
         let migrant = ctx.county_town && self.chance(ctx.migrant_share);
         let left_behind = !migrant && self.chance(if ctx.county_town { 0.02 } else { 0.10 });
-        let ethnicity = weighted(&mut self.rng, &ETHNICITIES);
+        let ethnicity = weighted(&mut self.rng, &TABLES.ethnicities);
         let surname = self.surname_for(ethnicity);
         let (id_area, birthplace, household_address, household_type, current_address) = if migrant {
             if self.chance(0.55) {
-                let ti = self.rng.random_range(0..TOWNSHIP_COUNT);
+                let ti = self.rng.random_range(0..TABLES.township_count());
                 let home = self.village_address(ti);
                 let kind = weighted(&mut self.rng, &[("农业户口", 70), ("居民户口", 30)]);
                 (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), home, kind, self.town_address())
             } else {
-                let o = &ORIGINS[self.rng.random_range(0..ORIGINS.len())];
+                let o = &TABLES.origins[self.rng.random_range(0..TABLES.origins.len())];
                 let (home, kind) = if o.rural {
-                    let village = pick(&mut self.rng, &VILLAGES);
+                    let village = pick(&mut self.rng, &TABLES.villages);
                     let group = self.rng.random_range(1..=9);
                     let kind = weighted(&mut self.rng, &[("农业户口", 70), ("居民户口", 30)]);
                     (format!("{}{village}村{group}组", o.prefix), kind)
                 } else {
-                    let street = pick(&mut self.rng, &URBAN_STREETS);
+                    let street = pick(&mut self.rng, &TABLES.urban_streets);
                     let n = self.rng.random_range(1..=300);
                     let kind = weighted(&mut self.rng, &[("非农业户口", 50), ("居民户口", 50)]);
                     (format!("{}{street}{n}号", o.prefix), kind)
@@ -917,18 +578,21 @@ impl Gen {
             (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), home, kind, current)
         };
         let father =
-            Guardian { name: self.adult_name(surname, &FATHER_GIVEN), relation: "父亲", phone: self.phone() };
+            Guardian { name: self.adult_name(surname, &TABLES.father_given), relation: "父亲", phone: self.phone() };
         let mother_surname = self.surname_for(ethnicity);
-        let mother =
-            Guardian { name: self.adult_name(mother_surname, &MOTHER_GIVEN), relation: "母亲", phone: self.phone() };
+        let mother = Guardian {
+            name: self.adult_name(mother_surname, &TABLES.mother_given),
+            relation: "母亲",
+            phone: self.phone(),
+        };
         let (guardian1, guardian2) = if left_behind {
             let relation = weighted(&mut self.rng, &[("祖父", 3), ("祖母", 4), ("外祖父", 1), ("外祖母", 2)]);
             let name = match relation {
-                "祖父" => self.adult_name(surname, &GRANDFATHER_GIVEN),
-                "外祖父" => self.adult_name(mother_surname, &GRANDFATHER_GIVEN),
+                "祖父" => self.adult_name(surname, &TABLES.grandfather_given),
+                "外祖父" => self.adult_name(mother_surname, &TABLES.grandfather_given),
                 _ => {
                     let s = self.surname_for(ethnicity);
-                    self.adult_name(s, &GRANDMOTHER_GIVEN)
+                    self.adult_name(s, &TABLES.grandmother_given)
                 }
             };
             let grandparent = Guardian { name, relation, phone: self.phone() };
@@ -957,17 +621,18 @@ impl Gen {
     }
 
     fn uyghur_family(&mut self, which: usize) -> Family {
-        let u = &UYGHUR_FAMILIES[which % UYGHUR_FAMILIES.len()];
+        let u = &TABLES.uyghur[which % TABLES.uyghur.len()];
+        let origin = TABLES.minority_origin(UYGHUR);
         let n = self.rng.random_range(1..=300);
-        let home = format!("{UYGHUR_PREFIX}团结路{n}号");
+        let home = format!("{}{}{n}号", origin.prefix, origin.street);
         let father =
             Guardian { name: format!("{}·{}", u.father, u.grandfather), relation: "父亲", phone: self.phone() };
         let mother = Guardian { name: u.mother.to_owned(), relation: "母亲", phone: self.phone() };
         Family {
             surname: 0,
-            ethnicity: "维吾尔族",
-            id_area: UYGHUR_AREA,
-            birthplace: UYGHUR_PREFIX.to_owned(),
+            ethnicity: UYGHUR,
+            id_area: origin.code,
+            birthplace: origin.prefix.to_owned(),
             household_address: home,
             household_type: "居民户口",
             current_address: self.town_address(),
@@ -1004,7 +669,7 @@ impl Gen {
     /// One pupil's roster row; also returns the index of the pupil's family.
     fn pupil(&mut self, ctx: Ctx, spec: &PupilSpec) -> (Row, usize) {
         let gender = match spec.uyghur {
-            Some(u) => UYGHUR_FAMILIES[u % UYGHUR_FAMILIES.len()].gender,
+            Some(u) => TABLES.uyghur[u % TABLES.uyghur.len()].gender,
             None if self.chance(0.51) => Gender::Male,
             None => Gender::Female,
         };
@@ -1031,7 +696,7 @@ impl Gen {
         };
         let (name, pinyin, given) = match self.families[fam_index].uyghur {
             Some(u) => {
-                let u = &UYGHUR_FAMILIES[u % UYGHUR_FAMILIES.len()];
+                let u = &TABLES.uyghur[u % TABLES.uyghur.len()];
                 (format!("{}·{}", u.child, u.father), String::new(), u.child.to_owned())
             }
             None => self.child_name(fam_index, gender, spec.rare),
@@ -1048,8 +713,8 @@ impl Gen {
         let id_number = if no_id { String::new() } else { self.id_number(id_area, birth, gender).as_str().to_owned() };
         let boarding = if self.chance(ctx.boarding_share) { "住校" } else { "走读" };
         let (special_needs, disability) = match ctx.kind {
-            SchoolKind::Special => (NO, weighted(&mut self.rng, &DISABILITIES_SPECIAL)),
-            _ if self.chance(0.003) => (YES, weighted(&mut self.rng, &DISABILITIES_INCLUDED)),
+            SchoolKind::Special => (NO, weighted(&mut self.rng, &TABLES.disabilities_special)),
+            _ if self.chance(0.003) => (YES, weighted(&mut self.rng, &TABLES.disabilities_included)),
             _ => (NO, ""),
         };
         let entry_mode = match ctx.kind {
@@ -1175,7 +840,8 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
                 let number = ci + 1;
                 let female_teacher = g.chance(if d.kind == SchoolKind::Junior { 0.6 } else { 0.8 });
                 let s = g.surname();
-                let head_teacher = g.adult_name(s, if female_teacher { &MOTHER_GIVEN } else { &FATHER_GIVEN });
+                let head_teacher =
+                    g.adult_name(s, if female_teacher { &TABLES.mother_given } else { &TABLES.father_given });
                 classes.push(ClassSeed {
                     school_code: code.clone(),
                     grade,
@@ -1185,18 +851,19 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
                 });
                 for seat in 0..size {
                     let index = students.len();
-                    let uyghur = UYGHUR_FAMILIES
+                    let uyghur = TABLES
+                        .uyghur
                         .iter()
                         .position(|u| u.school == d.name && u.grade == grade && number == 1 && seat == 0);
                     if let Some(k) = forced_rare.iter().position(|&p| p == index) {
-                        carry.push(RARE_CHARS[k]);
+                        carry.push(TABLES.rare[k]);
                     }
                     let rare = if uyghur.is_some() {
                         None
                     } else if let Some(c) = carry.pop() {
                         Some(c)
                     } else if g.chance(1.0 / 500.0) {
-                        Some(pick(&mut g.rng, &RARE_CHARS))
+                        Some(pick(&mut g.rng, &TABLES.rare))
                     } else {
                         None
                     };
@@ -1243,7 +910,7 @@ fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[us
             && fam.children.len() == 1
             && r.migrant_child == YES
             && r.id_type == ID_CARD
-            && !r.name.chars().any(|c| RARE_CHARS.contains(&c));
+            && !r.name.chars().any(|c| TABLES.rare.contains(&c));
         if !eligible || !rng.random_bool(MINORITY_SHARE) {
             continue;
         }
@@ -1252,10 +919,7 @@ fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[us
             continue;
         };
         let m = &minority[k];
-        let origin = MINORITY_ORIGINS
-            .iter()
-            .find(|o| o.ethnicity == m.ethnicity)
-            .expect("every ethnicity of minority_names.txt has an origin (tested)");
+        let origin = TABLES.minority_origin(m.ethnicity);
         let (Ok(birth), Some(Ok(seq))) =
             (NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d"), r.id_number.get(14..17).map(str::parse::<u16>))
         else {
@@ -1378,7 +1042,7 @@ pub fn sample_roster_with_mistakes(
         None => Ctx {
             kind: SchoolKind::Primary,
             county_town: school.county_town,
-            township: (0..TOWNSHIPS.len()).find(|&t| school.district == township_name(t)),
+            township: (0..TABLES.townships.len()).find(|&t| school.district == TABLES.township_name(t)),
             migrant_share: if school.county_town { 0.05 } else { 0.0 },
             boarding_share: 0.0,
         },

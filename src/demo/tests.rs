@@ -1,5 +1,6 @@
 //! Tests of the sample county and the intake roster with mistakes.
 
+use super::schools::apportion;
 use super::*;
 use crate::domain::{ClassCap, Grade, check_entry_age};
 use crate::roster::COLUMNS;

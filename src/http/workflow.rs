@@ -8,10 +8,10 @@ use crate::dossier::{self, Failure, Upload};
 use crate::error::AppError;
 use crate::http::ApiJson;
 use crate::http::Web;
-use crate::http::archive::{actor, parse_kind, run_import, spool};
+use crate::http::archive::{UploadSource, add_upload, parse_kind, run_import, spool_upload};
 use crate::http::auth::Staff;
 use crate::http::documents::pdf_response;
-use crate::http::streams::{attachment, channel, content_length, feed_body, stream_body};
+use crate::http::streams::{attachment, content_length, stream_body};
 use crate::workflow::cases::{self, Case, CaseKind};
 use crate::workflow::{direct, overdue, yearly};
 use axum::body::Body;
@@ -348,12 +348,7 @@ async fn upload_proof(
         supersedes: None,
         note: format!("随{}申请提交", case.kind.label()),
     };
-    let (tx, reader) = channel();
-    let by = actor(&staff);
-    let (added, ()) = tokio::join!(
-        dossier::add_file(&app.db, &app.archive, &student, upload, Box::new(reader), &by),
-        feed_body(body, tx)
-    );
+    let added = add_upload(&app, &staff, &student, upload, UploadSource::Body(body)).await;
     let outcome = match &added {
         Ok(_) => "ok",
         Err(e) if e.is_refusal() => "refused",
@@ -417,11 +412,7 @@ async fn import_package(
     if content_length(&headers).is_some_and(|n| n > limit) {
         return Err(ArchiveError::TooLarge { limit }.into());
     }
-    let (tx, mut reader) = channel();
-    let dir = app.config.data_dir.clone();
-    let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
-    let (spooled, ()) = tokio::join!(spooled, feed_body(body, tx));
-    let file = spooled.map_err(|e| Failure::from(anyhow::Error::new(e)))??;
+    let file = spool_upload(&app, UploadSource::Body(body), limit).await?;
     let imported = receive_package(&app, &staff, &case, file).await?;
     Ok((StatusCode::CREATED, Json(imported)).into_response())
 }

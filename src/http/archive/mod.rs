@@ -16,7 +16,7 @@
 //!   type and `X-Content-Type-Options: nosniff`.
 
 use crate::db::{schools, students};
-use crate::dossier::{self, Actor, Failure, SearchQuery, StudentRef, Upload};
+use crate::dossier::{self, Failure, SearchQuery, StudentRef, Upload};
 use crate::error::{AppError, ErrorBody};
 use crate::http::Web;
 use crate::http::auth::Staff;
@@ -24,6 +24,7 @@ use crate::http::pages::{PageError, render};
 use crate::http::streams::attachment;
 use crate::http::streams::{self, channel, content_length, feed_body, feed_field, stream_body};
 use axum::body::Body;
+use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -84,10 +85,6 @@ fn page_error(f: Failure) -> PageError {
     }
 }
 
-pub(crate) fn actor(staff: &Staff) -> Actor {
-    staff.actor.clone()
-}
-
 /// The student behind a public id, if the caller may see them; otherwise
 /// 404, with the attempt audited under `action`.
 async fn student_for(app: &Web, staff: &Staff, public_id: &str, action: &str) -> Result<StudentRef, Failure> {
@@ -102,6 +99,54 @@ async fn student_for(app: &Web, staff: &Staff, public_id: &str, action: &str) ->
             Err(AppError::NotFound.into())
         }
     }
+}
+
+/// Where an upload's bytes come from: a raw request body, or a form's file field.
+pub(crate) enum UploadSource<'a, 'f> {
+    /// `PUT`/`POST` with the file as the body.
+    Body(Body),
+    /// The file field of a multipart form.
+    Field(&'a mut Field<'f>),
+}
+
+impl UploadSource<'_, '_> {
+    /// Feeds the bytes into the channel until they end or the reader stops.
+    async fn feed(self, tx: tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>) {
+        match self {
+            UploadSource::Body(body) => feed_body(body, tx).await,
+            UploadSource::Field(field) => feed_field(field, tx).await,
+        }
+    }
+}
+
+/// Streams an upload into the student's dossier as the staff member.
+pub(crate) async fn add_upload(
+    app: &Web,
+    staff: &Staff,
+    student: &StudentRef,
+    upload: Upload,
+    source: UploadSource<'_, '_>,
+) -> Result<dossier::Added, Failure> {
+    let (tx, reader) = channel();
+    let (added, ()) = tokio::join!(
+        dossier::add_file(&app.db, &app.archive, student, upload, Box::new(reader), &staff.actor),
+        source.feed(tx)
+    );
+    added
+}
+
+/// Streams an upload (a transfer package) into an unnamed temp file under
+/// the data directory, refused past `limit` bytes.
+pub(crate) async fn spool_upload(
+    app: &Web,
+    source: UploadSource<'_, '_>,
+    limit: u64,
+) -> Result<std::fs::File, Failure> {
+    let (tx, mut reader) = channel();
+    let dir = app.config.data_dir.clone();
+    let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
+    let (spooled, ()) = tokio::join!(spooled, source.feed(tx));
+    spooled.map_err(|e| Failure::from(anyhow::Error::new(e)))?
 }
 
 pub(crate) fn parse_kind(kind: Option<&str>) -> Result<PaperKind, Failure> {
@@ -192,13 +237,7 @@ async fn upload_api(
             supersedes,
             note: q.note.clone().unwrap_or_default(),
         };
-        let (tx, reader) = channel();
-        let actor = actor(&staff);
-        let (added, ()) = tokio::join!(
-            dossier::add_file(&app.db, &app.archive, &student, upload, Box::new(reader), &actor),
-            feed_body(body, tx)
-        );
-        added
+        add_upload(&app, &staff, &student, upload, UploadSource::Body(body)).await
     }
     .await;
     audit_upload(&app, &staff, &student, &result).await?;
@@ -385,7 +424,7 @@ fn bad_upload() -> Failure {
 
 pub(crate) async fn run_import(app: &Web, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
     let keys = dossier::trusted_keys(&app.keys, &app.config.data_dir)?;
-    let result = dossier::import(&app.db, &app.archive, &keys, file, &actor(staff)).await;
+    let result = dossier::import(&app.db, &app.archive, &keys, file, &staff.actor).await;
     match &result {
         Ok(i) => {
             let school = dossier::student_by_public_id(&app.db, &i.public_id).await?.map(|s| s.school_id);
@@ -414,11 +453,7 @@ async fn import_api(
     if content_length(&headers).is_some_and(|n| n > limit) {
         return Err(ArchiveError::TooLarge { limit }.into());
     }
-    let (tx, mut reader) = channel();
-    let dir = app.config.data_dir.clone();
-    let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
-    let (spooled, ()) = tokio::join!(spooled, feed_body(body, tx));
-    let file = spooled.map_err(|e| Failure::from(anyhow::Error::new(e)))??;
+    let file = spool_upload(&app, UploadSource::Body(body), limit).await?;
     let imported = run_import(&app, &staff, file).await?;
     Ok((StatusCode::CREATED, Json(imported)).into_response())
 }

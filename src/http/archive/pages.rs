@@ -148,11 +148,7 @@ pub(super) async fn import_page(
                 csrf_ok = true;
             }
             "file" if csrf_ok => {
-                let (tx, mut reader) = channel();
-                let dir = app.config.data_dir.clone();
-                let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
-                let (spooled, ()) = tokio::join!(spooled, feed_field(&mut field, tx));
-                file = Some(spooled.map_err(|e| PageError(AppError::Internal(e.into())))?);
+                file = Some(spool_upload(&app, UploadSource::Field(&mut field), limit).await);
                 break;
             }
             _ => break,
@@ -256,13 +252,7 @@ pub(super) async fn upload_page(
                         supersedes: parse_supersedes(supersedes.as_deref())?,
                         note: note.clone(),
                     };
-                    let (tx, reader) = channel();
-                    let actor = actor(&staff);
-                    let (added, ()) = tokio::join!(
-                        dossier::add_file(&app.db, &app.archive, &student, upload, Box::new(reader), &actor),
-                        feed_field(&mut field, tx)
-                    );
-                    added
+                    add_upload(&app, &staff, &student, upload, UploadSource::Field(&mut field)).await
                 }
                 .await;
                 result = Some(outcome);

@@ -343,13 +343,7 @@ pub(super) async fn proof_form(
                         supersedes: None,
                         note: format!("随{}申请提交", case.kind.label()),
                     };
-                    let (tx, reader) = channel();
-                    let by = actor(&staff);
-                    let (added, ()) = tokio::join!(
-                        dossier::add_file(&app.db, &app.archive, &student, upload, Box::new(reader), &by),
-                        feed_field(&mut field, tx)
-                    );
-                    added
+                    add_upload(&app, &staff, &student, upload, UploadSource::Field(&mut field)).await
                 }
                 .await;
                 added = Some(outcome);
@@ -417,11 +411,7 @@ pub(super) async fn package_form(
                 csrf_ok = true;
             }
             "file" if csrf_ok => {
-                let (tx, mut reader) = channel();
-                let dir = app.config.data_dir.clone();
-                let spooled = tokio::task::spawn_blocking(move || spool(&dir, &mut reader, limit));
-                let (spooled, ()) = tokio::join!(spooled, feed_field(&mut field, tx));
-                file = Some(spooled.map_err(|e| AppError::Internal(e.into()))?);
+                file = Some(spool_upload(&app, UploadSource::Field(&mut field), limit).await);
                 break;
             }
             _ => break,

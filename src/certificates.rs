@@ -275,31 +275,15 @@ pub async fn revoke(app: &App, actor: &Actor, doc_id: &str, reason: &str) -> App
     audit.close(&app.db, result).await
 }
 
-/// One allocated, issued or voided number, for the bureau's lists and stock count.
+/// One allocated, issued or voided number, for the bureau's lists and stock
+/// count: the stored entry with its kind's title.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NumberRow {
-    /// The number.
-    pub number: String,
-    /// Kind code.
-    pub kind: String,
+    /// The number, its state, the document printed on it.
+    #[serde(flatten)]
+    pub entry: numbers::NumberEntry,
     /// Kind title.
     pub title: &'static str,
-    /// `allocated`, `issued`, `voided`.
-    pub state: String,
-    /// The document's status when printed: `valid`, `revoked`, `lost`.
-    pub document_status: Option<String>,
-    /// The document's id (for revocation).
-    pub doc_id: Option<String>,
-    /// Replaced by (a lost certificate's proof number).
-    pub replaced_by: Option<String>,
-    /// Student's name.
-    pub student: Option<String>,
-    /// School name.
-    pub school: Option<String>,
-    /// Void or status reason.
-    pub reason: Option<String>,
-    /// When it last changed.
-    pub at: String,
 }
 
 /// Numbers by state and/or number prefix, newest first (at most `limit`).
@@ -307,19 +291,7 @@ pub async fn list(db: &Db, state: Option<&str>, number: Option<&str>, limit: i64
     let rows = numbers::list(&db.pool, state, number, limit).await?;
     Ok(rows
         .into_iter()
-        .map(|r| NumberRow {
-            title: DocKind::from_code(&r.kind).map_or("", DocKind::title_zh),
-            number: r.number,
-            kind: r.kind,
-            state: r.state,
-            document_status: r.document_status,
-            doc_id: r.doc_id,
-            replaced_by: r.replaced_by,
-            student: r.student,
-            school: r.school,
-            reason: r.reason,
-            at: r.at,
-        })
+        .map(|entry| NumberRow { title: DocKind::from_code(&entry.kind).map_or("", DocKind::title_zh), entry })
         .collect())
 }
 

@@ -420,29 +420,14 @@ pub async fn refresh_schedule(app: Arc<App>) {
     }
 }
 
-/// One logged update of a year.
+/// One logged update of a year: as stored, with how it came in, in Chinese.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct UpdateRow {
-    /// The year written.
-    pub year: i32,
-    /// How: `seed`, `web`, `api` or `cli`.
-    pub via: String,
+    /// The year, how, from what source, the counts, who and when.
+    #[serde(flatten)]
+    pub logged: table::LoggedUpdate,
     /// How, in Chinese.
     pub via_label: &'static str,
-    /// The source note given with it (e.g. the notice's address).
-    pub source: String,
-    /// The sha256 of the file.
-    pub sha256: String,
-    /// Days off written.
-    pub holidays: i64,
-    /// Make-up workdays written.
-    pub workdays: i64,
-    /// Rows the year had before.
-    pub replaced: i64,
-    /// The account, or `-`.
-    pub username: String,
-    /// When (RFC 3339 UTC).
-    pub at: String,
 }
 
 /// The newest logged updates, newest first.
@@ -454,18 +439,7 @@ pub async fn updates(db: &Db, limit: i64) -> anyhow::Result<Vec<UpdateRow>> {
     let rows = table::updates(&db.pool, limit).await?;
     Ok(rows
         .into_iter()
-        .map(|r| UpdateRow {
-            year: i32::try_from(r.year).unwrap_or_default(),
-            via_label: Via::parse(&r.via).map_or("未知", Via::label),
-            via: r.via,
-            source: r.source,
-            sha256: r.sha256,
-            holidays: r.holidays,
-            workdays: r.workdays,
-            replaced: r.replaced,
-            username: r.username,
-            at: r.at,
-        })
+        .map(|logged| UpdateRow { via_label: Via::parse(&logged.via).map_or("未知", Via::label), logged })
         .collect())
 }
 

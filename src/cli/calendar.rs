@@ -59,10 +59,10 @@ pub async fn run(config: &Config, cmd: CalendarCommand) -> anyhow::Result<ExitCo
                 }
             }
             println!("最近的更新：");
-            for u in calendar::updates(&db, 10).await? {
+            for calendar::UpdateRow { logged: u, via_label } in calendar::updates(&db, 10).await? {
                 println!(
                     "  {}\t{} 年\t{}\t放假 {} 天、调休上班 {} 天（替换原有 {} 行）\t{}\t{}",
-                    u.at, u.year, u.via_label, u.holidays, u.workdays, u.replaced, u.username, u.source
+                    u.at, u.year, via_label, u.holidays, u.workdays, u.replaced, u.username, u.source
                 );
             }
         }

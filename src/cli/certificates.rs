@@ -54,11 +54,11 @@ pub async fn run(config: &Config, cmd: CertificatesCommand) -> anyhow::Result<Ex
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("无法读取编号")?;
-            for r in rows {
+            for crate::certificates::NumberRow { entry: r, title } in rows {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     r.number,
-                    r.title,
+                    title,
                     r.document_status.as_deref().unwrap_or(&r.state),
                     r.replaced_by.unwrap_or_default(),
                     r.reason.unwrap_or_default()

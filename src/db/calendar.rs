@@ -140,7 +140,7 @@ pub async fn log_update<'c>(
 }
 
 /// One logged update of a year, as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LoggedUpdate {
     /// The year written.
     pub year: i64,

@@ -240,7 +240,7 @@ pub async fn revoke_document<'c>(
 }
 
 /// One taken number with what became of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct NumberEntry {
     /// The number.
     pub number: String,

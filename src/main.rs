@@ -82,6 +82,9 @@ enum Command {
     /// 节假日安排（工作日期限所依据）：显示、导入、导出
     #[command(subcommand)]
     Calendar(xueji::cli::calendar::CalendarCommand),
+    /// 教职工账号：解除登录锁定
+    #[command(subcommand)]
+    Users(xueji::cli::users::UsersCommand),
     /// 打印文书：一名学生（--student）或批量（--school [--grade] [--class]）
     Render(xueji::cli::documents::RenderArgs),
     /// 验证文书二维码：离线核对签名（公开密钥集），可选 --online 查询在线状态
@@ -254,6 +257,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
+        Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
         Command::Render(args) => return xueji::cli::documents::render(&config, args).await,
         Command::Templates { what: Templates::Check } => return xueji::cli::documents::templates_check(&config),
         Command::Verify(args) => return xueji::cli::verify::run(&config, args).await,

@@ -5,4 +5,5 @@ pub mod archive;
 pub mod calendar;
 pub mod certificates;
 pub mod documents;
+pub mod users;
 pub mod verify;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, Executor, Row};
 
 pub use crate::domain::Role;
+use crate::domain::throttle::Attempts;
 
 /// A staff account.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -226,6 +227,56 @@ pub async fn by_username<'c>(
         .fetch_optional(e)
         .await?;
     row.as_ref().map(user_from_row).transpose()
+}
+
+/// The failed sign-ins recorded under `key` (`account:<name>` or
+/// `address:<ip>`); none recorded is zero failures.
+pub async fn attempts<'c>(e: impl Executor<'c, Database = Any>, key: &str) -> Result<Attempts, sqlx::Error> {
+    let row = sqlx::query("SELECT failures, last_failure_at FROM login_attempts WHERE key = $1")
+        .bind(key)
+        .fetch_optional(e)
+        .await?;
+    row.map(|r| {
+        Ok(Attempts {
+            failures: u32::try_from(r.try_get::<i64, _>("failures")?).unwrap_or(u32::MAX),
+            last_failure_at: r.try_get("last_failure_at")?,
+        })
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+/// Records one more failed sign-in under `key` at `now` (Unix milliseconds),
+/// in one statement so that attempts at the same time all count; failures
+/// older than `forget_ms` start anew. Returns the record after it.
+pub async fn record_failure<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key: &str,
+    now: i64,
+    forget_ms: i64,
+) -> Result<Attempts, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO login_attempts (key, failures, last_failure_at) VALUES ($1, 1, $2)
+         ON CONFLICT (key) DO UPDATE SET
+             failures = CASE WHEN $2 - login_attempts.last_failure_at >= $3 THEN 1
+                             ELSE login_attempts.failures + 1 END,
+             last_failure_at = $2
+         RETURNING failures, last_failure_at",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(forget_ms)
+    .fetch_one(e)
+    .await?;
+    Ok(Attempts {
+        failures: u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(u32::MAX),
+        last_failure_at: row.try_get("last_failure_at")?,
+    })
+}
+
+/// Forgets the failed sign-ins under `key`; whether there were any.
+pub async fn clear_attempts<'c>(e: impl Executor<'c, Database = Any>, key: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM login_attempts WHERE key = $1").bind(key).execute(e).await?.rows_affected() > 0)
 }
 
 #[cfg(test)]

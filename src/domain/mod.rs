@@ -12,6 +12,7 @@ pub mod rules;
 pub mod school;
 pub mod status;
 pub mod student_no;
+pub mod throttle;
 pub mod transitions;
 pub mod working_days;
 

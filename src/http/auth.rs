@@ -38,6 +38,38 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/api/login", post(login_api))
         .route("/api/logout", post(logout_api))
         .route("/api/me", get(me))
+        .route("/api/auth/unlock", post(unlock_api))
+}
+
+/// What `POST /api/auth/unlock` lifts: `{"account": "<sign-in name>"}` or
+/// `{"address": "<client address>"}`.
+#[derive(Debug, serde::Deserialize)]
+pub struct UnlockBody {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+}
+
+/// The bureau administrator lifts a sign-in lock early: `{"lifted": bool}`.
+async fn unlock_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Json(body): Json<UnlockBody>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    use crate::service::accounts::{Unlock, unlock};
+    let target = match (body.account.as_deref(), body.address.as_deref()) {
+        (Some(name), None) if !name.trim().is_empty() => Unlock::Account(name),
+        (None, Some(address)) if !address.trim().is_empty() => Unlock::Address(address),
+        _ => {
+            return Err(AppError::bad_request(
+                "auth.unlock_target",
+                "请指定要解除锁定的用户名（account）或地址（address）之一",
+            ));
+        }
+    };
+    let lifted = unlock(&app.db, &staff.actor, target).await?;
+    Ok(Json(serde_json::json!({ "lifted": lifted })))
 }
 
 /// A signed-in staff member: the session behind a request, and the

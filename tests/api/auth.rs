@@ -86,3 +86,94 @@ async fn the_sign_in_form_works_and_needs_its_token() {
     assert_eq!(list.status(), StatusCode::OK);
     assert!(list.text().await.unwrap().contains("学生名单"));
 }
+
+/// Signs in with a wrong password and checks the answer is the plain refusal.
+async fn refused(app: &TestApp, user: &str, password: &str) {
+    let res = app.sign_in_with(user, password).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{user}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "auth.bad_credentials", "a throttled attempt answers like a wrong password");
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.db().pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_hundred_wrong_passwords_lock_the_account_until_it_is_lifted() {
+    let app = spawn_app().await;
+    for i in 0..100 {
+        refused(&app, "bureau", &format!("guess-{i}")).await;
+    }
+    // The right password is refused too, exactly like a wrong one.
+    refused(&app, "bureau", PASSWORD).await;
+    assert_eq!(app.audit_count("auth.login", "-", "denied").await, 101);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'ok'").await, 0);
+    let locks = count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.lock'").await;
+    assert_eq!(locks, 2, "the account and the address were each locked once");
+
+    // The operator lifts the address's lock at the command line (audited as such) …
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xueji"))
+        .args(["users", "unlock", "--address", "127.0.0.1"])
+        .env("XUEJI_DATA_DIR", &app.app.config.data_dir)
+        .env("XUEJI_DATABASE_URL", &app.app.config.database_url)
+        .env("XUEJI_LOG", "warn")
+        .env("USER", "operator-7")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("已解除地址 127.0.0.1 的登录锁定"), "{said}");
+    let by_cli = "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.unlock' AND username = 'cli:operator-7'";
+    assert_eq!(count(&app, by_cli).await, 1);
+    // … but the account stays locked.
+    refused(&app, "bureau", PASSWORD).await;
+
+    // A registrar may not lift it; the bureau administrator may.
+    let registrar = sign_in(&app, &format!("r{TOWN}")).await;
+    let res = registrar.unlock_sign_in(&serde_json::json!({"account": "bureau"})).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let admin = sign_in(&app, "admin").await;
+    let res = admin.unlock_sign_in(&serde_json::json!({"account": "bureau"})).await;
+    assert_eq!(res.json_ok().await["lifted"], true);
+    let res = admin.unlock_sign_in(&serde_json::json!({"account": "bureau", "address": "1.2.3.4"})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "one target at a time");
+    assert_eq!(app.sign_in_with("bureau", PASSWORD).await.status(), StatusCode::OK);
+    let denied = "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.unlock' AND outcome = 'denied'";
+    assert_eq!(count(&app, denied).await, 1, "the registrar's attempt is audited");
+}
+
+#[tokio::test]
+async fn after_five_failures_the_next_attempt_waits_and_the_wait_ends() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        refused(&app, "admin", &format!("guess-{i}")).await;
+    }
+    // Within the second after the fifth failure, even the right password is refused
+    // (and counts: the next wait is two seconds).
+    refused(&app, "admin", PASSWORD).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert_eq!(app.sign_in_with("admin", PASSWORD).await.status(), StatusCode::OK);
+    let left = count(&app, "SELECT COUNT(*) FROM login_attempts WHERE key = 'account:admin'").await;
+    assert_eq!(left, 0, "a sign-in clears the account's failures");
+}
+
+#[tokio::test]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        let body = serde_json::json!({"username": format!("nobody{i}"), "password": "x"});
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/login", app.base))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Twenty failures from this one peer lock the peer, whatever names and headers it sent.
+    refused(&app, "admin", PASSWORD).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM login_attempts WHERE key LIKE 'address:203.0.113.%'").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM login_attempts WHERE key = 'address:127.0.0.1'").await, 1);
+}

@@ -62,6 +62,11 @@ pub trait Endpoints {
         self.fetch("/api/me").await
     }
 
+    /// `POST /api/auth/unlock`: lifts a sign-in lock (`{"account": …}` or `{"address": …}`).
+    async fn unlock_sign_in(&self, body: &Value) -> Response {
+        self.send_json("/api/auth/unlock", body).await
+    }
+
     /// `GET /.well-known/xueji-keys.json`: the public key set.
     async fn key_set(&self) -> Response {
         self.fetch("/.well-known/xueji-keys.json").await

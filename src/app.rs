@@ -37,7 +37,11 @@ impl App {
     /// `default_base` is the public base URL when none is configured. (The
     /// web pages are the server's: see [`crate::http::Web`].)
     pub async fn open(config: Config, default_base: &str) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url).await?;
+        let settings = crate::db::PoolSettings {
+            size: config.db_pool_size,
+            acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout_ms),
+        };
+        let db = Db::connect_with(&config.database_url, settings).await?;
         let (keys, _) = KeyStore::init(keys_dir(&config)).context("无法打开签名密钥")?;
         let archive = open_archive(&config)?;
         let renderer = renderer(&config)?;

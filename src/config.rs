@@ -6,6 +6,8 @@
 //! | `XUEJI_DATA_DIR` | `data` |
 //! | `XUEJI_DATABASE_URL` | `sqlite://{data}/xueji.db` (`postgres://…` selects PostgreSQL) |
 //! | `XUEJI_BIND` | `127.0.0.1:8080` |
+//! | `XUEJI_DB_POOL_SIZE` | `8` on SQLite, `16` on PostgreSQL: database connections for staff requests and commands |
+//! | `XUEJI_DB_ACQUIRE_TIMEOUT_MS` | `3000`: how long a request waits for a connection before it is answered 503 with `Retry-After` |
 //! | `XUEJI_PUBLIC_BASE_URL` | `http://{bind}` |
 //! | `XUEJI_TEMPLATES_DIR` | found: see below |
 //! | `XUEJI_FONTS_DIR` | found: see below |
@@ -47,6 +49,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
+    /// Database connections for staff requests and commands (`None`: the backend's default).
+    pub db_pool_size: Option<u32>,
+    /// How long a request waits for a database connection, in milliseconds.
+    pub db_acquire_timeout_ms: u64,
     /// Address to listen on; port 0 picks a free port (tests).
     pub bind: String,
     /// Base of the public URLs printed in QR codes; empty means `http://{bound address}`.
@@ -95,6 +101,9 @@ const DEFAULT_FIXITY_HOURS: u64 = 24;
 
 /// Minutes to the first scheduled fixity check when `XUEJI_FIXITY_DELAY_MINUTES` is not set (or not a number).
 const DEFAULT_FIXITY_DELAY_MINUTES: u64 = 10;
+
+/// Milliseconds a request waits for a database connection when `XUEJI_DB_ACQUIRE_TIMEOUT_MS` is not set.
+const DEFAULT_ACQUIRE_TIMEOUT_MS: u32 = 3000;
 
 /// Bytes in a MiB, the unit of the archive's size settings.
 const MIB: u64 = 1024 * 1024;
@@ -186,6 +195,8 @@ impl Config {
                 .transpose()?,
             verify_rate_per_minute: env_positive("XUEJI_VERIFY_RATE", 60)?,
             verify_burst: env_positive("XUEJI_VERIFY_BURST", 20)?,
+            db_pool_size: env("XUEJI_DB_POOL_SIZE").map(|_| env_positive("XUEJI_DB_POOL_SIZE", 1)).transpose()?,
+            db_acquire_timeout_ms: u64::from(env_positive("XUEJI_DB_ACQUIRE_TIMEOUT_MS", DEFAULT_ACQUIRE_TIMEOUT_MS)?),
             trusted_proxies: env("XUEJI_TRUSTED_PROXY")
                 .map(|v| {
                     v.split(',')
@@ -227,6 +238,8 @@ impl Config {
             today: None,
             verify_rate_per_minute: 60,
             verify_burst: 20,
+            db_pool_size: None,
+            db_acquire_timeout_ms: u64::from(DEFAULT_ACQUIRE_TIMEOUT_MS),
             trusted_proxies: Vec::new(),
             archive_max_mb,
             archive_import_max_mb,

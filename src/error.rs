@@ -58,6 +58,10 @@ pub enum AppError {
         /// Chinese message.
         message: String,
     },
+    /// No database connection came free in time (the service is overloaded):
+    /// answered 503 with `Retry-After`, at once, never a long hang.
+    #[error("服务繁忙，请稍后重试")]
+    Busy,
     /// A fault on our side; details are logged, not shown.
     #[error("服务器内部错误，请稍后重试或联系管理员")]
     Internal(#[source] anyhow::Error),
@@ -88,17 +92,21 @@ impl AppError {
             Self::Unauthorized => "auth.required",
             Self::Forbidden => "auth.forbidden",
             Self::Csrf => "auth.csrf",
+            Self::Busy => "busy",
             Self::Internal(_) => "internal",
         }
     }
 
     /// Whether this is a fault on our side (not something the caller did).
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Internal(_))
+        matches!(self, Self::Internal(_) | Self::Busy)
     }
 
     /// Logs an internal error (by its chain, which holds no personal data).
     pub fn log(&self) {
+        if let Self::Busy = self {
+            tracing::warn!("no database connection came free in time: answered 503");
+        }
         if let Self::Internal(e) = self {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
@@ -109,6 +117,9 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::RowNotFound = e {
             return Self::NotFound;
+        }
+        if let sqlx::Error::PoolTimedOut = e {
+            return Self::Busy;
         }
         if let Some(db) = e.as_database_error()
             && db.is_unique_violation()
@@ -121,6 +132,9 @@ impl From<sqlx::Error> for AppError {
 
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
+        if matches!(e.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::PoolTimedOut)) {
+            return Self::Busy;
+        }
         match e.downcast::<DomainError>() {
             Ok(d) => Self::Domain(d),
             Err(e) => Self::Internal(e),

@@ -90,13 +90,23 @@ pub enum Backend {
 pub struct Db {
     /// The pool; use the repository functions in the submodules.
     pub pool: AnyPool,
+    /// A small pool of its own for the public verification pages, so that
+    /// staff traffic cannot starve them (connections open on first use).
+    pub public: AnyPool,
     /// The backend, for the few statements that differ.
     pub backend: Backend,
 }
 
 impl Db {
-    /// Connects (creating the SQLite file and its directory if needed) and runs migrations.
+    /// Connects (creating the SQLite file and its directory if needed) and
+    /// runs migrations, with the backend's default pool size and a 3 s wait
+    /// for a connection.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// [`Db::connect`] with the pool sized and timed as `settings` say.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -110,26 +120,15 @@ impl Db {
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).context("数据库地址无效")?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        let size = settings.size.unwrap_or(match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        });
+        let pool = pool_options(backend, size, settings.acquire_timeout)
+            .connect_with(options.clone())
             .await
             .context("无法连接数据库")?;
+        let public = pool_options(backend, PUBLIC_POOL_SIZE, settings.acquire_timeout).connect_lazy_with(options);
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await.context("无法启用 WAL")?;
         }
@@ -139,8 +138,39 @@ impl Db {
         };
         let migrator = Migrator::new(Embedded(migrations)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         migrator.run(&pool).await.context("数据库迁移失败")?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, public, backend })
     }
+}
+
+/// Connections of the public verification pages' own pool.
+const PUBLIC_POOL_SIZE: u32 = 2;
+
+/// How large the staff pool is and how long a request waits for a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Connections (`None`: 8 on SQLite, 16 on PostgreSQL).
+    pub size: Option<u32>,
+    /// How long to wait for one before the request is answered busy.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { size: None, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// A pool of `size` connections with the SQLite pragmas set on each.
+fn pool_options(backend: Backend, size: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(size).acquire_timeout(acquire_timeout).after_connect(move |conn, _| {
+        Box::pin(async move {
+            if backend == Backend::Sqlite {
+                conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                    .await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 /// Makes sure the SQLite file's directory exists and the file is created on first use.

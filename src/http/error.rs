@@ -4,7 +4,8 @@
 
 use crate::dossier::{self, Failure, Refusal};
 use crate::error::{AppError, ErrorBody};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 impl AppError {
@@ -17,6 +18,7 @@ impl AppError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::Csrf | Self::NotPermitted { .. } => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -41,10 +43,17 @@ impl Failure {
     }
 }
 
+/// Seconds a client is asked to wait when the service is busy.
+pub const RETRY_AFTER_SECS: &str = "1";
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        (self.status(), axum::Json(ErrorBody::from(&self))).into_response()
+        let mut response = (self.status(), axum::Json(ErrorBody::from(&self))).into_response();
+        if let Self::Busy = self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
     }
 }
 

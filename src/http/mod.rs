@@ -11,7 +11,7 @@ pub mod auth;
 pub mod calendar;
 pub mod certificates;
 pub mod documents;
-mod error;
+pub(crate) mod error;
 pub mod health;
 pub mod pages;
 pub mod ratelimit;

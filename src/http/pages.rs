@@ -88,7 +88,14 @@ impl IntoResponse for PageError {
             html_escape(&e.to_string()),
             e.code()
         );
-        (status, Html(body)).into_response()
+        let mut response = (status, Html(body)).into_response();
+        if let AppError::Busy = e {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(crate::http::error::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -100,6 +107,7 @@ fn status_title(s: StatusCode) -> &'static str {
         404 => "未找到",
         409 => "记录冲突",
         413 => "文件过大",
+        503 => "服务繁忙",
         _ => "服务器错误",
     }
 }

@@ -103,6 +103,8 @@ async fn run_list(app: &Web, staff: &Staff, filter: &Filter, page: i64, action: 
     let page = page.max(1);
     let mut conn = app.db.pool.acquire().await?;
     let (list, total) = students::list(&mut conn, filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    // One connection at a time: the audit row takes its own.
+    drop(conn);
     let target = filter.school_id.map_or_else(|| "*".to_owned(), |id| id.to_string());
     staff
         .audit(
@@ -191,6 +193,8 @@ async fn load_student(
             let mut conn = app.db.pool.acquire().await?;
             let student = students::by_public_id(&mut conn, public_id).await?.ok_or(AppError::NotFound)?;
             let events = students::events_of(&mut *conn, student.id).await?;
+            // One connection at a time: the audit row takes its own.
+            drop(conn);
             staff.audit(app, "student.view", ("student", public_id), Some(school_id), "ok", "").await?;
             Ok((student, events))
         }

@@ -199,7 +199,7 @@ impl Public {
         let read = cell
             .get_or_init(|| async {
                 let read =
-                    db::verify::document_status(&app.db.pool, &doc_id).await.map_err(|e| Arc::from(format!("{e:#}")));
+                    db::verify::document_status(&app.db.public, &doc_id).await.map_err(|e| Arc::from(format!("{e:#}")));
                 let mut reads = self.reads.lock().unwrap_or_else(PoisonError::into_inner);
                 if reads.get(&doc_id).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
                     reads.remove(&doc_id);
@@ -217,7 +217,7 @@ impl Public {
         {
             return Ok(name.clone());
         }
-        let name = db::schools::name_by_code(&app.db.pool, code).await?;
+        let name = db::schools::name_by_code(&app.db.public, code).await?;
         let mut cache = self.schools.write().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= 10_000 {
             cache.clear();

@@ -15,6 +15,7 @@ mod endpoints;
 mod helpers;
 mod import;
 mod long_names;
+mod pool;
 mod verify;
 mod workflow;
 mod workflow_pages;

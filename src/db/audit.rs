@@ -1,7 +1,8 @@
 //! The audit log: every read of a student's personal data by staff, and every
 //! refused attempt, with who, when, what and from where. Append-only.
 
-use sqlx::{Any, Executor, Row};
+use crate::domain::audit_chain::Link;
+use sqlx::{Acquire, Any, Executor, Row};
 
 /// One audit entry to write.
 #[derive(Debug, Clone)]
@@ -28,13 +29,37 @@ pub struct Entry<'a> {
     pub detail: &'a str,
 }
 
-/// Writes an entry.
-pub async fn record<'c>(e: impl Executor<'c, Database = Any>, entry: &Entry<'_>) -> Result<(), sqlx::Error> {
+/// Writes an entry, chained to the one before it: the head row is locked,
+/// the entry's hash computed over its fields and the head's hash, the entry
+/// inserted and the head moved, all in one transaction (a savepoint when `e`
+/// is already a transaction, whose commit then releases the head). Rows
+/// therefore chain in the order they commit.
+pub async fn record<'a>(e: impl Acquire<'a, Database = Any>, entry: &Entry<'_>) -> Result<(), sqlx::Error> {
+    let mut tx = e.begin().await?;
+    let prev: String = sqlx::query_scalar("UPDATE audit_head SET rows = rows + 1 WHERE id = 1 RETURNING hash")
+        .fetch_one(&mut *tx)
+        .await?;
+    let at = super::now_text();
+    let hash = Link {
+        at: &at,
+        user_id: entry.user_id,
+        username: entry.username,
+        action: entry.action,
+        target_kind: entry.target_kind,
+        target_id: entry.target_id,
+        school_id: entry.school_id,
+        outcome: entry.outcome,
+        client: entry.client,
+        via: entry.via,
+        detail: entry.detail,
+    }
+    .hash(&prev);
     sqlx::query(
-        "INSERT INTO audit_log (at, user_id, username, action, target_kind, target_id, school_id, outcome, client, detail, via)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO audit_log (at, user_id, username, action, target_kind, target_id, school_id, outcome, client,
+             detail, via, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
-    .bind(super::now_text())
+    .bind(&at)
     .bind(entry.user_id)
     .bind(entry.username)
     .bind(entry.action)
@@ -45,9 +70,107 @@ pub async fn record<'c>(e: impl Executor<'c, Database = Any>, entry: &Entry<'_>)
     .bind(entry.client)
     .bind(entry.detail)
     .bind(entry.via)
-    .execute(e)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// The chain's head: the last row's hash and how many rows are chained.
+pub async fn head<'c>(e: impl Executor<'c, Database = Any>) -> Result<(String, i64), sqlx::Error> {
+    let row = sqlx::query("SELECT hash, rows FROM audit_head WHERE id = 1").fetch_one(e).await?;
+    Ok((row.try_get("hash")?, row.try_get("rows")?))
+}
+
+/// A stored row with what its hash covers, for walking the chain.
+#[derive(Debug, Clone)]
+pub struct ChainRow {
+    /// The row's id.
+    pub id: i64,
+    /// When.
+    pub at: String,
+    /// The account, if any.
+    pub user_id: Option<i64>,
+    /// Who.
+    pub username: String,
+    /// What.
+    pub action: String,
+    /// Kind of target.
+    pub target_kind: String,
+    /// Target.
+    pub target_id: String,
+    /// The target's school.
+    pub school_id: Option<i64>,
+    /// Outcome.
+    pub outcome: String,
+    /// From where.
+    pub client: String,
+    /// How.
+    pub via: String,
+    /// Extra facts.
+    pub detail: String,
+    /// The hash it says came before it.
+    pub prev_hash: String,
+    /// Its hash as stored.
+    pub hash: String,
+}
+
+impl ChainRow {
+    /// The fields its hash covers.
+    pub fn link(&self) -> Link<'_> {
+        Link {
+            at: &self.at,
+            user_id: self.user_id,
+            username: &self.username,
+            action: &self.action,
+            target_kind: &self.target_kind,
+            target_id: &self.target_id,
+            school_id: self.school_id,
+            outcome: &self.outcome,
+            client: &self.client,
+            via: &self.via,
+            detail: &self.detail,
+        }
+    }
+}
+
+/// Rows after `after_id`, in id order, at most `limit`.
+pub async fn chain_page<'c>(
+    e: impl Executor<'c, Database = Any>,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ChainRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, at, user_id, username, action, target_kind, target_id, school_id, outcome, client, via, detail,
+             prev_hash, hash
+         FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ChainRow {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                user_id: r.try_get("user_id")?,
+                username: r.try_get("username")?,
+                action: r.try_get("action")?,
+                target_kind: r.try_get("target_kind")?,
+                target_id: r.try_get("target_id")?,
+                school_id: r.try_get("school_id")?,
+                outcome: r.try_get("outcome")?,
+                client: r.try_get("client")?,
+                via: r.try_get("via")?,
+                detail: r.try_get("detail")?,
+                prev_hash: r.try_get("prev_hash")?,
+                hash: r.try_get("hash")?,
+            })
+        })
+        .collect()
 }
 
 /// A stored audit entry.

@@ -5,6 +5,7 @@
 //! field it concerns, the offending value and a Chinese message naming both.
 
 pub mod actor;
+pub mod audit_chain;
 pub mod date;
 pub mod doc_kind;
 pub mod id_number;

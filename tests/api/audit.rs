@@ -177,3 +177,65 @@ async fn export_render_archive_get_and_calendar_import_at_the_command_line_each_
     let login = audit_rows(&app).await.into_iter().find(|r| r.0 == "auth.login").unwrap();
     assert_eq!((login.1.as_str(), login.2.as_str()), (format!("r{TOWN}").as_str(), "api"));
 }
+
+/// `xueji audit verify` on the test server's database: its exit code and output.
+fn audit_verify(app: &TestApp) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xueji"))
+        .args(["audit", "verify"])
+        .env("XUEJI_DATA_DIR", &app.app.config.data_dir)
+        .env("XUEJI_DATABASE_URL", &app.app.config.database_url)
+        .env("XUEJI_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_changed_a_removed_and_a_cut_off_row() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("链甲", 51)]).await.committed);
+    assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
+    let pid = app.public_id("链甲").await;
+    for _ in 0..3 {
+        assert_eq!(app.student(&pid).await.status(), StatusCode::OK);
+    }
+    let absent_since = (today() - chrono::Duration::days(10)).to_string();
+    let report = json!({"absent_since": absent_since, "note": "连续缺课"});
+    assert_eq!(
+        app.suspect_dropout(&pid, &report).await.status(),
+        StatusCode::OK,
+        "a change audited in its transaction"
+    );
+    assert_eq!(app.student(&pid).await.status(), StatusCode::OK);
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("审计日志完整"), "{out}");
+
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&app.db().pool).await.unwrap();
+    assert!(ids.len() >= 6, "{ids:?}");
+    let pool = &app.db().pool;
+
+    // A row changed is found, by its id; put back, the chain is whole again.
+    let changed = ids[2];
+    sqlx::query("UPDATE audit_log SET outcome = 'denied' WHERE id = $1").bind(changed).execute(pool).await.unwrap();
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("记录 {changed}")) && out.contains("被修改"), "{out}");
+    sqlx::query("UPDATE audit_log SET outcome = 'ok' WHERE id = $1").bind(changed).execute(pool).await.unwrap();
+    assert_eq!(audit_verify(&app).0, 0);
+
+    // The last row cut off: the head still remembers it.
+    let last = *ids.last().unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE id = $1").bind(last).execute(pool).await.unwrap();
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("末尾"), "{out}");
+
+    // A row removed from the middle: the next row names the gap.
+    sqlx::query("DELETE FROM audit_log WHERE id = $1").bind(ids[1]).execute(pool).await.unwrap();
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("记录 {}", ids[2])) && out.contains("前一条"), "{out}");
+}

@@ -143,12 +143,16 @@ impl Server {
         let sweeper = tokio::spawn(sweep_sessions(app.clone()));
         let fixity = tokio::spawn(crate::dossier::fixity_schedule(app.clone()));
         let calendar = tokio::spawn(crate::calendar::refresh_schedule(app.clone()));
+        let audit_head = tokio::spawn(crate::service::audit::head_schedule(app.db.clone()));
+        let keys = tokio::spawn(crate::service::keys::reload_schedule(app.clone()));
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         sweeper.abort();
         fixity.abort();
         calendar.abort();
+        audit_head.abort();
+        keys.abort();
         app.db.pool.close().await;
         Ok(())
     }

@@ -82,6 +82,12 @@ enum Command {
     /// 节假日安排（工作日期限所依据）：显示、导入、导出
     #[command(subcommand)]
     Calendar(xueji::cli::calendar::CalendarCommand),
+    /// 签名密钥：列出、轮换、停用、标记泄露
+    #[command(subcommand)]
+    Keys(xueji::cli::keys::KeysCommand),
+    /// 审计日志：校验哈希链
+    #[command(subcommand)]
+    Audit(xueji::cli::audit::AuditCommand),
     /// 教职工账号：解除登录锁定
     #[command(subcommand)]
     Users(xueji::cli::users::UsersCommand),
@@ -258,6 +264,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
+        Command::Audit(cmd) => return xueji::cli::audit::run(&config, cmd).await,
+        Command::Keys(cmd) => return xueji::cli::keys::run(&config, cmd).await,
         Command::Render(args) => return xueji::cli::documents::render(&config, args).await,
         Command::Templates { what: Templates::Check } => return xueji::cli::documents::templates_check(&config),
         Command::Verify(args) => return xueji::cli::verify::run(&config, args).await,

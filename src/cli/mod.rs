@@ -2,8 +2,10 @@
 //! so `main.rs` stays a thin dispatcher.
 
 pub mod archive;
+pub mod audit;
 pub mod calendar;
 pub mod certificates;
 pub mod documents;
+pub mod keys;
 pub mod users;
 pub mod verify;

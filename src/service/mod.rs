@@ -10,6 +10,8 @@ pub mod accounts;
 pub mod audit;
 /// Printing a student's documents.
 pub mod documents;
+/// The signing keys' life cycle: rotate, retire, compromise.
+pub mod keys;
 /// Exporting a school's roster.
 pub mod roster;
 /// A student's photo and resident ID number, changed outside a case.

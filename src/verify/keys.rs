@@ -90,6 +90,9 @@ pub enum KeyError {
     /// No key is active (the active one was marked compromised).
     #[error("没有可用于签发的密钥（启用中的密钥可能已标记为泄露），请先轮换生成新密钥")]
     NoActiveKey,
+    /// The active key cannot be retired on its own.
+    #[error("密钥 {0} 正在启用中，不能直接停用：请轮换（xueji keys rotate），旧密钥随之停用")]
+    RetireActive(Kid),
 }
 
 impl KeyError {
@@ -341,6 +344,8 @@ impl KeySetFile {
 struct Snapshot {
     keys: Vec<KeyInfo>,
     signer: Option<Signer>,
+    /// `keys.json`'s modification time when it was read.
+    modified: Option<std::time::SystemTime>,
 }
 
 /// The key directory: public key set, statuses and the active private key.
@@ -420,6 +425,44 @@ impl KeyStore {
             record.status = KeyStatus::Compromised;
             Ok(())
         })
+    }
+
+    /// Retires a key: it still verifies what it signed, and signs no more.
+    /// The active key is not retired this way ([`KeyError::RetireActive`]):
+    /// rotate instead, which retires it and makes a new one active.
+    /// Retiring a retired key is a no-op; a compromised key stays compromised.
+    pub fn retire(&self, kid: Kid) -> Result<(), KeyError> {
+        self.modify(|_, file| {
+            let record = file.keys.iter_mut().find(|r| r.kid == kid).ok_or(KeyError::UnknownKid(kid))?;
+            match record.status {
+                KeyStatus::Active => Err(KeyError::RetireActive(kid)),
+                KeyStatus::Retired | KeyStatus::Compromised => Ok(()),
+            }
+        })
+    }
+
+    /// Marks a key compromised, as [`mark_compromised`](Self::mark_compromised),
+    /// and when it was the active key makes a new one active in the same
+    /// change, so that printing goes on. Returns the new active key, if one
+    /// was made.
+    pub fn compromise(&self, kid: Kid) -> Result<Option<Kid>, KeyError> {
+        self.modify(|dir, file| {
+            let record = file.keys.iter_mut().find(|r| r.kid == kid).ok_or(KeyError::UnknownKid(kid))?;
+            let was_active = record.status == KeyStatus::Active;
+            record.status = KeyStatus::Compromised;
+            if was_active { add_active_key(dir, file).map(Some) } else { Ok(None) }
+        })
+    }
+
+    /// Re-reads the directory if `keys.json` changed since the snapshot was
+    /// read (another process rotated or marked a key); whether it did.
+    pub fn reload_if_changed(&self) -> Result<bool, KeyError> {
+        let on_disk = fs::metadata(self.dir.join(KEYS_FILE)).and_then(|m| m.modified()).ok();
+        if on_disk.is_none() || on_disk == self.snapshot().modified {
+            return Ok(false);
+        }
+        self.reload()?;
+        Ok(true)
     }
 
     /// The active key, for signing.
@@ -586,6 +629,8 @@ fn read_private_key(path: &Path, expected: &VerifyingKey) -> Result<SigningKey, 
 }
 
 fn load_snapshot(dir: &Path) -> Result<Snapshot, KeyError> {
+    // Taken before the read: a change during it shows as changed next time.
+    let modified = fs::metadata(dir.join(KEYS_FILE)).and_then(|m| m.modified()).ok();
     let (_, keys) = read_key_set(dir)?.ok_or_else(|| KeyError::NotInitialized(dir.to_owned()))?;
     let signer = keys
         .iter()
@@ -595,7 +640,7 @@ fn load_snapshot(dir: &Path) -> Result<Snapshot, KeyError> {
             Ok::<_, KeyError>(Signer { kid: active.kid, key })
         })
         .transpose()?;
-    Ok(Snapshot { keys, signer })
+    Ok(Snapshot { keys, signer, modified })
 }
 
 #[cfg(test)]
@@ -804,5 +849,36 @@ mod tests {
         for bad in ["", "dead", "dead00011", "xyzw0001"] {
             assert!(matches!(bad.parse::<Kid>(), Err(KeyError::InvalidKid(_))));
         }
+    }
+
+    #[test]
+    fn compromising_the_active_key_makes_a_new_one_and_retire_refuses_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::init(tmp.path()).unwrap();
+        let first = store.active_signer().unwrap().kid();
+        assert!(matches!(store.retire(first), Err(KeyError::RetireActive(k)) if k == first));
+        let second = store.rotate().unwrap();
+        store.retire(first).unwrap();
+        assert_eq!(store.verifying_key(first).unwrap().1, KeyStatus::Retired, "retiring a retired key is a no-op");
+        let third = store.compromise(second).unwrap().expect("the active key was replaced");
+        assert_eq!(store.active_signer().unwrap().kid(), third, "printing goes on");
+        assert_eq!(store.verifying_key(second).unwrap().1, KeyStatus::Compromised);
+        assert_eq!(store.compromise(first).unwrap(), None, "a retired key: no new key");
+        assert_eq!(store.verifying_key(first).unwrap().1, KeyStatus::Compromised);
+        assert!(matches!(store.retire(Kid::from_bytes([0; 4])), Err(KeyError::UnknownKid(_))));
+    }
+
+    #[test]
+    fn reload_if_changed_picks_up_another_process_and_only_then() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (server, _) = KeyStore::init(tmp.path()).unwrap();
+        assert!(!server.reload_if_changed().unwrap(), "nothing changed");
+        let cli = KeyStore::open(tmp.path()).unwrap();
+        // A filesystem whose clock ticks coarsely could give the same time.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = cli.rotate().unwrap();
+        assert!(server.reload_if_changed().unwrap());
+        assert_eq!(server.active_signer().unwrap().kid(), second);
+        assert!(!server.reload_if_changed().unwrap());
     }
 }

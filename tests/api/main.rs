@@ -14,6 +14,7 @@ mod documents;
 mod endpoints;
 mod helpers;
 mod import;
+mod keys;
 mod long_names;
 mod pool;
 mod verify;

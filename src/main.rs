@@ -313,13 +313,12 @@ async fn load_demo(config: &Config, db: &Db, seed: u64, students: usize) -> anyh
     for a in &accounts {
         writeln!(file, "{}\t{}\t{}\t{}", a.username, a.password, a.role.label(), a.school.as_deref().unwrap_or("-"))?;
     }
-    let admin = &accounts[0];
+    // The passwords go only into the file (mode 0600), never to the terminal or the log.
     println!(
-        "示例县已载入：{} 所学校、{} 名学生。管理员：{} / {}；全部账号见 {}",
+        "示例县已载入：{} 所学校、{} 名学生。管理员用户名 {}；全部账号和密码见 {}（仅本机当前用户可读）",
         county.schools.len(),
         county.students.len(),
-        admin.username,
-        admin.password,
+        accounts[0].username,
         path.display()
     );
     Ok(())

@@ -395,3 +395,31 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `xueji init`, then `xueji demo`, as an operator might: the demo keeps the
+/// administrator `init` made, and no password reaches the terminal, only
+/// `data/demo-accounts.txt` (readable by its owner alone).
+#[test]
+fn init_then_demo_keeps_the_administrator_and_prints_no_password() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let work = new_dir(tmp.path(), "operator");
+    let (code, out) = run(xueji(&work).arg("init").env("XUEJI_ADMIN_PASSWORD", "init-password-77"));
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(xueji(&work).args(["demo", "--students", "300"]));
+    assert_eq!(code, 0, "{out}");
+    let accounts = accounts(&work);
+    let admin = accounts.iter().find(|a| a.0 == "admin").expect("admin");
+    assert_eq!(admin.1, "（已有账号，密码未改）", "init's administrator is kept");
+    assert!(accounts.len() > 3, "{accounts:?}");
+    for (user, password, ..) in &accounts {
+        assert!(!out.contains(password.as_str()), "{user}'s password was printed: {out}");
+    }
+    let file = work.join("data").join("demo-accounts.txt");
+    let mode = std::fs::metadata(&file).expect("accounts file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // Loading it again is refused with a clear message, not SQL.
+    let (code, out) = run(xueji(&work).args(["demo", "--students", "300"]));
+    assert_ne!(code, 0);
+    assert!(out.contains("示例县只能载入空数据库"), "{out}");
+}

@@ -24,6 +24,10 @@ pub struct Account {
     pub school: Option<String>,
 }
 
+/// What the accounts file says instead of a password for an account that
+/// existed before the demo was loaded.
+pub const KEPT: &str = "（已有账号，密码未改）";
+
 /// A random password of 16 letters and digits (no look-alikes).
 pub fn random_password() -> String {
     use rand::Rng;
@@ -76,6 +80,11 @@ pub async fn load(
     for (username, display, role) in
         [("admin", "教育局管理员", Role::BureauAdmin), ("bureau", "教育局学籍科", Role::BureauStaff)]
     {
+        // An account made before (`xueji init`'s administrator) is kept as it is.
+        if users::by_username(&mut *tx, username).await?.is_some() {
+            accounts.push(Account { username: username.into(), password: KEPT.into(), role, school: None });
+            continue;
+        }
         let password = random_password();
         users::insert(&mut *tx, username, display, &password, role, None).await?;
         accounts.push(Account { username: username.into(), password, role, school: None });

@@ -187,6 +187,8 @@ pub enum Refusal {
     Interrupted,
     /// It contradicts what the dossier already records.
     Conflict,
+    /// Not a kind of file the archive keeps (JPEG, PNG, TIFF, PDF).
+    WrongType,
     /// The file or package itself is refused: empty, of a type not kept,
     /// corrupt, too large an image or too deep a PDF, a bad package.
     Unprocessable,
@@ -198,8 +200,8 @@ pub fn refusal(e: &ArchiveError) -> Option<Refusal> {
         ArchiveError::TooLarge { .. } => Some(Refusal::TooLarge),
         ArchiveError::Io { op: "读取上传内容", .. } => Some(Refusal::Interrupted),
         ArchiveError::ManifestConflict { .. } => Some(Refusal::Conflict),
+        ArchiveError::TypeUnsupported => Some(Refusal::WrongType),
         ArchiveError::Empty
-        | ArchiveError::TypeUnsupported
         | ArchiveError::ExtensionMismatch { .. }
         | ArchiveError::Corrupt { .. }
         | ArchiveError::ImageTooLarge { .. }
@@ -290,7 +292,7 @@ mod tests {
     #[test]
     fn refusals_are_told_from_faults() {
         assert_eq!(refusal(&ArchiveError::TooLarge { limit: 1 }), Some(Refusal::TooLarge));
-        assert_eq!(refusal(&ArchiveError::TypeUnsupported), Some(Refusal::Unprocessable));
+        assert_eq!(refusal(&ArchiveError::TypeUnsupported), Some(Refusal::WrongType));
         assert_eq!(refusal(&ArchiveError::BagSignatureInvalid), Some(Refusal::Unprocessable));
         assert_eq!(refusal(&ArchiveError::BagTooLarge { limit: 1 }), Some(Refusal::Unprocessable));
         let io = ArchiveError::Io { op: "保存对象", path: "/x".into(), source: std::io::Error::other("disk") };

@@ -26,7 +26,8 @@ impl AppError {
 
 impl Failure {
     /// The HTTP status: 413 for a file over the limit, 400 for an upload
-    /// cut off, 409 for a conflict with the dossier, 422 for any other
+    /// cut off, 409 for a conflict with the dossier, 415 for a file of a type
+    /// the archive does not keep, 422 for any other
     /// refusal of a file or package, 500 for faults on our side.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -35,6 +36,7 @@ impl Failure {
                 Some(Refusal::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
                 Some(Refusal::Interrupted) => StatusCode::BAD_REQUEST,
                 Some(Refusal::Conflict) => StatusCode::CONFLICT,
+                Some(Refusal::WrongType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Some(Refusal::Unprocessable) => StatusCode::UNPROCESSABLE_ENTITY,
                 None => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -66,7 +68,7 @@ mod tests {
     fn archive_refusals_map_to_statuses_and_faults_to_500() {
         let status = |e: ArchiveError| Failure::from(e).status();
         assert_eq!(status(ArchiveError::TooLarge { limit: 1 }), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(status(ArchiveError::TypeUnsupported), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(status(ArchiveError::TypeUnsupported), StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(status(ArchiveError::BagSignatureInvalid), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(status(ArchiveError::BagTooLarge { limit: 1 }), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(status(ArchiveError::PdfTooDeep { limit: 64 }), StatusCode::UNPROCESSABLE_ENTITY);

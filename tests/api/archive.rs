@@ -324,7 +324,7 @@ async fn every_ingest_refusal_writes_nothing() {
         (
             "kind=other&name=notes.txt",
             b"just some text, not a scan".to_vec(),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "archive.type_unsupported",
         ),
         ("kind=other&name=scan.jpg", good.clone(), StatusCode::UNPROCESSABLE_ENTITY, "archive.extension_mismatch"),
@@ -527,7 +527,7 @@ async fn the_upload_form_stores_a_scan_and_shows_refusals() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("/students/{pid}/archive?added=1"));
     let res = post(vec![("csrf", csrf.clone()), ("kind", "other".into())], ("x.png", b"GIF89a....".to_vec())).await;
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(res.text().await.unwrap().contains("不支持的文件类型"));
     let res = post(vec![("csrf", "wrong".into()), ("kind", "other".into())], ("y.pdf", pdf(1, "y"))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);

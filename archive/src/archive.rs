@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::VerifyingKey;
 
 use crate::bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, STAGING_DIR, export_bag, import_bag};
-use crate::digest::Digest;
+use crate::digest::{Digest, Hasher};
 use crate::error::{ArchiveError, IoContext, Result, shown_name};
 use crate::fixity::{FixityReport, VerifyOptions, VerifyProgress, verify};
 use crate::ingest::{Ingested, ingest};
@@ -84,9 +84,29 @@ impl Archive {
         ingest(&self.store, self.store.objects_dir(), reader, original_name, &self.config.inspect)
     }
 
-    /// Opens a stored object for reading.
+    /// Opens a stored object for reading, unchecked (fixity and export check
+    /// on their own). To hand an object out, use [`read_verified`](Self::read_verified)
+    /// or [`open_verified`](Self::open_verified).
     pub fn open_object(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
         self.store.get(digest)
+    }
+
+    /// Reads a stored object whole and checks it against its digest before
+    /// anything is handed out: [`ArchiveError::ObjectCorrupt`] if the bytes
+    /// changed, [`ArchiveError::ObjectNotFound`] if it is gone.
+    pub fn read_verified(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.open_verified(digest)?.read_to_end(&mut bytes).map_err(|e| corrupt_or_io(digest, e))?;
+        Ok(bytes)
+    }
+
+    /// Opens a stored object for streaming out, hashing it as it is read: at
+    /// the end, bytes that do not match the digest make the last read fail
+    /// (an `InvalidData` error carrying [`ArchiveError::ObjectCorrupt`]), so
+    /// the transfer breaks off instead of completing with changed bytes.
+    pub fn open_verified(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let inner = self.store.get(digest)?;
+        Ok(Box::new(VerifiedReader { inner, expected: *digest, hasher: Some(Hasher::new()) }))
     }
 
     /// Appends a version to a dossier after checking that every entry's
@@ -148,5 +168,71 @@ impl Archive {
         keys: &dyn Fn(&str) -> Option<VerifyingKey>,
     ) -> Result<ImportedBag> {
         import_bag(reader, keys, &self.config.import, &self.root.join(STAGING_DIR), &self.store)
+    }
+}
+
+/// A reader that hashes what passes through it and fails at the end when
+/// the bytes do not match `expected`.
+struct VerifiedReader {
+    inner: Box<dyn Read + Send>,
+    expected: Digest,
+    /// `None` once the end was checked.
+    hasher: Option<Hasher>,
+}
+
+impl Read for VerifiedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let Some(hasher) = self.hasher.as_mut() else { return Ok(n) };
+        if n > 0 {
+            hasher.update(&buf[..n]);
+            return Ok(n);
+        }
+        let (digest, _) = self.hasher.take().map(Hasher::finish).unwrap_or((self.expected, 0));
+        if digest != self.expected {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                ArchiveError::ObjectCorrupt { digest: self.expected },
+            ));
+        }
+        Ok(0)
+    }
+}
+
+/// A read error of a verified object as the archive reports it.
+fn corrupt_or_io(digest: &Digest, e: std::io::Error) -> ArchiveError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        ArchiveError::ObjectCorrupt { digest: *digest }
+    } else {
+        ArchiveError::Io { op: "读取对象", path: PathBuf::from(digest.to_hex()), source: e }
+    }
+}
+
+#[cfg(test)]
+mod verified_tests {
+    use super::*;
+
+    fn read_all(bytes: &'static [u8], expected: Digest) -> std::io::Result<Vec<u8>> {
+        let mut r = VerifiedReader { inner: Box::new(bytes), expected, hasher: Some(Hasher::new()) };
+        let mut out = Vec::new();
+        // Small reads, as a response body pulls them.
+        let mut buf = [0u8; 3];
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn matching_bytes_read_through_and_changed_bytes_fail_at_the_end() {
+        let good: &'static [u8] = b"scan bytes, many of them";
+        assert_eq!(read_all(good, Digest::of(good)).unwrap(), good);
+        let err = read_all(b"scan bytes, many of theM", Digest::of(good)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(matches!(corrupt_or_io(&Digest::of(good), err), ArchiveError::ObjectCorrupt { .. }));
+        assert!(read_all(b"", Digest::of(good)).is_err(), "a truncated object fails too");
     }
 }

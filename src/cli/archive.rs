@@ -253,7 +253,7 @@ async fn get(db: &Db, archive: &Archive, no: &str, digest: &str, output: &Path) 
         }
         Err(e) => return Err(e).with_context(|| format!("无法创建 {}", output.display())),
     };
-    let reader = dossier::open_object(archive, &digest).await.map_err(fault)?;
+    let reader = dossier::open_object(archive, &entry).await.map_err(fault)?;
     let output2 = output.to_path_buf();
     let copied = tokio::task::spawn_blocking(move || -> anyhow::Result<Digest> {
         let mut reader = reader;

@@ -273,11 +273,35 @@ pub async fn find_entry(db: &Db, archive: &Archive, student: &StudentRef, digest
     .await
 }
 
-/// Opens a stored object for reading (after [`find_entry`] allowed it).
-pub async fn open_object(archive: &Archive, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+/// Objects up to this size are read and checked whole before any byte is
+/// handed out; larger ones are checked while they stream.
+const CHECK_BEFORE_SENDING: u64 = 16 * 1024 * 1024;
+
+/// Opens a stored object for handing out (after [`find_entry`] allowed
+/// it), checked against its digest on the way: an object of up to 16 MiB
+/// is read and checked before the first byte goes out
+/// ([`ArchiveError::ObjectCorrupt`](xueji_archive::ArchiveError::ObjectCorrupt)
+/// then); a larger one is hashed while it streams, and a mismatch breaks the
+/// transfer off at its end. A changed or missing object is logged as a
+/// fixity alert (by digest only).
+pub async fn open_object(archive: &Archive, entry: &Entry) -> Result<Box<dyn Read + Send>> {
     let archive = archive.clone();
-    let digest = *digest;
-    blocking(move || Ok(archive.open_object(&digest)?)).await
+    let (digest, size) = (entry.digest, entry.size);
+    let opened = blocking(move || {
+        Ok(if size <= CHECK_BEFORE_SENDING {
+            Box::new(std::io::Cursor::new(archive.read_verified(&digest)?)) as Box<dyn Read + Send>
+        } else {
+            archive.open_verified(&digest)?
+        })
+    })
+    .await;
+    if let Err(Failure::Archive(
+        e @ (xueji_archive::ArchiveError::ObjectCorrupt { .. } | xueji_archive::ArchiveError::ObjectNotFound { .. }),
+    )) = &opened
+    {
+        tracing::error!(code = e.code(), digest = %digest, "fixity alert: an object handed out is changed or missing; run xueji archive verify");
+    }
+    opened
 }
 
 /// A JPEG preview of an image entry: stored at upload, or made now from the

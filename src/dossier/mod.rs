@@ -125,7 +125,7 @@ impl Failure {
         match self {
             Self::App(e) => e.code(),
             Self::TaskPanicked { .. } => "internal.panicked",
-            Self::Archive(e @ ArchiveError::Panicked { .. }) => e.code(),
+            Self::Archive(e @ (ArchiveError::Panicked { .. } | ArchiveError::ObjectCorrupt { .. })) => e.code(),
             Self::Archive(e) if refusal(e).is_none() => "internal",
             Self::Archive(ArchiveError::Io { op: "读取上传内容", .. }) => "archive.upload_interrupted",
             Self::Archive(e) => e.code(),
@@ -189,6 +189,8 @@ pub enum Refusal {
     Conflict,
     /// Not a kind of file the archive keeps (JPEG, PNG, TIFF, PDF).
     WrongType,
+    /// The object the dossier lists is no longer stored.
+    Gone,
     /// The file or package itself is refused: empty, of a type not kept,
     /// corrupt, too large an image or too deep a PDF, a bad package.
     Unprocessable,
@@ -201,6 +203,7 @@ pub fn refusal(e: &ArchiveError) -> Option<Refusal> {
         ArchiveError::Io { op: "读取上传内容", .. } => Some(Refusal::Interrupted),
         ArchiveError::ManifestConflict { .. } => Some(Refusal::Conflict),
         ArchiveError::TypeUnsupported => Some(Refusal::WrongType),
+        ArchiveError::ObjectNotFound { .. } => Some(Refusal::Gone),
         ArchiveError::Empty
         | ArchiveError::ExtensionMismatch { .. }
         | ArchiveError::Corrupt { .. }

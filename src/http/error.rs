@@ -37,6 +37,7 @@ impl Failure {
                 Some(Refusal::Interrupted) => StatusCode::BAD_REQUEST,
                 Some(Refusal::Conflict) => StatusCode::CONFLICT,
                 Some(Refusal::WrongType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some(Refusal::Gone) => StatusCode::GONE,
                 Some(Refusal::Unprocessable) => StatusCode::UNPROCESSABLE_ENTITY,
                 None => StatusCode::INTERNAL_SERVER_ERROR,
             },

@@ -832,3 +832,41 @@ async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
     assert_eq!(reg.fixity_report().await.status(), StatusCode::FORBIDDEN);
     assert!(!reg.archive_page().await.text().await.unwrap().contains("完整性检查"));
 }
+
+#[tokio::test]
+async fn a_changed_object_is_not_served_and_a_missing_one_is_gone_both_audited() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("损坏甲", 81)]).await.committed);
+    assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
+    let pid = app.public_id("损坏甲").await;
+    let scan = png(80, 60, 5);
+    let res = app.upload_scan(&pid, "kind=household_register&name=scan.png", scan.clone()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    let res = app.download_scan(&pid, &digest).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), scan);
+
+    // One byte changed on disk (bad luck, or someone): refused, never served as a normal download.
+    let path = app.app.archive.store().object_path(&digest.parse().unwrap());
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[expect(clippy::permissions_set_readonly_false, reason = "the test damages the object on purpose")]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let res = app.download_scan(&pid, &digest).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "archive.object_corrupt");
+    assert_eq!(app.audit_count("archive.download", &pid, "corrupt").await, 1);
+
+    // Gone altogether: 410, audited, not a 500.
+    std::fs::remove_file(&path).unwrap();
+    let res = app.download_scan(&pid, &digest).await;
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "archive.object_not_found");
+    assert_eq!(app.audit_count("archive.download", &pid, "missing").await, 1);
+}

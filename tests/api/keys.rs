@@ -39,6 +39,7 @@ async fn active_after(app: &TestApp, old: &str) -> String {
 /// The verdict of a verification URL's JSON answer.
 async fn verdict(url: &str) -> Value {
     let res = reqwest::get(format!("{url}.json")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     res.json::<Value>().await.unwrap()["verdict"].clone()
 }
 
@@ -57,7 +58,12 @@ async fn url_of(app: &TestApp, pid: &str, kind: &str) -> String {
 
 #[tokio::test]
 async fn rotate_retire_and_compromise_at_the_command_line_while_printing_goes_on() {
-    let mut app = spawn_app().await;
+    // The test polls the public pages while it waits for the server to follow.
+    let mut app = spawn_app_with(|c| {
+        c.verify_burst = 10_000;
+        c.verify_rate_per_minute = 100_000;
+    })
+    .await;
     assert!(import_rows(app.db(), TOWN, vec![first_grader("密钥甲", 71)]).await.committed);
     assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
     let pid = app.public_id("密钥甲").await;

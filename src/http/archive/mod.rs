@@ -320,7 +320,20 @@ async fn download_api(
     Path((id, digest)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
     let (student, entry) = entry_for(&app, &staff, &id, &digest, "archive.download").await?;
-    let reader = dossier::open_object(&app.archive, &entry.digest).await?;
+    let reader = match dossier::open_object(&app.archive, &entry).await {
+        Ok(reader) => reader,
+        Err(e) => {
+            let outcome = match &e {
+                Failure::Archive(ArchiveError::ObjectCorrupt { .. }) => "corrupt",
+                Failure::Archive(ArchiveError::ObjectNotFound { .. }) => "missing",
+                f if f.is_refusal() => "refused",
+                _ => "error",
+            };
+            let detail = format!("digest={} code={}", entry.digest, e.code());
+            staff.audit(&app, "archive.download", ("student", &id), Some(student.school_id), outcome, &detail).await?;
+            return Err(e);
+        }
+    };
     staff
         .audit(
             &app,

@@ -85,6 +85,13 @@ pub enum ArchiveError {
         /// The configured maximum nesting depth.
         limit: u32,
     },
+    /// A PDF carries active content (scripts, launch actions, embedded
+    /// files, rich media or forms), which a scan never has.
+    #[error("PDF 文件中含有{what}，扫描件不应含有可执行内容，未保存；请重新扫描或另存为普通 PDF")]
+    PdfActiveContent {
+        /// What was found, in Chinese.
+        what: &'static str,
+    },
     /// Checking a file panicked (a fault in a decoder or in this crate,
     /// set off by the file's bytes). The panic was caught where it
     /// happened; nothing was stored and the staged temp file is gone.
@@ -298,6 +305,7 @@ impl ArchiveError {
             Self::ImageTooLarge { .. } => "archive.image_too_large",
             Self::TooManyPages { .. } => "archive.too_many_pages",
             Self::PdfTooDeep { .. } => "archive.pdf_too_deep",
+            Self::PdfActiveContent { .. } => "archive.pdf_active_content",
             Self::Panicked { .. } => "archive.inspect_panicked",
             Self::ObjectNotFound { .. } => "archive.object_not_found",
             Self::ObjectCorrupt { .. } => "archive.object_corrupt",

@@ -615,12 +615,16 @@ fn inspect_pdf(mut file: File, path: &Path, size: u64, config: &InspectConfig) -
 fn scan_pdf(reader: &mut dyn Read, path: &Path, config: &InspectConfig) -> Result<u32> {
     let mut chunk = vec![0u8; crate::CHUNK_SIZE];
     let mut pages = PageCounter::default();
+    let mut active = ActiveContent::default();
     let mut nesting = PdfNesting::new(config.max_pdf_depth);
     loop {
         let n = crate::fsutil::read_retrying(reader, &mut chunk).ctx("读取文件", path)?;
         fault_point(stage::PDF_SCAN);
         if !nesting.feed(&chunk[..n]) {
             return Err(ArchiveError::PdfTooDeep { limit: config.max_pdf_depth });
+        }
+        if let Some(what) = active.feed(&chunk[..n]) {
+            return Err(ArchiveError::PdfActiveContent { what });
         }
         let count = pages.feed(&chunk[..n]);
         if count > config.max_pages {
@@ -658,6 +662,50 @@ impl PageCounter {
         }
         self.window.drain(..settled);
         self.count
+    }
+}
+
+/// Looks for the names of active content in a stream, chunk by chunk:
+/// scripts (`/JavaScript`, `/JS`), launch actions, embedded files, rich
+/// media and XFA forms. Names inside compressed object streams, or written
+/// with `#xx` escapes, are not seen: this keeps the obvious out, it is no
+/// sandbox.
+#[derive(Default)]
+struct ActiveContent {
+    window: Vec<u8>,
+}
+
+impl ActiveContent {
+    const LOOKAHEAD: usize = 16;
+    const NAMES: [(&'static [u8], &'static str); 6] = [
+        (b"/JavaScript", "脚本（JavaScript）"),
+        (b"/JS", "脚本（JavaScript）"),
+        (b"/Launch", "启动外部程序的动作"),
+        (b"/EmbeddedFile", "嵌入的文件"),
+        (b"/RichMedia", "多媒体内容"),
+        (b"/XFA", "XFA 表单"),
+    ];
+
+    /// Feeds the next chunk (empty at the end); what was found, if anything.
+    fn feed(&mut self, chunk: &[u8]) -> Option<&'static str> {
+        self.window.extend_from_slice(chunk);
+        let eof = chunk.is_empty();
+        let settled = if eof { self.window.len() } else { self.window.len().saturating_sub(Self::LOOKAHEAD) };
+        let mut at = 0;
+        while let Some(pos) = find(&self.window[at..settled], b"/") {
+            let start = at + pos;
+            for (name, what) in Self::NAMES {
+                let rest = &self.window[start..];
+                if rest.starts_with(name)
+                    && rest.get(name.len()).is_none_or(|b| b.is_ascii_whitespace() || b"/<>[]()%".contains(b))
+                {
+                    return Some(what);
+                }
+            }
+            at = start + 1;
+        }
+        self.window.drain(..settled);
+        None
     }
 }
 
@@ -959,5 +1007,22 @@ mod tests {
         let back = image::load_from_memory(&t.bytes).expect("decode");
         let p = back.to_rgb8().get_pixel(10, 10).0;
         assert!(p.iter().all(|&c| c > 240), "transparent not white: {p:?}");
+    }
+
+    #[test]
+    fn active_content_is_found_across_chunk_edges_and_names_must_end() {
+        let pdf =
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj\n";
+        for split in 1..pdf.len() {
+            let mut a = ActiveContent::default();
+            let found = a.feed(&pdf[..split]).or_else(|| a.feed(&pdf[split..])).or_else(|| a.feed(&[]));
+            assert_eq!(found, Some("脚本（JavaScript）"), "split at {split}");
+        }
+        let mut a = ActiveContent::default();
+        assert_eq!(a.feed(b"<< /JSON 1 /Launcher 2 /XFAlike 3 >>"), None);
+        assert_eq!(a.feed(&[]), None, "longer names are other names");
+        let mut a = ActiveContent::default();
+        assert_eq!(a.feed(b"<< /Type /Filespec /EF << /F 3 0 R >> /Subtype /EmbeddedFile>>"), None);
+        assert_eq!(a.feed(&[]), Some("嵌入的文件"));
     }
 }

@@ -210,6 +210,7 @@ pub fn refusal(e: &ArchiveError) -> Option<Refusal> {
         | ArchiveError::ImageTooLarge { .. }
         | ArchiveError::TooManyPages { .. }
         | ArchiveError::PdfTooDeep { .. }
+        | ArchiveError::PdfActiveContent { .. }
         | ArchiveError::DigestInvalid
         | ArchiveError::TimestampInvalid { .. }
         | ArchiveError::FieldInvalid { .. }

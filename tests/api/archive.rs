@@ -336,6 +336,15 @@ async fn every_ingest_refusal_writes_nothing() {
             "archive.image_too_large",
         ),
         ("kind=other&name=empty.png", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY, "archive.empty"),
+        (
+            "kind=other&name=scan.pdf",
+            String::from_utf8(pdf(0, "x"))
+                .unwrap()
+                .replace("/Pages 2 0 R", "/Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >>")
+                .into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "archive.pdf_active_content",
+        ),
         ("kind=passport&name=scan.png", good.clone(), StatusCode::UNPROCESSABLE_ENTITY, "archive.paper_kind_unknown"),
         ("name=scan.png", good.clone(), StatusCode::BAD_REQUEST, "archive.kind_required"),
         (
@@ -362,7 +371,7 @@ async fn every_ingest_refusal_writes_nothing() {
         }
         assert_eq!(written(&app).await, before, "{query} wrote something");
     }
-    assert_eq!(app.audit_count("archive.upload", &pid, "refused").await, 8);
+    assert_eq!(app.audit_count("archive.upload", &pid, "refused").await, 9);
     // The same good file is then accepted.
     assert_eq!(app.upload_scan(&pid, "kind=other&name=scan.png", good).await.status(), StatusCode::CREATED);
     assert_eq!(written(&app).await, (1, 0, 1, 1, 1));

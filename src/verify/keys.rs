@@ -26,15 +26,15 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
+
 use std::sync::{Arc, PoisonError, RwLock};
 
+pub use super::kid::Kid;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SubsecRound, Utc};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
+use serde::{Deserialize, Serialize};
 
 /// Name of the public key set file inside the key directory.
 pub const KEYS_FILE: &str = "keys.json";
@@ -102,71 +102,6 @@ impl KeyError {
 
     fn corrupt(path: &Path, reason: impl Into<String>) -> KeyError {
         KeyError::Corrupt { path: path.to_owned(), reason: reason.into() }
-    }
-}
-
-/// A key id: the first 4 bytes of SHA-256 of the public key, shown as 8
-/// lowercase hex digits (parsing also accepts upper case).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Kid([u8; 4]);
-
-impl Kid {
-    /// Length in bytes (as carried in tokens).
-    pub const LEN: usize = 4;
-
-    /// The id of a public key.
-    pub fn of(key: &VerifyingKey) -> Kid {
-        let digest = Sha256::digest(key.as_bytes());
-        Kid([digest[0], digest[1], digest[2], digest[3]])
-    }
-
-    /// The id with these bytes (e.g. read from a token).
-    pub fn from_bytes(bytes: [u8; 4]) -> Kid {
-        Kid(bytes)
-    }
-
-    /// The raw bytes.
-    pub fn to_bytes(self) -> [u8; 4] {
-        self.0
-    }
-
-    fn key_file(self, dir: &Path) -> PathBuf {
-        dir.join(format!("{self}{KEY_SUFFIX}"))
-    }
-}
-
-impl fmt::Display for Kid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for Kid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Kid({self})")
-    }
-}
-
-impl FromStr for Kid {
-    type Err = KeyError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut bytes = [0u8; 4];
-        hex::decode_to_slice(s, &mut bytes).map_err(|_| KeyError::InvalidKid(s.to_owned()))?;
-        Ok(Kid(bytes))
-    }
-}
-
-impl Serialize for Kid {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Kid {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -509,6 +444,11 @@ impl KeyStore {
     }
 }
 
+/// The private key file of `kid` in the key directory.
+fn key_file(kid: Kid, dir: &Path) -> PathBuf {
+    dir.join(format!("{kid}{KEY_SUFFIX}"))
+}
+
 /// Takes the directory's exclusive writer lock (released on drop).
 fn lock(dir: &Path) -> Result<File, KeyError> {
     let path = dir.join(LOCK_FILE);
@@ -574,7 +514,7 @@ fn add_active_key(dir: &Path, file: &mut KeySetFile) -> Result<Kid, KeyError> {
         let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
         let public = key.verifying_key();
         let kid = Kid::of(&public);
-        let path = kid.key_file(dir);
+        let path = key_file(kid, dir);
         if public.is_weak() || file.keys.iter().any(|r| r.kid == kid) || path.exists() {
             continue;
         }
@@ -636,7 +576,7 @@ fn load_snapshot(dir: &Path) -> Result<Snapshot, KeyError> {
         .iter()
         .find(|k| k.status == KeyStatus::Active)
         .map(|active| {
-            let key = read_private_key(&active.kid.key_file(dir), &active.public_key)?;
+            let key = read_private_key(&key_file(active.kid, dir), &active.public_key)?;
             Ok::<_, KeyError>(Signer { kid: active.kid, key })
         })
         .transpose()?;

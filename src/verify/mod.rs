@@ -39,6 +39,7 @@
 mod claims;
 mod keys;
 mod keyset;
+mod kid;
 mod token;
 
 pub use claims::{Claims, ClaimsError, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode, mask_name};

@@ -196,6 +196,93 @@ pub struct Logged {
     pub detail: String,
 }
 
+/// What to look for in the audit log; empty fields match everything.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct Filter {
+    /// Who (exactly, e.g. `r2122012002` or `cli:operator`).
+    #[serde(default)]
+    pub username: String,
+    /// What: an action, or its first part (`student` finds `student.view`, …).
+    #[serde(default)]
+    pub action: String,
+    /// The target's id (a student's public id, a school code, a number).
+    #[serde(default)]
+    pub target: String,
+    /// How it ended: `ok`, `denied`, `refused`, `error`, `not_found`, …
+    #[serde(default)]
+    pub outcome: String,
+    /// From this day on (`YYYY-MM-DD`, UTC, as the rows are stamped).
+    #[serde(default)]
+    pub from: String,
+    /// Up to and including this day.
+    #[serde(default)]
+    pub to: String,
+}
+
+/// The entries matching `filter`, newest first (`limit` from `offset`), and how many match.
+pub async fn search(
+    conn: &mut sqlx::AnyConnection,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Logged>, i64), sqlx::Error> {
+    const WHERE: &str = "WHERE ($1 = '' OR username = $1)
+        AND ($2 = '' OR action = $2 OR action LIKE $3)
+        AND ($4 = '' OR target_id = $4)
+        AND ($5 = '' OR outcome = $5)
+        AND ($6 = '' OR at >= $6)
+        AND ($7 = '' OR at < $7)";
+    // `to` is inclusive: rows stamped before the next day.
+    let to = chrono::NaiveDate::parse_from_str(filter.to.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.succ_opt())
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let action = filter.action.trim();
+    let prefix = format!("{}.%", action.replace(['%', '_'], ""));
+    let binds = [
+        filter.username.trim(),
+        action,
+        prefix.as_str(),
+        filter.target.trim(),
+        filter.outcome.trim(),
+        filter.from.trim(),
+        to.as_str(),
+    ];
+    let count_sql = format!("SELECT COUNT(*) FROM audit_log {WHERE}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for value in binds {
+        count = count.bind(value);
+    }
+    let total = count.fetch_one(&mut *conn).await?;
+    let sql = format!(
+        "SELECT at, username, action, target_kind, target_id, outcome, client, via, detail FROM audit_log {WHERE}
+         ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
+    );
+    let mut query = sqlx::query(&sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let entries = rows
+        .iter()
+        .map(|r| {
+            Ok(Logged {
+                at: r.try_get("at")?,
+                username: r.try_get("username")?,
+                action: r.try_get("action")?,
+                target_kind: r.try_get("target_kind")?,
+                target_id: r.try_get("target_id")?,
+                outcome: r.try_get("outcome")?,
+                client: r.try_get("client")?,
+                via: r.try_get("via")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((entries, total))
+}
+
 /// The newest entries, optionally for one target.
 pub async fn recent<'c>(
     e: impl Executor<'c, Database = Any>,

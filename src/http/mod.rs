@@ -7,6 +7,7 @@
 //! path (never the query string) and the status: no personal data.
 
 pub mod archive;
+pub mod audit_log;
 pub mod auth;
 pub mod calendar;
 pub mod certificates;
@@ -104,6 +105,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(certificates::router())
         .merge(calendar::router())
         .merge(archive::router())
+        .merge(audit_log::router())
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())

@@ -14,6 +14,7 @@ pub const PAGES: &[&str] = &[
     "students.html",
     "student.html",
     "problems.html",
+    "audit.html",
     "import.html",
     "batch.html",
     "certificates.html",
@@ -56,6 +57,7 @@ pub fn render(app: &Web, name: &str, staff: Option<&Staff>, ctx: minijinja::Valu
             name => s.user.display_name.clone(),
             role => s.user.role.label(),
             is_bureau => s.user.role.is_bureau(),
+            is_admin => s.user.role == crate::domain::Role::BureauAdmin,
             csrf => s.csrf.clone(),
         }
     });

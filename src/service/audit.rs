@@ -234,3 +234,39 @@ pub async fn head_schedule(db: Db) {
         }
     }
 }
+
+/// Entries shown on one page of the audit log search.
+pub const LOG_PAGE_SIZE: i64 = 100;
+
+/// One page of the audit log search.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogPage {
+    /// The entries, newest first.
+    pub entries: Vec<audit::Logged>,
+    /// How many match in all.
+    pub total: i64,
+    /// This page (from 1).
+    pub page: i64,
+}
+
+/// Searches the audit log (the bureau administrator only): who, what,
+/// target, outcome and days. The search is itself audited (`audit.search`,
+/// with the filter); anyone else is refused and audited as `denied`.
+///
+/// # Errors
+///
+/// Anyone but the bureau administrator; a database failure.
+pub async fn search_log(db: &Db, actor: &Actor, filter: &audit::Filter, page: i64) -> AppResult<LogPage> {
+    let described = serde_json::to_string(filter).unwrap_or_default();
+    if actor.role != crate::domain::Role::BureauAdmin {
+        write(&db.pool, actor, "audit.search", ("audit", "-"), None, "denied", "role").await?;
+        return Err(AppError::Forbidden);
+    }
+    let page = page.max(1);
+    let mut conn = db.pool.acquire().await?;
+    let (entries, total) = audit::search(&mut conn, filter, LOG_PAGE_SIZE, (page - 1) * LOG_PAGE_SIZE).await?;
+    drop(conn);
+    let detail = format!("filter={described} shown={} total={total}", entries.len());
+    write(&db.pool, actor, "audit.search", ("audit", "-"), None, "ok", &detail).await?;
+    Ok(LogPage { entries, total, page })
+}

@@ -3,7 +3,7 @@
 //! command line.
 
 use crate::archive::png;
-use crate::helpers::{Endpoints, TOWN, TestApp, first_grader, import_rows, spawn_app, today};
+use crate::helpers::{Answer, Endpoints, TOWN, TestApp, first_grader, import_rows, spawn_app, today};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
@@ -238,4 +238,39 @@ async fn audit_verify_finds_a_changed_a_removed_and_a_cut_off_row() {
     let (code, out) = audit_verify(&app);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains(&format!("记录 {}", ids[2])) && out.contains("前一条"), "{out}");
+}
+
+#[tokio::test]
+async fn the_bureau_administrator_searches_the_audit_log_and_the_search_is_audited() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("查日志甲", 52)]).await.committed);
+    assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
+    let pid = app.public_id("查日志甲").await;
+    for _ in 0..2 {
+        assert_eq!(app.student(&pid).await.status(), StatusCode::OK);
+    }
+    // A registrar may not read the log; the attempt is in it.
+    assert_eq!(app.audit_log("").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.audit_count("audit.search", "-", "denied").await, 1);
+
+    let admin = crate::endpoints::sign_in(&app, "admin").await;
+    let found = admin.audit_log(&format!("action=student.view&target={pid}")).await.json_ok().await;
+    assert_eq!(found["total"], 2, "{found}");
+    let entries = found["entries"].as_array().unwrap();
+    assert!(entries.iter().all(|e| e["action"] == "student.view" && e["username"] == format!("r{TOWN}")));
+    let by_prefix = admin.audit_log(&format!("action=student&target={pid}")).await.json_ok().await;
+    assert_eq!(by_prefix["total"], 2, "student finds student.view: {by_prefix}");
+    let denied = admin.audit_log("outcome=denied&action=audit.search").await.json_ok().await;
+    assert_eq!(denied["total"], 1);
+    let today = chrono::Utc::now().date_naive();
+    let later = admin.audit_log(&format!("from={}", today.succ_opt().unwrap())).await.json_ok().await;
+    assert_eq!(later["total"], 0, "nothing is stamped tomorrow");
+    let within = admin.audit_log(&format!("from={today}&to={today}&target={pid}")).await.json_ok().await;
+    assert_eq!(within["total"], 2);
+
+    let page = admin.audit_page(&format!("action=student.view&target={pid}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("审计日志") && html.contains("共 2 条") && html.contains(&pid), "{html}");
+    assert_eq!(app.audit_count("audit.search", "-", "ok").await, 6);
 }

@@ -62,6 +62,16 @@ pub trait Endpoints {
         self.fetch("/api/me").await
     }
 
+    /// `GET /api/audit?…`: the audit log search (bureau administrator).
+    async fn audit_log(&self, query: &str) -> Response {
+        self.fetch(&format!("/api/audit?{query}")).await
+    }
+
+    /// `GET /audit?…`: the audit log page.
+    async fn audit_page(&self, query: &str) -> Response {
+        self.fetch(&format!("/audit?{query}")).await
+    }
+
     /// `POST /api/auth/unlock`: lifts a sign-in lock (`{"account": …}` or `{"address": …}`).
     async fn unlock_sign_in(&self, body: &Value) -> Response {
         self.send_json("/api/auth/unlock", body).await

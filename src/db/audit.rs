@@ -264,23 +264,24 @@ pub async fn search(
         query = query.bind(value);
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    let entries = rows
-        .iter()
-        .map(|r| {
-            Ok(Logged {
-                at: r.try_get("at")?,
-                username: r.try_get("username")?,
-                action: r.try_get("action")?,
-                target_kind: r.try_get("target_kind")?,
-                target_id: r.try_get("target_id")?,
-                outcome: r.try_get("outcome")?,
-                client: r.try_get("client")?,
-                via: r.try_get("via")?,
-                detail: r.try_get("detail")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let entries = rows.iter().map(logged_from_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((entries, total))
+}
+
+/// A stored entry from a row of `SELECT at, username, action, target_kind,
+/// target_id, outcome, client, via, detail`.
+fn logged_from_row(r: &sqlx::any::AnyRow) -> Result<Logged, sqlx::Error> {
+    Ok(Logged {
+        at: r.try_get("at")?,
+        username: r.try_get("username")?,
+        action: r.try_get("action")?,
+        target_kind: r.try_get("target_kind")?,
+        target_id: r.try_get("target_id")?,
+        outcome: r.try_get("outcome")?,
+        client: r.try_get("client")?,
+        via: r.try_get("via")?,
+        detail: r.try_get("detail")?,
+    })
 }
 
 /// The newest entries, optionally for one target.
@@ -296,21 +297,7 @@ pub async fn recent<'c>(
     .bind(target_id.unwrap_or(""))
     .fetch_all(e)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Logged {
-                at: r.try_get("at")?,
-                username: r.try_get("username")?,
-                action: r.try_get("action")?,
-                target_kind: r.try_get("target_kind")?,
-                target_id: r.try_get("target_id")?,
-                outcome: r.try_get("outcome")?,
-                client: r.try_get("client")?,
-                via: r.try_get("via")?,
-                detail: r.try_get("detail")?,
-            })
-        })
-        .collect()
+    rows.iter().map(logged_from_row).collect()
 }
 
 /// The school of the student with this public id (the audit row names it).

@@ -135,6 +135,37 @@ pub(crate) async fn add_upload(
     added
 }
 
+/// Reads a package form (`csrf`, then `file`): checks the token and spools
+/// the file, refused past `limit` bytes. `None` when the form has no file;
+/// a form without the token is refused. `bad` makes the form's own error.
+pub(crate) async fn spool_package_form(
+    app: &Web,
+    staff: &Staff,
+    multipart: &mut Multipart,
+    limit: u64,
+    bad: fn() -> AppError,
+) -> Result<Option<Result<std::fs::File, Failure>>, PageError> {
+    let mut csrf_ok = false;
+    let mut file = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| PageError(bad()))? {
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                staff.check_csrf(&streams::small_text(&mut field, bad).await?)?;
+                csrf_ok = true;
+            }
+            "file" if csrf_ok => {
+                file = Some(spool_upload(app, UploadSource::Field(&mut field), limit).await);
+                break;
+            }
+            _ => break,
+        }
+    }
+    if !csrf_ok {
+        return Err(PageError(AppError::Csrf));
+    }
+    Ok(file)
+}
+
 /// Streams an upload (a transfer package) into an unnamed temp file under
 /// the data directory, refused past `limit` bytes.
 pub(crate) async fn spool_upload(

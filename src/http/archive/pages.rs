@@ -139,24 +139,7 @@ pub(super) async fn import_page(
         let page = ArchivePage { error: Some(message), ..ArchivePage::default() };
         return render_archive(&app, &staff, page, StatusCode::PAYLOAD_TOO_LARGE).await;
     }
-    let mut csrf_ok = false;
-    let mut file = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(|_| PageError(bad_form()))? {
-        match field.name().unwrap_or("") {
-            "csrf" => {
-                staff.check_csrf(&small_text(&mut field).await?)?;
-                csrf_ok = true;
-            }
-            "file" if csrf_ok => {
-                file = Some(spool_upload(&app, UploadSource::Field(&mut field), limit).await);
-                break;
-            }
-            _ => break,
-        }
-    }
-    if !csrf_ok {
-        return Err(PageError(AppError::Csrf));
-    }
+    let file = spool_package_form(&app, &staff, &mut multipart, limit, bad_form).await?;
     let result = match file {
         None => Err(bad_form().into()),
         Some(Err(e)) => Err(e),

@@ -402,24 +402,7 @@ pub(super) async fn package_form(
         let message = Failure::from(ArchiveError::TooLarge { limit }).message();
         return refuse(message, StatusCode::PAYLOAD_TOO_LARGE).await;
     }
-    let mut csrf_ok = false;
-    let mut file = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(|_| bad_form())? {
-        match field.name().unwrap_or("") {
-            "csrf" => {
-                staff.check_csrf(&small_text(&mut field).await?)?;
-                csrf_ok = true;
-            }
-            "file" if csrf_ok => {
-                file = Some(spool_upload(&app, UploadSource::Field(&mut field), limit).await);
-                break;
-            }
-            _ => break,
-        }
-    }
-    if !csrf_ok {
-        return Err(PageError(AppError::Csrf));
-    }
+    let file = spool_package_form(&app, &staff, &mut multipart, limit, bad_form).await?;
     let result: Result<dossier::Imported, Failure> = async {
         let file = file.ok_or_else(|| {
             Failure::from(AppError::bad_request("case.package_missing", "请选择收到的传输包文件（zip）"))

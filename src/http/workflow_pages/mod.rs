@@ -25,7 +25,7 @@ use crate::domain::{Action, StudentStatus, transitions};
 use crate::dossier::{self, Failure, StudentRef, Upload};
 use crate::error::AppError;
 use crate::http::Web;
-use crate::http::archive::{UploadSource, add_upload, parse_kind, spool_upload};
+use crate::http::archive::{UploadSource, add_upload, parse_kind, spool_package_form};
 use crate::http::auth::Staff;
 use crate::http::documents::pdf_response;
 use crate::http::pages::{PageError, render};

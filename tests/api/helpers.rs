@@ -43,6 +43,7 @@ pub struct TestApp {
     /// The CSRF token of the signed-in session.
     pub csrf: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _database: Scratch,
     _dir: tempfile::TempDir,
 }
 
@@ -54,10 +55,40 @@ impl Drop for TestApp {
     }
 }
 
-/// A fresh database URL: a SQLite file in `dir`, or a new PostgreSQL database.
-pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+/// A test's own database: a SQLite file in its temporary folder, or a
+/// PostgreSQL database made for it and dropped when the test ends (thousands of
+/// test runs otherwise leave their databases on the server's disk).
+pub struct Scratch {
+    /// The URL the server connects to.
+    pub url: String,
+    /// The server's URL and the database's name, for PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs inside the test's runtime: the drop gets a thread and a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let admin = sqlx::AnyPool::connect(&admin_url).await.ok()?;
+                let done = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.ok();
+                admin.close().await;
+                done
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("test database was not dropped; `xueji_test_%` databases can be dropped by hand");
+        }
+    }
+}
+
+/// A fresh database: a SQLite file in `dir`, or a new PostgreSQL database.
+pub async fn fresh_database(dir: &std::path::Path) -> Scratch {
     match std::env::var("XUEJI_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
-        None => format!("sqlite://{}", dir.join("test.db").display()),
+        None => Scratch { url: format!("sqlite://{}", dir.join("test.db").display()), postgres: None },
         Some(base) => {
             sqlx::any::install_default_drivers();
             let name = format!("xueji_test_{}", hex::encode(rand::random::<[u8; 6]>()));
@@ -65,7 +96,7 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
             admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
             admin.close().await;
             let (prefix, _) = base.rsplit_once('/').expect("URL has a database");
-            format!("{prefix}/{name}")
+            Scratch { url: format!("{prefix}/{name}"), postgres: Some((base, name)) }
         }
     }
 }
@@ -78,8 +109,8 @@ pub async fn spawn_app() -> TestApp {
 /// As [`spawn_app`], with settings changed by `configure` first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database_url(dir.path()).await;
-    let mut config = Config::for_data_dir(dir.path().to_path_buf(), Some(url));
+    let database = fresh_database(dir.path()).await;
+    let mut config = Config::for_data_dir(dir.path().to_path_buf(), Some(database.url.clone()));
     config.today = Some(today());
     configure(&mut config);
     let db = Db::connect(&config.database_url).await.unwrap();
@@ -92,7 +123,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(server.run_until(async {
         let _ = rx.await;
     }));
-    TestApp { base, app, client: client(), csrf: String::new(), shutdown: Some(tx), _dir: dir }
+    TestApp { base, app, client: client(), csrf: String::new(), shutdown: Some(tx), _database: database, _dir: dir }
 }
 
 /// A client with a cookie jar that does not follow redirects.
@@ -227,6 +258,7 @@ impl TestApp {
             client: client(),
             csrf: String::new(),
             shutdown: Some(tx),
+            _database: Scratch { url: String::new(), postgres: None },
             _dir: tempfile::tempdir().unwrap(),
         }
     }

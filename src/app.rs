@@ -122,6 +122,13 @@ impl Server {
             tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("无法监听 {}", config.bind))?;
         let addr = listener.local_addr()?;
         let app = Arc::new(App::open(config, &format!("http://{addr}")).await?);
+        // Imports a crash left half done are finished before the first request.
+        let recovered = crate::dossier::finish_pending_imports(&app.db, &app.archive)
+            .await
+            .map_err(|e| anyhow::anyhow!("无法完成中断的传输包导入：{e}"))?;
+        if recovered.failed > 0 {
+            tracing::error!(failed = recovered.failed, "interrupted imports left unfinished");
+        }
         let web = Arc::new(crate::http::Web::new(app)?);
         Ok(Self { listener, web })
     }
@@ -142,6 +149,7 @@ impl Server {
         let router = crate::http::router(self.web);
         let sweeper = tokio::spawn(sweep_sessions(app.clone()));
         let fixity = tokio::spawn(crate::dossier::fixity_schedule(app.clone()));
+        let archive_sweep = tokio::spawn(crate::dossier::sweep_schedule(app.clone()));
         let calendar = tokio::spawn(crate::calendar::refresh_schedule(app.clone()));
         let audit_head = tokio::spawn(crate::service::audit::head_schedule(app.db.clone()));
         let keys = tokio::spawn(crate::service::keys::reload_schedule(app.clone()));
@@ -150,6 +158,7 @@ impl Server {
             .await?;
         sweeper.abort();
         fixity.abort();
+        archive_sweep.abort();
         calendar.abort();
         audit_head.abort();
         keys.abort();

@@ -26,6 +26,17 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// One school, one pupil; returns the database and the pupil's student number.
 async fn fixture(dir: &Path) -> (Db, String) {
+    let (db, mut nos) = county(dir, 1).await;
+    (db, nos.remove(0))
+}
+
+/// Given names for the fixture's pupils (one class holds at most 45).
+const NAMES: &str = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥春夏秋冬东南西北金木水火土山川日月星云";
+
+/// One school with `pupils` first graders (the same people in every data
+/// directory, so two services know them by the same student numbers);
+/// returns the database and the student numbers in roster order.
+async fn county(dir: &Path, pupils: u16) -> (Db, Vec<String>) {
     let url = format!("sqlite://{}", dir.join("xueji.db").display());
     let db = Db::connect(&url).await.unwrap();
     let id = schools::insert(
@@ -45,32 +56,39 @@ async fn fixture(dir: &Path) -> (Db, String) {
     let school = schools::by_id(&db.pool, id).await.unwrap().unwrap();
     schools::insert_class(&db.pool, &school, Grade::new(1).unwrap(), 1, "", None).await.unwrap();
     let birth = NaiveDate::from_ymd_opt(2020, 3, 12).unwrap();
-    let idn = IdNumber::from_parts("220122", birth, 11).unwrap();
-    let row = Row {
-        name: "县城甲".into(),
-        gender: idn.gender().label().into(),
-        birth_date: birth.to_string(),
-        ethnicity: "汉族".into(),
-        id_type: "居民身份证".into(),
-        id_number: idn.to_string(),
-        household_address: "吉林省长春市农安县测试镇1号".into(),
-        current_address: "吉林省长春市农安县测试镇1号".into(),
-        guardian1_name: "家长".into(),
-        guardian1_relation: "父亲".into(),
-        guardian1_phone: "13800000011".into(),
-        grade: "1".into(),
-        class: "1".into(),
-        ..Row::default()
-    };
-    let sheet = Sheet { rows: vec![(2, row)], ..Sheet::default() };
+    let rows = (0..pupils)
+        .map(|i| {
+            let idn = IdNumber::from_parts("220122", birth, 11 + i).unwrap();
+            let row = Row {
+                name: format!("县城{}", NAMES.chars().nth(usize::from(i)).expect("a name per pupil")),
+                gender: idn.gender().label().into(),
+                birth_date: birth.to_string(),
+                ethnicity: "汉族".into(),
+                id_type: "居民身份证".into(),
+                id_number: idn.to_string(),
+                household_address: "吉林省长春市农安县测试镇1号".into(),
+                current_address: "吉林省长春市农安县测试镇1号".into(),
+                guardian1_name: "家长".into(),
+                guardian1_relation: "父亲".into(),
+                guardian1_phone: format!("138000{:05}", 11 + i),
+                grade: "1".into(),
+                class: "1".into(),
+                ..Row::default()
+            };
+            (usize::from(i) + 2, row)
+        })
+        .collect();
+    let sheet = Sheet { rows, ..Sheet::default() };
     let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
     let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
     let coverage = xueji::render::Coverage::load(&fonts).unwrap();
     let opts = check::Options { dry_run: false, create_classes: false, actor_id: None, today, coverage };
     let report = check::import(&db, &school, sheet, &opts).await.unwrap();
     assert!(report.committed, "{:?}", report.errors);
-    let no: String = sqlx::query_scalar("SELECT student_no FROM students").fetch_one(&db.pool).await.unwrap();
-    (db, no)
+    let nos: Vec<String> =
+        sqlx::query_scalar("SELECT student_no FROM students ORDER BY id").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(nos.len(), usize::from(pupils));
+    (db, nos)
 }
 
 /// A small well-formed PDF, different for every `salt`.
@@ -93,6 +111,59 @@ fn xueji(data: &Path) -> Command {
         .env("XUEJI_LOG", "error")
         .env("XUEJI_FIXITY_HOURS", "0");
     cmd
+}
+
+/// A `xueji serve` on a loopback port over `data`, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server as a user does, with extra settings, and waits for its address.
+async fn serve(data: &Path, settings: &[(&str, &str)]) -> Served {
+    let mut cmd = xueji(data);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    for (k, v) in settings {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut served = Served { child, base: String::new() };
+    let mut line = String::new();
+    served.base = loop {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0, "server ended");
+        if let Some(i) = line.find("http://") {
+            let url = line[i..].split_whitespace().next().unwrap_or("");
+            break url.trim_end_matches("/login").to_owned();
+        }
+    };
+    served
+}
+
+/// Adds a bureau account and signs it in: the client (with its cookie) and the CSRF token.
+async fn sign_in(db: &Db, base: &str) -> (reqwest::Client, String) {
+    let role = xueji::db::users::Role::BureauStaff;
+    xueji::db::users::insert(&db.pool, "bureau", "学籍科", "fixture-password-1", role, None).await.unwrap();
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let res = client
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"username": "bureau", "password": "fixture-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, reqwest::StatusCode::OK, "{base}: {text}");
+    let login: serde_json::Value = serde_json::from_str(&text).unwrap();
+    (client, login["csrf"].as_str().unwrap().to_owned())
 }
 
 /// A success line of `archive put`: `已存档 <digest> <kind> <n>页 第<v>版 …`.
@@ -273,46 +344,10 @@ async fn a_body_growing_past_the_limit_is_stopped_while_streaming() {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let (db, _) = fixture(&data).await;
-    xueji::db::users::insert(
-        &db.pool,
-        "bureau",
-        "学籍科",
-        "fixture-password-1",
-        xueji::db::users::Role::BureauStaff,
-        None,
-    )
-    .await
-    .unwrap();
     let pid: String = sqlx::query_scalar("SELECT public_id FROM students").fetch_one(&db.pool).await.unwrap();
-    let mut server = xueji(&data)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("XUEJI_ARCHIVE_MAX_MB", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0, "server ended");
-        if let Some(i) = line.find("http://") {
-            let url = line[i..].split_whitespace().next().unwrap_or("");
-            break url.trim_end_matches("/login").to_owned();
-        }
-    };
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let res = client
-        .post(format!("{base}/api/login"))
-        .json(&serde_json::json!({"username": "bureau", "password": "fixture-password-1"}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, reqwest::StatusCode::OK, "{base}: {text}");
-    let login: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let csrf = login["csrf"].as_str().unwrap().to_owned();
+    let server = serve(&data, &[("XUEJI_ARCHIVE_MAX_MB", "1")]).await;
+    let (client, csrf) = sign_in(&db, &server.base).await;
+    let base = server.base.clone();
     // Under the limit: stored.
     let res = client
         .post(format!("{base}/api/students/{pid}/archive?kind=other&name=a.pdf"))
@@ -391,6 +426,336 @@ async fn a_body_growing_past_the_limit_is_stopped_while_streaming() {
     assert_eq!(temps, 0);
     let versions: i64 = sqlx::query_scalar("SELECT versions FROM dossiers").fetch_one(&db.pool).await.unwrap();
     assert_eq!(versions, 1);
-    let _ = server.kill();
-    let _ = server.wait();
+}
+
+/// Runs a command to its end; its exit code and both outputs.
+fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `xueji archive verify --json`: exit code and report.
+fn verify_json(data: &Path) -> (Option<i32>, serde_json::Value) {
+    let (code, out, err) = run(xueji(data).args(["archive", "verify", "--json"]));
+    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}")))
+}
+
+fn list_len(report: &serde_json::Value, list: &str) -> usize {
+    report[list].as_array().map_or(usize::MAX, Vec::len)
+}
+
+#[tokio::test]
+async fn verify_names_every_fault_by_path_and_sweep_clears_what_crashes_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (db, no) = fixture(&data).await;
+    let scans = tmp.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    let (kept, lost) = (scans.join("kept.pdf"), scans.join("lost.pdf"));
+    std::fs::write(&kept, pdf("kept")).unwrap();
+    std::fs::write(&lost, pdf("lost")).unwrap();
+    let (code, _, err) =
+        run(xueji(&data).args(["archive", "put", "--student", &no, "--kind", "other"]).arg(&kept).arg(&lost));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(verify_json(&data).0, Some(0));
+
+    let archive = Archive::open(data.join("archive"), ArchiveConfig::default()).unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    let old = |path: &Path| std::fs::File::open(path).unwrap().set_modified(two_hours_ago).unwrap();
+    // A stray file among the dossiers, an object no version names, an object the index names deleted,
+    // a temp file and a staging directory that crashes left.
+    std::fs::write(archive.manifests().dir().join("notes.txt"), b"?").unwrap();
+    let orphan = archive.ingest(&mut &pdf("orphan")[..], "orphan.pdf").unwrap().digest;
+    old(&archive.store().object_path(&orphan));
+    let lost_digest = Digest::of(&pdf("lost"));
+    std::fs::remove_file(archive.store().object_path(&lost_digest)).unwrap();
+    let temp = archive.store().objects_dir().join(".tmp-crashed");
+    std::fs::write(&temp, vec![0u8; 4096]).unwrap();
+    old(&temp);
+    let bag = archive.root().join("staging").join(".tmp-bag-crashed");
+    std::fs::create_dir_all(&bag).unwrap();
+    std::fs::write(bag.join("part"), b"x").unwrap();
+    old(&bag.join("part"));
+    old(&bag);
+
+    let (code, report) = verify_json(&data);
+    assert_eq!(code, Some(3), "{report:#}");
+    let rel = |p: &Path| p.strip_prefix(archive.root()).unwrap().display().to_string();
+    assert_eq!(report["stray"], serde_json::json!(["dossiers/notes.txt"]));
+    assert_eq!(report["unreferenced"], serde_json::json!([rel(&archive.store().object_path(&orphan))]));
+    assert_eq!(report["missing"][0]["digest"], lost_digest.to_hex());
+    let dossier: String = sqlx::query_scalar("SELECT archive_id FROM dossiers").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(report["index_missing"], serde_json::json!([[dossier, lost_digest.to_hex()]]));
+    let mut stale = vec![rel(&temp), rel(&bag)];
+    stale.sort();
+    assert_eq!(report["stale_temps"], serde_json::json!(stale));
+    // The human report names them too.
+    let (code, text, _) = run(xueji(&data).args(["archive", "verify"]));
+    assert_eq!(code, Some(3));
+    for needle in ["dossiers/notes.txt", &orphan.to_hex(), &lost_digest.to_hex(), ".tmp-crashed"] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+
+    // The sweep: a dry run removes nothing; then temps go, unreferenced objects only when asked.
+    let (code, out, err) = run(xueji(&data).args(["archive", "sweep", "--dry-run", "--json"]));
+    assert_eq!(code, Some(0), "{err}");
+    let dry: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(dry["temps_removed"], serde_json::json!(stale));
+    assert!(temp.exists() && bag.exists());
+    let (code, out, _) = run(xueji(&data).args(["archive", "sweep", "--json"]));
+    assert_eq!(code, Some(0));
+    let swept: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(swept["temps_removed"], serde_json::json!(stale));
+    assert_eq!(swept["bytes_freed"], 4096 + 1);
+    assert!(!temp.exists() && !bag.exists());
+    assert!(archive.store().exists(&orphan).unwrap(), "unreferenced objects stay unless asked for");
+    let (code, out, _) = run(xueji(&data).args(["archive", "sweep", "--unreferenced", "--json"]));
+    assert_eq!(code, Some(0));
+    let swept: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(swept["objects_removed"], serde_json::json!([rel(&archive.store().object_path(&orphan))]));
+    assert!(!archive.store().exists(&orphan).unwrap());
+    assert!(archive.store().exists(&Digest::of(&pdf("kept"))).unwrap());
+
+    // What is left is what no sweep may mend: the stray file and the lost object.
+    let (code, report) = verify_json(&data);
+    assert_eq!(code, Some(3));
+    assert_eq!((list_len(&report, "stale_temps"), list_len(&report, "unreferenced")), (0, 0), "{report:#}");
+    assert_eq!((list_len(&report, "stray"), list_len(&report, "missing")), (1, 1), "{report:#}");
+    let sweeps: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'archive.sweep' AND via = 'cli'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(sweeps, 3);
+}
+
+#[tokio::test]
+async fn imports_killed_at_random_moments_are_finished_once_never_half_or_twice() {
+    const PUPILS: u16 = 40;
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let (sender, receiver) = (tmp.path().join("sender"), tmp.path().join("receiver"));
+    std::fs::create_dir_all(&sender).unwrap();
+    std::fs::create_dir_all(&receiver).unwrap();
+    let (_, nos) = county(&sender, PUPILS).await;
+    let (db, nos_here) = county(&receiver, PUPILS).await;
+    assert_eq!(nos, nos_here);
+    let (keys, _) = xueji::verify::KeyStore::init(sender.join("keys")).unwrap();
+    xueji::verify::KeyStore::init(receiver.join("keys")).unwrap();
+    let trusted = receiver.join(xueji::dossier::TRUSTED_KEYS_DIR);
+    std::fs::create_dir_all(&trusted).unwrap();
+    std::fs::write(trusted.join("sender.json"), keys.public_key_set().to_string()).unwrap();
+
+    // Every pupil's dossier at the sender: two versions (a scan of their own, then one all share).
+    let scans = tmp.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    let shared = scans.join("shared.pdf");
+    std::fs::write(&shared, pdf("shared by every pupil")).unwrap();
+    let mut packages = Vec::new();
+    for (i, no) in nos.iter().enumerate() {
+        let own = scans.join(format!("own{i}.pdf"));
+        std::fs::write(&own, pdf(&format!("pupil {i}"))).unwrap();
+        let (code, _, err) =
+            run(xueji(&sender).args(["archive", "put", "--student", no, "--kind", "other"]).arg(&own).arg(&shared));
+        assert_eq!(code, Some(0), "{err}");
+        let package = tmp.path().join(format!("package{i}.zip"));
+        let (code, _, err) = run(xueji(&sender).args(["archive", "export", "--student", no, "--output"]).arg(&package));
+        assert_eq!(code, Some(0), "{err}");
+        packages.push(package);
+    }
+
+    // How long one uncontested import takes, to spread the kills over it.
+    let warm = Instant::now();
+    let (code, _, err) = run(xueji(&receiver).args(["archive", "import"]).arg(&packages[0]));
+    assert_eq!(code, Some(0), "{err}");
+    let window = (warm.elapsed().as_millis() as u64 * 3 / 2).clamp(30, 600);
+    let mut filed: BTreeSet<usize> = BTreeSet::from([0]);
+    let (mut killed, mut duplicates) = (0, 0);
+    let mut rng = rand::rng();
+    for i in 0..200 {
+        // The next package not known to be filed, or any once all are.
+        let p = (0..packages.len()).find(|p| !filed.contains(p)).unwrap_or(i % packages.len());
+        let mut child = xueji(&receiver)
+            .args(["archive", "import"])
+            .arg(&packages[p])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..window)));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        if status.success() {
+            filed.insert(p);
+        } else if err.contains("archive.import_duplicate") {
+            // Filed before, by this package's earlier run or by the recovery at this run's start.
+            duplicates += 1;
+            filed.insert(p);
+        } else {
+            assert_eq!(status.code(), None, "run {i} failed without being killed: {err}");
+            killed += 1;
+        }
+    }
+    assert!(killed > 20, "too few runs were interrupted: {killed} (window {window} ms)");
+    assert!(filed.len() > 5, "too few imports got through: {}", filed.len());
+
+    // Any command that opens the archive first finishes a journaled import; then nothing is wrong.
+    let (code, report) = verify_json(&receiver);
+    assert_eq!(code, Some(0), "{report:#}");
+    for list in ["changed", "missing", "stray", "stale_temps", "unreadable", "index_ahead", "index_behind"] {
+        assert_eq!(list_len(&report, list), 0, "{list}: {report:#}");
+    }
+    let journaled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM archive_import_journal").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(journaled, 0);
+
+    // Each pupil's dossier holds the package exactly once, or nothing at all.
+    let here = Archive::open(receiver.join("archive"), ArchiveConfig::default()).unwrap();
+    let shared_digest = Digest::of(&pdf("shared by every pupil"));
+    let mut unfiled = Vec::new();
+    for (p, no) in nos.iter().enumerate() {
+        let student = xueji::dossier::student_by_no(&db, no).await.unwrap().unwrap();
+        let dossier = xueji::dossier::dossier_of(&db, student.id).await.unwrap();
+        let imports: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM archive_imports i JOIN dossiers d ON d.id = i.dossier_id WHERE d.student_id = $1",
+        )
+        .bind(student.id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        let history = dossier.as_ref().map_or_else(Vec::new, |d| here.history(&d.archive_id).unwrap());
+        if imports == 0 {
+            assert!(!filed.contains(&p), "package {p} was reported filed but is not recorded");
+            assert!(history.is_empty(), "package {p}: {} versions on disk without an import", history.len());
+            unfiled.push(p);
+            continue;
+        }
+        assert_eq!(imports, 1, "package {p} recorded twice");
+        let own = Digest::of(&pdf(&format!("pupil {p}")));
+        let versions: Vec<Vec<Digest>> = history.iter().map(|m| m.entries.iter().map(|e| e.digest).collect()).collect();
+        assert_eq!(versions, vec![vec![own], vec![own, shared_digest]], "package {p}");
+        assert_eq!(dossier.unwrap().versions, 2, "package {p}: index");
+    }
+
+    // Filing every package again: the unfiled ones now, the others never twice.
+    for (p, package) in packages.iter().enumerate() {
+        let (code, _, err) = run(xueji(&receiver).args(["archive", "import"]).arg(package));
+        if unfiled.contains(&p) {
+            assert_eq!(code, Some(0), "package {p}: {err}");
+        } else {
+            assert_eq!(code, Some(2), "package {p}: {err}");
+            assert!(err.contains("archive.import_duplicate"), "package {p}: {err}");
+        }
+    }
+    let imports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM archive_imports").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(imports, i64::from(PUPILS));
+    let versions: i64 = sqlx::query_scalar("SELECT SUM(versions) FROM dossiers").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(versions, 2 * i64::from(PUPILS));
+    let (code, report) = verify_json(&receiver);
+    assert_eq!(code, Some(0), "{report:#}");
+    eprintln!(
+        "{} packages filed during the kills, {killed} runs killed, {duplicates} refused as filed, {:?}",
+        filed.len(),
+        started.elapsed()
+    );
+}
+
+/// A small tmpfs mounted over a directory for one test, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// Mounts `size` of tmpfs at `dir`; `None` where mounting is not
+    /// allowed (not root). CI runs as root, so there the test always runs.
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| Self(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the file system under `dir` to the last byte, then frees `leave` bytes.
+fn fill(dir: &Path, leave: u64) {
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let block = vec![0xa5u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let len = f.metadata().unwrap().len();
+    f.set_len(len.saturating_sub(leave)).unwrap();
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_507_with_a_message_and_leaves_no_trace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (db, _) = fixture(&data).await;
+    let pid: String = sqlx::query_scalar("SELECT public_id FROM students").fetch_one(&db.pool).await.unwrap();
+    // The archive on a disk of its own, 256 KiB (the database stays on the big one).
+    let Some(_disk) = SmallDisk::mount(&data.join("archive"), "256k") else {
+        eprintln!("not run: mounting a small tmpfs needs root");
+        return;
+    };
+    let server = serve(&data, &[]).await;
+    let (client, csrf) = sign_in(&db, &server.base).await;
+    let upload = |name: &str, body: Vec<u8>| {
+        client
+            .post(format!("{}/api/students/{pid}/archive?kind=other&name={name}", server.base))
+            .header("x-csrf-token", &csrf)
+            .body(body)
+            .send()
+    };
+    let archive = Archive::open(data.join("archive"), ArchiveConfig::default()).unwrap();
+    let nothing_left = || {
+        assert_eq!(temps_under(archive.root()), 0, "a temp file was left");
+        let dossiers: Vec<_> = std::fs::read_dir(archive.manifests().dir()).unwrap().collect();
+        assert!(dossiers.is_empty(), "a dossier directory was left: {dossiers:?}");
+    };
+
+    // A scan larger than the disk: refused while it is written.
+    let mut big = pdf("big");
+    big.splice(9..9, std::iter::repeat_n(b' ', 400 * 1024));
+    let res = upload("big.pdf", big).await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::INSUFFICIENT_STORAGE);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "archive.disk_full", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("存储空间已满"), "{body}");
+    assert!(archive.store().list().unwrap().is_empty());
+    nothing_left();
+
+    // Room for the scan but not for the dossier version that lists it.
+    fill(archive.root(), 4096);
+    let res = upload("small.pdf", pdf("small")).await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::INSUFFICIENT_STORAGE);
+    nothing_left();
+    let refused: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'archive.upload' AND outcome = 'refused' ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(refused, vec!["code=archive.disk_full".to_owned(); 2]);
+
+    // Room again: the same upload goes through.
+    std::fs::remove_file(archive.root().join("filler")).unwrap();
+    let res = upload("small.pdf", pdf("small")).await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    drop(server);
 }

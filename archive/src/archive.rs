@@ -148,6 +148,12 @@ impl Archive {
         verify(&self.root, &self.config.verify, progress)
     }
 
+    /// Removes stale temp files and, if asked, unreferenced objects (see
+    /// [`sweep`](crate::sweep::sweep)).
+    pub fn sweep(&self, options: &crate::sweep::SweepOptions) -> Result<crate::sweep::SweepReport> {
+        crate::sweep::sweep(&self.root, options)
+    }
+
     /// Writes a signed bag with every version of a dossier.
     pub fn export_bag<W: Write + Seek>(
         &self,

@@ -33,6 +33,14 @@ pub enum ArchiveError {
         #[source]
         source: io::Error,
     },
+    /// The disk (or the quota) is full: nothing was stored.
+    #[error("服务器存储空间已满，无法{op}；文件未保存，请联系管理员清理或扩充存储后重试")]
+    StorageFull {
+        /// What was being done, in Chinese.
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+    },
     /// A digest string was not 64 lowercase hex characters.
     #[error("摘要格式不正确：应为 64 位小写十六进制字符")]
     DigestInvalid,
@@ -296,6 +304,7 @@ impl ArchiveError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Io { .. } => "archive.io",
+            Self::StorageFull { .. } => "archive.disk_full",
             Self::DigestInvalid => "archive.digest_invalid",
             Self::TooLarge { .. } => "archive.too_large",
             Self::Empty => "archive.empty",
@@ -339,9 +348,14 @@ impl ArchiveError {
         }
     }
 
-    /// Builds an [`ArchiveError::Io`].
+    /// Builds an [`ArchiveError::Io`], or [`ArchiveError::StorageFull`]
+    /// when the disk or the quota is full.
     pub(crate) fn io(op: &'static str, path: impl AsRef<Path>, source: io::Error) -> Self {
-        Self::Io { op, path: path.as_ref().to_path_buf(), source }
+        let path = path.as_ref().to_path_buf();
+        match source.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Self::StorageFull { op, path },
+            _ => Self::Io { op, path, source },
+        }
     }
 }
 

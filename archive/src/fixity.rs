@@ -1,5 +1,7 @@
 //! Fixity check: re-hash every object, check every manifest, and report by
-//! path whatever is changed, missing, stray, stale or unreadable.
+//! path whatever is changed, missing, stray, stale, unreferenced or
+//! unreadable. One bad entry (an unreadable directory, a stray file) is
+//! reported and the walk goes on.
 //!
 //! Hashing runs on several worker threads (two by default) pulling from one
 //! shared list, largest objects first, each with a 1 MiB read buffer. sha2
@@ -75,6 +77,17 @@ pub struct MissingObject {
     pub referenced_by: Vec<PathBuf>,
 }
 
+/// An object that no dossier version references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreferencedObject {
+    /// The object file.
+    pub path: PathBuf,
+    /// Its digest.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// A file that could not be read or parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadableFile {
@@ -105,7 +118,14 @@ pub struct FixityReport {
     pub stale_temps: Vec<PathBuf>,
     /// Younger temp files: writes presumably in progress (not a fault).
     pub temps_in_progress: Vec<PathBuf>,
-    /// Objects that could not be read.
+    /// Objects that no manifest references and that are older than
+    /// [`VerifyOptions::stale_temp_after`]: left by an upload or import that
+    /// stopped after storing them. Nothing is lost; `sweep` can remove them.
+    pub unreferenced: Vec<UnreferencedObject>,
+    /// Younger unreferenced objects: uploads presumably about to write
+    /// their version (not a fault).
+    pub unreferenced_recent: Vec<PathBuf>,
+    /// Objects, or object and dossier directories, that could not be read.
     pub unreadable_objects: Vec<UnreadableFile>,
     /// Manifests that could not be read or parsed, or sit in the wrong place.
     pub unreadable_manifests: Vec<UnreadableFile>,
@@ -120,6 +140,7 @@ impl FixityReport {
             && self.missing.is_empty()
             && self.stray.is_empty()
             && self.stale_temps.is_empty()
+            && self.unreferenced.is_empty()
             && self.unreadable_objects.is_empty()
             && self.unreadable_manifests.is_empty()
     }
@@ -130,6 +151,7 @@ impl FixityReport {
             + self.missing.len()
             + self.stray.len()
             + self.stale_temps.len()
+            + self.unreferenced.len()
             + self.unreadable_objects.len()
             + self.unreadable_manifests.len()
     }
@@ -141,10 +163,74 @@ impl FixityReport {
     }
 }
 
-struct ObjectFile {
-    digest: Digest,
-    path: PathBuf,
-    size: u64,
+pub(crate) struct ObjectFile {
+    pub(crate) digest: Digest,
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+    pub(crate) modified: Option<SystemTime>,
+}
+
+/// What a walk of the archive found, before any object is hashed.
+pub(crate) struct Survey {
+    pub(crate) objects: Vec<ObjectFile>,
+    /// `(path, dossier dir name, version)` of every manifest file.
+    pub(crate) manifests: Vec<(PathBuf, String, u32)>,
+}
+
+/// Lists objects, manifests and temp files under `root`, sorting what does
+/// not belong into `report` (stray, stale and young temps, unreadable
+/// directories).
+pub(crate) fn survey(
+    root: &Path,
+    options: &VerifyOptions,
+    now: SystemTime,
+    report: &mut FixityReport,
+) -> Result<Survey> {
+    // A mistyped root must not pass for an empty, clean archive.
+    if !root.join(OBJECTS_DIR).is_dir() {
+        return Err(crate::ArchiveError::io(
+            "打开存档",
+            root.join(OBJECTS_DIR),
+            io::Error::from(io::ErrorKind::NotFound),
+        ));
+    }
+    let objects = walk_objects(root, options, now, report)?;
+    let manifests = walk_dossiers(root, options, now, report)?;
+    walk_staging(root, options, now, report)?;
+    Ok(Survey { objects, manifests })
+}
+
+/// The digests the manifests in `survey` reference, each with the manifest
+/// files naming it; unreadable or misplaced manifests go to `report`.
+pub(crate) fn references(survey: &Survey, report: &mut FixityReport) -> BTreeMap<Digest, Vec<PathBuf>> {
+    let mut refs: BTreeMap<Digest, Vec<PathBuf>> = BTreeMap::new();
+    for (path, dossier_dir_name, version) in &survey.manifests {
+        report.manifests_checked += 1;
+        let manifest = match read_manifest_file(path) {
+            Ok(m) => m,
+            Err(e) => {
+                report.unreadable_manifests.push(UnreadableFile { path: path.clone(), reason: e.to_string() });
+                continue;
+            }
+        };
+        let placed_right = encode_dossier_id(&manifest.dossier_id).is_ok_and(|enc| &enc == dossier_dir_name)
+            && manifest.version == *version;
+        if !placed_right {
+            report
+                .unreadable_manifests
+                .push(UnreadableFile {
+                    path: path.clone(), reason: "文件中的档案编号或版本号与文件位置不符".into()
+                });
+            continue;
+        }
+        for entry in &manifest.entries {
+            let list = refs.entry(entry.digest).or_default();
+            if list.last() != Some(path) {
+                list.push(path.clone());
+            }
+        }
+    }
+    refs
 }
 
 /// Checks the archive under `root` (the directory holding `objects/` and
@@ -155,86 +241,95 @@ pub fn verify(
     progress: &(dyn Fn(&VerifyProgress) + Sync),
 ) -> Result<FixityReport> {
     let started = Instant::now();
-    // A mistyped root must not pass for an empty, clean archive.
-    if !root.join(OBJECTS_DIR).is_dir() {
-        return Err(crate::ArchiveError::io(
-            "打开存档",
-            root.join(OBJECTS_DIR),
-            io::Error::from(io::ErrorKind::NotFound),
-        ));
-    }
     let mut report = FixityReport::default();
     let now = SystemTime::now();
+    let survey = survey(root, options, now, &mut report)?;
 
-    let objects = walk_objects(root, options, now, &mut report)?;
-    let manifests = walk_dossiers(root, options, now, &mut report)?;
-    walk_staging(root, options, now, &mut report)?;
+    hash_objects(&survey.objects, options, progress, &mut report);
 
-    hash_objects(&objects, options, progress, &mut report);
-
-    let present: HashSet<Digest> = objects.iter().map(|o| o.digest).collect();
-    let mut missing: BTreeMap<Digest, Vec<PathBuf>> = BTreeMap::new();
-    for (path, dossier_dir_name, version) in manifests {
-        report.manifests_checked += 1;
-        let manifest = match read_manifest_file(&path) {
-            Ok(m) => m,
-            Err(e) => {
-                report.unreadable_manifests.push(UnreadableFile { path, reason: e.to_string() });
-                continue;
-            }
-        };
-        let placed_right = encode_dossier_id(&manifest.dossier_id).is_ok_and(|enc| enc == dossier_dir_name)
-            && manifest.version == version;
-        if !placed_right {
-            report
-                .unreadable_manifests
-                .push(UnreadableFile {
-                    path, reason: "文件中的档案编号或版本号与文件位置不符".into()
-                });
-            continue;
-        }
-        for entry in &manifest.entries {
-            if !present.contains(&entry.digest) {
-                let refs = missing.entry(entry.digest).or_default();
-                if refs.last() != Some(&path) {
-                    refs.push(path.clone());
-                }
-            }
-        }
-    }
+    let refs = references(&survey, &mut report);
+    let present: HashSet<Digest> = survey.objects.iter().map(|o| o.digest).collect();
     let objects_dir = root.join(OBJECTS_DIR);
-    report.missing = missing
-        .into_iter()
+    report.missing = refs
+        .iter()
+        .filter(|(digest, _)| !present.contains(digest))
         .map(|(digest, referenced_by)| MissingObject {
-            digest,
+            digest: *digest,
             path: objects_dir.join(digest.prefix()).join(digest.to_hex()),
-            referenced_by,
+            referenced_by: referenced_by.clone(),
         })
         .collect();
+    for object in survey.objects.iter().filter(|o| !refs.contains_key(&o.digest)) {
+        if is_old(object.modified, options.stale_temp_after, now) {
+            report.unreferenced.push(UnreferencedObject {
+                path: object.path.clone(),
+                digest: object.digest,
+                size: object.size,
+            });
+        } else {
+            report.unreferenced_recent.push(object.path.clone());
+        }
+    }
 
     report.changed.sort_by(|a, b| a.path.cmp(&b.path));
     report.missing.sort_by(|a, b| a.path.cmp(&b.path));
     report.stray.sort();
     report.stale_temps.sort();
     report.temps_in_progress.sort();
+    report.unreferenced.sort_by(|a, b| a.path.cmp(&b.path));
+    report.unreferenced_recent.sort();
     report.unreadable_objects.sort_by(|a, b| a.path.cmp(&b.path));
     report.unreadable_manifests.sort_by(|a, b| a.path.cmp(&b.path));
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-fn classify_temp(
-    path: PathBuf,
-    modified: io::Result<SystemTime>,
-    options: &VerifyOptions,
-    now: SystemTime,
-    report: &mut FixityReport,
-) {
-    let age = modified.ok().and_then(|m| now.duration_since(m).ok()).unwrap_or(Duration::ZERO);
-    if age >= options.stale_temp_after {
+/// Whether a file last changed at `modified` is at least `after` old. An
+/// unknown time counts as new: nothing is called stale on a guess.
+pub(crate) fn is_old(modified: Option<SystemTime>, after: Duration, now: SystemTime) -> bool {
+    modified.and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age >= after)
+}
+
+/// The newest modification time of `path` and, for a directory, of
+/// everything under it (a staging directory stays young while its files
+/// are written).
+pub(crate) fn newest_modified(path: &Path) -> Option<SystemTime> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    let mut newest = meta.modified().ok()?;
+    if meta.is_dir() {
+        for entry in fs::read_dir(path).ok()?.flatten() {
+            if let Some(m) = newest_modified(&entry.path()) {
+                newest = newest.max(m);
+            }
+        }
+    }
+    Some(newest)
+}
+
+fn classify_temp(path: PathBuf, options: &VerifyOptions, now: SystemTime, report: &mut FixityReport) {
+    if is_old(newest_modified(&path), options.stale_temp_after, now) {
         report.stale_temps.push(path);
     } else {
         report.temps_in_progress.push(path);
+    }
+}
+
+/// Lists `dir`, or records it as unreadable and gives nothing.
+fn list_or_report(dir: &Path, report: &mut FixityReport) -> Vec<fs::DirEntry> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| match e {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    report.unreadable_objects.push(UnreadableFile { path: dir.to_path_buf(), reason: e.to_string() });
+                    None
+                }
+            })
+            .collect(),
+        Err(e) => {
+            report.unreadable_objects.push(UnreadableFile { path: dir.to_path_buf(), reason: e.to_string() });
+            Vec::new()
+        }
     }
 }
 
@@ -261,27 +356,31 @@ fn walk_objects(
         let entry = entry.ctx("列出对象目录", &dir)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        let file_type = entry.file_type().ctx("列出对象目录", &path)?;
+        let Ok(file_type) = entry.file_type() else {
+            report.unreadable_objects.push(UnreadableFile { path, reason: "无法读取文件类型".into() });
+            continue;
+        };
         if is_temp_name(&name) && file_type.is_file() {
-            classify_temp(path, entry.metadata().and_then(|m| m.modified()), options, now, report);
+            classify_temp(path, options, now, report);
             continue;
         }
         if !(file_type.is_dir() && is_prefix_name(&name)) {
             report.stray.push(path);
             continue;
         }
-        for obj in fs::read_dir(&path).ctx("列出对象目录", &path)? {
-            let obj = obj.ctx("列出对象目录", &path)?;
+        for obj in list_or_report(&path, report) {
             let obj_name = obj.file_name().to_string_lossy().into_owned();
             let obj_path = obj.path();
-            let obj_type = obj.file_type().ctx("列出对象目录", &obj_path)?;
-            if !obj_type.is_file() {
+            let is_file = obj.file_type().is_ok_and(|t| t.is_file());
+            if !is_file {
                 report.stray.push(obj_path);
             } else if let Some(digest) = parse_object_name(&name, &obj_name) {
-                let size = obj.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push(ObjectFile { digest, path: obj_path, size });
+                let meta = obj.metadata().ok();
+                let size = meta.as_ref().map_or(0, |m| m.len());
+                let modified = meta.and_then(|m| m.modified().ok());
+                out.push(ObjectFile { digest, path: obj_path, size, modified });
             } else if is_temp_name(&obj_name) {
-                classify_temp(obj_path, obj.metadata().and_then(|m| m.modified()), options, now, report);
+                classify_temp(obj_path, options, now, report);
             } else {
                 report.stray.push(obj_path);
             }
@@ -306,25 +405,25 @@ fn walk_dossiers(
         let entry = entry.ctx("列出档案目录", &dir)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        let file_type = entry.file_type().ctx("列出档案目录", &path)?;
+        let Ok(file_type) = entry.file_type() else {
+            report.unreadable_objects.push(UnreadableFile { path, reason: "无法读取文件类型".into() });
+            continue;
+        };
         if is_temp_name(&name) && file_type.is_file() {
-            classify_temp(path, entry.metadata().and_then(|m| m.modified()), options, now, report);
+            classify_temp(path, options, now, report);
             continue;
         }
         if !(file_type.is_dir() && decode_dossier_dir_name(&name).is_some()) {
             report.stray.push(path);
             continue;
         }
-        for file in fs::read_dir(&path).ctx("列出档案目录", &path)? {
-            let file = file.ctx("列出档案目录", &path)?;
+        for file in list_or_report(&path, report) {
             let file_name = file.file_name().to_string_lossy().into_owned();
             let file_path = file.path();
-            let is_file = file.file_type().ctx("列出档案目录", &file_path)?.is_file();
+            let is_file = file.file_type().is_ok_and(|t| t.is_file());
             match parse_version_file_name(&file_name) {
                 Some(v) if is_file => out.push((file_path, name.clone(), v)),
-                None if is_file && is_temp_name(&file_name) => {
-                    classify_temp(file_path, file.metadata().and_then(|m| m.modified()), options, now, report);
-                }
+                None if is_file && is_temp_name(&file_name) => classify_temp(file_path, options, now, report),
                 _ => report.stray.push(file_path),
             }
         }
@@ -343,7 +442,7 @@ fn walk_staging(root: &Path, options: &VerifyOptions, now: SystemTime, report: &
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
         if is_temp_name(&name) {
-            classify_temp(path, entry.metadata().and_then(|m| m.modified()), options, now, report);
+            classify_temp(path, options, now, report);
         } else {
             report.stray.push(path);
         }

@@ -14,7 +14,7 @@
 //!   stored.
 //! - [`ManifestStore`]: append-only dossier versions
 //!   (`dossiers/<id>/v<N>.json`).
-//! - [`verify`]: the fixity check.
+//! - [`verify`]: the fixity check; [`sweep`]: removing what crashed writes left.
 //! - [`export_bag`] / [`import_bag`]: signed BagIt transfer packages.
 //! - [`Archive`]: all of it under one root directory.
 //!
@@ -31,17 +31,19 @@ mod ingest;
 pub mod inspect;
 pub mod manifest;
 pub mod store;
+pub mod sweep;
 
 pub use archive::{Archive, ArchiveConfig};
 pub use bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, export_bag, import_bag, key_id_for};
 pub use digest::Digest;
 pub use error::{ArchiveError, HumanBytes, Result};
-pub use fixity::{FixityReport, VerifyOptions, VerifyProgress, verify};
+pub use fixity::{FixityReport, UnreferencedObject, VerifyOptions, VerifyProgress, verify};
 pub use fsutil::TEMP_PREFIX;
 pub use ingest::{Ingested, ingest};
 pub use inspect::{FileType, InspectConfig, Inspection, Thumbnail, inspect};
 pub use manifest::{Entry, Manifest, ManifestStore, NewVersion, PaperKind};
 pub use store::{LocalStore, MemoryStore, ObjectStore, PutOutcome, StagedObject};
+pub use sweep::{SweepOptions, SweepReport, sweep};
 
 /// Size of the chunks in which streams are read, hashed and written.
 pub const CHUNK_SIZE: usize = 64 * 1024;

@@ -164,7 +164,7 @@ pub struct Manifest {
 }
 
 /// The caller's part of a new version; the store assigns the number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewVersion {
     /// When, RFC 3339.
     pub created_at: String,
@@ -258,6 +258,10 @@ impl ManifestStore {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir).ctx("列出档案", &self.dir)? {
             let entry = entry.ctx("列出档案", &self.dir)?;
+            // A stray file here is the fixity check's to report, not a dossier.
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             if let Some(id) = decode_dossier_dir_name(&entry.file_name().to_string_lossy()) {
                 out.push(id);
             }
@@ -275,10 +279,22 @@ impl ManifestStore {
     pub fn append(&self, dossier_id: &str, new: NewVersion) -> Result<Manifest> {
         validate_new_version(&new)?;
         let dir = self.dossier_dir(dossier_id)?;
-        if !dir.is_dir() {
+        let created = !dir.is_dir();
+        if created {
             fs::create_dir_all(&dir).ctx("创建档案目录", &dir)?;
             sync_dir(&self.dir)?;
         }
+        let result = self.append_in(dossier_id, &dir, new);
+        if result.is_err() && created {
+            // A first version that could not be written (a full disk) leaves
+            // no empty dossier directory behind; `remove_dir` only removes it
+            // while it is empty.
+            let _ = fs::remove_dir(&dir);
+        }
+        result
+    }
+
+    fn append_in(&self, dossier_id: &str, dir: &Path, new: NewVersion) -> Result<Manifest> {
         for _ in 0..MAX_APPEND_ATTEMPTS {
             let history = self.history(dossier_id)?;
             for entry in &new.entries {
@@ -301,7 +317,7 @@ impl ManifestStore {
                 entries: new.entries.clone(),
                 note: new.note.clone(),
             };
-            if write_no_clobber(&dir, &version_file_name(version), &manifest_bytes(&manifest)?)? {
+            if write_no_clobber(dir, &version_file_name(version), &manifest_bytes(&manifest)?)? {
                 return Ok(manifest);
             }
         }

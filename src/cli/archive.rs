@@ -94,12 +94,33 @@ pub enum ArchiveCommand {
     },
     /// 按档案清单重建检索索引
     Reindex,
+    /// 清理：删除中断的写入留下的、超过一小时的临时文件；加 --unreferenced 时，
+    /// 也删除超过一小时、没有任何档案版本引用的文件（服务每小时自动清理临时文件）
+    Sweep {
+        /// 同时删除无人引用的文件（任何档案清单无法读取时不删除）
+        #[arg(long)]
+        unreferenced: bool,
+        /// 只列出将删除的内容，不删除
+        #[arg(long)]
+        dry_run: bool,
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs an archive subcommand.
 pub async fn run(config: &Config, cmd: ArchiveCommand) -> anyhow::Result<ExitCode> {
     let db = Db::connect(&config.database_url).await?;
     let archive = open_archive(config)?;
+    // An import that a crash left half done is finished before anything else looks at the archive.
+    let recovered = dossier::finish_pending_imports(&db, &archive).await.map_err(fault)?;
+    if recovered.finished > 0 {
+        eprintln!("已完成 {} 个此前中断的传输包导入。", recovered.finished);
+    }
+    if recovered.failed > 0 {
+        eprintln!("警告：{} 个此前中断的传输包导入无法完成，相关档案暂不能写入（详见日志）。", recovered.failed);
+    }
     let code = match cmd {
         ArchiveCommand::Put { student, kind, supersedes, note, files } => {
             put(&db, &archive, &student, &kind, supersedes.as_deref(), &note, &files).await?
@@ -114,6 +135,9 @@ pub async fn run(config: &Config, cmd: ArchiveCommand) -> anyhow::Result<ExitCod
             audit(&db, "archive.reindex", ("archive", "*"), None, "ok", &format!("dossiers={}", r.dossiers)).await?;
             println!("已重建检索索引：{} 份档案，{} 条扫描件记录。", r.dossiers, r.entries);
             ExitCode::SUCCESS
+        }
+        ArchiveCommand::Sweep { unreferenced, dry_run, json } => {
+            sweep(&db, &archive, unreferenced, dry_run, json).await?
         }
     };
     db.pool.close().await;
@@ -389,8 +413,17 @@ fn print_fixity(root: &Path, s: &dossier::FixitySummary) {
     for d in &s.index_ahead {
         println!("  档案清单缺失（索引记录的版本多于档案库）：dossiers/{d}");
     }
+    for (d, digest) in &s.index_missing {
+        println!("  检索索引中的文件在档案库中不存在：dossiers/{d} 的 {digest}");
+    }
+    for p in &s.unreferenced {
+        println!("  无人引用的文件（中断的上传或导入留下，可用 xueji archive sweep --unreferenced 清理）：{p}");
+    }
     if s.temps_in_progress > 0 {
         println!("  正在写入的临时文件：{} 个（不是问题）", s.temps_in_progress);
+    }
+    if s.unreferenced_recent > 0 {
+        println!("  刚存入、尚待列入档案清单的文件：{} 个（不是问题）", s.unreferenced_recent);
     }
     if !s.index_behind.is_empty() {
         println!("  检索索引落后于档案清单：{} 份档案（运行 xueji archive reindex 同步）", s.index_behind.len());
@@ -403,6 +436,41 @@ fn print_fixity(root: &Path, s: &dossier::FixitySummary) {
     } else {
         println!("结果：发现 {} 处问题。", s.problems());
     }
+}
+
+async fn sweep(db: &Db, archive: &Archive, unreferenced: bool, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let actor = Actor::cli(&crate::config::os_user());
+    let s = dossier::sweep(db, archive, &actor, unreferenced, dry_run).await.map_err(fault)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        let verb = if s.dry_run { "将删除" } else { "已删除" };
+        for p in &s.temps_removed {
+            println!("  {verb}临时文件：{p}");
+        }
+        for p in &s.objects_removed {
+            println!("  {verb}无人引用的文件：{p}");
+        }
+        for (p, why) in &s.failed {
+            println!("  无法处理：{p}：{why}");
+        }
+        if let Some(why) = &s.unreferenced_refused {
+            println!("  {why}");
+        }
+        println!(
+            "{verb} {} 个临时文件、{} 个无人引用的文件，共 {:.1} MiB；正在写入的临时文件 {} 个、保留的无人引用文件 {} 个未动。",
+            s.temps_removed.len(),
+            s.objects_removed.len(),
+            s.bytes_freed as f64 / 1048576.0,
+            s.temps_in_progress,
+            s.unreferenced_kept
+        );
+    }
+    Ok(if s.failed.is_empty() && s.unreferenced_refused.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(PROBLEMS)
+    })
 }
 
 async fn export(config: &Config, db: &Db, archive: &Archive, no: &str, output: &Path) -> anyhow::Result<ExitCode> {
@@ -446,13 +514,8 @@ async fn import(config: &Config, db: &Db, archive: &Archive, file: &Path) -> any
     let trusted = dossier::trusted_keys(&keys, &config.data_dir).map_err(fault)?;
     let f = std::fs::File::open(file).with_context(|| format!("无法读取 {}", file.display()))?;
     match dossier::import(db, archive, &trusted, f, &Actor::cli(&crate::config::os_user())).await {
+        // The import wrote its audit row with its record.
         Ok(i) => {
-            let school = dossier::student_by_public_id(db, &i.public_id).await?.map(|s| s.school_id);
-            let detail = format!(
-                "versions={} objects={} new_objects={} local_versions={}-{}",
-                i.versions_received, i.objects, i.objects_created, i.first_version, i.last_version
-            );
-            audit(db, "archive.import", ("student", &i.public_id), school, "ok", &detail).await?;
             println!(
                 "已导入：来自“{}”的 {} 个档案版本、{} 个文件（{} 个新文件），归入本地档案第 {}–{} 版。",
                 i.source_organization,

@@ -37,6 +37,17 @@ pub async fn of_student<'c>(
     row.as_ref().map(dossier_row).transpose()
 }
 
+/// Every `(dossier archive id, digest)` the search index names, sorted.
+pub async fn indexed_digests<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT d.archive_id, e.digest FROM archive_entries e JOIN dossiers d ON d.id = e.dossier_id
+         ORDER BY d.archive_id, e.digest",
+    )
+    .fetch_all(e)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("archive_id")?, r.try_get("digest")?))).collect()
+}
+
 /// Every dossier, in no particular order.
 pub async fn all<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<DossierRow>, sqlx::Error> {
     let rows = sqlx::query("SELECT id, archive_id, versions FROM dossiers").fetch_all(e).await?;

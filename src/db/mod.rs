@@ -19,6 +19,8 @@ pub mod documents;
 pub mod dossier;
 /// A student's status changes and the events recording them.
 pub mod events;
+/// Transfer-package imports under way.
+pub mod import_journal;
 /// The rows behind the overdue list, across cases, students and recalls.
 pub mod overdue;
 pub mod problems;

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use xueji_archive::{Archive, FixityReport, VerifyProgress};
+use xueji_archive::{Archive, Digest, FixityReport, NewVersion, ObjectStore, VerifyProgress};
 
 /// A missing object, for the report.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -44,6 +44,17 @@ pub struct FixitySummary {
     pub stray: Vec<String>,
     /// Temp files left by a crash (older than an hour).
     pub stale_temps: Vec<String>,
+    /// Objects that no dossier version references and no import under way
+    /// needs, older than an hour: left by an upload or import that stopped
+    /// after storing them (`xueji archive sweep --unreferenced` removes them).
+    #[serde(default)]
+    pub unreferenced: Vec<String>,
+    /// Younger unreferenced objects: uploads in progress (not a problem).
+    #[serde(default)]
+    pub unreferenced_recent: usize,
+    /// Search-index rows naming an object the archive lacks: dossier, digest.
+    #[serde(default)]
+    pub index_missing: Vec<(String, String)>,
     /// Writes in progress while checking (not a problem).
     pub temps_in_progress: usize,
     /// Objects or manifests that could not be read: path and reason.
@@ -82,6 +93,8 @@ impl FixitySummary {
                 .collect(),
             stray: r.stray.iter().map(|p| rel(p)).collect(),
             stale_temps: r.stale_temps.iter().map(|p| rel(p)).collect(),
+            unreferenced: r.unreferenced.iter().map(|u| rel(&u.path)).collect(),
+            unreferenced_recent: r.unreferenced_recent.len(),
             temps_in_progress: r.temps_in_progress.len(),
             unreadable: r
                 .unreadable_objects
@@ -101,8 +114,10 @@ impl FixitySummary {
             + self.missing.len()
             + self.stray.len()
             + self.stale_temps.len()
+            + self.unreferenced.len()
             + self.unreadable.len()
             + self.index_ahead.len()
+            + self.index_missing.len()
     }
 }
 
@@ -143,14 +158,29 @@ pub async fn run_fixity(
     let started_at = crate::db::now_text();
     let dossiers: Vec<(String, i64)> =
         db::dossier::all(&db.pool).await?.into_iter().map(|d| (d.archive_id, d.versions)).collect();
+    let indexed = db::dossier::indexed_digests(&db.pool).await?;
+    let needed = needed_by_imports(db).await?;
     let archive2 = archive.clone();
     let (mut summary, latest) = blocking(move || {
-        let report = archive2.verify(&|p| progress(p))?;
-        let summary = FixitySummary::from_report(archive2.root(), &report);
+        let mut report = archive2.verify(&|p| progress(p))?;
+        // Stored by an import under way, named by the versions it is about to write.
+        report.unreferenced.retain(|u| !needed.contains(&u.digest));
+        let mut summary = FixitySummary::from_report(archive2.root(), &report);
+        for (dossier, digest) in indexed {
+            let present = digest.parse::<Digest>().is_ok_and(|d| archive2.store().exists(&d).unwrap_or(false));
+            if !present {
+                summary.index_missing.push((dossier, digest));
+            }
+        }
         let mut latest: HashMap<String, u32> = HashMap::new();
         for id in archive2.manifests().dossier_ids()? {
-            let v = archive2.manifests().versions(&id)?.last().copied().unwrap_or(0);
-            latest.insert(id, v);
+            // One unreadable dossier is reported; the others are still compared.
+            match archive2.manifests().versions(&id) {
+                Ok(versions) => {
+                    latest.insert(id, versions.last().copied().unwrap_or(0));
+                }
+                Err(e) => summary.unreadable.push((format!("dossiers/{id}"), e.to_string())),
+            }
         }
         Ok((summary, latest))
     })
@@ -194,6 +224,17 @@ pub async fn run_fixity(
     )
     .await?;
     Ok(summary)
+}
+
+/// Objects that imports under way have stored and are about to name in
+/// their versions (journaled, not yet in any manifest).
+pub(super) async fn needed_by_imports(db: &Db) -> Result<HashSet<Digest>> {
+    let mut needed = HashSet::new();
+    for journal in db::import_journal::all(&db.pool).await? {
+        let planned: Vec<NewVersion> = serde_json::from_str(&journal.planned).map_err(Failure::internal)?;
+        needed.extend(planned.iter().flat_map(|v| v.entries.iter().map(|e| e.digest)));
+    }
+    Ok(needed)
 }
 
 /// The newest fixity run's result.

@@ -59,6 +59,14 @@ pub(super) async fn append_versions(
     make: impl FnOnce(Vec<Entry>) -> Result<Vec<NewVersion>> + Send + 'static,
 ) -> Result<(DossierRow, Vec<Manifest>)> {
     let (mut tx, dossier) = lock_dossier(db, student).await?;
+    if db::import_journal::of_dossier(&mut *tx, dossier.id).await?.is_some() {
+        // A transfer package is being filed (or a crash left one to finish).
+        return Err(crate::error::AppError::conflict(
+            "archive.import_in_progress",
+            "该生档案正在导入传输包，请稍后再试",
+        )
+        .into());
+    }
     let written = write_versions(archive, &dossier, make).await?;
     let last = written.last().ok_or_else(|| Failure::internal(anyhow::anyhow!("no version")))?;
     index_manifest(&mut tx, &dossier, student, last).await?;

@@ -19,12 +19,18 @@
 //!   reindex, and the fixity report all see;
 //! - transfer packages are the crate's signed BagIt zips with the student's
 //!   record as `data/record.json`, signed with the service key; an import is
-//!   filed under the local student with the same student number.
+//!   filed under the local student with the same student number. An import
+//!   is journaled in the database once its objects are stored and before any
+//!   version is written; a journaled import left by a crash is finished at
+//!   the next start ([`finish_pending_imports`]), and filing the same package
+//!   again writes nothing;
+//! - what crashed writes leave (temp files, and objects no version names) is
+//!   reported by the fixity check and removed by [`sweep`].
 //!
 //! The parts: `files` (putting, listing and getting a student's scans),
 //! `index` (appending versions under the lock, the search index and its
-//! rebuild), `search`, `fixity` (checks and their schedule) and `transfer`
-//! (export and import of transfer packages). The settings (scan and package
+//! rebuild), `search`, `fixity` (checks and their schedule), `sweep` and
+//! `transfer` (export and import of transfer packages). The settings (scan and package
 //! size limits, the fixity schedule, the organization named in packages) are
 //! read by [`crate::config`].
 //!
@@ -39,6 +45,7 @@ mod files;
 mod fixity;
 mod index;
 mod search;
+mod sweep;
 mod transfer;
 
 pub use crate::db::dossier::DossierRow;
@@ -49,7 +56,11 @@ pub use files::{
 pub use fixity::{FixitySummary, MissingItem, fixity_running, fixity_schedule, last_fixity, run_fixity};
 pub use index::{ReindexReport, reindex_all};
 pub use search::{Hit, SEARCH_PAGE_SIZE, SearchQuery, SearchResult, search};
-pub use transfer::{Imported, RECORD_FORMAT, Record, TRUSTED_KEYS_DIR, export, import, peek_student_no, trusted_keys};
+pub use sweep::{SWEEP_AFTER, SweepSummary, sweep, sweep_schedule};
+pub use transfer::{
+    Imported, RECORD_FORMAT, Record, Recovered, TRUSTED_KEYS_DIR, export, finish_pending_imports, import,
+    peek_student_no, trusted_keys,
+};
 
 use crate::config::Config;
 use crate::db::{self, Db};
@@ -170,6 +181,9 @@ impl Failure {
                     "checking a file panicked; contained, nothing stored"
                 );
             }
+            Self::Archive(e @ ArchiveError::StorageFull { op, .. }) => {
+                tracing::error!(code = e.code(), op = *op, "archive storage is full; nothing was stored");
+            }
             Self::Archive(e) if self.is_fault() => {
                 tracing::error!(code = e.code(), error = %e, "archive fault");
             }
@@ -191,6 +205,9 @@ pub enum Refusal {
     WrongType,
     /// The object the dossier lists is no longer stored.
     Gone,
+    /// The disk or the quota is full: the file could not be kept (not the
+    /// sender's fault; logged as an error for the administrator).
+    StorageFull,
     /// The file or package itself is refused: empty, of a type not kept,
     /// corrupt, too large an image or too deep a PDF, a bad package.
     Unprocessable,
@@ -200,6 +217,7 @@ pub enum Refusal {
 pub fn refusal(e: &ArchiveError) -> Option<Refusal> {
     match e {
         ArchiveError::TooLarge { .. } => Some(Refusal::TooLarge),
+        ArchiveError::StorageFull { .. } => Some(Refusal::StorageFull),
         ArchiveError::Io { op: "读取上传内容", .. } => Some(Refusal::Interrupted),
         ArchiveError::ManifestConflict { .. } => Some(Refusal::Conflict),
         ArchiveError::TypeUnsupported => Some(Refusal::WrongType),

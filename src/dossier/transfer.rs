@@ -2,18 +2,20 @@
 //! archive crate's signed BagIt zip, and a received package verified and
 //! filed under the local student with the same student number.
 
-use super::index::{index_manifest, lock_dossier, write_versions};
+use super::index::{index_manifest, lock_dossier};
 use super::{Actor, Failure, Result, StudentRef, blocking, dossier_of, local_now, student_by_no};
 use crate::config::Config;
+use crate::db::import_journal::Journal;
 use crate::db::{self, Db, students};
 use crate::error::AppError;
+use crate::service::audit::Audit;
 use crate::verify::{KeyStatus, KeyStore, Kid};
 use anyhow::Context;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek};
 use std::path::Path;
-use xueji_archive::{Archive, ArchiveError, Digest, Entry, ExportOptions, ExportSummary, NewVersion};
+use xueji_archive::{Archive, ArchiveError, Digest, Entry, ExportOptions, ExportSummary, Manifest, NewVersion};
 
 /// Where other services' published key sets are kept, under the data directory.
 pub const TRUSTED_KEYS_DIR: &str = "trusted-keys";
@@ -217,43 +219,114 @@ pub async fn import(
     let source_versions = bag.manifests.last().map_or(0, |m| m.version);
     let (mut tx, dossier) = lock_dossier(db, &student).await?;
     let source = db::dossier::Source { organization: &org, dossier: &bag.dossier_id, versions: source_versions };
-    let seen = db::dossier::import_seen(&mut *tx, dossier.id, source).await?;
-    if seen {
-        return Err(AppError::conflict("archive.import_duplicate", "该传输包已经导入过，未重复导入").into());
+    if db::dossier::import_seen(&mut *tx, dossier.id, source).await? {
+        return Err(duplicate());
     }
-    let received = bag.manifests.clone();
-    let org2 = org.clone();
-    let merged_by = actor.username.clone();
-    let written = write_versions(archive, &dossier, move |local| {
-        let mut out: Vec<NewVersion> = received
-            .iter()
-            .map(|m| NewVersion {
-                created_at: m.created_at.clone(),
-                created_by: m.created_by.clone(),
-                entries: m.entries.clone(),
-                note: if m.note.is_empty() {
-                    format!("转入：{org2}档案第 {} 版", m.version)
-                } else {
-                    format!("转入：{org2}档案第 {} 版（{}）", m.version, m.note)
-                },
-            })
-            .collect();
-        let newest: HashSet<Digest> =
-            received.last().map(|m| m.entries.iter().map(|e| e.digest).collect()).unwrap_or_default();
-        let local_only: Vec<Entry> = local.into_iter().filter(|e| !newest.contains(&e.digest)).collect();
-        if !local_only.is_empty() {
-            let mut entries = received.last().map(|m| m.entries.clone()).unwrap_or_default();
-            entries.extend(local_only);
-            out.push(NewVersion {
-                created_at: local_now(),
-                created_by: merged_by,
-                entries,
-                note: "合并转入前已有的本地材料".into(),
-            });
+    if let Some(pending) = db::import_journal::of_dossier(&mut *tx, dossier.id).await? {
+        drop(tx);
+        let same = pending.source_organization == org
+            && pending.source_dossier == bag.dossier_id
+            && pending.source_versions == source_versions;
+        if same {
+            // This very package, left half filed by a crash: finish it.
+            return finish(db, archive, pending, actor).await;
         }
-        Ok(out)
-    })
+        return Err(import_in_progress());
+    }
+    let archive2 = archive.clone();
+    let archive_id = dossier.archive_id.clone();
+    let latest = blocking(move || Ok(archive2.latest(&archive_id)?)).await?;
+    let base_version = latest.as_ref().map_or(0, |m| m.version);
+    let local = latest.map(|m| m.entries).unwrap_or_default();
+    let planned = plan(&bag.manifests, local, &org, &actor.username);
+    if planned.is_empty() {
+        return Err(ArchiveError::BagInvalid { detail: "没有任何档案版本".into() }.into());
+    }
+    let planned = serde_json::to_string(&planned).map_err(Failure::internal)?;
+    let started_at = db::now_text();
+    db::import_journal::insert(
+        &mut *tx,
+        &db::import_journal::NewJournal {
+            dossier_id: dossier.id,
+            source,
+            key_id: &bag.key_id,
+            base_version,
+            planned: &planned,
+            versions_received: bag.manifests.len(),
+            objects: bag.objects.len(),
+            objects_created: bag.objects_created,
+            imported_by: &actor.username,
+            started_at: &started_at,
+        },
+    )
     .await?;
+    let journal = db::import_journal::of_dossier(&mut *tx, dossier.id)
+        .await?
+        .ok_or_else(|| Failure::internal(anyhow::anyhow!("journal row not found after insert")))?;
+    // Every object is stored; from this commit on, the import is finished
+    // even if this process dies now.
+    tx.commit().await?;
+    finish(db, archive, journal, actor).await
+}
+
+/// The local versions a package becomes: each received version in order,
+/// and, if the dossier had scans the package's newest version lacks, a last
+/// version listing them together with the received ones.
+fn plan(received: &[Manifest], local: Vec<Entry>, org: &str, merged_by: &str) -> Vec<NewVersion> {
+    let mut out: Vec<NewVersion> = received
+        .iter()
+        .map(|m| NewVersion {
+            created_at: m.created_at.clone(),
+            created_by: m.created_by.clone(),
+            entries: m.entries.clone(),
+            note: if m.note.is_empty() {
+                format!("转入：{org}档案第 {} 版", m.version)
+            } else {
+                format!("转入：{org}档案第 {} 版（{}）", m.version, m.note)
+            },
+        })
+        .collect();
+    let newest: HashSet<Digest> =
+        received.last().map(|m| m.entries.iter().map(|e| e.digest).collect()).unwrap_or_default();
+    let local_only: Vec<Entry> = local.into_iter().filter(|e| !newest.contains(&e.digest)).collect();
+    if !local_only.is_empty() {
+        let mut entries = received.last().map(|m| m.entries.clone()).unwrap_or_default();
+        entries.extend(local_only);
+        out.push(NewVersion {
+            created_at: local_now(),
+            created_by: merged_by.to_owned(),
+            entries,
+            note: "合并转入前已有的本地材料".into(),
+        });
+    }
+    out
+}
+
+fn duplicate() -> Failure {
+    AppError::conflict("archive.import_duplicate", "该传输包已经导入过，未重复导入").into()
+}
+
+fn import_in_progress() -> Failure {
+    AppError::conflict("archive.import_in_progress", "该生档案正在导入另一个传输包，请稍后再试").into()
+}
+
+/// Finishes a journaled import under the dossier's lock: writes whichever
+/// planned versions are not on disk yet, indexes the newest, records the
+/// import and its audit row and deletes the journal row, in one
+/// transaction. Run again after a crash, it writes nothing twice.
+async fn finish(db: &Db, archive: &Archive, journal: Journal, actor: &Actor) -> Result<Imported> {
+    let student = StudentRef::from(journal.student.clone());
+    let (mut tx, dossier) = lock_dossier(db, &student).await?;
+    // Another process may have finished it meanwhile.
+    let Some(journal) = db::import_journal::of_dossier(&mut *tx, dossier.id).await?.filter(|j| j.id == journal.id)
+    else {
+        return Err(duplicate());
+    };
+    let planned: Vec<NewVersion> = serde_json::from_str(&journal.planned).map_err(Failure::internal)?;
+    let archive2 = archive.clone();
+    let archive_id = dossier.archive_id.clone();
+    let base = journal.base_version;
+    let written = blocking(move || write_planned(&archive2, &archive_id, base, planned)).await?;
     let (Some(first), Some(last)) = (written.first(), written.last()) else {
         return Err(ArchiveError::BagInvalid { detail: "没有任何档案版本".into() }.into());
     };
@@ -262,26 +335,99 @@ pub async fn import(
         &mut *tx,
         &db::dossier::NewImport {
             dossier_id: dossier.id,
-            source,
-            key_id: &bag.key_id,
+            source: journal.source(),
+            key_id: &journal.key_id,
             first_version: first.version,
             last_version: last.version,
-            objects: bag.objects.len(),
-            imported_by: &actor.username,
+            objects: journal.objects,
+            imported_by: &journal.imported_by,
             imported_at: &db::now_text(),
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(Imported {
-        public_id: student.public_id,
-        source_organization: org,
-        versions_received: bag.manifests.len(),
+    db::import_journal::delete(&mut *tx, journal.id).await?;
+    let imported = Imported {
+        public_id: student.public_id.clone(),
+        source_organization: journal.source_organization.clone(),
+        versions_received: journal.versions_received,
         first_version: first.version,
         last_version: last.version,
-        objects: bag.objects.len(),
-        objects_created: bag.objects_created,
-    })
+        objects: journal.objects,
+        objects_created: journal.objects_created,
+    };
+    let mut audit = Audit::new(actor, "archive.import", ("student", &student.public_id));
+    audit.school(student.school_id);
+    audit.detail(format!(
+        "versions={} objects={} new_objects={} local_versions={}-{} imported_by={}",
+        imported.versions_received,
+        imported.objects,
+        imported.objects_created,
+        imported.first_version,
+        imported.last_version,
+        journal.imported_by
+    ));
+    audit.commit(tx).await?;
+    Ok(imported)
+}
+
+/// Writes planned version `base + 1 + i` for each `i`, unless a crash left
+/// it on disk already, in which case it must be that very version.
+fn write_planned(archive: &Archive, archive_id: &str, base: u32, planned: Vec<NewVersion>) -> Result<Vec<Manifest>> {
+    let on_disk: HashSet<u32> = archive.manifests().versions(archive_id)?.into_iter().collect();
+    let mut written = Vec::with_capacity(planned.len());
+    for (number, version) in (base + 1..).zip(planned) {
+        let manifest = if on_disk.contains(&number) {
+            let m = archive.manifest(archive_id, number)?;
+            if m.entries != version.entries || m.note != version.note || m.created_at != version.created_at {
+                return Err(Failure::internal(anyhow::anyhow!(
+                    "dossier version {number} on disk is not the one the import journal planned"
+                )));
+            }
+            m
+        } else {
+            archive.add_version(archive_id, version)?
+        };
+        if manifest.version != number {
+            return Err(Failure::internal(anyhow::anyhow!(
+                "import wrote version {} where the journal planned {number}",
+                manifest.version
+            )));
+        }
+        written.push(manifest);
+    }
+    Ok(written)
+}
+
+/// What [`finish_pending_imports`] did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Recovered {
+    /// Imports finished.
+    pub finished: usize,
+    /// Imports that could not be finished (each logged with its code).
+    pub failed: usize,
+}
+
+/// Finishes every import that a crash or a kill left journaled, as the
+/// service or a command starts. An import that cannot be finished is
+/// logged and left journaled (its dossier refuses new writes until then).
+pub async fn finish_pending_imports(db: &Db, archive: &Archive) -> Result<Recovered> {
+    let actor = Actor::scheduler("import-recovery");
+    let mut done = Recovered::default();
+    for journal in db::import_journal::all(&db.pool).await? {
+        match finish(db, archive, journal, &actor).await {
+            Ok(_) => done.finished += 1,
+            Err(e) if e.code() == "archive.import_duplicate" => {}
+            Err(e) => {
+                e.log();
+                tracing::error!(code = e.code(), "an interrupted import could not be finished");
+                done.failed += 1;
+            }
+        }
+    }
+    if done.finished > 0 {
+        tracing::info!(finished = done.finished, "interrupted imports finished");
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

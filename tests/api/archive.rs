@@ -822,6 +822,15 @@ async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
     std::fs::write(&path_a, bytes).unwrap();
     std::fs::remove_file(store.object_path(&b.parse().unwrap())).unwrap();
     std::fs::write(store.objects_dir().join("stray.bin"), b"?").unwrap();
+    // A stray file among the dossiers does not stop the walk.
+    std::fs::write(app.app.archive.manifests().dir().join("notes.txt"), b"?").unwrap();
+    // An object stored two hours ago by an upload that never wrote its version.
+    let orphan = app.app.archive.ingest(&mut &pdf(1, "orphan")[..], "orphan.pdf").unwrap().digest;
+    let orphan_path = store.object_path(&orphan);
+    std::fs::File::open(&orphan_path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+        .unwrap();
 
     let s = run().await.unwrap();
     assert!(!s.clean);
@@ -829,7 +838,13 @@ async fn fixity_faults_are_reported_by_name_to_bureau_staff() {
     assert_eq!(s.changed[0].0, format!("objects/{}/{a}", &a[..2]));
     assert_eq!(s.missing.len(), 1);
     assert_eq!(s.missing[0].digest, b);
-    assert_eq!(s.stray, vec!["objects/stray.bin".to_owned()]);
+    assert_eq!(s.stray, vec!["dossiers/notes.txt".to_owned(), "objects/stray.bin".to_owned()]);
+    assert_eq!(s.unreferenced, vec![format!("objects/{}/{orphan}", &orphan.to_hex()[..2])]);
+    // The search index still names the deleted object: reported with its dossier.
+    let dossier: String =
+        sqlx::query_scalar("SELECT archive_id FROM dossiers").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(s.index_missing, vec![(dossier, b.clone())]);
+    assert_eq!(s.problems(), 6);
     let status: Value = app.fixity_report().await.json().await.unwrap();
     assert_eq!(status["last"]["clean"], false);
     let page = app.archive_page().await.text().await.unwrap();

@@ -75,7 +75,10 @@ impl LocalStore {
         let target = self.object_path(&digest);
         let not_created = PutOutcome { digest, size, created: false };
         if fs::symlink_metadata(&target).is_ok() {
-            // Already stored: keep the existing object, drop the temp file.
+            // Already stored: keep the existing object, drop the temp file,
+            // and mark it as just written, so a sweep of unreferenced objects
+            // leaves it to the version about to name it.
+            touch(&target);
             return Ok(not_created);
         }
         let dir = self.objects.join(digest.prefix());
@@ -95,7 +98,10 @@ impl LocalStore {
             }
             // Another writer won the race with the same bytes; our temp file
             // is deleted when `e.file` drops.
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(not_created),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                touch(&target);
+                Ok(not_created)
+            }
             Err(e) => Err(ArchiveError::io("保存对象", &target, e.error)),
         }
     }
@@ -204,6 +210,15 @@ pub(crate) fn is_prefix_name(name: &str) -> bool {
 pub(crate) fn parse_object_name(prefix: &str, name: &str) -> Option<Digest> {
     let digest: Digest = name.parse().ok()?;
     (digest.prefix() == prefix).then_some(digest)
+}
+
+/// Sets an object's modification time to now (the bytes stay as they are).
+/// Best effort: a failure only makes the object look older to a sweep,
+/// which still checks every manifest before it removes anything.
+fn touch(path: &Path) {
+    if let Ok(file) = fs::File::open(path) {
+        let _ = file.set_modified(std::time::SystemTime::now());
+    }
 }
 
 #[cfg(test)]

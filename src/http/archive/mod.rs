@@ -76,7 +76,8 @@ fn page_error(f: Failure) -> PageError {
         Failure::App(e) => PageError(e),
         f => {
             f.log();
-            if f.status().is_server_error() {
+            // A full disk is told as it is (the message says whom to call).
+            if f.status().is_server_error() && f.status() != StatusCode::INSUFFICIENT_STORAGE {
                 PageError(AppError::Internal(anyhow::anyhow!("archive fault")))
             } else {
                 PageError(AppError::bad_request(f.code(), f.message()))
@@ -469,19 +470,10 @@ fn bad_upload() -> Failure {
 pub(crate) async fn run_import(app: &Web, staff: &Staff, file: std::fs::File) -> Result<dossier::Imported, Failure> {
     let keys = dossier::trusted_keys(&app.keys, &app.config.data_dir)?;
     let result = dossier::import(&app.db, &app.archive, &keys, file, &staff.actor).await;
-    match &result {
-        Ok(i) => {
-            let school = dossier::student_by_public_id(&app.db, &i.public_id).await?.map(|s| s.school_id);
-            let detail = format!(
-                "versions={} objects={} new_objects={} local_versions={}-{}",
-                i.versions_received, i.objects, i.objects_created, i.first_version, i.last_version
-            );
-            staff.audit(app, "archive.import", ("student", &i.public_id), school, "ok", &detail).await?;
-        }
-        Err(e) => {
-            let outcome = if e.is_refusal() { "refused" } else { "error" };
-            staff.audit(app, "archive.import", ("archive", "-"), None, outcome, &format!("code={}", e.code())).await?;
-        }
+    // A filed package wrote its audit row with its record.
+    if let Err(e) = &result {
+        let outcome = if e.is_refusal() { "refused" } else { "error" };
+        staff.audit(app, "archive.import", ("archive", "-"), None, outcome, &format!("code={}", e.code())).await?;
     }
     result
 }

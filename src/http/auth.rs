@@ -26,7 +26,7 @@ use minijinja::context;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-const SESSION_COOKIE: &str = "xueji_session";
+pub(super) const SESSION_COOKIE: &str = "xueji_session";
 const LOGIN_CSRF_COOKIE: &str = "xueji_login_csrf";
 
 /// The sign-in routes.
@@ -147,7 +147,12 @@ impl IntoResponse for AuthRejection {
 
 /// The client address from the connection (no proxy headers are trusted here).
 pub fn client_addr(parts: &Parts) -> String {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string())
+    client_addr_of(&parts.extensions)
+}
+
+/// The client address from a request's extensions.
+pub fn client_addr_of(extensions: &axum::http::Extensions) -> String {
+    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string())
 }
 
 /// A cookie's value from the request.
@@ -179,6 +184,7 @@ impl FromRequestParts<Arc<Web>> for Staff {
         let actor = crate::service::accounts::actor_for(&app.db, &user, &client_addr(parts), via)
             .await
             .map_err(AuthRejection::Internal)?;
+        crate::service::audit::note_request_actor(&actor);
         let staff = Staff { actor, user, csrf: session.csrf, token_hash: session.token_hash };
         // Every API write carries the session's token in `X-CSRF-Token`: checked here, once.
         if via == Channel::Api && !parts.method.is_safe() {

@@ -11,9 +11,11 @@ pub mod audit_log;
 pub mod auth;
 pub mod calendar;
 pub mod certificates;
+mod denials;
 pub mod documents;
 pub(crate) mod error;
 pub mod health;
+pub mod keys;
 pub mod pages;
 pub mod ratelimit;
 pub mod roster;
@@ -106,12 +108,21 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(calendar::router())
         .merge(archive::router())
         .merge(audit_log::router())
+        .merge(keys::router())
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())
+        .route("/favicon.ico", axum::routing::get(no_icon))
         .layer(contain_panics())
+        .layer(axum::middleware::from_fn_with_state(app.clone(), denials::audit_denials))
         .layer(axum::middleware::from_fn(log_and_harden))
         .with_state(app)
+}
+
+/// Browsers ask for `/favicon.ico` on every page: there is none, and that is
+/// not a denied request.
+async fn no_icon() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
 }
 
 /// The layer that turns a handler's panic into [`panicked`]'s answer.

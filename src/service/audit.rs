@@ -12,6 +12,47 @@ use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
 use sqlx::{Acquire, Any, Transaction};
 
+tokio::task_local! {
+    /// What one request has audited so far (see [`RequestScope`]).
+    static REQUEST: std::cell::RefCell<RequestScope>;
+}
+
+/// One request's audit state: who it turned out to be, and whether any row
+/// was written for it. The HTTP layer runs each request in a scope
+/// ([`in_request_scope`]), so a denial that no action audited (a 403 or 404
+/// from an extractor, a check before the action began, an unknown route) is
+/// still written once, by the HTTP layer, and never twice.
+#[derive(Debug, Default, Clone)]
+pub struct RequestScope {
+    /// The signed-in actor, once the session was read.
+    pub actor: Option<Actor>,
+    /// Whether a row was written for this request.
+    pub written: bool,
+}
+
+/// Runs a request's future in its own audit scope; gives back the scope.
+pub async fn in_request_scope<F: std::future::Future>(f: F) -> (F::Output, RequestScope) {
+    REQUEST
+        .scope(std::cell::RefCell::new(RequestScope::default()), async move {
+            let out = f.await;
+            (out, REQUEST.with(|s| s.borrow().clone()))
+        })
+        .await
+}
+
+/// Notes the actor behind the current request (outside a request: nothing).
+pub fn note_request_actor(actor: &Actor) {
+    let _ = REQUEST.try_with(|s| s.borrow_mut().actor = Some(actor.clone()));
+}
+
+/// Writes the row for a denied request that nothing else audited: action
+/// `access.denied`, the route (its pattern, never the values in it) as the
+/// target, `forbidden` or `not_found` as the outcome.
+pub async fn write_denial(db: &Db, actor: &Actor, method: &str, route: &str, not_found: bool) -> AppResult<()> {
+    let outcome = if not_found { "not_found" } else { "forbidden" };
+    write(&db.pool, actor, "access.denied", ("route", route), None, outcome, &format!("method={method}")).await
+}
+
 /// Writes one audit row for the actor.
 pub async fn write<'c>(
     e: impl Acquire<'c, Database = Any>,
@@ -22,6 +63,7 @@ pub async fn write<'c>(
     outcome: &str,
     detail: &str,
 ) -> AppResult<()> {
+    let _ = REQUEST.try_with(|s| s.borrow_mut().written = true);
     audit::record(
         e,
         &audit::Entry {

@@ -115,3 +115,47 @@ async fn a_temporary_number_becomes_g_when_the_id_is_issued_and_the_history_keep
     assert_eq!(last["detail"]["from"], no.as_str());
     snap_json!("student_view_after_id_issued", body);
 }
+
+/// Audit rows of `access.denied` for a route: (username, outcome, detail).
+async fn denials(app: &TestApp, route: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT username, outcome, detail FROM audit_log WHERE action = 'access.denied' AND target_id = $1 ORDER BY id",
+    )
+    .bind(route)
+    .fetch_all(&app.db().pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_denial_is_audited_once_whoever_refused_it() {
+    let mut app = with_pupils().await;
+    let registrar = format!("r{CENTRAL}");
+    app.login(&registrar).await;
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&app.db().pool).await.unwrap();
+
+    // A bureau-only report, refused before any action began: one row, with the route's pattern.
+    assert_eq!(app.fixity_report().await.status(), StatusCode::FORBIDDEN);
+    let row = (registrar.clone(), "forbidden".to_owned(), "method=GET".to_owned());
+    assert_eq!(denials(&app, "/api/archive/fixity").await, vec![row.clone()]);
+    // An address that is no route at all.
+    assert_eq!(app.get("/api/no-such-thing").await.status(), StatusCode::NOT_FOUND);
+    let row = (registrar.clone(), "not_found".to_owned(), "method=GET".to_owned());
+    assert_eq!(denials(&app, "/api/no-such-thing").await, vec![row]);
+    // A student of another school: the action audits its own refusal, and nothing writes it twice.
+    let other = app.public_id("县城甲").await;
+    assert_eq!(app.student(&other).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count("student.view", &other, "denied").await, 1);
+    assert!(denials(&app, "/api/students/{id}").await.is_empty());
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(after - before, 3);
+
+    // The browser's icon request is not a denial; nobody signed in is not audited (and cannot fill the log).
+    assert_eq!(app.get("/favicon.ico").await.status(), StatusCode::NO_CONTENT);
+    let anonymous = client();
+    let res = anonymous.get(format!("{}/api/no-such-thing", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(denials(&app, "/api/no-such-thing").await.len(), 1);
+    let end: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(end, after);
+}

@@ -82,6 +82,32 @@ pub trait Endpoints {
         self.fetch("/.well-known/xueji-keys.json").await
     }
 
+    /// `GET /keys`: the signing keys page (bureau administrator).
+    async fn keys_page(&self) -> Response {
+        self.fetch("/keys").await
+    }
+
+    /// `POST /keys`: the page's forms (`action` rotate or compromise, `kid`, `reason`), with the session's token.
+    async fn keys_form(&self, action: &str, kid: &str, reason: &str) -> Response {
+        let csrf = self.parts().2.to_owned();
+        self.send_form("/keys", &[("csrf", csrf.as_str()), ("action", action), ("kid", kid), ("reason", reason)]).await
+    }
+
+    /// `GET /api/keys`.
+    async fn keys_list(&self) -> Response {
+        self.fetch("/api/keys").await
+    }
+
+    /// `POST /api/keys/rotate`.
+    async fn keys_rotate(&self, reason: &str) -> Response {
+        self.send_json("/api/keys/rotate", &serde_json::json!({ "reason": reason })).await
+    }
+
+    /// `POST /api/keys/{kid}/{change}` (`retire` or `compromise`).
+    async fn keys_change(&self, kid: &str, change: &str, reason: &str) -> Response {
+        self.send_json(&format!("/api/keys/{kid}/{change}"), &serde_json::json!({ "reason": reason })).await
+    }
+
     /// `GET /health`.
     async fn health(&self) -> Response {
         self.fetch("/health").await

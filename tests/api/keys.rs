@@ -131,3 +131,75 @@ async fn rotate_retire_and_compromise_at_the_command_line_while_printing_goes_on
     );
     assert!(rows.iter().all(|r| r.2 == "cli:operator-7"));
 }
+
+#[tokio::test]
+async fn the_bureau_administrator_rotates_and_marks_keys_on_the_keys_page() {
+    let mut app = spawn_app_with(|c| {
+        c.verify_burst = 10_000;
+        c.verify_rate_per_minute = 100_000;
+    })
+    .await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("密钥乙", 72)]).await.committed);
+    let first = app.app.keys.active_signer().unwrap().kid().to_string();
+
+    // Only the administrator: a registrar is refused, and the refusal is audited.
+    app.login(&format!("r{TOWN}")).await;
+    let pid = app.public_id("密钥乙").await;
+    assert_eq!(app.document(&pid, "basic_info").await.status(), StatusCode::OK);
+    let first_url = url_of(&app, &pid, "basic_info").await;
+    assert_eq!(app.keys_page().await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.keys_rotate("试试").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.audit_count("access.denied", "/keys", "forbidden").await, 1);
+    assert_eq!(app.audit_count("key.rotate", "-", "refused").await, 1);
+    assert_eq!(app.app.keys.active_signer().unwrap().kid().to_string(), first);
+
+    let mut admin = app;
+    admin.client = client();
+    admin.login("admin").await;
+    let page = admin.keys_page().await.text().await.unwrap();
+    assert!(page.contains(&first) && page.contains("启用"), "{page}");
+
+    // Rotation from the page: a new active key, signing the next print, published at once.
+    let res = admin.keys_form("rotate", "", "年度轮换").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/keys?ok=rotate");
+    let second = admin.app.keys.active_signer().unwrap().kid().to_string();
+    assert_ne!(second, first);
+    let set: Value = admin.key_set().await.json().await.unwrap();
+    assert!(set["keys"].as_array().unwrap().iter().any(|k| k["kid"] == second.as_str() && k["status"] == "active"));
+    let page = admin.fetch("/keys?ok=rotate").await.text().await.unwrap();
+    assert!(page.contains("已生成并启用新密钥") && page.contains("停用（仅验证）"), "{page}");
+    assert_eq!(verdict(&first_url).await, "valid", "the retired key still verifies");
+
+    // Marking a key compromised needs a reason: the page says so and nothing changes.
+    let res = admin.keys_form("compromise", &first, " ").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("须写明原因"));
+    assert_eq!(verdict(&first_url).await, "valid");
+    let res = admin.keys_form("compromise", &first, "备份盘遗失").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(verdict(&first_url).await, "invalid");
+
+    // The API: the list, and compromising the active key makes a new one.
+    let listed: Value = admin.keys_list().await.json().await.unwrap();
+    let statuses: Vec<&str> = listed.as_array().unwrap().iter().map(|k| k["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["compromised", "active"]);
+    let res = admin.keys_change(&second, "compromise", "服务器被入侵").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let changed: Value = res.json().await.unwrap();
+    assert_eq!(changed["kid"], second.as_str());
+    let third = changed["active"].as_str().unwrap().to_owned();
+    assert!(third != first && third != second);
+    assert_eq!(admin.keys_change("not-a-kid", "compromise", "x").await.status(), StatusCode::BAD_REQUEST);
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, outcome FROM audit_log WHERE action LIKE 'key.%' AND username = 'admin' ORDER BY id",
+    )
+    .fetch_all(&admin.db().pool)
+    .await
+    .unwrap();
+    let seen: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(
+        seen,
+        [("key.rotate", "ok"), ("key.compromise", "refused"), ("key.compromise", "ok"), ("key.compromise", "ok")]
+    );
+}

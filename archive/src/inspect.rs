@@ -637,31 +637,73 @@ fn scan_pdf(reader: &mut dyn Read, path: &Path, config: &InspectConfig) -> Resul
 }
 
 /// Counts `/Type /Page` dictionary entries (not `/Pages`) in a stream,
-/// chunk by chunk, with a small look-ahead carried across chunk edges.
+/// chunk by chunk: a small state machine over the bytes, so that an entry
+/// is counted wherever the chunk edges fall, in constant memory.
 #[derive(Default)]
 struct PageCounter {
-    window: Vec<u8>,
+    /// How many bytes of `/Type` the last bytes matched.
+    type_matched: usize,
+    /// Where the bytes after the last complete `/Type` stand.
+    after: AfterType,
     count: u32,
 }
 
-impl PageCounter {
-    const LOOKAHEAD: usize = 64;
+/// What follows a `/Type` for it to be a page entry: whitespace or nothing,
+/// `/Page`, then the end or whitespace or a delimiter (not `/Pages`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum AfterType {
+    /// No `/Type` being looked at.
+    #[default]
+    Idle,
+    /// Right after `/Type`, which must end here (not `/TypeFoo`).
+    Start,
+    /// In the whitespace after `/Type`.
+    Space,
+    /// This many bytes of `/Page` matched.
+    Page(usize),
+    /// After `/Page`: one more byte decides.
+    End,
+}
 
+impl PageCounter {
     /// Feeds the next chunk (empty at the end) and returns the count so far.
     fn feed(&mut self, chunk: &[u8]) -> u32 {
-        self.window.extend_from_slice(chunk);
-        let eof = chunk.is_empty();
-        let settled = if eof { self.window.len() } else { self.window.len().saturating_sub(Self::LOOKAHEAD) };
-        let mut at = 0;
-        while let Some(pos) = find(&self.window[at..settled], b"/Type") {
-            let start = at + pos;
-            if is_page_type(&self.window[start + 5..]) {
-                self.count = self.count.saturating_add(1);
-            }
-            at = start + 1;
+        if chunk.is_empty() && self.after == AfterType::End {
+            // `/Page` ends the file.
+            self.count = self.count.saturating_add(1);
+            self.after = AfterType::Idle;
         }
-        self.window.drain(..settled);
+        for &b in chunk {
+            self.step(b);
+        }
         self.count
+    }
+
+    fn step(&mut self, b: u8) {
+        const TYPE: &[u8] = b"/Type";
+        const PAGE: &[u8] = b"/Page";
+        self.after = match self.after {
+            AfterType::Idle => AfterType::Idle,
+            AfterType::Start | AfterType::Space if is_pdf_space(b) => AfterType::Space,
+            AfterType::Start | AfterType::Space if b == b'/' => AfterType::Page(1),
+            AfterType::Start | AfterType::Space => AfterType::Idle,
+            AfterType::Page(n) if b == PAGE[n] && n + 1 == PAGE.len() => AfterType::End,
+            AfterType::Page(n) if b == PAGE[n] => AfterType::Page(n + 1),
+            AfterType::Page(_) => AfterType::Idle,
+            AfterType::End => {
+                if is_pdf_space(b) || b"/<>[]()%{}".contains(&b) {
+                    self.count = self.count.saturating_add(1);
+                }
+                AfterType::Idle
+            }
+        };
+        // `/Type` cannot overlap itself (only its first byte is `/`), so a
+        // mismatch starts again from zero, or from one at a `/`.
+        self.type_matched = if b == TYPE[self.type_matched] { self.type_matched + 1 } else { usize::from(b == b'/') };
+        if self.type_matched == TYPE.len() {
+            self.type_matched = 0;
+            self.after = AfterType::Start;
+        }
     }
 }
 
@@ -862,26 +904,8 @@ impl PdfNesting {
     }
 }
 
-/// Whether `rest` (the bytes after `/Type`) is whitespace then `/Page` then
-/// a delimiter.
-fn is_page_type(rest: &[u8]) -> bool {
-    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0');
-    let Some(first) = rest.first() else {
-        return false;
-    };
-    // `/Type` itself must end here (not `/TypeFoo`).
-    if !is_space(*first) && *first != b'/' {
-        return false;
-    }
-    let skipped = rest.iter().take_while(|b| is_space(**b)).count();
-    let rest = &rest[skipped..];
-    if !rest.starts_with(b"/Page") {
-        return false;
-    }
-    match rest.get(5) {
-        None => true,
-        Some(&b) => is_space(b) || b"/<>[]()%{}".contains(&b),
-    }
+fn is_pdf_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -927,6 +951,37 @@ mod tests {
         pdf.extend_from_slice(b"3 0 obj <</Type/Page/Parent 1 0 R>> endobj\n");
         pdf.extend_from_slice(b"4 0 obj << /Type /PageLabel >> endobj\n%%EOF\n");
         assert_eq!(scan_pdf(&mut &pdf[..], Path::new("t.pdf"), &InspectConfig::default()).expect("count"), 2);
+    }
+
+    #[test]
+    fn pdf_page_entry_is_counted_wherever_the_chunk_edges_fall() {
+        // Found by fuzzing (fuzz/fuzz_targets/inspect_pdf.rs, minimised):
+        // the counter searched each chunk but its last 64 bytes, kept for
+        // the next one, and dropped a `/Type` that straddled that edge; in
+        // this 77-byte file it starts 66 bytes before the end.
+        let pdf = [&b"%PDF-1.4\n<</Type /Page>>"[..], &[b' '; 47], b"%%EOF\n"].concat();
+        assert_eq!(pdf.len(), 77);
+        assert_eq!(scan_pdf(&mut &pdf[..], Path::new("t.pdf"), &InspectConfig::default()).expect("count"), 1);
+        // The entry at every distance from the end of a small file, and at
+        // every offset around the edge of the first chunk.
+        let scan = |pdf: &[u8]| scan_pdf(&mut &pdf[..], Path::new("t.pdf"), &InspectConfig::default()).expect("count");
+        for entry in [&b"/Type /Page>>"[..], b"/Type\n\n/Page/Parent", b"/Type/Page"] {
+            for after in 0..80 {
+                let pdf = [&b"%PDF-1.4\n"[..], entry, &vec![b' '; after]].concat();
+                assert_eq!(scan(&pdf), 1, "entry {:?}, {after} bytes before the end", String::from_utf8_lossy(entry));
+            }
+            for at in crate::CHUNK_SIZE - 24..crate::CHUNK_SIZE + 2 {
+                let mut pdf = b"%PDF-1.4\n".to_vec();
+                pdf.resize(at, b' ');
+                pdf.extend_from_slice(entry);
+                pdf.extend_from_slice(b"\n%%EOF\n");
+                assert_eq!(scan(&pdf), 1, "entry {:?} at {at}", String::from_utf8_lossy(entry));
+            }
+        }
+        // Not pages: `/Pages`, `/TypeX`, `/Type` with another value.
+        let mut c = PageCounter::default();
+        c.feed(b"/Type /Pages /TypeX /Page /Type /Pagex /Type (x) /Page /Type/Type /Page");
+        assert_eq!(c.feed(&[]), 1);
     }
 
     fn nesting_ok(pdf: &[u8], limit: u32) -> bool {

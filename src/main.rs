@@ -218,6 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             } else {
                 let password = xueji::config::admin_password().unwrap_or_else(xueji::demo::load::random_password);
                 users::insert(&db.pool, &admin, "教育局管理员", &password, users::Role::BureauAdmin, None).await?;
+                xueji::cli::write_audit(&db, "user.create", ("user", &admin), None, "ok", "role=bureau_admin").await?;
                 println!("已创建教育局管理员：用户名 {admin}，密码 {password}（只显示这一次，请妥善保管）");
             }
         }
@@ -240,6 +241,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let coverage = xueji::render::Coverage::load(&config.fonts_dir()?).map_err(|e| anyhow::anyhow!("{e}"))?;
             let opts = check::Options { dry_run, create_classes, actor_id: None, today, coverage };
             let report = check::import(&db, &school, sheet, &opts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            xueji::cli::write_audit(
+                &db,
+                if dry_run { "roster.check" } else { "roster.import" },
+                ("school", &school.code),
+                Some(school.id),
+                if report.errors.is_empty() { "ok" } else { "refused" },
+                &format!("rows={} errors={} inserted={}", report.rows, report.errors.len(), report.inserted),
+            )
+            .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -303,6 +313,8 @@ async fn load_demo(config: &Config, db: &Db, seed: u64, students: usize) -> anyh
     let accounts =
         xueji::demo::load::load(db, &county, today, &coverage, &|done, _| bar.set_position(done as u64)).await?;
     bar.finish_and_clear();
+    let detail = format!("seed={seed} schools={} students={}", county.schools.len(), county.students.len());
+    xueji::cli::write_audit(db, "demo.load", ("county", "*"), None, "ok", &detail).await?;
     std::fs::create_dir_all(&config.data_dir)?;
     let path = config.data_dir.join("demo-accounts.txt");
     let mut file = {

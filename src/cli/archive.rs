@@ -132,7 +132,15 @@ pub async fn run(config: &Config, cmd: ArchiveCommand) -> anyhow::Result<ExitCod
         ArchiveCommand::Import { file } => import(config, &db, &archive, &file).await?,
         ArchiveCommand::Reindex => {
             let r = dossier::reindex_all(&db, &archive).await.map_err(fault)?;
-            audit(&db, "archive.reindex", ("archive", "*"), None, "ok", &format!("dossiers={}", r.dossiers)).await?;
+            super::write_audit(
+                &db,
+                "archive.reindex",
+                ("archive", "*"),
+                None,
+                "ok",
+                &format!("dossiers={}", r.dossiers),
+            )
+            .await?;
             println!("已重建检索索引：{} 份档案，{} 条扫描件记录。", r.dossiers, r.entries);
             ExitCode::SUCCESS
         }
@@ -151,21 +159,6 @@ fn fault(e: Failure) -> anyhow::Error {
     }
 }
 
-async fn audit(
-    db: &Db,
-    action: &str,
-    target: (&str, &str),
-    school_id: Option<i64>,
-    outcome: &str,
-    detail: &str,
-) -> anyhow::Result<()> {
-    let actor = crate::domain::Actor::cli(&crate::config::os_user());
-    crate::service::audit::write(&db.pool, &actor, action, target, school_id, outcome, detail)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("无法写入审计日志")
-}
-
 fn refused(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("错误：{message}");
     ExitCode::from(REFUSED)
@@ -175,7 +168,7 @@ fn refused(message: impl std::fmt::Display) -> ExitCode {
 async fn student(db: &Db, no: &str, action: &str) -> anyhow::Result<Option<StudentRef>> {
     let found = dossier::student_by_no(db, no).await?;
     if found.is_none() {
-        audit(db, action, ("student", "-"), None, "not_found", "").await?;
+        super::write_audit(db, action, ("student", "-"), None, "not_found", "").await?;
         eprintln!("错误：找不到该学籍号的学生（请核对学籍号，应为 19 位，以 G、L 或 J 开头）");
     }
     Ok(found)
@@ -239,7 +232,15 @@ async fn put(
             Err(e) if e.is_refusal() => ("refused", format!("code={}", e.code())),
             Err(e) => ("error", format!("code={}", e.code())),
         };
-        audit(db, "archive.upload", ("student", &student.public_id), Some(student.school_id), outcome, &detail).await?;
+        super::write_audit(
+            db,
+            "archive.upload",
+            ("student", &student.public_id),
+            Some(student.school_id),
+            outcome,
+            &detail,
+        )
+        .await?;
         match result {
             Ok(a) => println!(
                 "已存档 {} {} {}页 第{}版 {}",
@@ -267,7 +268,15 @@ async fn get(db: &Db, archive: &Archive, no: &str, digest: &str, output: &Path) 
     let Some(student) = student(db, no, "archive.download").await? else { return Ok(ExitCode::from(REFUSED)) };
     let target = ("student", student.public_id.as_str());
     let Some(entry) = dossier::find_entry(db, archive, &student, &digest).await.map_err(fault)? else {
-        audit(db, "archive.download", target, Some(student.school_id), "not_found", "digest not in dossier").await?;
+        super::write_audit(
+            db,
+            "archive.download",
+            target,
+            Some(student.school_id),
+            "not_found",
+            "digest not in dossier",
+        )
+        .await?;
         return Ok(refused("该生档案中没有这个摘要的扫描件"));
     };
     let mut out = match std::fs::OpenOptions::new().write(true).create_new(true).open(output) {
@@ -297,10 +306,10 @@ async fn get(db: &Db, archive: &Archive, no: &str, digest: &str, output: &Path) 
     .await??;
     if copied != digest {
         let _ = std::fs::remove_file(output);
-        audit(db, "archive.download", target, Some(student.school_id), "error", "object corrupt").await?;
+        super::write_audit(db, "archive.download", target, Some(student.school_id), "error", "object corrupt").await?;
         anyhow::bail!("存档对象的内容与摘要不符，可能已损坏，请运行 xueji archive verify");
     }
-    audit(
+    super::write_audit(
         db,
         "archive.download",
         target,
@@ -320,7 +329,7 @@ async fn list(db: &Db, archive: &Archive, no: &str, version: Option<u32>, json: 
         Err(e) if e.is_refusal() => return Ok(refused("该生档案没有这个版本")),
         Err(e) => return Err(fault(e)),
     };
-    audit(
+    super::write_audit(
         db,
         "archive.view",
         ("student", &student.public_id),
@@ -368,7 +377,7 @@ async fn verify(db: &Db, archive: &Archive, json: bool) -> anyhow::Result<ExitCo
     });
     let summary = dossier::run_fixity(db, archive, "cli", progress).await.map_err(fault)?;
     bar.finish_and_clear();
-    audit(
+    super::write_audit(
         db,
         "archive.fixity",
         ("archive", "*"),
@@ -489,7 +498,7 @@ async fn export(config: &Config, db: &Db, archive: &Archive, no: &str, output: &
     match result {
         Ok(s) => {
             let detail = format!("versions={} objects={} bytes={}", s.versions, s.objects, s.payload_bytes);
-            audit(db, "archive.export", target, Some(student.school_id), "ok", &detail).await?;
+            super::write_audit(db, "archive.export", target, Some(student.school_id), "ok", &detail).await?;
             println!(
                 "已导出传输包 {}：{} 个档案版本，{} 个文件，共 {} 字节（已签名）。",
                 output.display(),
@@ -502,8 +511,15 @@ async fn export(config: &Config, db: &Db, archive: &Archive, no: &str, output: &
         Err(e) => {
             let _ = std::fs::remove_file(output);
             let outcome = if e.is_refusal() { "refused" } else { "error" };
-            audit(db, "archive.export", target, Some(student.school_id), outcome, &format!("code={}", e.code()))
-                .await?;
+            super::write_audit(
+                db,
+                "archive.export",
+                target,
+                Some(student.school_id),
+                outcome,
+                &format!("code={}", e.code()),
+            )
+            .await?;
             if e.is_refusal() { Ok(refused(e.message())) } else { Err(fault(e)) }
         }
     }
@@ -529,7 +545,8 @@ async fn import(config: &Config, db: &Db, archive: &Archive, file: &Path) -> any
         }
         Err(e) => {
             let outcome = if e.is_refusal() { "refused" } else { "error" };
-            audit(db, "archive.import", ("archive", "-"), None, outcome, &format!("code={}", e.code())).await?;
+            super::write_audit(db, "archive.import", ("archive", "-"), None, outcome, &format!("code={}", e.code()))
+                .await?;
             if e.is_refusal() {
                 Ok(refused(format!("传输包未导入：{}（{}）", e.message(), e.code())))
             } else {

@@ -43,9 +43,17 @@ pub async fn run(config: &Config, cmd: CertificatesCommand) -> anyhow::Result<Ex
                 chrono::Datelike::year(&config.today.unwrap_or_else(|| chrono::Local::now().date_naive()))
             });
             for _ in 0..count {
-                let n = crate::certificates::allocate(&db, kind, year, None, None)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let n = match crate::certificates::allocate(&db, kind, year, None, None).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let detail = format!("kind={} year={year} code={}", kind.code(), e.code());
+                        super::write_audit(&db, "certificate.allocate", ("certificate", "-"), None, "refused", &detail)
+                            .await?;
+                        return Err(anyhow::anyhow!("{e}"));
+                    }
+                };
+                let detail = format!("kind={} year={year}", kind.code());
+                super::write_audit(&db, "certificate.allocate", ("certificate", &n), None, "ok", &detail).await?;
                 println!("{n}");
             }
         }
@@ -54,6 +62,8 @@ pub async fn run(config: &Config, cmd: CertificatesCommand) -> anyhow::Result<Ex
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("无法读取编号")?;
+            let detail = format!("state={} rows={}", state.as_deref().unwrap_or("*"), rows.len());
+            super::write_audit(&db, "certificate.list", ("certificate", "*"), None, "ok", &detail).await?;
             for crate::certificates::NumberRow { entry: r, title } in rows {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",

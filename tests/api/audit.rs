@@ -137,7 +137,7 @@ async fn audit_rows(app: &TestApp) -> Vec<(String, String, String, String, Strin
 }
 
 #[tokio::test]
-async fn export_render_archive_get_and_calendar_import_at_the_command_line_each_write_one_audit_row() {
+async fn every_command_line_action_writes_one_audit_row() {
     let mut app = spawn_app().await;
     assert!(import_rows(app.db(), TOWN, vec![first_grader("命令甲", 31)]).await.committed);
     assert_eq!(app.login(&format!("r{TOWN}")).await, StatusCode::OK);
@@ -159,6 +159,11 @@ async fn export_render_archive_get_and_calendar_import_at_the_command_line_each_
         (vec!["render", "basic_info", "--student", &no, "-o", &file("basic.pdf")], "document.print"),
         (vec!["archive", "get", "--student", &no, "--digest", &digest, "-o", &file("scan.png")], "archive.download"),
         (vec!["calendar", "import", &file("2031.csv"), "--source", "测试"], "calendar.import"),
+        (
+            vec!["certificates", "allocate", "--kind", "graduation_certificate", "--year", "2031"],
+            "certificate.allocate",
+        ),
+        (vec!["certificates", "list", "--state", "allocated"], "certificate.list"),
     ] {
         let before = audit_rows(&app).await.len();
         xueji(&app, &args);

@@ -166,6 +166,19 @@ async fn sign_in(db: &Db, base: &str) -> (reqwest::Client, String) {
     (client, login["csrf"].as_str().unwrap().to_owned())
 }
 
+/// Starts `cmd`, sends it SIGKILL after `ms` milliseconds (a no-op if it
+/// already ended), and gives its status and what it wrote before.
+fn kill_after(cmd: &mut Command, ms: u64) -> (std::process::ExitStatus, String, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(ms));
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (status, out, err)
+}
+
 /// A success line of `archive put`: `已存档 <digest> <kind> <n>页 第<v>版 …`.
 fn parse_success(line: &str) -> Option<(Digest, u32)> {
     let mut words = line.strip_prefix("已存档 ")?.split(' ');
@@ -223,20 +236,10 @@ async fn puts_killed_at_random_moments_lose_nothing_that_was_reported() {
             })
             .collect();
         files.insert(1, shared.clone());
-        let mut child = xueji(&data)
-            .args(["archive", "put", "--student", &no, "--kind", "other"])
-            .args(&files)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..window)));
-        // SIGKILL on Unix; an error only if the child already ended.
-        let _ = child.kill();
-        let status = child.wait().unwrap();
+        let mut put = xueji(&data);
+        put.args(["archive", "put", "--student", &no, "--kind", "other"]).args(&files);
+        let (status, out, _) = kill_after(&mut put, rng.random_range(0..window));
         completed_runs += usize::from(status.success());
-        let mut out = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
         // Only whole lines count: a line cut by the kill was not a report.
         let whole = out.rsplit_once('\n').map_or("", |(w, _)| w);
         reported.extend(whole.lines().filter_map(parse_success));
@@ -580,18 +583,9 @@ async fn imports_killed_at_random_moments_are_finished_once_never_half_or_twice(
     for i in 0..200 {
         // The next package not known to be filed, or any once all are.
         let p = (0..packages.len()).find(|p| !filed.contains(p)).unwrap_or(i % packages.len());
-        let mut child = xueji(&receiver)
-            .args(["archive", "import"])
-            .arg(&packages[p])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..window)));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
-        let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let mut import = xueji(&receiver);
+        import.args(["archive", "import"]).arg(&packages[p]);
+        let (status, _, err) = kill_after(&mut import, rng.random_range(0..window));
         if status.success() {
             filed.insert(p);
         } else if err.contains("archive.import_duplicate") {

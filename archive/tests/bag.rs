@@ -15,28 +15,13 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 const RECORD: &[u8] = br#"{"student":"opaque to the archive","grade":3}"#;
 
-fn entry(archive: &Archive, bytes: &[u8], name: &str, kind: PaperKind) -> Entry {
-    let got = archive.ingest(&mut &bytes[..], name).expect("ingest");
-    Entry {
-        digest: got.digest,
-        kind,
-        pages: got.inspection.pages,
-        original_name: name.into(),
-        media_type: got.inspection.media_type().into(),
-        size: got.size,
-        added_by: "clerk-01".into(),
-        added_at: common::NOW.into(),
-        supersedes: None,
-    }
-}
-
 /// A source archive with one dossier in two versions, exported to bytes.
 fn exported() -> (tempfile::TempDir, Archive, Vec<u8>) {
     let (dir, archive) = common::archive(ArchiveConfig::default());
-    let form = entry(&archive, &common::png(80, 60), "登记表.png", PaperKind::RegistrationForm);
-    let household = entry(&archive, &common::jpeg(90, 70), "户口簿.jpg", PaperKind::HouseholdRegister);
-    let proof = entry(&archive, &common::tiff(2, 30, 30), "转学证明.tif", PaperKind::TransferProof);
-    let diagnosis = entry(&archive, &common::pdf(2), "诊断证明.pdf", PaperKind::Diagnosis);
+    let form = common::entry(&archive, &common::png(80, 60), "登记表.png", PaperKind::RegistrationForm);
+    let household = common::entry(&archive, &common::jpeg(90, 70), "户口簿.jpg", PaperKind::HouseholdRegister);
+    let proof = common::entry(&archive, &common::tiff(2, 30, 30), "转学证明.tif", PaperKind::TransferProof);
+    let diagnosis = common::entry(&archive, &common::pdf(2), "诊断证明.pdf", PaperKind::Diagnosis);
     archive
         .add_version(
             "学籍-2024-0001",
@@ -48,7 +33,7 @@ fn exported() -> (tempfile::TempDir, Archive, Vec<u8>) {
             },
         )
         .expect("v1");
-    let rescan = entry(&archive, &common::png(81, 60), "登记表-重扫.png", PaperKind::RegistrationForm);
+    let rescan = common::entry(&archive, &common::png(81, 60), "登记表-重扫.png", PaperKind::RegistrationForm);
     let rescan = Entry { supersedes: Some(form.digest), ..rescan };
     archive
         .add_version(

@@ -9,28 +9,13 @@ use std::time::{Duration, SystemTime};
 
 use xueji_archive::{Archive, ArchiveConfig, Digest, Entry, NewVersion, PaperKind};
 
-fn entry_for(archive: &Archive, bytes: &[u8], name: &str, kind: PaperKind) -> Entry {
-    let got = archive.ingest(&mut &bytes[..], name).expect("ingest");
-    Entry {
-        digest: got.digest,
-        kind,
-        pages: got.inspection.pages,
-        original_name: name.into(),
-        media_type: got.inspection.media_type().into(),
-        size: got.size,
-        added_by: "clerk-01".into(),
-        added_at: common::NOW.into(),
-        supersedes: None,
-    }
-}
-
 /// An archive with three objects referenced by one dossier version.
 fn populated() -> (tempfile::TempDir, Archive, Vec<Entry>) {
     let (dir, archive) = common::archive(ArchiveConfig::default());
     let entries = vec![
-        entry_for(&archive, &common::png(64, 64), "登记表.png", PaperKind::RegistrationForm),
-        entry_for(&archive, &common::jpeg(64, 64), "户口簿.jpg", PaperKind::HouseholdRegister),
-        entry_for(&archive, &common::pdf(2), "诊断.pdf", PaperKind::Diagnosis),
+        common::entry(&archive, &common::png(64, 64), "登记表.png", PaperKind::RegistrationForm),
+        common::entry(&archive, &common::jpeg(64, 64), "户口簿.jpg", PaperKind::HouseholdRegister),
+        common::entry(&archive, &common::pdf(2), "诊断.pdf", PaperKind::Diagnosis),
     ];
     archive
         .add_version(

@@ -8,7 +8,7 @@ mod common;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use xueji_archive::{Archive, ArchiveConfig, Entry, ExportOptions, NewVersion, PaperKind, key_id_for};
+use xueji_archive::{ArchiveConfig, Entry, ExportOptions, NewVersion, PaperKind, key_id_for};
 
 fn seeds(target: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds").join(target);
@@ -22,26 +22,11 @@ fn encoded(image: impl Into<image::DynamicImage>, format: image::ImageFormat) ->
     out.into_inner()
 }
 
-fn entry(archive: &Archive, bytes: &[u8], name: &str, kind: PaperKind) -> Entry {
-    let got = archive.ingest(&mut &bytes[..], name).expect("ingest");
-    Entry {
-        digest: got.digest,
-        kind,
-        pages: got.inspection.pages,
-        original_name: name.into(),
-        media_type: got.inspection.media_type().into(),
-        size: got.size,
-        added_by: "clerk-01".into(),
-        added_at: common::NOW.into(),
-        supersedes: None,
-    }
-}
-
 /// A package of one dossier in `versions` (1 or 2) versions, signed with
 /// `signing_key(1)`, the key the bag_import target trusts.
 fn package(versions: u32) -> Vec<u8> {
     let (_dir, archive) = common::archive(ArchiveConfig::default());
-    let form = entry(&archive, &common::png(6, 5), "登记表.png", PaperKind::RegistrationForm);
+    let form = common::entry(&archive, &common::png(6, 5), "登记表.png", PaperKind::RegistrationForm);
     let first = NewVersion {
         created_at: common::NOW.into(),
         created_by: "clerk-01".into(),
@@ -50,8 +35,8 @@ fn package(versions: u32) -> Vec<u8> {
     };
     archive.add_version("学籍-2024-0001", first).expect("v1");
     if versions > 1 {
-        let diagnosis = entry(&archive, &common::pdf(1), "诊断证明.pdf", PaperKind::Diagnosis);
-        let rescan = entry(&archive, &common::png(7, 5), "重扫.png", PaperKind::RegistrationForm);
+        let diagnosis = common::entry(&archive, &common::pdf(1), "诊断证明.pdf", PaperKind::Diagnosis);
+        let rescan = common::entry(&archive, &common::png(7, 5), "重扫.png", PaperKind::RegistrationForm);
         let second = NewVersion {
             created_at: "2024-10-08T10:00:00+08:00".into(),
             created_by: "clerk-02".into(),

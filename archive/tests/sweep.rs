@@ -15,21 +15,6 @@ use xueji_archive::{Archive, ArchiveConfig, Entry, NewVersion, ObjectStore, Pape
 
 const TWO_HOURS: Duration = Duration::from_secs(2 * 3600);
 
-fn entry_for(archive: &Archive, bytes: &[u8], name: &str) -> Entry {
-    let got = archive.ingest(&mut &bytes[..], name).expect("ingest");
-    Entry {
-        digest: got.digest,
-        kind: PaperKind::Other,
-        pages: got.inspection.pages,
-        original_name: name.into(),
-        media_type: got.inspection.media_type().into(),
-        size: got.size,
-        added_by: "clerk-01".into(),
-        added_at: common::NOW.into(),
-        supersedes: None,
-    }
-}
-
 /// Sets a file's (or a directory's) modification time `age` into the past.
 fn age(path: &Path, age: Duration) {
     File::open(path).expect("open").set_modified(SystemTime::now() - age).expect("mtime");
@@ -39,7 +24,7 @@ fn age(path: &Path, age: Duration) {
 /// that no version names.
 fn with_orphan() -> (tempfile::TempDir, Archive, Entry, xueji_archive::Digest) {
     let (dir, archive) = common::archive(ArchiveConfig::default());
-    let kept = entry_for(&archive, &common::pdf(1), "登记表.pdf");
+    let kept = common::entry(&archive, &common::pdf(1), "登记表.pdf", PaperKind::Other);
     archive
         .add_version(
             "dossier-1",

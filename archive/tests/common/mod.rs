@@ -8,7 +8,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
-use xueji_archive::{Archive, ArchiveConfig, ObjectStore};
+use xueji_archive::{Archive, ArchiveConfig, Entry, ObjectStore, PaperKind};
 
 /// A PNG of `w`×`h` with a gradient (so it does not compress to nothing).
 pub fn png(w: u32, h: u32) -> Vec<u8> {
@@ -126,3 +126,19 @@ pub fn signing_key(seed: u8) -> SigningKey {
 
 /// An RFC 3339 timestamp.
 pub const NOW: &str = "2024-09-01T08:30:00+08:00";
+
+/// Ingests `bytes` and returns the dossier entry for it, added by `clerk-01` at [`NOW`].
+pub fn entry(archive: &Archive, bytes: &[u8], name: &str, kind: PaperKind) -> Entry {
+    let got = archive.ingest(&mut &bytes[..], name).expect("ingest");
+    Entry {
+        digest: got.digest,
+        kind,
+        pages: got.inspection.pages,
+        original_name: name.into(),
+        media_type: got.inspection.media_type().into(),
+        size: got.size,
+        added_by: "clerk-01".into(),
+        added_at: NOW.into(),
+        supersedes: None,
+    }
+}

@@ -145,6 +145,36 @@ enum Bench {
         #[arg(long, hide = true)]
         rss_file: Option<PathBuf>,
     },
+    /// 负载：以固定速率向运行中的服务发送工作人员与公开验证的混合请求，报告状态与延迟分位数；未通过时退出码为 3
+    Load {
+        /// 服务地址
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+        /// 账号文件（xueji demo 写出的 demo-accounts.txt；默认在数据目录中）
+        #[arg(long)]
+        accounts: Option<PathBuf>,
+        /// 登录用户名（默认账号文件中第一个教育局工作人员）
+        #[arg(long)]
+        user: Option<String>,
+        /// 每秒请求数（两类合计）
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        /// 持续秒数
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// 工作人员请求所占比例（其余为公开验证）
+        #[arg(long, default_value_t = 0.5)]
+        staff_share: f64,
+        /// 工作人员请求 p99 上限（毫秒）
+        #[arg(long, default_value_t = 200.0)]
+        staff_p99_ms: f64,
+        /// 公开验证 p99 上限（毫秒）
+        #[arg(long, default_value_t = 20.0)]
+        verify_p99_ms: f64,
+        /// 以 JSON 输出报告
+        #[arg(long)]
+        json: bool,
+    },
     /// 毕业与升级：载入示例县，计时预览与执行（7月15日毕业，8月10日升级）
     Yearly {
         /// 学生人数
@@ -284,6 +314,26 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench { what: Bench::Yearly { students, year } } => xueji::bench::yearly(students, year).await?,
         Command::Bench { what: Bench::Import { rows, runs } } => {
             xueji::bench::import(&config, rows, runs).await?;
+        }
+        Command::Bench {
+            what: Bench::Load { base, accounts, user, rate, seconds, staff_share, staff_p99_ms, verify_p99_ms, json },
+        } => {
+            let accounts = accounts.unwrap_or_else(|| config.data_dir.join("demo-accounts.txt"));
+            let base = base.trim_end_matches('/').to_owned();
+            let opts = xueji::bench::load::LoadOptions {
+                base,
+                accounts,
+                user,
+                rate,
+                seconds,
+                staff_share,
+                staff_p99_ms,
+                verify_p99_ms,
+                json,
+            };
+            if !xueji::bench::load::load(&opts).await? {
+                return Ok(std::process::ExitCode::from(3));
+            }
         }
         Command::Bench { what: Bench::Archive { mib, big_mib, dir, rss_file } } => match rss_file {
             Some(file) => xueji::bench::archive_rss(&file, dir.as_deref().unwrap_or(&config.data_dir))?,

@@ -321,6 +321,29 @@ async fn a_newcomer_runs_the_readme() {
     assert_eq!(code, 0, "{text}");
     assert!(std::fs::read(work.join("roster.xlsx")).expect("export written").starts_with(b"PK"));
 
+    // The load generator against the same server (staff reads only: the
+    // verification pages are rate limited per address, as they should be).
+    let (code, text) = run(xueji(&work).args(["bench", "load", "--base", &server.base, "--json"]).args([
+        "--rate",
+        "20",
+        "--seconds",
+        "2",
+        "--staff-share",
+        "1",
+        "--staff-p99-ms",
+        "60000",
+    ]));
+    assert_eq!(code, 0, "{text}");
+    let json_start = text.find('{').expect("a JSON report");
+    // The report on stdout comes first; the progress notes on stderr follow it.
+    let report: Value = serde_json::Deserializer::from_str(&text[json_start..])
+        .into_iter()
+        .next()
+        .expect("a report")
+        .expect("the report is JSON");
+    assert_eq!(report["staff"]["requests"], 40, "{report:#}");
+    assert_eq!(report["staff"]["statuses"]["200"], 40, "{report:#}");
+
     // SIGTERM: a clean exit.
     let status = server.stop();
     assert!(status.success(), "xueji serve exits cleanly on SIGTERM: {status}");

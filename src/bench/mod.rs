@@ -1,5 +1,7 @@
 //! `xueji bench …`: measured figures for `docs/benchmarks.md`.
 
+pub mod load;
+
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::schools::{self, NewSchool};

@@ -3,7 +3,9 @@
 //! at a phone's size with WeChat's in-app browser's user agent: a graduation
 //! certificate is rendered, its QR code decoded from the printed page, the URL
 //! opened (有效 and the masked name), then a tampered URL (无法验证).
-//! Screenshots of both pages are kept in `target/test-artefacts/`.
+//! Screenshots of both pages are kept in `target/test-artefacts/`. At a
+//! desktop's size: a suspension carried through the pages by a registrar and
+//! the bureau, and the signing keys rotated and marked on `/keys`.
 //!
 //! Without chromedriver the test fails when `CI` is set and is skipped with a
 //! notice otherwise. `XUEJI_CHROMEDRIVER` and `XUEJI_CHROMIUM` name the
@@ -246,6 +248,48 @@ async fn wait_for_query(browser: &fantoccini::Client, part: &str) -> Result<(), 
     }
 }
 
+/// A headless Chromium at a desktop's size (1280×1000), its driver, and its
+/// profile directory (all ended and removed when dropped).
+async fn desktop_browser(
+    driver: &Path,
+    chromium: &Path,
+    log: &Path,
+) -> (KillOnDrop, fantoccini::Client, tempfile::TempDir) {
+    let profile = tempfile::tempdir().unwrap();
+    let (driver, driver_url) = start_chromedriver(driver, log).await;
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a WebDriver session in headless chromium");
+    (driver, browser, profile)
+}
+
+/// Signs `user` in on the sign-in page (after signing anyone else out).
+async fn sign_in_page(browser: &fantoccini::Client, base: &str, user: &str) -> Result<(), fantoccini::error::CmdError> {
+    browser.delete_all_cookies().await?;
+    browser.goto(&format!("{base}/login")).await?;
+    browser.find(Locator::Css("input[name=username]")).await?.send_keys(user).await?;
+    browser.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
+    browser.find(Locator::Css("form[action='/login'] button")).await?.click().await?;
+    browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("form[action='/logout']")).await?;
+    Ok(())
+}
+
 /// A registrar applies for a pupil's suspension on the student's page, uploads
 /// the hospital's diagnosis and signs the school's approval on the case page;
 /// the bureau signs its approval on the same page, in a desktop-sized
@@ -268,41 +312,10 @@ async fn a_registrar_and_the_bureau_carry_a_suspension_through_the_pages() {
     .unwrap();
     std::fs::write(&diagnosis, &png).unwrap();
 
-    let profile = tempfile::tempdir().unwrap();
-    let (_driver, driver_url) = start_chromedriver(&driver, &artefacts.join("chromedriver-workflow.log")).await;
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("chrome"));
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        }),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .expect("a WebDriver session in headless chromium");
+    let (_driver, browser, _profile) =
+        desktop_browser(&driver, &chromium, &artefacts.join("chromedriver-workflow.log")).await;
     let base = app.base.clone();
-    let sign_in = |user: &'static str| {
-        let browser = browser.clone();
-        let base = base.clone();
-        async move {
-            browser.delete_all_cookies().await?;
-            browser.goto(&format!("{base}/login")).await?;
-            browser.find(Locator::Css("input[name=username]")).await?.send_keys(user).await?;
-            browser.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
-            browser.find(Locator::Css("form[action='/login'] button")).await?.click().await?;
-            browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("form[action='/logout']")).await?;
-            Ok::<_, fantoccini::error::CmdError>(())
-        }
-    };
+    let sign_in = |user: &'static str| sign_in_page(&browser, &base, user);
     let outcome = async {
         // The registrar: the application from the student's page.
         sign_in("r2122019001").await?;
@@ -376,4 +389,60 @@ async fn a_registrar_and_the_bureau_carry_a_suspension_through_the_pages() {
     .await
     .unwrap();
     assert_eq!(events, ["enrolled", "application_opened", "suspended"]);
+}
+
+/// The bureau administrator rotates the signing key on `/keys`, then marks
+/// the old key compromised, in a desktop-sized headless Chromium; what the
+/// page says after each, and what the key store and the verification page
+/// then hold. Screenshot in `target/test-artefacts/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_rotates_a_key_and_marks_the_old_one_on_the_keys_page() {
+    let Some((driver, chromium)) = browser_binaries() else { return };
+    let artefacts = artefacts_dir();
+    let app = spawn_app().await;
+    let first = app.app.keys.active_signer().unwrap().kid().to_string();
+    let (_driver, browser, _profile) =
+        desktop_browser(&driver, &chromium, &artefacts.join("chromedriver-keys.log")).await;
+    let base = app.base.clone();
+    let rotate = "//form[input[@name='action' and @value='rotate']]";
+    let old_row = format!("//tr[.//code[text()='{first}']]");
+    let outcome = async {
+        sign_in_page(&browser, &base, "admin").await?;
+        browser.find(Locator::Css("a[href='/keys']")).await?.click().await?;
+        let before = browser.find(Locator::Css("main")).await?.text().await?;
+        browser.find(Locator::XPath(&format!("{rotate}//input[@name='reason']"))).await?.send_keys("年度轮换").await?;
+        browser.find(Locator::XPath(&format!("{rotate}//button"))).await?.click().await?;
+        wait_for_query(&browser, "ok=rotate").await?;
+        let rotated = browser.find(Locator::Css("main")).await?.text().await?;
+        browser
+            .find(Locator::XPath(&format!("{old_row}//input[@name='reason']")))
+            .await?
+            .send_keys("备份盘遗失")
+            .await?;
+        browser.find(Locator::XPath(&format!("{old_row}//button"))).await?.click().await?;
+        wait_for_query(&browser, "ok=compromise").await?;
+        let marked = browser.find(Locator::Css("main")).await?.text().await?;
+        let shot = browser.screenshot().await?;
+        Ok::<_, fantoccini::error::CmdError>((before, rotated, marked, shot))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (before, rotated, marked, shot) = outcome.expect("the browser session");
+    std::fs::write(artefacts.join("keys-page.png"), &shot).unwrap();
+
+    assert!(before.contains(&first) && before.contains("启用"), "{before}");
+    assert!(rotated.contains("已生成并启用新密钥"), "{rotated}");
+    let second = app.app.keys.active_signer().unwrap().kid().to_string();
+    assert_ne!(second, first);
+    assert!(rotated.contains(&second) && rotated.contains("停用（仅验证）"), "{rotated}");
+    assert!(marked.contains("已标记为泄露") && marked.contains("已泄露（全部作废）"), "{marked}");
+    let statuses: Vec<(String, String)> =
+        app.app.keys.list().iter().map(|k| (k.kid.to_string(), k.status.code().to_owned())).collect();
+    assert_eq!(statuses, [(first, "compromised".to_owned()), (second, "active".to_owned())]);
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, outcome FROM audit_log WHERE action LIKE 'key.%' ORDER BY id")
+            .fetch_all(&app.db().pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, [("key.rotate".into(), "ok".into()), ("key.compromise".into(), "ok".into())]);
 }

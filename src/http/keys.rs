@@ -83,7 +83,8 @@ fn done_message(code: &str) -> Option<&'static str> {
     Some(match code {
         "rotate" => "已生成并启用新密钥：此后打印的文书用新密钥签名，旧文书仍可验证。",
         "retire" => "密钥已停用：不再签名，它签发的文书仍可验证。",
-        "compromise" => "密钥已标记为泄露：它签发的所有文书验证失败，请重新打印；打印已改用新的启用密钥。",
+        "compromise" => "密钥已标记为泄露：它签发的所有文书验证失败，请重新打印。",
+        "compromise_active" => "密钥已标记为泄露：它签发的所有文书验证失败，请重新打印；打印已改用新生成的启用密钥。",
         _ => return None,
     })
 }
@@ -126,8 +127,15 @@ async fn form(State(app): State<Arc<Web>>, staff: Staff, Form(f): Form<KeyForm>)
     staff.check_csrf(&f.csrf)?;
     require_admin(&staff)?;
     let what = parse_change(&f.action, f.kid.as_deref())?;
+    let was_active = match what {
+        Change::Compromise(kid) => app.keys.active_signer().is_ok_and(|s| s.kid() == kid),
+        _ => false,
+    };
     match change(&app.db, &app.keys, &staff.actor, what, &f.reason).await {
-        Ok(_) => Ok(Redirect::to(&format!("/keys?ok={}", f.action)).into_response()),
+        Ok(_) => {
+            let done = if was_active { "compromise_active" } else { f.action.as_str() };
+            Ok(Redirect::to(&format!("/keys?ok={done}")).into_response())
+        }
         Err(e) if matches!(e, AppError::BadRequest { .. } | AppError::Conflict { .. }) => {
             show(&app, &staff, None, Some(e.to_string()), e.status())
         }

@@ -10,9 +10,9 @@
 //! public `/v/` page and its JSON, for documents the tool prints first.
 
 use anyhow::{Context, bail};
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode, header};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;

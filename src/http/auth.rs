@@ -214,12 +214,20 @@ fn session_cookie(app: &Web, token: &str, max_age: i64) -> HeaderValue {
 }
 
 async fn login_page(State(app): State<Arc<Web>>) -> Result<Response, PageError> {
-    login_form_response(&app, None, StatusCode::OK)
+    login_form_response(&app, None, "", StatusCode::OK)
 }
 
-fn login_form_response(app: &Web, error: Option<&str>, status: StatusCode) -> Result<Response, PageError> {
+/// The sign-in form; after a refusal it keeps the user name typed (an
+/// account name, never a password), so only the password is typed again.
+fn login_form_response(
+    app: &Web,
+    error: Option<&str>,
+    username: &str,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let csrf = users::new_token();
-    let page = render(app, "login.html", None, context! { csrf => csrf, error => error })?;
+    let username: String = username.trim().chars().take(64).collect();
+    let page = render(app, "login.html", None, context! { csrf => csrf, error => error, username => username })?;
     let secure = if app.config.secure_cookies { "; Secure" } else { "" };
     let cookie = HeaderValue::from_str(&format!(
         "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800{secure}"
@@ -259,10 +267,10 @@ async fn login_form(
 ) -> Result<Response, PageError> {
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
-        return login_form_response(&app, Some("表单已过期，请重新登录"), StatusCode::FORBIDDEN);
+        return login_form_response(&app, Some("表单已过期，请重新登录"), &form.username, StatusCode::FORBIDDEN);
     }
     match sign_in(&app, &headers, &client, Channel::Page, &form.username, &form.password).await? {
-        None => login_form_response(&app, Some("用户名或密码错误"), StatusCode::UNAUTHORIZED),
+        None => login_form_response(&app, Some("用户名或密码错误"), &form.username, StatusCode::UNAUTHORIZED),
         Some((_, token, _)) => Ok((
             [(header::SET_COOKIE, session_cookie(&app, &token, app.config.session_absolute_secs))],
             Redirect::to("/students"),

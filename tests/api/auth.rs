@@ -79,6 +79,17 @@ async fn the_sign_in_form_works_and_needs_its_token() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let page = app.login_page().await.text().await.unwrap();
     let token = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    // A wrong password: the form comes back with the user name kept, the password empty.
+    let res = app.sign_in_form(&[("username", "admin"), ("password", "wrong-1"), ("csrf", token.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let again = res.text().await.unwrap();
+    assert!(again.contains("用户名或密码错误"), "{again}");
+    assert!(
+        again.contains(r#"name="username" autocomplete="username" required maxlength="64" value="admin""#),
+        "{again}"
+    );
+    assert!(!again.contains("wrong-1"), "the password is never sent back");
+    let token = again.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let res = app.sign_in_form(&[("username", "admin"), ("password", PASSWORD), ("csrf", token.as_str())]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/students");

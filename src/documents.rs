@@ -36,8 +36,11 @@ pub struct Issued {
     pub verify_url: String,
     /// The PDF.
     pub pdf: RenderedPdf,
-    /// A file name for downloads (ASCII).
+    /// A file name for downloads (ASCII), for clients that cannot take the Chinese one.
     pub file_name: String,
+    /// The download name people see: the title, the student's name and
+    /// student number (`吉林省中小学生登记表-张三-G2201….pdf`), as the paper shows them.
+    pub display_name: String,
     /// The request it was rendered from (for batch printing).
     pub request: RenderRequest,
 }
@@ -357,6 +360,7 @@ async fn render(
         verify_url,
         pdf,
         file_name: format!("{}-{}.pdf", kind.code(), student.public_id),
+        display_name: format!("{}-{}-{}.pdf", kind.title_zh(), student.name, student.student_no),
         request,
     })
 }

@@ -63,15 +63,12 @@ pub async fn student_for(
     Ok(student)
 }
 
-/// A PDF answer: inline, with a download name.
-pub fn pdf_response(bytes: Vec<u8>, file_name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{file_name}\"")),
-        ],
-        bytes,
-    )
+/// A PDF answer: inline, named in Chinese (`filename*`) with the ASCII
+/// name as the fallback.
+pub fn pdf_response(issued: crate::documents::Issued) -> Response {
+    let disposition = crate::http::streams::disposition("inline", &issued.display_name, &issued.file_name);
+    let content_type = axum::http::HeaderValue::from_static("application/pdf");
+    ([(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, disposition)], issued.pdf.bytes)
         .into_response()
 }
 
@@ -83,7 +80,7 @@ async fn student_document(
     let kind = parse_kind(&kind)?;
     let student = student_for(&app, &staff, &id, "document.print").await?;
     let issued = crate::service::documents::print(&app, &staff.actor, &student, kind).await?;
-    Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
+    Ok(pdf_response(issued))
 }
 
 async fn list_api(

@@ -104,6 +104,12 @@ pub(crate) fn stream_body(reader: Box<dyn Read + Send>) -> Body {
 
 /// RFC 6266 `attachment` with an ASCII fallback and the UTF-8 name.
 pub(crate) fn attachment(name: &str, fallback: &str) -> HeaderValue {
+    disposition("attachment", name, fallback)
+}
+
+/// `Content-Disposition` of `kind` (`inline` or `attachment`) with the
+/// UTF-8 name (RFC 6266 `filename*`) and an ASCII fallback.
+pub(crate) fn disposition(kind: &str, name: &str, fallback: &str) -> HeaderValue {
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
@@ -112,7 +118,7 @@ pub(crate) fn attachment(name: &str, fallback: &str) -> HeaderValue {
             encoded.push_str(&format!("%{b:02X}"));
         }
     }
-    HeaderValue::from_str(&format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"))
+    HeaderValue::from_str(&format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 

@@ -301,7 +301,7 @@ async fn withdraw(
 async fn form(State(app): State<Arc<Web>>, staff: Staff, Path(id): Path<String>) -> Result<Response, AppError> {
     let case = cases::visible(&app, &staff.actor, &id).await?;
     let issued = cases::print_form(&app, &staff.actor, &case).await?;
-    Ok(pdf_response(issued.pdf.bytes, &issued.file_name))
+    Ok(pdf_response(issued))
 }
 
 /// What an uploaded proof is.

@@ -19,7 +19,7 @@ async fn a_form_names_the_student_and_its_qr_is_the_recorded_url() {
     let res = app.document_from_page(&id, "registration").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/pdf");
-    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("registration-"));
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
     let pdf = res.bytes().await.unwrap().to_vec();
     let text = pdftotext(&pdf);
     let (no, doc_id, sha, url): (String, String, String, String) = sqlx::query_as(
@@ -28,6 +28,10 @@ async fn a_form_names_the_student_and_its_qr_is_the_recorded_url() {
     .fetch_one(&app.db().pool)
     .await
     .unwrap();
+    // Named in Chinese as the paper is titled, with an ASCII name for old clients.
+    assert!(disposition.starts_with(&format!("inline; filename=\"registration-{id}.pdf\"; ")), "{disposition}");
+    let encoded = disposition.split("filename*=UTF-8''").nth(1).expect("a UTF-8 name");
+    assert_eq!(percent_decoded(encoded), format!("吉林省中小学生登记表-李𠮷䶮-{no}.pdf"));
     assert!(text.contains("李𠮷䶮"), "name with 𠮷 and 䶮 printed: {text}");
     assert!(text.contains(&no), "student number printed");
     assert!(text.contains(&doc_id), "document number printed");
@@ -205,4 +209,19 @@ async fn an_uploaded_photo_is_normalised_and_printed_and_a_bad_one_refused() {
     let after = app.document(&id, "registration").await.bytes().await.unwrap();
     assert_ne!(before, after, "the form now carries the photo");
     assert!(!pdftotext(&after).contains("贴照片处"));
+}
+
+/// `%XX` sequences decoded (the `filename*` of a download).
+fn percent_decoded(s: &str) -> String {
+    let mut out = Vec::new();
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+            out.push(u8::from_str_radix(&hex, 16).expect("two hex digits"));
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).expect("UTF-8")
 }

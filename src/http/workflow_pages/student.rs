@@ -334,7 +334,7 @@ pub(super) async fn run_student_action(
             };
             let result = direct::issue_recall(app, &staff.actor, id, &req).await;
             let (_, issued) = result?;
-            Ok(Done::Pdf(pdf_response(issued.pdf.bytes, &issued.file_name)))
+            Ok(Done::Pdf(pdf_response(issued)))
         }
         "delivery" => {
             let d = direct::Delivery {

@@ -7,11 +7,12 @@ use crate::error::AppError;
 use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
+use crate::http::streams::attachment;
 use crate::roster::{check, read};
 use crate::service::roster::ExportFormat;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,6 +28,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/roster", get(roster_page))
         .route("/roster/import", post(import_page))
         .route("/roster/export", get(export_page))
+        .route("/roster/template.xlsx", get(template))
         .route("/api/schools/{code}/roster", post(import_api).get(export_api))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
 }
@@ -144,13 +146,18 @@ async fn export(app: &Web, staff: &Staff, code: &str, format: Option<&str>) -> R
     let out = crate::service::roster::export(&app.db, &staff.actor, code, format).await?;
     let ext = format.ext();
     let name = format!("学籍名册-{}.{ext}", out.school_code);
-    let disposition = format!(
-        "attachment; filename=\"roster-{}.{ext}\"; filename*=UTF-8''{}",
-        out.school_code,
-        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-    );
-    Ok(([(header::CONTENT_TYPE, format.mime().to_owned()), (header::CONTENT_DISPOSITION, disposition)], out.bytes)
-        .into_response())
+    let disposition = attachment(&name, &format!("roster-{}.{ext}", out.school_code));
+    let mime = HeaderValue::from_static(format.mime());
+    Ok(([(header::CONTENT_TYPE, mime), (header::CONTENT_DISPOSITION, disposition)], out.bytes).into_response())
+}
+
+/// `GET /roster/template.xlsx`: the blank roster in the template's layout
+/// (the headers, required ones in red, every column as text), to fill in.
+async fn template(_staff: Staff) -> Result<Response, AppError> {
+    let bytes = crate::roster::export::write_xlsx(&[]).map_err(AppError::Internal)?;
+    let mime = HeaderValue::from_static(ExportFormat::Xlsx.mime());
+    let disposition = attachment("学籍名册模板.xlsx", "roster-template.xlsx");
+    Ok(([(header::CONTENT_TYPE, mime), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
 }
 
 async fn export_page(

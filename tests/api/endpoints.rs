@@ -179,6 +179,11 @@ pub trait Endpoints {
         self.fetch(&format!("/api/schools/{school}/roster{query}")).await
     }
 
+    /// `GET /roster/template.xlsx`: the blank roster.
+    async fn roster_template(&self) -> Response {
+        self.fetch("/roster/template.xlsx").await
+    }
+
     // ---- documents and certificates ----
 
     /// `GET /api/students/{pid}/documents/{kind}`: a printed form.

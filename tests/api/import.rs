@@ -283,3 +283,21 @@ async fn a_character_the_fonts_cannot_print_is_refused_with_its_code_point_and_n
     assert_eq!(report["inserted"], 3);
     assert!(!app.public_id("刘䶮").await.is_empty());
 }
+
+#[tokio::test]
+async fn the_blank_template_downloads_and_reads_back_as_an_empty_roster() {
+    let mut app = spawn_app().await;
+    assert_eq!(app.roster_template().await.status(), StatusCode::SEE_OTHER, "a page for signed-in staff");
+    app.login(&format!("r{TOWN}")).await;
+    let page = app.fetch("/roster").await.text().await.unwrap();
+    assert!(page.contains("href=\"/roster/template.xlsx\""), "the import page links it");
+    let res = app.roster_template().await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    // 学籍名册模板.xlsx, percent-encoded.
+    assert!(disposition.ends_with("''%E5%AD%A6%E7%B1%8D%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.xlsx"), "{disposition}");
+    // Every column the reader needs is there (a missing one is reported before this): only the rows are not.
+    let refused = xueji::roster::read::read(&res.bytes().await.unwrap()).unwrap_err();
+    assert_eq!(refused.code(), "import.no_rows");
+}

@@ -270,16 +270,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
             let coverage = xueji::render::Coverage::load(&config.fonts_dir()?).map_err(|e| anyhow::anyhow!("{e}"))?;
             let opts = check::Options { dry_run, create_classes, actor_id: None, today, coverage };
-            let report = check::import(&db, &school, sheet, &opts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            xueji::cli::write_audit(
-                &db,
-                if dry_run { "roster.check" } else { "roster.import" },
-                ("school", &school.code),
-                Some(school.id),
-                if report.errors.is_empty() { "ok" } else { "refused" },
-                &format!("rows={} errors={} inserted={}", report.rows, report.errors.len(), report.inserted),
-            )
-            .await?;
+            let actor = xueji::domain::Actor::cli(&xueji::config::os_user());
+            let report = xueji::service::roster::import(&db, &actor, &school, sheet, &opts)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

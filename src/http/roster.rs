@@ -59,18 +59,7 @@ async fn run_import(
         today: app.today(),
         coverage: app.coverage.clone(),
     };
-    let report = check::import(&app.db, school, sheet, &opts).await?;
-    staff
-        .audit(
-            app,
-            if dry_run { "roster.check" } else { "roster.import" },
-            ("school", &school.code),
-            Some(school.id),
-            if report.errors.is_empty() { "ok" } else { "refused" },
-            &format!("rows={} errors={} inserted={}", report.rows, report.errors.len(), report.inserted),
-        )
-        .await?;
-    Ok(report)
+    crate::service::roster::import(&app.db, &staff.actor, school, sheet, &opts).await
 }
 
 async fn import_page(

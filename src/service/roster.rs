@@ -1,10 +1,11 @@
-//! Roster export: a school's roll as the spreadsheet schools import, from
-//! the API, the pages or `xueji export`, audited once per export.
+//! Roster import and export: a school's roll as the spreadsheet schools
+//! use, from the API, the pages or the command line (`xueji import`,
+//! `xueji export`), audited once per import, check or export.
 
 use crate::db::{Db, schools};
 use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
-use crate::roster::export;
+use crate::roster::{check, export, read::Sheet};
 use crate::service::audit::Audit;
 
 /// The file an export writes.
@@ -82,4 +83,23 @@ pub async fn export(db: &Db, actor: &Actor, school_code: &str, format: ExportFor
     }
     .await;
     audit.close(db, result).await
+}
+
+/// Checks a roster against the rules and the database and, unless
+/// `opts.dry_run`, writes all its rows or none ([`check::import`]); one
+/// `roster.check` or `roster.import` audit row, `refused` when any row is.
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    school: &schools::School,
+    sheet: Sheet,
+    opts: &check::Options,
+) -> AppResult<check::Report> {
+    let report = check::import(db, school, sheet, opts).await?;
+    let action = if opts.dry_run { "roster.check" } else { "roster.import" };
+    let outcome = if report.errors.is_empty() { "ok" } else { "refused" };
+    let detail = format!("rows={} errors={} inserted={}", report.rows, report.errors.len(), report.inserted);
+    crate::service::audit::write(&db.pool, actor, action, ("school", &school.code), Some(school.id), outcome, &detail)
+        .await?;
+    Ok(report)
 }

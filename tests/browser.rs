@@ -137,31 +137,13 @@ async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
     let tampered = format!("{base}/v/{}", URL_SAFE_NO_PAD.encode(bytes));
 
     // A fresh headless Chromium the size of a phone, with WeChat's user agent.
-    let profile = tempfile::tempdir().unwrap();
-    let (_driver, driver_url) = start_chromedriver(&driver, &artefacts.join("chromedriver.log")).await;
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("chrome"));
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--hide-scrollbars", "--lang=zh-CN",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-            "mobileEmulation": {
-                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2.0, "touch": true, "mobile": true },
-                "userAgent": WECHAT_UA,
-            },
-        }),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .expect("a WebDriver session in headless chromium");
+    let phone = json!({
+        "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2.0, "touch": true, "mobile": true },
+        "userAgent": WECHAT_UA,
+    });
+    let (_driver, browser, _profile) =
+        headless_chromium(&driver, &chromium, &artefacts.join("chromedriver.log"), "--hide-scrollbars", Some(phone))
+            .await;
 
     let outcome = async {
         browser.goto(url).await?;
@@ -255,22 +237,35 @@ async fn desktop_browser(
     chromium: &Path,
     log: &Path,
 ) -> (KillOnDrop, fantoccini::Client, tempfile::TempDir) {
+    headless_chromium(driver, chromium, log, "--window-size=1280,1000", None).await
+}
+
+/// A fresh headless Chromium (its own profile, no network of its own) with
+/// one more argument and, for a phone, Chromium's mobile emulation.
+async fn headless_chromium(
+    driver: &Path,
+    chromium: &Path,
+    log: &Path,
+    extra_arg: &str,
+    mobile_emulation: Option<serde_json::Value>,
+) -> (KillOnDrop, fantoccini::Client, tempfile::TempDir) {
     let profile = tempfile::tempdir().unwrap();
     let (driver, driver_url) = start_chromedriver(driver, log).await;
+    let mut options = json!({
+        "binary": chromium,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--lang=zh-CN", extra_arg,
+            format!("--user-data-dir={}", profile.path().display()),
+        ],
+    });
+    if let Some(emulation) = mobile_emulation {
+        options["mobileEmulation"] = emulation;
+    }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--lang=zh-CN", "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        }),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&driver_url)

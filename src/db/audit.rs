@@ -1,33 +1,9 @@
 //! The audit log: every read of a student's personal data by staff, and every
 //! refused attempt, with who, when, what and from where. Append-only.
 
+pub use crate::domain::audit_chain::Entry;
 use crate::domain::audit_chain::Link;
 use sqlx::{Acquire, Any, Executor, Row};
-
-/// One audit entry to write.
-#[derive(Debug, Clone)]
-pub struct Entry<'a> {
-    /// The account (None for an anonymous attempt).
-    pub user_id: Option<i64>,
-    /// The account name, or `-`.
-    pub username: &'a str,
-    /// What was done: `student.view`, `student.list`, `student.search`, `roster.export`, …
-    pub action: &'a str,
-    /// What kind of thing: `student`, `school`, …
-    pub target_kind: &'a str,
-    /// Which: a student's public id, a school code.
-    pub target_id: &'a str,
-    /// The school the target belongs to.
-    pub school_id: Option<i64>,
-    /// `ok`, `denied` or `not_found`.
-    pub outcome: &'a str,
-    /// Client address.
-    pub client: &'a str,
-    /// How the actor came in: `page`, `api`, `cli`, `scheduler`.
-    pub via: &'a str,
-    /// Extra facts (never personal data): counts, filters.
-    pub detail: &'a str,
-}
 
 /// Writes an entry, chained to the one before it: the head row is locked,
 /// the entry's hash computed over its fields and the head's hash, the entry
@@ -40,20 +16,7 @@ pub async fn record<'a>(e: impl Acquire<'a, Database = Any>, entry: &Entry<'_>) 
         .fetch_one(&mut *tx)
         .await?;
     let at = super::now_text();
-    let hash = Link {
-        at: &at,
-        user_id: entry.user_id,
-        username: entry.username,
-        action: entry.action,
-        target_kind: entry.target_kind,
-        target_id: entry.target_id,
-        school_id: entry.school_id,
-        outcome: entry.outcome,
-        client: entry.client,
-        via: entry.via,
-        detail: entry.detail,
-    }
-    .hash(&prev);
+    let hash = Link { at: &at, entry: *entry }.hash(&prev);
     sqlx::query(
         "INSERT INTO audit_log (at, user_id, username, action, target_kind, target_id, school_id, outcome, client,
              detail, via, prev_hash, hash)
@@ -122,16 +85,18 @@ impl ChainRow {
     pub fn link(&self) -> Link<'_> {
         Link {
             at: &self.at,
-            user_id: self.user_id,
-            username: &self.username,
-            action: &self.action,
-            target_kind: &self.target_kind,
-            target_id: &self.target_id,
-            school_id: self.school_id,
-            outcome: &self.outcome,
-            client: &self.client,
-            via: &self.via,
-            detail: &self.detail,
+            entry: Entry {
+                user_id: self.user_id,
+                username: &self.username,
+                action: &self.action,
+                target_kind: &self.target_kind,
+                target_id: &self.target_id,
+                school_id: self.school_id,
+                outcome: &self.outcome,
+                client: &self.client,
+                via: &self.via,
+                detail: &self.detail,
+            },
         }
     }
 }

@@ -147,12 +147,12 @@ impl IntoResponse for AuthRejection {
 
 /// The client address from the connection (no proxy headers are trusted here).
 pub fn client_addr(parts: &Parts) -> String {
-    client_addr_of(&parts.extensions)
+    addr_text(parts.extensions.get::<ConnectInfo<SocketAddr>>().copied())
 }
 
-/// The client address from a request's extensions.
-pub fn client_addr_of(extensions: &axum::http::Extensions) -> String {
-    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string())
+/// A connection's client address as the audit log records it (`-` if unknown).
+pub fn addr_text(connection: Option<ConnectInfo<SocketAddr>>) -> String {
+    connection.map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string())
 }
 
 /// A cookie's value from the request.

@@ -431,7 +431,6 @@ fn envelope(
     verify_url: &str,
     head_teacher: Option<String>,
 ) -> Value {
-    let grade_label = Some(s.grade.label());
     json!({
         "document": {
             "id": doc_id,
@@ -450,34 +449,64 @@ fn envelope(
             "address": school.address,
         },
         "bureau": { "name": "农安县教育局" },
-        "student": {
-            "name": s.name,
-            "former_name": s.former_name,
-            "gender": s.gender.label(),
-            "birth_date": s.birth_date,
-            "ethnicity": s.ethnicity,
-            "id_type": s.id_type,
-            "id_number": s.id_number,
-            "student_no": s.student_no,
-            "birthplace": s.birthplace,
-            "nationality": s.nationality,
-            "household_address": s.household_address,
-            "household_type": s.household_type,
-            "current_address": s.current_address,
-            "left_behind": s.left_behind,
-            "migrant_child": s.migrant_child,
-            "special_needs": if s.special_needs { Some(s.disability_type.as_str()) } else { None },
-            "boarding": s.boarding,
-            "study_mode": if s.boarding { "住校" } else { "走读" },
-            "guardians": s.guardians,
-            "entry_date": s.entry_date,
-            "entry_mode": s.entry_mode,
-            "grade": grade_label,
-            "class_name": s.class_name(),
-            "head_teacher": head_teacher,
-            "status": s.status.label(),
-        }
+        "student": student_part(s, head_teacher),
     })
+}
+
+/// The student part of the envelope: every item of the record, labels for
+/// codes; an unknown item is `null`, so the form prints an empty cell.
+fn student_part(s: &Student, head_teacher: Option<String>) -> Value {
+    let grade_label = Some(s.grade.label());
+    let n = &s.national;
+    let label = |c: Option<crate::domain::national::Coded>| c.map(|c| c.label());
+    let items = [
+        ("name", json!(s.name)),
+        ("former_name", json!(s.former_name)),
+        ("pinyin", json!(s.pinyin)),
+        ("gender", json!(s.gender.label())),
+        ("birth_date", json!(s.birth_date)),
+        ("ethnicity", json!(s.ethnicity)),
+        ("id_type", json!(s.id_type)),
+        ("id_number", json!(s.id_number)),
+        ("id_valid", json!(n.id_valid)),
+        ("student_no", json!(s.student_no)),
+        ("birthplace", json!(s.birthplace)),
+        ("native_place", json!(n.native_place)),
+        ("nationality", json!(s.nationality)),
+        ("household_address", json!(s.household_address)),
+        ("household_type", json!(s.household_type)),
+        ("current_address", json!(s.current_address)),
+        ("mailing_address", json!(n.mailing_address)),
+        ("home_address", json!(n.home_address)),
+        ("phone", json!(n.phone)),
+        ("postcode", json!(n.postcode)),
+        ("health", json!(label(n.health))),
+        ("political_status", json!(label(n.political))),
+        ("hmt_overseas", json!(label(n.hmt))),
+        ("specialty", json!(n.specialty)),
+        ("only_child", json!(n.only_child)),
+        ("preschool", json!(n.preschool)),
+        ("left_behind", json!(n.is_left_behind())),
+        ("left_behind_kind", json!(label(n.left_behind))),
+        ("migrant_child", json!(n.migrant_child)),
+        ("orphan", json!(n.orphan)),
+        ("martyr_child", json!(n.martyr_child)),
+        ("disabled", json!(n.disabled())),
+        ("disability", json!(label(n.disability))),
+        ("special_needs", json!(label(n.inclusive.filter(|i| i.code() != "0")))),
+        ("inclusive", json!(n.in_inclusive_class())),
+        ("boarding", json!(n.boarding())),
+        ("study_mode", json!(label(n.study_mode))),
+        ("source", json!(n.source)),
+        ("guardians", json!(s.guardians)),
+        ("entry_date", json!(s.entry_date)),
+        ("entry_mode", json!(s.entry_mode)),
+        ("grade", json!(grade_label)),
+        ("class_name", json!(s.class_name())),
+        ("head_teacher", json!(head_teacher)),
+        ("status", json!(s.status.label())),
+    ];
+    Value::Object(items.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 /// Kind-specific parts the record itself can fill.

@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate};
 const COL_ID_NUMBER: &str = "身份证件号";
 const COL_BIRTH: &str = "出生日期";
 const COL_GENDER: &str = "性别";
-const COL_PHONE: &str = "监护人电话";
+const COL_PHONE: &str = "成员1联系电话";
 
 /// The kinds of mistakes, in the order they are planted when there is room
 /// for fewer than all of them.

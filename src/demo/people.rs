@@ -397,12 +397,17 @@ impl Gen {
             class: spec.class.to_string(),
             entry_date: format!("{}-09-01", spec.entry_year),
             entry_mode: entry_mode.to_owned(),
-            boarding: boarding.to_owned(),
-            left_behind: if fam.left_behind { YES } else { NO }.to_owned(),
+            study_mode: boarding.to_owned(),
+            left_behind: match (fam.left_behind, &fam.guardian2) {
+                (false, _) => "非留守儿童",
+                (true, Some(_)) => "单亲留守儿童",
+                (true, None) => "双亲留守儿童",
+            }
+            .to_owned(),
             migrant_child: if fam.migrant && ctx.county_town { YES } else { NO }.to_owned(),
-            special_needs: special_needs.to_owned(),
+            inclusive: special_needs.to_owned(),
             disability_type: disability.to_owned(),
-            student_no: String::new(),
+            ..Row::default()
         };
         (row, fam_index)
     }

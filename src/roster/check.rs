@@ -267,6 +267,9 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
     }
 
     errors.sort_by_key(|e| e.row);
+    for e in &mut errors {
+        e.column = sheet.header_in_file(e.column);
+    }
     let error_rows: std::collections::HashSet<usize> = errors.iter().map(|e| e.row).chain(unplaced).collect();
     let mut report = Report {
         rows: total,

@@ -4,61 +4,131 @@
 
 use super::{COLUMNS, Row};
 use crate::db::schools::School;
-use crate::db::students;
-use crate::domain::{Gender, Grade};
+use crate::db::students::{self, Guardian, Student};
+use crate::domain::national::{self, Coded};
 use rust_xlsxwriter::{Format, Workbook};
 
 /// The roster rows of a school's students who are on its roll (在籍, 转出中, 疑似辍学, 休学), by grade and class.
 pub async fn rows_for_school(conn: &mut sqlx::AnyConnection, school: &School) -> Result<Vec<Row>, sqlx::Error> {
     let roll = students::roll_of_school(&mut *conn, school.id).await?;
     let guardians = students::guardians_of_school(&mut *conn, school.id).await?;
-    let mut by_student: std::collections::HashMap<i64, Vec<(String, String, String)>> = Default::default();
-    for g in guardians {
-        by_student.entry(g.student_id).or_default().push((g.name, g.relation, g.phone));
+    let mut by_student: std::collections::HashMap<i64, Vec<Guardian>> = Default::default();
+    for (student_id, g) in guardians {
+        by_student.entry(student_id).or_default().push(g);
     }
-    let yes = |v: bool| if v { "是" } else { "否" }.to_owned();
-    Ok(roll
-        .into_iter()
-        .map(|s| {
-            let gs = by_student.remove(&s.id).unwrap_or_default();
-            let g = |i: usize| gs.get(i).cloned().unwrap_or_default();
-            let grade = s.grade;
-            Row {
-                name: s.name,
-                former_name: s.former_name,
-                pinyin: s.pinyin,
-                gender: Gender::parse(&s.gender).map(Gender::label).unwrap_or_default().to_owned(),
-                birth_date: s.birth_date,
-                birthplace: s.birthplace,
-                ethnicity: s.ethnicity,
-                nationality: s.nationality,
-                id_type: s.id_type,
-                id_number: s.id_number.unwrap_or_default(),
-                household_address: s.household_address,
-                household_type: s.household_type,
-                current_address: s.current_address,
-                guardian1_name: g(0).0,
-                guardian1_relation: g(0).1,
-                guardian1_phone: g(0).2,
-                guardian2_name: g(1).0,
-                guardian2_relation: g(1).1,
-                guardian2_phone: g(1).2,
-                grade: u8::try_from(grade)
-                    .ok()
-                    .and_then(|g| Grade::new(g).ok())
-                    .map_or_else(|| grade.to_string(), |g| g.label().to_owned()),
-                class: s.class_number.map(|n| n.to_string()).unwrap_or_default(),
-                entry_date: s.entry_date,
-                entry_mode: s.entry_mode,
-                boarding: if s.boarding { "住校" } else { "走读" }.to_owned(),
-                left_behind: yes(s.left_behind),
-                migrant_child: yes(s.migrant_child),
-                special_needs: yes(s.special_needs),
-                disability_type: s.disability_type,
-                student_no: s.student_no,
-            }
-        })
-        .collect())
+    Ok(roll.iter().map(|s| row_of(s, by_student.get(&s.id).map(Vec::as_slice).unwrap_or_default())).collect())
+}
+
+fn label(c: Option<Coded>) -> String {
+    c.map(Coded::label).unwrap_or_default().to_owned()
+}
+
+fn flag(v: Option<bool>) -> String {
+    national::flag_label(v).to_owned()
+}
+
+/// A student's record as a roster row: every item as the template spells it,
+/// unknown items empty (so that importing the row again keeps them unknown).
+pub fn row_of(s: &Student, guardians: &[Guardian]) -> Row {
+    let n = &s.national;
+    let mut row = Row {
+        name: s.name.clone(),
+        former_name: s.former_name.clone(),
+        pinyin: s.pinyin.clone(),
+        gender: s.gender.label().to_owned(),
+        birth_date: s.birth_date.to_string(),
+        birthplace: s.birthplace.clone(),
+        birthplace_code: n.birthplace_code.clone(),
+        native_place: n.native_place.clone(),
+        ethnicity: s.ethnicity.clone(),
+        nationality: s.nationality.clone(),
+        id_type: s.id_type.clone(),
+        id_number: s.id_number.clone().unwrap_or_default(),
+        id_valid: n.id_valid.clone(),
+        hmt: label(n.hmt),
+        political: label(n.political),
+        health: label(n.health),
+        household_address: s.household_address.clone(),
+        household_type: s.household_type.clone(),
+        specialty: n.specialty.clone(),
+        aux_no: n.aux_no.clone(),
+        seat_no: n.seat_no.clone(),
+        grade: s.grade.label().to_owned(),
+        class: s.class_number.map(|n| n.to_string()).unwrap_or_default(),
+        entry_date: s.entry_date.clone(),
+        entry_mode: s.entry_mode.clone(),
+        study_mode: label(n.study_mode),
+        source: n.source.clone(),
+        current_address: s.current_address.clone(),
+        mailing_address: n.mailing_address.clone(),
+        home_address: n.home_address.clone(),
+        phone: n.phone.clone(),
+        postcode: n.postcode.clone(),
+        email: n.email.clone(),
+        homepage: n.homepage.clone(),
+        only_child: flag(n.only_child),
+        preschool: flag(n.preschool),
+        left_behind: label(n.left_behind),
+        migrant_child: flag(n.migrant_child),
+        orphan: flag(n.orphan),
+        martyr_child: flag(n.martyr_child),
+        inclusive: label(n.inclusive),
+        disability_type: label(n.disability),
+        registered_on: s.registered_on.clone(),
+        student_no: s.student_no.clone(),
+        ..Row::default()
+    };
+    for (i, g) in guardians.iter().take(2).enumerate() {
+        let cells: [&mut String; 12] = if i == 0 {
+            [
+                &mut row.guardian1_name,
+                &mut row.guardian1_relation,
+                &mut row.guardian1_relation_note,
+                &mut row.guardian1_current_address,
+                &mut row.guardian1_household_address,
+                &mut row.guardian1_phone,
+                &mut row.guardian1_is_guardian,
+                &mut row.guardian1_id_type,
+                &mut row.guardian1_id_number,
+                &mut row.guardian1_ethnicity,
+                &mut row.guardian1_workplace,
+                &mut row.guardian1_job_title,
+            ]
+        } else {
+            [
+                &mut row.guardian2_name,
+                &mut row.guardian2_relation,
+                &mut row.guardian2_relation_note,
+                &mut row.guardian2_current_address,
+                &mut row.guardian2_household_address,
+                &mut row.guardian2_phone,
+                &mut row.guardian2_is_guardian,
+                &mut row.guardian2_id_type,
+                &mut row.guardian2_id_number,
+                &mut row.guardian2_ethnicity,
+                &mut row.guardian2_workplace,
+                &mut row.guardian2_job_title,
+            ]
+        };
+        let values = [
+            &g.name,
+            &g.relation,
+            &g.relation_note,
+            &g.current_address,
+            &g.household_address,
+            &g.phone,
+            national::flag_label(g.is_guardian),
+            &g.id_type,
+            &g.id_number,
+            &g.ethnicity,
+            &g.workplace,
+            &g.job_title,
+        ];
+        for (cell, value) in cells.into_iter().zip(values) {
+            value.clone_into(cell);
+        }
+    }
+    row
 }
 
 /// The rows as an xlsx workbook in the template's layout.
@@ -76,9 +146,11 @@ pub fn write_xlsx(rows: &[Row]) -> anyhow::Result<Vec<u8>> {
         sheet.set_column_width(
             c,
             match col.header {
-                "身份证件号" | "学籍号" => 22.0,
-                "户口所在地" | "现住址" => 30.0,
-                "出生日期" | "入学日期" | "监护人电话" | "监护人2电话" => 13.0,
+                h if h.ends_with("身份证件号") || h == "学籍号" => 22.0,
+                h if h.ends_with("所在地") || h.ends_with("住址") || h.ends_with("地址") || h.ends_with("工作单位") => {
+                    30.0
+                }
+                h if h.ends_with("日期") || h.ends_with("电话") => 13.0,
                 _ => 10.0,
             },
         )?;

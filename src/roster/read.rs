@@ -30,6 +30,16 @@ pub struct Sheet {
     pub unknown_columns: Vec<String>,
     /// Cells refused while reading (e.g. an ID number stored as a number).
     pub cell_problems: Vec<CellProblem>,
+    /// `(template header, header in the file)` for columns the file names by
+    /// an older header, so that a refusal names the column the registrar sees.
+    pub renamed: Vec<(&'static str, &'static str)>,
+}
+
+impl Sheet {
+    /// The header this file uses for a template column.
+    pub fn header_in_file(&self, header: &'static str) -> &'static str {
+        self.renamed.iter().find(|(h, _)| *h == header).map_or(header, |(_, a)| a)
+    }
 }
 
 fn file_error(code: &'static str, message: impl Into<String>) -> AppError {
@@ -156,7 +166,7 @@ fn from_grid(grid: Grid) -> Result<Sheet, AppError> {
     let headers: Vec<String> = header.iter().map(|c| normalise_header(&c.text)).collect();
     let mut index = [None; COLUMNS.len()];
     for (i, col) in COLUMNS.iter().enumerate() {
-        index[i] = headers.iter().position(|h| h == col.header);
+        index[i] = headers.iter().position(|h| col.is(h));
     }
     let missing: Vec<&str> =
         COLUMNS.iter().zip(&index).filter(|(c, i)| c.required && i.is_none()).map(|(c, _)| c.header).collect();
@@ -167,8 +177,16 @@ fn from_grid(grid: Grid) -> Result<Sheet, AppError> {
         ));
     }
     let unknown_columns =
-        headers.iter().filter(|h| !h.is_empty() && !COLUMNS.iter().any(|c| c.header == **h)).cloned().collect();
-    let mut sheet = Sheet { unknown_columns, ..Sheet::default() };
+        headers.iter().filter(|h| !h.is_empty() && !COLUMNS.iter().any(|c| c.is(h))).cloned().collect();
+    let renamed = COLUMNS
+        .iter()
+        .zip(&index)
+        .filter_map(|(c, i)| {
+            let h = &headers[(*i)?];
+            c.aliases.iter().find(|a| **a == h.as_str()).map(|a| (c.header, *a))
+        })
+        .collect();
+    let mut sheet = Sheet { unknown_columns, renamed, ..Sheet::default() };
     for (row_no, cells) in rows {
         if sheet.rows.len() >= MAX_ROWS {
             return Err(file_error(
@@ -179,7 +197,8 @@ fn from_grid(grid: Grid) -> Result<Sheet, AppError> {
         let mut row = Row::default();
         for ((slot, col), i) in row.cells_mut().into_iter().zip(COLUMNS.iter()).zip(index) {
             let Some(cell) = i.and_then(|i| cells.get(i)) else { continue };
-            if cell.numeric && matches!(col.header, "身份证件号" | "学籍号") && cell.text.len() > 15 {
+            if cell.numeric && (col.header.ends_with("身份证件号") || col.header == "学籍号") && cell.text.len() > 15
+            {
                 sheet.cell_problems.push(CellProblem {
                     row: row_no,
                     column: col.header,

@@ -6,70 +6,12 @@
 use super::Row;
 use super::check::{Options, RowError};
 use crate::db::schools::School;
-use crate::db::students::{Guardian, NewStudent};
+use crate::db::students::{Guardian, NationalItems, NewStudent};
+use crate::domain::national::{self, Coded, Table};
 use crate::domain::student_no::StudentNoKind;
 use crate::domain::{DomainError, Gender, Grade, IdNumber, StudentNo, check_entry_age, first_grade_year};
 use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
-
-const ETHNIC_GROUPS: [&str; 56] = [
-    "汉族",
-    "蒙古族",
-    "回族",
-    "藏族",
-    "维吾尔族",
-    "苗族",
-    "彝族",
-    "壮族",
-    "布依族",
-    "朝鲜族",
-    "满族",
-    "侗族",
-    "瑶族",
-    "白族",
-    "土家族",
-    "哈尼族",
-    "哈萨克族",
-    "傣族",
-    "黎族",
-    "傈僳族",
-    "佤族",
-    "畲族",
-    "高山族",
-    "拉祜族",
-    "水族",
-    "东乡族",
-    "纳西族",
-    "景颇族",
-    "柯尔克孜族",
-    "土族",
-    "达斡尔族",
-    "仫佬族",
-    "羌族",
-    "布朗族",
-    "撒拉族",
-    "毛南族",
-    "仡佬族",
-    "锡伯族",
-    "阿昌族",
-    "普米族",
-    "塔吉克族",
-    "怒族",
-    "乌孜别克族",
-    "俄罗斯族",
-    "鄂温克族",
-    "德昂族",
-    "保安族",
-    "裕固族",
-    "京族",
-    "塔塔尔族",
-    "独龙族",
-    "鄂伦春族",
-    "赫哲族",
-    "门巴族",
-    "珞巴族",
-    "基诺族",
-];
 
 /// A row that passed the per-row checks.
 pub(super) struct Candidate {
@@ -132,15 +74,205 @@ impl RowChecker<'_> {
         }
     }
 
-    fn flag(&mut self, column: &'static str, value: &str) -> bool {
-        match value.trim() {
-            "是" | "Y" | "y" | "1" | "true" => true,
-            "否" | "N" | "n" | "0" | "false" | "" => false,
-            other => {
-                self.fail(column, other, "import.flag_invalid", format!("{column}只能填“是”或“否”"));
-                false
+    /// A yes/no item: `None` when the cell is empty (unknown).
+    fn flag(&mut self, column: &'static str, value: &str) -> Option<bool> {
+        national::parse_flag(column, value).unwrap_or_else(|e| {
+            self.fail(column, value.trim(), e.code, format!("{column}只能填“是”或“否”（不知道时留空）"));
+            None
+        })
+    }
+
+    /// A coded item: a code, a label or a known spelling; `None` when empty.
+    fn coded(&mut self, column: &'static str, value: &str, table: &'static Table) -> Option<Coded> {
+        table.parse(value).unwrap_or_else(|e| {
+            self.fail(
+                column,
+                value.trim(),
+                e.code,
+                format!("{column}“{}”无效（可填：{}）", value.trim(), table.choices()),
+            );
+            None
+        })
+    }
+
+    /// A text item the record keeps as a label: a code becomes its label, a
+    /// label or a known finer spelling is kept as written, anything else is refused.
+    fn labelled(&mut self, column: &'static str, value: &str, table: &'static Table) -> String {
+        let v = value.trim();
+        if v.is_empty() || table.entries.iter().any(|(_, l)| *l == v) || table.aliases.iter().any(|(a, _)| *a == v) {
+            return v.to_owned();
+        }
+        match table.by_code(v) {
+            Some(c) => c.label().to_owned(),
+            None => {
+                self.fail(column, v, table.error_code, format!("{column}“{v}”无效（可填：{}）", table.choices()));
+                String::new()
             }
         }
+    }
+
+    /// A date, or a month (`YYYYMM`, `YYYY-MM`, `YYYY年MM月`) read as its first day.
+    fn month_or_date(&mut self, column: &'static str, value: &str) -> Option<NaiveDate> {
+        let v = value.trim();
+        let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+        let is_month =
+            digits.len() == 6 && v.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '/' | '.' | '年' | '月'));
+        if is_month {
+            let (y, m) = digits.split_at(4);
+            if let (Ok(y), Ok(m)) = (y.parse::<i32>(), m.parse::<u32>())
+                && let Some(d) = NaiveDate::from_ymd_opt(y, m, 1)
+            {
+                return Some(d);
+            }
+        }
+        self.date(column, value)
+    }
+
+    /// Optional text of a fixed shape (digits of given lengths); empty is fine.
+    fn digits(&mut self, column: &'static str, value: &str, lens: &[usize], what: &str) -> String {
+        let v = value.trim();
+        let shaped = lens.contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit());
+        if !v.is_empty() && !shaped {
+            self.fail(column, v, "import.format_invalid", format!("{column}“{v}”应为{what}"));
+        }
+        v.to_owned()
+    }
+
+    /// One family member: all of 姓名, 关系, 联系电话 when any item is given
+    /// (or always, for the first); the other items optional.
+    fn member(&mut self, n: usize, m: &Member<'_>, required: bool) -> Option<Guardian> {
+        let h = if n == 1 { &MEMBER1 } else { &MEMBER2 };
+        let any = m.cells().iter().any(|v| !v.trim().is_empty());
+        if !required && !any {
+            return None;
+        }
+        let name = self.required(h[0], m.name);
+        let relation = self.required(h[1], m.relation);
+        let phone = self.required(h[5], m.phone).and_then(|p| self.phone(h[5], &p));
+        let relation_note = self.optional(h[2], m.relation_note);
+        let current_address = self.optional(h[3], m.current_address);
+        let household_address = self.optional(h[4], m.household_address);
+        let is_guardian = self.flag(h[6], m.is_guardian);
+        let id_type = self.labelled(h[7], m.id_type, &national::ID_TYPE);
+        let id_number = self.optional(h[8], m.id_number).to_uppercase();
+        if !id_number.is_empty()
+            && (id_type.is_empty() || id_type == "居民身份证")
+            && let Err(e) = IdNumber::parse(&id_number)
+        {
+            self.fail(h[8], &id_number, e.code, format!("{}：{}", h[8], e.message));
+        }
+        let ethnicity = self.optional(h[9], m.ethnicity);
+        let ethnicity = match national::ETHNICITY.parse(&ethnicity) {
+            Ok(v) => v.map(|v| v.label().to_owned()).unwrap_or_default(),
+            Err(_) => {
+                self.fail(
+                    h[9],
+                    &ethnicity,
+                    "import.ethnicity_invalid",
+                    format!("{}“{ethnicity}”不是有效的民族名称", h[9]),
+                );
+                String::new()
+            }
+        };
+        let workplace = self.optional(h[10], m.workplace);
+        let job_title = self.optional(h[11], m.job_title);
+        Some(Guardian {
+            name: name?,
+            relation: relation?,
+            phone: phone?,
+            workplace,
+            relation_note,
+            current_address,
+            household_address,
+            is_guardian,
+            id_type,
+            id_number,
+            ethnicity,
+            job_title,
+        })
+    }
+
+    /// The national items beyond the core ones.
+    fn national(&mut self, r: &Row) -> Option<NationalItems> {
+        let left_behind = if r.left_behind.trim() == "是" {
+            self.fail(
+                "是否留守儿童",
+                "是",
+                "national.left_behind_invalid",
+                "是否留守儿童须写明“单亲留守儿童”或“双亲留守儿童”（代码1或2），“是”分不出是哪一种",
+            );
+            None
+        } else {
+            self.coded("是否留守儿童", &r.left_behind, &national::LEFT_BEHIND)
+        };
+        let disability = self.coded("残疾类型", &r.disability_type, &national::DISABILITY);
+        let inclusive = match r.inclusive.trim() {
+            // 是: the kind of placement follows the disability.
+            "是" => match disability.map(|d| d.code()) {
+                None | Some("0") => {
+                    self.fail(
+                        "残疾类型",
+                        r.disability_type.trim(),
+                        "import.disability_required",
+                        "随班就读学生须填写残疾类型",
+                    );
+                    None
+                }
+                Some(d) => national::INCLUSIVE.by_code(match d {
+                    "1" => "1",
+                    "2" => "2",
+                    "5" => "3",
+                    _ => "4",
+                }),
+            },
+            _ => {
+                let v = self.coded("随班就读", &r.inclusive, &national::INCLUSIVE);
+                if v.is_some_and(|v| v.code() != "0") && disability.is_none_or(|d| d.code() == "0") {
+                    self.fail(
+                        "残疾类型",
+                        r.disability_type.trim(),
+                        "import.disability_required",
+                        "随班就读学生须填写残疾类型",
+                    );
+                }
+                v
+            }
+        };
+        let phone = r.phone.trim();
+        let phone =
+            if phone.is_empty() { String::new() } else { self.phone("联系电话", phone).unwrap_or_default() };
+        let email = self.optional("电子信箱", &r.email);
+        if !email.is_empty() && (!email.contains('@') || email.contains(char::is_whitespace)) {
+            self.fail("电子信箱", &email, "import.format_invalid", format!("电子信箱“{email}”不是有效的邮箱地址"));
+        }
+        let items = NationalItems {
+            native_place: self.optional("籍贯", &r.native_place),
+            birthplace_code: self.digits("出生地行政区划代码", &r.birthplace_code, &[6, 12], "6位或12位行政区划代码"),
+            hmt: self.coded("港澳台侨外", &r.hmt, &national::HMT),
+            political: self.coded("政治面貌", &r.political, &national::POLITICAL),
+            health: self.coded("健康状况", &r.health, &national::HEALTH),
+            id_valid: self.optional("身份证件有效期", &r.id_valid),
+            specialty: self.optional("特长", &r.specialty),
+            aux_no: self.optional("学籍辅号", &r.aux_no),
+            seat_no: self.optional("班内学号", &r.seat_no),
+            study_mode: self.coded("就读方式", &r.study_mode, &national::STUDY_MODE),
+            source: self.optional("学生来源", &r.source),
+            mailing_address: self.optional("通信地址", &r.mailing_address),
+            home_address: self.optional("家庭地址", &r.home_address),
+            phone,
+            postcode: self.digits("邮政编码", &r.postcode, &[6], "6位数字"),
+            email,
+            homepage: self.optional("主页地址", &r.homepage),
+            only_child: self.flag("是否独生子女", &r.only_child),
+            preschool: self.flag("是否受过学前教育", &r.preschool),
+            left_behind,
+            migrant_child: self.flag("是否进城务工人员随迁子女", &r.migrant_child),
+            orphan: self.flag("是否孤儿", &r.orphan),
+            martyr_child: self.flag("是否烈士或优抚子女", &r.martyr_child),
+            inclusive,
+            disability,
+        };
+        Some(items)
     }
 
     fn date(&mut self, column: &'static str, value: &str) -> Option<NaiveDate> {
@@ -177,6 +309,107 @@ impl RowChecker<'_> {
     }
 }
 
+const MEMBER1: [&str; 12] = [
+    "成员1姓名",
+    "成员1关系",
+    "成员1关系说明",
+    "成员1现住址",
+    "成员1户口所在地",
+    "成员1联系电话",
+    "成员1是否监护人",
+    "成员1身份证件类型",
+    "成员1身份证件号",
+    "成员1民族",
+    "成员1工作单位",
+    "成员1职务",
+];
+const MEMBER2: [&str; 12] = [
+    "成员2姓名",
+    "成员2关系",
+    "成员2关系说明",
+    "成员2现住址",
+    "成员2户口所在地",
+    "成员2联系电话",
+    "成员2是否监护人",
+    "成员2身份证件类型",
+    "成员2身份证件号",
+    "成员2民族",
+    "成员2工作单位",
+    "成员2职务",
+];
+
+/// The cells of one family member of a row.
+pub(super) struct Member<'a> {
+    name: &'a str,
+    relation: &'a str,
+    relation_note: &'a str,
+    current_address: &'a str,
+    household_address: &'a str,
+    phone: &'a str,
+    is_guardian: &'a str,
+    id_type: &'a str,
+    id_number: &'a str,
+    ethnicity: &'a str,
+    workplace: &'a str,
+    job_title: &'a str,
+}
+
+impl Member<'_> {
+    fn cells(&self) -> [&str; 12] {
+        [
+            self.name,
+            self.relation,
+            self.relation_note,
+            self.current_address,
+            self.household_address,
+            self.phone,
+            self.is_guardian,
+            self.id_type,
+            self.id_number,
+            self.ethnicity,
+            self.workplace,
+            self.job_title,
+        ]
+    }
+}
+
+impl Row {
+    /// The cells of family member 1 or 2.
+    pub(super) fn member(&self, n: usize) -> Member<'_> {
+        if n == 1 {
+            Member {
+                name: &self.guardian1_name,
+                relation: &self.guardian1_relation,
+                relation_note: &self.guardian1_relation_note,
+                current_address: &self.guardian1_current_address,
+                household_address: &self.guardian1_household_address,
+                phone: &self.guardian1_phone,
+                is_guardian: &self.guardian1_is_guardian,
+                id_type: &self.guardian1_id_type,
+                id_number: &self.guardian1_id_number,
+                ethnicity: &self.guardian1_ethnicity,
+                workplace: &self.guardian1_workplace,
+                job_title: &self.guardian1_job_title,
+            }
+        } else {
+            Member {
+                name: &self.guardian2_name,
+                relation: &self.guardian2_relation,
+                relation_note: &self.guardian2_relation_note,
+                current_address: &self.guardian2_current_address,
+                household_address: &self.guardian2_household_address,
+                phone: &self.guardian2_phone,
+                is_guardian: &self.guardian2_is_guardian,
+                id_type: &self.guardian2_id_type,
+                id_number: &self.guardian2_id_number,
+                ethnicity: &self.guardian2_ethnicity,
+                workplace: &self.guardian2_workplace,
+                job_title: &self.guardian2_job_title,
+            }
+        }
+    }
+}
+
 pub(super) fn class_number(value: &str) -> Option<i64> {
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
     let rest_ok = value.chars().all(|c| c.is_ascii_digit() || matches!(c, '班' | '(' | ')' | '（' | '）' | ' '));
@@ -198,14 +431,13 @@ pub(super) fn check_row(
     let gender =
         c.required("性别", &r.gender).and_then(|g| Gender::parse(&g).map_err(|e| c.domain("性别", &r.gender, e)).ok());
     let birth = c.required("出生日期", &r.birth_date).and_then(|d| c.date("出生日期", &d));
-    let ethnicity = c.required("民族", &r.ethnicity);
-    if let Some(e) = &ethnicity
-        && !ETHNIC_GROUPS.contains(&e.as_str())
-        && e != "其他"
-        && e != "外国血统中国籍人士"
-    {
-        c.fail("民族", e, "import.ethnicity_invalid", format!("民族“{e}”不是有效的民族名称（如“汉族”“满族”）"));
-    }
+    let ethnicity = c.required("民族", &r.ethnicity).and_then(|e| match national::ETHNICITY.parse(&e) {
+        Ok(v) => v.map(|v| v.label().to_owned()),
+        Err(_) => {
+            c.fail("民族", &e, "import.ethnicity_invalid", format!("民族“{e}”不是有效的民族名称（如“汉族”“满族”）"));
+            None
+        }
+    });
     let id_type = c.required("身份证件类型", &r.id_type);
     let mut id_number = None;
     let mut provisional = None;
@@ -253,20 +485,12 @@ pub(super) fn check_row(
     }
     let household_address = c.required("户口所在地", &r.household_address);
     let current_address = c.required("现住址", &r.current_address);
-    let g1_name = c.required("监护人姓名", &r.guardian1_name);
-    let g1_relation = c.required("监护人关系", &r.guardian1_relation);
-    let g1_phone = c.required("监护人电话", &r.guardian1_phone).and_then(|p| c.phone("监护人电话", &p));
     let mut guardians = Vec::new();
-    if let (Some(name), Some(relation), Some(phone)) = (g1_name, g1_relation, g1_phone) {
-        guardians.push(Guardian { name, relation, phone, workplace: String::new() });
+    if let Some(g) = c.member(1, &r.member(1), true) {
+        guardians.push(g);
     }
-    if [&r.guardian2_name, &r.guardian2_relation, &r.guardian2_phone].iter().any(|v| !v.trim().is_empty()) {
-        let n = c.required("监护人2姓名", &r.guardian2_name);
-        let rel = c.required("监护人2关系", &r.guardian2_relation);
-        let p = c.required("监护人2电话", &r.guardian2_phone).and_then(|p| c.phone("监护人2电话", &p));
-        if let (Some(name), Some(relation), Some(phone)) = (n, rel, p) {
-            guardians.push(Guardian { name, relation, phone, workplace: String::new() });
-        }
+    if let Some(g) = c.member(2, &r.member(2), false) {
+        guardians.push(g);
     }
     let grade = c.required("年级", &r.grade).and_then(|g| {
         Grade::parse(&g).and_then(|g| g.check_school(school.kind)).map_err(|e| c.domain("年级", &r.grade, e)).ok()
@@ -292,23 +516,20 @@ pub(super) fn check_row(
             NaiveDate::from_ymd_opt(crate::domain::school_year_start(today) - i32::from(g.number() - first), 9, 1)
         })
     } else {
-        c.date("入学日期", &r.entry_date)
+        c.month_or_date("入学日期", &r.entry_date)
     };
-    let boarding = match r.boarding.trim() {
-        "住校" => true,
-        "走读" | "" => false,
-        other => {
-            c.fail("就读方式", other, "import.boarding_invalid", "就读方式只能填“走读”或“住校”");
-            false
-        }
+    let registered_on = if r.registered_on.trim().is_empty() {
+        Some(today)
+    } else {
+        c.date("报到日期", &r.registered_on).filter(|d| {
+            let future = *d > today;
+            if future {
+                c.fail("报到日期", &r.registered_on, "import.date_future", "报到日期晚于今天");
+            }
+            !future
+        })
     };
-    let left_behind = c.flag("是否留守儿童", &r.left_behind);
-    let migrant_child = c.flag("是否进城务工人员随迁子女", &r.migrant_child);
-    let special_needs = c.flag("是否随班就读", &r.special_needs);
-    let disability_type = c.optional("残疾类型", &r.disability_type);
-    if special_needs && disability_type.is_empty() {
-        c.fail("残疾类型", "", "import.disability_required", "随班就读学生须填写残疾类型");
-    }
+    let national = c.national(r);
     let given_no = r.student_no.trim();
     let mut student_no = None;
     if !given_no.is_empty() {
@@ -328,12 +549,18 @@ pub(super) fn check_row(
     let pinyin = c.optional("姓名拼音", &r.pinyin);
     let birthplace = c.optional("出生地", &r.birthplace);
     let nationality = c.optional("国籍/地区", &r.nationality);
-    let household_type = c.optional("户口性质", &r.household_type);
-    let entry_mode = c.optional("入学方式", &r.entry_mode);
+    let nationality = match national::NATIONALITY.parse(&nationality) {
+        Ok(Some(v)) => v.label().to_owned(),
+        _ if nationality.is_empty() => "中国".to_owned(),
+        _ => nationality,
+    };
+    let household_type = c.labelled("户口性质", &r.household_type, &national::HOUSEHOLD);
+    let entry_mode = c.labelled("入学方式", &r.entry_mode, &national::ENTRY_MODE);
     if c.failed {
         return None;
     }
-    let (name, gender, birth, grade, class_no, entry_date) = (name?, gender?, birth?, grade?, class_no?, entry_date?);
+    let (name, gender, birth, grade, class_no, entry_date, registered_on) =
+        (name?, gender?, birth?, grade?, class_no?, entry_date?, registered_on?);
     let student_no = match (student_no, &id_number) {
         (Some(no), _) => no,
         (None, Some(id)) => StudentNo::from_id(id),
@@ -357,7 +584,7 @@ pub(super) fn check_row(
             birth_date: birth,
             birthplace,
             ethnicity: ethnicity?,
-            nationality: if nationality.is_empty() { "中国".into() } else { nationality },
+            nationality,
             id_type: id_type?,
             id_number,
             household_address: household_address?,
@@ -365,13 +592,9 @@ pub(super) fn check_row(
             current_address: current_address?,
             entry_date,
             entry_mode,
-            boarding,
-            left_behind,
-            migrant_child,
-            special_needs,
-            disability_type,
+            national: national?,
             guardians,
-            registered_on: today,
+            registered_on,
         },
     })
 }

@@ -166,7 +166,7 @@ async fn an_xlsx_with_3_bad_rows_among_100_reports_exactly_those_and_writes_noth
         .iter()
         .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(got, vec![(11, "身份证件号".to_owned()), (51, "出生日期".to_owned()), (91, "监护人电话".to_owned())]);
+    assert_eq!(got, vec![(11, "身份证件号".to_owned()), (51, "出生日期".to_owned()), (91, "成员1联系电话".to_owned())]);
     assert_eq!(report["valid_rows"], 97);
     snap_json!("roster_report_with_errors", report);
     assert_eq!(counts(app.db()).await, before);
@@ -260,7 +260,7 @@ async fn a_character_the_fonts_cannot_print_is_refused_with_its_code_point_and_n
         .collect();
     assert_eq!(
         got,
-        [(3, "姓名", "text.unprintable", "张\u{E000}"), (4, "监护人姓名", "text.unprintable", "王\u{E000}国")],
+        [(3, "姓名", "text.unprintable", "张\u{E000}"), (4, "成员1姓名", "text.unprintable", "王\u{E000}国")],
         "{errors:?}"
     );
     let reason = errors[0]["reason"].as_str().unwrap();

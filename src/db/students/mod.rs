@@ -5,10 +5,12 @@ use chrono::NaiveDate;
 use sqlx::{Any, Executor, Row};
 
 mod changes;
+mod items;
 mod lookup;
 mod rolls;
 
 pub use changes::*;
+pub use items::NationalItems;
 pub use lookup::*;
 pub use rolls::*;
 
@@ -23,6 +25,50 @@ pub struct Guardian {
     pub phone: String,
     /// Workplace.
     pub workplace: String,
+    /// 关系说明.
+    #[serde(default)]
+    pub relation_note: String,
+    /// 现住址.
+    #[serde(default)]
+    pub current_address: String,
+    /// 户口所在地.
+    #[serde(default)]
+    pub household_address: String,
+    /// 是否监护人: yes, no, or unknown.
+    #[serde(default)]
+    pub is_guardian: Option<bool>,
+    /// 身份证件类型.
+    #[serde(default)]
+    pub id_type: String,
+    /// 身份证件号.
+    #[serde(default)]
+    pub id_number: String,
+    /// 民族.
+    #[serde(default)]
+    pub ethnicity: String,
+    /// 职务.
+    #[serde(default)]
+    pub job_title: String,
+}
+
+impl Guardian {
+    /// A family member known by name, relation and phone only.
+    pub fn new(name: String, relation: String, phone: String) -> Self {
+        Self {
+            name,
+            relation,
+            phone,
+            workplace: String::new(),
+            relation_note: String::new(),
+            current_address: String::new(),
+            household_address: String::new(),
+            is_guardian: None,
+            id_type: String::new(),
+            id_number: String::new(),
+            ethnicity: String::new(),
+            job_title: String::new(),
+        }
+    }
 }
 
 /// A checked student record, ready to insert.
@@ -66,16 +112,8 @@ pub struct NewStudent {
     pub entry_date: NaiveDate,
     /// 入学方式.
     pub entry_mode: String,
-    /// 住校.
-    pub boarding: bool,
-    /// 留守儿童.
-    pub left_behind: bool,
-    /// 进城务工人员随迁子女.
-    pub migrant_child: bool,
-    /// 随班就读.
-    pub special_needs: bool,
-    /// 残疾类型.
-    pub disability_type: String,
+    /// The other national items.
+    pub national: NationalItems,
     /// Guardians, first the main one.
     pub guardians: Vec<Guardian>,
     /// The day of first registration (for the one-month rule, Art. 9).
@@ -138,16 +176,9 @@ pub struct Student {
     pub entry_date: String,
     /// 入学方式.
     pub entry_mode: String,
-    /// 住校.
-    pub boarding: bool,
-    /// 留守儿童.
-    pub left_behind: bool,
-    /// 进城务工人员随迁子女.
-    pub migrant_child: bool,
-    /// 随班就读.
-    pub special_needs: bool,
-    /// 残疾类型.
-    pub disability_type: String,
+    /// The other national items.
+    #[serde(flatten)]
+    pub national: NationalItems,
     /// Has a photo.
     pub has_photo: bool,
     /// First registration.
@@ -220,57 +251,43 @@ pub async fn insert(
     actor_id: Option<i64>,
     now: &str,
 ) -> Result<i64, sqlx::Error> {
-    let id: i64 = sqlx::query_scalar(
+    let sql = format!(
         "INSERT INTO students (public_id, student_no, school_id, class_id, grade, status, name, former_name, pinyin,
             gender, birth_date, birthplace, ethnicity, nationality, id_type, id_number, household_address,
-            household_type, current_address, entry_date, entry_mode, boarding, left_behind, migrant_child,
-            special_needs, disability_type, registered_on, created_at, updated_at)
+            household_type, current_address, entry_date, entry_mode, registered_on, created_at, updated_at, {})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-            $22, $23, $24, $25, $26, $27, $28, $28)
+            $22, $23, $23, {})
          RETURNING id",
-    )
-    .bind(new_public_id())
-    .bind(s.student_no.as_str())
-    .bind(s.school_id)
-    .bind(s.class_id)
-    .bind(i64::from(s.grade.number()))
-    .bind(StudentStatus::Active.code())
-    .bind(&s.name)
-    .bind(&s.former_name)
-    .bind(&s.pinyin)
-    .bind(s.gender.code())
-    .bind(s.birth_date.to_string())
-    .bind(&s.birthplace)
-    .bind(&s.ethnicity)
-    .bind(&s.nationality)
-    .bind(&s.id_type)
-    .bind(s.id_number.as_ref().map(|i| i.as_str().to_owned()))
-    .bind(&s.household_address)
-    .bind(&s.household_type)
-    .bind(&s.current_address)
-    .bind(s.entry_date.to_string())
-    .bind(&s.entry_mode)
-    .bind(super::flag(s.boarding))
-    .bind(super::flag(s.left_behind))
-    .bind(super::flag(s.migrant_child))
-    .bind(super::flag(s.special_needs))
-    .bind(&s.disability_type)
-    .bind(s.registered_on.to_string())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+        items::COLUMNS,
+        (24..24 + items::COUNT).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    );
+    let q = sqlx::query(&sql)
+        .bind(new_public_id())
+        .bind(s.student_no.as_str())
+        .bind(s.school_id)
+        .bind(s.class_id)
+        .bind(i64::from(s.grade.number()))
+        .bind(StudentStatus::Active.code())
+        .bind(&s.name)
+        .bind(&s.former_name)
+        .bind(&s.pinyin)
+        .bind(s.gender.code())
+        .bind(s.birth_date.to_string())
+        .bind(&s.birthplace)
+        .bind(&s.ethnicity)
+        .bind(&s.nationality)
+        .bind(&s.id_type)
+        .bind(s.id_number.as_ref().map(|i| i.as_str().to_owned()))
+        .bind(&s.household_address)
+        .bind(&s.household_type)
+        .bind(&s.current_address)
+        .bind(s.entry_date.to_string())
+        .bind(&s.entry_mode)
+        .bind(s.registered_on.to_string())
+        .bind(now);
+    let id: i64 = items::bind(q, &s.national).fetch_one(&mut *conn).await?.try_get("id")?;
     for (pos, g) in s.guardians.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO guardians (student_id, position, name, relation, phone, workplace) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(pos as i64)
-        .bind(&g.name)
-        .bind(&g.relation)
-        .bind(&g.phone)
-        .bind(&g.workplace)
-        .execute(&mut *conn)
-        .await?;
+        insert_guardian(&mut *conn, id, pos, g).await?;
     }
     add_event(
         &mut *conn,
@@ -284,6 +301,39 @@ pub async fn insert(
     )
     .await?;
     Ok(id)
+}
+
+pub(super) const GUARDIAN_COLUMNS: &str = "name, relation, phone, workplace, relation_note, current_address,
+    household_address, is_guardian, id_type, id_number, ethnicity, job_title";
+
+/// Writes one family member at a position of a student's list.
+pub async fn insert_guardian(
+    conn: &mut sqlx::AnyConnection,
+    student_id: i64,
+    pos: usize,
+    g: &Guardian,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO guardians (student_id, position, {GUARDIAN_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(student_id)
+    .bind(pos as i64)
+    .bind(&g.name)
+    .bind(&g.relation)
+    .bind(&g.phone)
+    .bind(&g.workplace)
+    .bind(&g.relation_note)
+    .bind(&g.current_address)
+    .bind(&g.household_address)
+    .bind(g.is_guardian.map(i64::from))
+    .bind(&g.id_type)
+    .bind(&g.id_number)
+    .bind(&g.ethnicity)
+    .bind(&g.job_title)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Appends an event to a student's history. Events are never changed or removed.
@@ -314,13 +364,17 @@ pub async fn add_event<'c>(
     Ok(())
 }
 
-const STUDENT_SELECT: &str = "SELECT s.id, s.public_id, s.student_no, s.school_id, sc.code AS school_code,
+pub(super) static STUDENT_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT s.id, s.public_id, s.student_no, s.school_id, sc.code AS school_code,
     sc.name AS school_name, s.class_id, c.number AS class_number, s.grade, s.status, s.name, s.former_name,
     s.pinyin, s.gender, s.birth_date, s.birthplace, s.ethnicity, s.nationality, s.id_type, s.id_number,
-    s.household_address, s.household_type, s.current_address, s.entry_date, s.entry_mode, s.boarding,
-    s.left_behind, s.migrant_child, s.special_needs, s.disability_type,
+    s.household_address, s.household_type, s.current_address, s.entry_date, s.entry_mode, {},
     CASE WHEN s.photo IS NULL THEN 0 ELSE 1 END AS has_photo, s.registered_on, s.created_at
-    FROM students s JOIN schools sc ON sc.id = s.school_id LEFT JOIN classes c ON c.id = s.class_id";
+    FROM students s JOIN schools sc ON sc.id = s.school_id LEFT JOIN classes c ON c.id = s.class_id",
+        items::select_columns()
+    )
+});
 
 /// A stored grade as a [`Grade`] (a column outside 1 to 9 is a decode error).
 pub(crate) fn grade_of(n: i64) -> Result<Grade, sqlx::Error> {
@@ -336,7 +390,7 @@ fn decode_err(e: crate::domain::DomainError) -> sqlx::Error {
     sqlx::Error::Decode(e.into())
 }
 
-fn student_from_row(r: &sqlx::any::AnyRow) -> Result<Student, sqlx::Error> {
+pub(super) fn student_from_row(r: &sqlx::any::AnyRow) -> Result<Student, sqlx::Error> {
     let flag = |c: &str| r.try_get::<i64, _>(c).map(|v| v != 0);
     Ok(Student {
         id: r.try_get("id")?,
@@ -364,11 +418,7 @@ fn student_from_row(r: &sqlx::any::AnyRow) -> Result<Student, sqlx::Error> {
         current_address: r.try_get("current_address")?,
         entry_date: r.try_get("entry_date")?,
         entry_mode: r.try_get("entry_mode")?,
-        boarding: flag("boarding")?,
-        left_behind: flag("left_behind")?,
-        migrant_child: flag("migrant_child")?,
-        special_needs: flag("special_needs")?,
-        disability_type: r.try_get("disability_type")?,
+        national: items::from_row(r)?,
         has_photo: flag("has_photo")?,
         registered_on: r.try_get("registered_on")?,
         created_at: r.try_get("created_at")?,
@@ -378,7 +428,7 @@ fn student_from_row(r: &sqlx::any::AnyRow) -> Result<Student, sqlx::Error> {
 
 /// One student's full record, with guardians.
 pub async fn by_public_id(conn: &mut sqlx::AnyConnection, public_id: &str) -> Result<Option<Student>, sqlx::Error> {
-    let row = sqlx::query(&format!("{STUDENT_SELECT} WHERE s.public_id = $1"))
+    let row = sqlx::query(&format!("{} WHERE s.public_id = $1", *STUDENT_SELECT))
         .bind(public_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -390,7 +440,7 @@ pub async fn by_public_id(conn: &mut sqlx::AnyConnection, public_id: &str) -> Re
 
 /// One student's full record by internal id, with guardians.
 pub async fn by_id(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Option<Student>, sqlx::Error> {
-    let row = sqlx::query(&format!("{STUDENT_SELECT} WHERE s.id = $1")).bind(id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&format!("{} WHERE s.id = $1", *STUDENT_SELECT)).bind(id).fetch_optional(&mut *conn).await?;
     let Some(row) = row else { return Ok(None) };
     let mut s = student_from_row(&row)?;
     s.guardians = guardians_of(&mut *conn, s.id).await?;
@@ -403,20 +453,28 @@ pub async fn guardians_of<'c>(
     student_id: i64,
 ) -> Result<Vec<Guardian>, sqlx::Error> {
     let rows =
-        sqlx::query("SELECT name, relation, phone, workplace FROM guardians WHERE student_id = $1 ORDER BY position")
+        sqlx::query(&format!("SELECT {GUARDIAN_COLUMNS} FROM guardians WHERE student_id = $1 ORDER BY position"))
             .bind(student_id)
             .fetch_all(e)
             .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Guardian {
-                name: r.try_get("name")?,
-                relation: r.try_get("relation")?,
-                phone: r.try_get("phone")?,
-                workplace: r.try_get("workplace")?,
-            })
-        })
-        .collect()
+    rows.iter().map(guardian_from_row).collect()
+}
+
+pub(super) fn guardian_from_row(r: &sqlx::any::AnyRow) -> Result<Guardian, sqlx::Error> {
+    Ok(Guardian {
+        name: r.try_get("name")?,
+        relation: r.try_get("relation")?,
+        phone: r.try_get("phone")?,
+        workplace: r.try_get("workplace")?,
+        relation_note: r.try_get("relation_note")?,
+        current_address: r.try_get("current_address")?,
+        household_address: r.try_get("household_address")?,
+        is_guardian: r.try_get::<Option<i64>, _>("is_guardian")?.map(|v| v != 0),
+        id_type: r.try_get("id_type")?,
+        id_number: r.try_get("id_number")?,
+        ethnicity: r.try_get("ethnicity")?,
+        job_title: r.try_get("job_title")?,
+    })
 }
 
 /// A student's history, oldest first.

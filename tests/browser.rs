@@ -383,7 +383,7 @@ async fn a_registrar_and_the_bureau_carry_a_suspension_through_the_pages() {
     .fetch_all(&app.db().pool)
     .await
     .unwrap();
-    assert_eq!(events, ["enrolled", "application_opened", "suspended"]);
+    assert_eq!(events, ["enrolled", "record_submitted", "record_approved", "application_opened", "suspended"]);
 }
 
 /// The bureau administrator rotates the signing key on `/keys`, then marks

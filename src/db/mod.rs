@@ -6,6 +6,15 @@
 //! Conventions: dates are `YYYY-MM-DD` text, instants RFC 3339 UTC text,
 //! flags 0/1 integers, every integer a 64-bit integer.
 
+/// The statuses, as an SQL list, of students who take a seat in their class
+/// (`StudentStatus::occupies_seat`): on its roll, or placed in it by a record
+/// the bureau has yet to approve. A macro so that it joins `concat!`ed SQL.
+macro_rules! seated_statuses {
+    () => {
+        "('pending', 'submitted', 'active', 'transfer_pending', 'suspected_dropout')"
+    };
+}
+
 pub mod audit;
 /// The working-day calendar: listed dates and the log of years written.
 pub mod calendar;
@@ -206,6 +215,18 @@ pub fn flag(b: bool) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_seated_list_is_the_statuses_that_occupy_a_seat() {
+        let listed: Vec<&str> =
+            seated_statuses!().trim_matches(['(', ')']).split(", ").map(|c| c.trim_matches('\'')).collect();
+        let seated: Vec<&str> = crate::domain::StudentStatus::ALL
+            .into_iter()
+            .filter(|s| s.occupies_seat())
+            .map(crate::domain::StudentStatus::code)
+            .collect();
+        assert_eq!(listed, seated);
+    }
+
     use super::*;
 
     #[tokio::test]

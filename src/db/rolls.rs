@@ -4,14 +4,13 @@
 
 use sqlx::{Any, Executor};
 
-/// The students seated in a class now: active, awaiting a transfer, or suspected dropouts.
+/// The students seated in a class now: active, awaiting a transfer, suspected
+/// dropouts, and new records awaiting approval (`seated_statuses!`).
 pub async fn seated_in_class<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM students WHERE class_id = $1 AND status IN ('active', 'transfer_pending', 'suspected_dropout')",
-    )
-    .bind(class_id)
-    .fetch_one(e)
-    .await
+    sqlx::query_scalar(concat!("SELECT COUNT(*) FROM students WHERE class_id = $1 AND status IN ", seated_statuses!()))
+        .bind(class_id)
+        .fetch_one(e)
+        .await
 }
 
 /// Moves the student into grade 7, class `class_id` of the junior school `school_id`.

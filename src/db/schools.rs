@@ -177,10 +177,12 @@ pub async fn insert_class<'c>(
     .await?)
 }
 
-const CLASS_SELECT: &str = "SELECT c.id, c.school_id, c.grade, c.number, c.head_teacher, c.cap,
-    (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id
-       AND s.status IN ('active', 'transfer_pending', 'suspected_dropout')) AS enrolled
-    FROM classes c";
+const CLASS_SELECT: &str = concat!(
+    "SELECT c.id, c.school_id, c.grade, c.number, c.head_teacher, c.cap,
+    (SELECT COUNT(*) FROM students s WHERE s.class_id = c.id AND s.status IN ",
+    seated_statuses!(),
+    ") AS enrolled FROM classes c"
+);
 
 fn class_from_row(row: &sqlx::any::AnyRow) -> Result<Class, sqlx::Error> {
     Ok(Class {

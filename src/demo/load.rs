@@ -36,6 +36,33 @@ pub fn random_password() -> String {
     (0..16).map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())])).collect()
 }
 
+/// The school's registrar submits its new records and the bureau's staff
+/// approves them, through the same services as the pages (Art. 10 step 6):
+/// the sample county starts 在籍, with that history.
+async fn approve(db: &Db, school: &crate::db::schools::School) -> anyhow::Result<()> {
+    use crate::domain::{Channel, StudentStatus};
+    use crate::service::{accounts, records};
+    let holder = match school.central_school_id {
+        Some(id) => schools::by_id(&db.pool, id).await?.context("central school")?.code,
+        None => school.code.clone(),
+    };
+    let actor = |username: String| async move {
+        let user = users::by_username(&db.pool, &username).await?.with_context(|| format!("账号 {username}"))?;
+        anyhow::Ok(accounts::actor_for(db, &user, "local", Channel::Cli).await?)
+    };
+    let registrar = actor(format!("r{holder}")).await?;
+    let bureau = actor("bureau".to_owned()).await?;
+    let req = records::SubmitRequest { school: school.code.clone(), students: Vec::new() };
+    records::submit(db, &registrar, &req).await?;
+    let mut conn = db.pool.acquire().await?;
+    let ids = crate::db::students::public_ids_in_status(&mut conn, school.id, &[StudentStatus::Submitted]).await?;
+    drop(conn);
+    let decisions: Vec<records::Decision> =
+        ids.into_iter().map(|student| records::Decision { student, approve: true, reason: String::new() }).collect();
+    records::review(db, &bureau, &decisions).await?;
+    Ok(())
+}
+
 /// Loads `county` into an empty database, calling `progress(done, total)` per school.
 /// The rosters go through the import's checks, printability against `coverage`
 /// (the bundled fonts) included.
@@ -126,6 +153,7 @@ pub async fn load(
                 report.errors.first().map(|e| format!("第{}行 {}：{}", e.row, e.column, e.reason)).unwrap_or_default();
             anyhow::bail!("示例县 {} 的名册未通过检查（{} 处错误，首个：{first}）", school.name, report.errors.len());
         }
+        approve(db, &school).await?;
         progress(done + 1, total);
     }
     Ok(accounts)

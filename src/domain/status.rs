@@ -6,6 +6,12 @@ use super::DomainError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StudentStatus {
+    /// 待审核: a new record the school has not yet submitted to the bureau (Art. 10 step 6).
+    Pending,
+    /// 已上报: submitted by the school, awaiting the bureau's approval.
+    Submitted,
+    /// 不予建籍: refused by the bureau (Art. 13), kept with the reason.
+    Refused,
     /// 在籍: enrolled and attending.
     Active,
     /// 休学: suspended (Art. 22-24).
@@ -30,7 +36,10 @@ pub enum StudentStatus {
 
 impl StudentStatus {
     /// Every status.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
+        Self::Pending,
+        Self::Submitted,
+        Self::Refused,
         Self::Active,
         Self::Suspended,
         Self::TransferPending,
@@ -46,6 +55,9 @@ impl StudentStatus {
     /// Stable code stored in the database.
     pub fn code(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
+            Self::Submitted => "submitted",
+            Self::Refused => "refused",
             Self::Active => "active",
             Self::Suspended => "suspended",
             Self::TransferPending => "transfer_pending",
@@ -62,6 +74,9 @@ impl StudentStatus {
     /// Chinese label.
     pub fn label(self) -> &'static str {
         match self {
+            Self::Pending => "待审核",
+            Self::Submitted => "已上报",
+            Self::Refused => "不予建籍",
             Self::Active => "在籍",
             Self::Suspended => "休学",
             Self::TransferPending => "转出中",
@@ -83,9 +98,17 @@ impl StudentStatus {
             .ok_or_else(|| DomainError::new("status.invalid", "学籍状态", s, "不是有效的学籍状态"))
     }
 
-    /// Whether the student counts against a class's cap (is on its roll).
+    /// Whether the student counts against a class's cap: on its roll, or
+    /// placed in it by a record the bureau has yet to approve.
     pub fn occupies_seat(self) -> bool {
-        matches!(self, Self::Active | Self::TransferPending | Self::SuspectedDropout)
+        matches!(self, Self::Pending | Self::Submitted | Self::Active | Self::TransferPending | Self::SuspectedDropout)
+    }
+
+    /// Whether the bureau has approved the record (Art. 10 step 6): only an
+    /// approved record is 在籍 or was, appears on rosters, prints
+    /// certificates and enters statistics.
+    pub fn is_approved(self) -> bool {
+        !matches!(self, Self::Pending | Self::Submitted | Self::Refused)
     }
 }
 

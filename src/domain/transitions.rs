@@ -9,6 +9,12 @@ use super::{DomainError, StudentStatus};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// The school submits a new (or corrected) record to the bureau (审核上报, Art. 10).
+    SubmitRecord,
+    /// The bureau approves a submitted record: it becomes 在籍.
+    ApproveRecord,
+    /// The bureau refuses a submitted record (Art. 13), with a reason.
+    RefuseRecord,
     /// The receiving school starts a transfer (Art. 16).
     StartTransfer,
     /// The last of the four approvals: the student belongs to the receiving school.
@@ -51,7 +57,10 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 22] = [
+        Self::SubmitRecord,
+        Self::ApproveRecord,
+        Self::RefuseRecord,
         Self::StartTransfer,
         Self::CompleteTransferIn,
         Self::CompleteTransferOut,
@@ -76,6 +85,9 @@ impl Action {
     /// Stable code (the event kind written to the history).
     pub fn code(self) -> &'static str {
         match self {
+            Self::SubmitRecord => "record_submitted",
+            Self::ApproveRecord => "record_approved",
+            Self::RefuseRecord => "record_refused",
             Self::StartTransfer => "transfer_started",
             Self::CompleteTransferIn => "transferred",
             Self::CompleteTransferOut => "transferred_out",
@@ -101,6 +113,9 @@ impl Action {
     /// Chinese label.
     pub fn label(self) -> &'static str {
         match self {
+            Self::SubmitRecord => "审核上报",
+            Self::ApproveRecord => "审核通过",
+            Self::RefuseRecord => "不予建籍",
             Self::StartTransfer => "发起转学",
             Self::CompleteTransferIn => "转学完成",
             Self::CompleteTransferOut => "转出本系统",
@@ -145,6 +160,9 @@ pub fn apply(from: StudentStatus, action: Action, facts: Facts) -> Result<Studen
     use Action as A;
     use StudentStatus as S;
     let to = match (action, from) {
+        (A::SubmitRecord, S::Pending | S::Refused) => S::Submitted,
+        (A::ApproveRecord, S::Submitted) => S::Active,
+        (A::RefuseRecord, S::Submitted) => S::Refused,
         (A::StartTransfer, S::Active) => {
             if facts.graduating_grade && !facts.bureau_override {
                 return Err(refuse(
@@ -242,6 +260,22 @@ mod tests {
     }
 
     #[test]
+    fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
+        let f = Facts::default();
+        assert_eq!(apply(S::Pending, Action::SubmitRecord, f).unwrap(), S::Submitted);
+        assert_eq!(apply(S::Submitted, Action::ApproveRecord, f).unwrap(), S::Active);
+        assert_eq!(apply(S::Submitted, Action::RefuseRecord, f).unwrap(), S::Refused);
+        assert_eq!(apply(S::Refused, Action::SubmitRecord, f).unwrap(), S::Submitted);
+        assert_eq!(apply(S::Pending, Action::ApproveRecord, f).unwrap_err().code, "status.transition");
+        for action in [Action::StartTransfer, Action::Suspend, Action::Graduate, Action::Promote] {
+            for from in [S::Pending, S::Submitted, S::Refused] {
+                assert!(apply(from, action, f).is_err(), "{action:?} from {from:?}");
+            }
+        }
+        assert_eq!(apply(S::Pending, Action::ChangeInfo, f).unwrap(), S::Pending);
+    }
+
+    #[test]
     fn closed_records_stay_closed() {
         for action in Action::ALL {
             for from in [S::Deceased, S::TransferredOut] {
@@ -270,6 +304,12 @@ mod tests {
                         }
                         if to == S::TransferredOut {
                             assert_eq!(action, Action::CompleteTransferOut);
+                        }
+                        if from.is_approved() {
+                            assert!(to.is_approved(), "{action:?} from {from:?} un-approves the record");
+                        }
+                        if to == S::Active && !from.is_approved() {
+                            assert_eq!(action, Action::ApproveRecord);
                         }
                         if to == S::Graduated && from != S::Graduated {
                             assert!(facts.graduating_grade && from == S::Active);

@@ -18,6 +18,7 @@ pub mod health;
 pub mod keys;
 pub mod pages;
 pub mod ratelimit;
+pub mod records;
 pub mod roster;
 mod streams;
 pub mod students;
@@ -109,6 +110,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(archive::router())
         .merge(audit_log::router())
         .merge(keys::router())
+        .merge(records::router())
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())

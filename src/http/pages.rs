@@ -27,6 +27,7 @@ pub const PAGES: &[&str] = &[
     "transfer_new.html",
     "years.html",
     "overdue.html",
+    "records.html",
 ];
 
 /// Loads the page templates (`templates/web`), compiling every one of

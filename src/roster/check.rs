@@ -309,7 +309,7 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
     for (class_id, n) in &adding {
         schools::lock_class(&mut *tx, *class_id).await?;
         let k = schools::capacity_of_class(&mut *tx, *class_id).await?;
-        let enrolled = students::enrolled_in_class(&mut *tx, *class_id).await?;
+        let enrolled = crate::db::rolls::seated_in_class(&mut *tx, *class_id).await?;
         let cap = crate::domain::ClassCap::new(school.kind, u16::try_from(k.cap).ok())?;
         cap.check_room(&schools::class_name(k.grade, k.number), enrolled.unsigned_abs(), *n)?;
     }

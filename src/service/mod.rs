@@ -12,6 +12,8 @@ pub mod audit;
 pub mod documents;
 /// The signing keys' life cycle: rotate, retire, compromise.
 pub mod keys;
+/// The bureau's approval of new records.
+pub mod records;
 /// Exporting a school's roster.
 pub mod roster;
 /// A student's photo and resident ID number, changed outside a case.

@@ -41,11 +41,12 @@ async fn a_registrar_reading_their_own_student_is_audited() {
     assert_eq!(body["history"][0]["kind"], "enrolled");
     snap_json!("student_view", body);
     assert_eq!(app.audit_count("student.view", &own, "ok").await, 1);
-    let row: (String, String) = sqlx::query_as("SELECT username, client FROM audit_log WHERE target_id = $1")
-        .bind(&own)
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap();
+    let row: (String, String) =
+        sqlx::query_as("SELECT username, client FROM audit_log WHERE target_id = $1 AND action = 'student.view'")
+            .bind(&own)
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
     assert_eq!(row, (format!("r{TOWN}"), "127.0.0.1".to_owned()));
     let page = app.student_page(&own).await.text().await.unwrap();
     assert!(page.contains("县城甲") && page.contains("建立学籍"));

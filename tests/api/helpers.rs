@@ -12,8 +12,10 @@ use xueji::config::Config;
 use xueji::db::Db;
 use xueji::db::schools::{self, NewSchool};
 use xueji::db::users::{self, Role};
+use xueji::domain::{Actor, Channel};
 use xueji::domain::{Gender, Grade, IdNumber, SchoolKind};
 use xueji::roster::{Row, check, read::Sheet};
+use xueji::service::{accounts, records};
 
 // The browser test includes these helpers and uses only a few endpoints.
 #[allow(unused_imports)]
@@ -197,13 +199,56 @@ pub fn first_grader(name: &str, seq: u16) -> Row {
     pupil(name, (2020, 3, 1 + u32::from(seq % 28)), seq, 1)
 }
 
-/// Imports rows into a school directly (no HTTP), committing.
+/// Imports rows into a school directly (no HTTP), committing; the records
+/// are then submitted by the school's registrar and approved by the bureau,
+/// so that they are 在籍 (see [`approve_new_records`]).
 pub async fn import_rows(db: &Db, school_code: &str, rows: Vec<Row>) -> check::Report {
+    let report = import_pending(db, school_code, rows).await;
+    if report.committed {
+        approve_new_records(db, school_code).await;
+    }
+    report
+}
+
+/// Imports rows into a school directly (no HTTP): the records stay 待审核.
+pub async fn import_pending(db: &Db, school_code: &str, rows: Vec<Row>) -> check::Report {
     let school = schools::by_code(&db.pool, school_code).await.unwrap().unwrap();
     let sheet = Sheet { rows: rows.into_iter().enumerate().map(|(i, r)| (i + 2, r)).collect(), ..Sheet::default() };
     let opts =
         check::Options { dry_run: false, create_classes: false, actor_id: None, today: today(), coverage: coverage() };
     check::import(db, &school, sheet, &opts).await.unwrap()
+}
+
+/// The fixture account's actor (as a signed-in session would have it).
+pub async fn actor_of(db: &Db, username: &str) -> Actor {
+    let user = users::by_username(&db.pool, username).await.unwrap().unwrap_or_else(|| panic!("no account {username}"));
+    accounts::actor_for(db, &user, "127.0.0.1", Channel::Api).await.unwrap()
+}
+
+/// The registrar holding the school's files submits its 待审核 records and
+/// the bureau approves every one (Art. 10 step 6), through the services.
+pub async fn approve_new_records(db: &Db, school_code: &str) {
+    let school = schools::by_code(&db.pool, school_code).await.unwrap().unwrap();
+    let holder = match school.central_school_id {
+        Some(id) => schools::by_id(&db.pool, id).await.unwrap().unwrap().code,
+        None => school.code.clone(),
+    };
+    let username = format!("r{holder}");
+    if users::by_username(&db.pool, &username).await.unwrap().is_none() {
+        // A school a test added has no registrar yet: it gets one, as a county would give it.
+        let id = schools::by_code(&db.pool, &holder).await.unwrap().unwrap().id;
+        users::insert(&db.pool, &username, "学籍管理员", PASSWORD, Role::Registrar, Some(id)).await.unwrap();
+    }
+    let registrar = actor_of(db, &username).await;
+    let req = records::SubmitRequest { school: school_code.to_owned(), students: Vec::new() };
+    records::submit(db, &registrar, &req).await.unwrap();
+    let bureau = actor_of(db, "bureau").await;
+    let (list, _) = records::awaiting(db, &bureau, Some(school_code)).await.unwrap();
+    let decisions: Vec<records::Decision> = list
+        .into_iter()
+        .map(|r| records::Decision { student: r.summary.public_id, approve: true, reason: String::new() })
+        .collect();
+    records::review(db, &bureau, &decisions).await.unwrap();
 }
 
 /// What the bundled fonts print, read once per test binary (coverage only, no font data kept).

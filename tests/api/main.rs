@@ -17,6 +17,7 @@ mod import;
 mod keys;
 mod long_names;
 mod pool;
+mod records;
 mod verify;
 mod workflow;
 mod workflow_pages;

@@ -249,3 +249,96 @@ pub async fn ids_by_student_no<'c>(
         .await?;
     row.as_ref().map(ids_from_row).transpose()
 }
+
+/// A record awaiting the school's submission or the bureau's review, with
+/// the reason of its last refusal, if any.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AwaitingRecord {
+    /// The list line.
+    #[serde(flatten)]
+    pub summary: StudentSummary,
+    /// The school's code.
+    pub school_code: String,
+    /// Why the bureau last refused it (`None` if never refused).
+    pub refusal: Option<String>,
+}
+
+/// Records in one of `statuses` (in the given schools, or all), by school,
+/// grade, class and id, at most `limit`; and how many there are in all.
+pub async fn awaiting(
+    conn: &mut sqlx::AnyConnection,
+    school_ids: Option<&[i64]>,
+    statuses: &[StudentStatus],
+    limit: i64,
+) -> Result<(Vec<AwaitingRecord>, i64), sqlx::Error> {
+    let status_list: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.code())).collect();
+    let mut where_ = format!("s.status IN ({})", status_list.join(", "));
+    if let Some(ids) = school_ids {
+        if ids.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        where_.push_str(&format!(" AND s.school_id IN ({})", marks.join(", ")));
+    }
+    fn bind_all<'q>(
+        sql: &'q str,
+        school_ids: Option<&[i64]>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        let mut q = sqlx::query(sql);
+        for id in school_ids.unwrap_or_default() {
+            q = q.bind(*id);
+        }
+        q
+    }
+    let count_sql = format!("SELECT COUNT(*) AS n FROM students s WHERE {where_}");
+    let total: i64 = bind_all(&count_sql, school_ids).fetch_one(&mut *conn).await?.try_get("n")?;
+    let sql = format!(
+        "SELECT s.public_id, s.student_no, s.name, s.gender, s.birth_date, s.grade, c.number AS class_number,
+                sc.code AS school_code, sc.name AS school_name, s.status,
+                (SELECT e.detail FROM student_events e WHERE e.student_id = s.id AND e.kind = 'record_refused'
+                 ORDER BY e.id DESC LIMIT 1) AS refusal
+         FROM students s JOIN schools sc ON sc.id = s.school_id LEFT JOIN classes c ON c.id = s.class_id
+         WHERE {where_} ORDER BY sc.code, s.grade, c.number, s.id LIMIT {limit}"
+    );
+    let rows = bind_all(&sql, school_ids).fetch_all(&mut *conn).await?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            let refusal: Option<String> = r.try_get("refusal")?;
+            Ok(AwaitingRecord {
+                summary: StudentSummary {
+                    public_id: r.try_get("public_id")?,
+                    student_no: r.try_get("student_no")?,
+                    name: r.try_get("name")?,
+                    gender: Gender::parse(&r.try_get::<String, _>("gender")?).map_err(decode_err)?,
+                    birth_date: r.try_get("birth_date")?,
+                    grade: r.try_get("grade")?,
+                    class_number: r.try_get("class_number")?,
+                    school_name: r.try_get("school_name")?,
+                    status: StudentStatus::parse(&r.try_get::<String, _>("status")?).map_err(decode_err)?,
+                },
+                school_code: r.try_get("school_code")?,
+                refusal: refusal
+                    .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                    .and_then(|d| d["reason"].as_str().map(str::to_owned)),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((list, total))
+}
+
+/// The public ids of a school's records in one of `statuses`, by id.
+pub async fn public_ids_in_status(
+    conn: &mut sqlx::AnyConnection,
+    school_id: i64,
+    statuses: &[StudentStatus],
+) -> Result<Vec<String>, sqlx::Error> {
+    let status_list: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.code())).collect();
+    sqlx::query_scalar(&format!(
+        "SELECT public_id FROM students WHERE school_id = $1 AND status IN ({}) ORDER BY id",
+        status_list.join(", ")
+    ))
+    .bind(school_id)
+    .fetch_all(&mut *conn)
+    .await
+}

@@ -267,7 +267,7 @@ pub async fn insert(
         .bind(s.school_id)
         .bind(s.class_id)
         .bind(i64::from(s.grade.number()))
-        .bind(StudentStatus::Active.code())
+        .bind(StudentStatus::Pending.code())
         .bind(&s.name)
         .bind(&s.former_name)
         .bind(&s.pinyin)
@@ -294,7 +294,7 @@ pub async fn insert(
         id,
         "enrolled",
         None,
-        Some(StudentStatus::Active),
+        Some(StudentStatus::Pending),
         &serde_json::json!({"school_id": s.school_id, "grade": s.grade.number()}),
         actor_id,
         now,

@@ -37,16 +37,6 @@ pub async fn guardians_of_school<'c>(
     rows.iter().map(|r| Ok((r.try_get("student_id")?, super::guardian_from_row(r)?))).collect()
 }
 
-/// The students on a class's roll now (在籍, 转出中, 疑似辍学).
-pub async fn enrolled_in_class<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM students WHERE class_id = $1 AND status IN ('active', 'transfer_pending', 'suspected_dropout')",
-    )
-    .bind(class_id)
-    .fetch_one(e)
-    .await
-}
-
 /// The highest student number that starts with `prefix` (compared as text), if any.
 pub async fn highest_student_no_with_prefix<'c>(
     e: impl Executor<'c, Database = Any>,

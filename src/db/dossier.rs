@@ -489,3 +489,17 @@ pub async fn insert_fixity_run<'c>(
 pub async fn last_fixity_findings<'c>(e: impl Executor<'c, Database = Any>) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT findings FROM fixity_runs ORDER BY id DESC LIMIT 1").fetch_optional(e).await
 }
+
+/// Whether the student's dossier holds a document with this digest now.
+pub async fn holds_document<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+    digest: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM archive_entries WHERE student_id = $1 AND digest = $2")
+        .bind(student_id)
+        .bind(digest)
+        .fetch_one(e)
+        .await?;
+    Ok(n > 0)
+}

@@ -95,3 +95,103 @@ pub async fn open_for<'c>(
 pub async fn open_count<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM problem_records WHERE state = 'open'").fetch_one(e).await
 }
+
+/// One problem record as its resolution needs it.
+#[derive(Debug, Clone)]
+pub struct ProblemRow {
+    /// Id.
+    pub id: i64,
+    /// `no_id`, `suspected_duplicate`, …
+    pub kind: String,
+    /// The flagged record.
+    pub student_id: i64,
+    /// The record it may duplicate.
+    pub other_student_id: Option<i64>,
+    /// `open` or `resolved`.
+    pub state: String,
+}
+
+/// A problem record by id.
+pub async fn by_id<'c>(e: impl Executor<'c, Database = Any>, id: i64) -> Result<Option<ProblemRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, kind, student_id, other_student_id, state FROM problem_records WHERE id = $1")
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+    row.map(|r| {
+        Ok(ProblemRow {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            student_id: r.try_get("student_id")?,
+            other_student_id: r.try_get("other_student_id")?,
+            state: r.try_get("state")?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks an open problem resolved (`resolution` is JSON); the number of rows
+/// changed (0 if it was resolved meanwhile).
+pub async fn resolve<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: i64,
+    resolved_by: Option<i64>,
+    resolution: &str,
+    now: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE problem_records SET state = 'resolved', resolved_by = $1, resolved_at = $2, resolution = $3
+         WHERE id = $4 AND state = 'open'",
+    )
+    .bind(resolved_by)
+    .bind(now)
+    .bind(resolution)
+    .bind(id)
+    .execute(e)
+    .await?
+    .rows_affected())
+}
+
+/// Resolves every open problem of `kind` on a student (e.g. `no_id` once the ID is issued).
+pub async fn resolve_kind_of_student<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+    kind: &str,
+    resolved_by: Option<i64>,
+    resolution: &str,
+    now: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE problem_records SET state = 'resolved', resolved_by = $1, resolved_at = $2, resolution = $3
+         WHERE student_id = $4 AND kind = $5 AND state = 'open'",
+    )
+    .bind(resolved_by)
+    .bind(now)
+    .bind(resolution)
+    .bind(student_id)
+    .bind(kind)
+    .execute(e)
+    .await?
+    .rows_affected())
+}
+
+/// The open problems flagged on a student's record.
+pub async fn open_of_student<'c>(e: impl Executor<'c, Database = Any>, student_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM problem_records WHERE student_id = $1 AND state = 'open'")
+        .bind(student_id)
+        .fetch_one(e)
+        .await
+}
+
+/// The students among a school's records in `status` that have an open problem.
+pub async fn students_with_open_problems<'c>(
+    e: impl Executor<'c, Database = Any>,
+    school_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT s.public_id FROM problem_records p JOIN students s ON s.id = p.student_id
+         WHERE s.school_id = $1 AND p.state = 'open'",
+    )
+    .bind(school_id)
+    .fetch_all(e)
+    .await
+}

@@ -32,11 +32,14 @@ pub enum StudentStatus {
     Abroad,
     /// 失踪或羁押: missing or detained; record kept (Art. 28).
     Missing,
+    /// 已合并: a duplicate record merged into the one kept (Art. 11, 14);
+    /// readable, pointing to the kept record, closed.
+    Merged,
 }
 
 impl StudentStatus {
     /// Every status.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Pending,
         Self::Submitted,
         Self::Refused,
@@ -50,6 +53,7 @@ impl StudentStatus {
         Self::Deceased,
         Self::Abroad,
         Self::Missing,
+        Self::Merged,
     ];
 
     /// Stable code stored in the database.
@@ -68,6 +72,7 @@ impl StudentStatus {
             Self::Deceased => "deceased",
             Self::Abroad => "abroad",
             Self::Missing => "missing",
+            Self::Merged => "merged",
         }
     }
 
@@ -87,6 +92,7 @@ impl StudentStatus {
             Self::Deceased => "死亡注销",
             Self::Abroad => "出境",
             Self::Missing => "失踪或羁押",
+            Self::Merged => "已合并",
         }
     }
 

@@ -53,11 +53,13 @@ pub enum Action {
     JuniorIntake,
     /// Basic information changed (Art. 15): status unchanged.
     ChangeInfo,
+    /// A duplicate record merged into the one kept (Art. 11), by the bureau.
+    MergeInto,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::SubmitRecord,
         Self::ApproveRecord,
         Self::RefuseRecord,
@@ -80,6 +82,7 @@ impl Action {
         Self::Graduate,
         Self::JuniorIntake,
         Self::ChangeInfo,
+        Self::MergeInto,
     ];
 
     /// Stable code (the event kind written to the history).
@@ -107,6 +110,7 @@ impl Action {
             Self::Graduate => "graduated",
             Self::JuniorIntake => "junior_intake",
             Self::ChangeInfo => "info_changed",
+            Self::MergeInto => "merged",
         }
     }
 
@@ -135,6 +139,7 @@ impl Action {
             Self::Graduate => "毕业",
             Self::JuniorIntake => "升入初中",
             Self::ChangeInfo => "基本信息变更",
+            Self::MergeInto => "合并重复学籍",
         }
     }
 }
@@ -217,7 +222,8 @@ pub fn apply(from: StudentStatus, action: Action, facts: Facts) -> Result<Studen
             }
             S::Active
         }
-        (A::ChangeInfo, s) if !matches!(s, S::Deceased | S::TransferredOut) => s,
+        (A::ChangeInfo, s) if !is_closed(s) => s,
+        (A::MergeInto, s) if !is_closed(s) => S::Merged,
         _ => return Err(refuse("status.transition", from, action, "当前学籍状态不允许此操作")),
     };
     Ok(to)
@@ -231,7 +237,7 @@ fn refuse(code: &'static str, from: StudentStatus, action: Action, why: &str) ->
 /// in [`apply`] (a deceased record is never reopened; a record that left
 /// the system stays closed here).
 pub fn is_closed(status: StudentStatus) -> bool {
-    matches!(status, StudentStatus::Deceased | StudentStatus::TransferredOut)
+    matches!(status, StudentStatus::Deceased | StudentStatus::TransferredOut | StudentStatus::Merged)
 }
 
 #[cfg(test)]
@@ -278,7 +284,7 @@ mod tests {
     #[test]
     fn closed_records_stay_closed() {
         for action in Action::ALL {
-            for from in [S::Deceased, S::TransferredOut] {
+            for from in [S::Deceased, S::TransferredOut, S::Merged] {
                 assert!(apply(from, action, Facts::default()).is_err(), "{action:?} from {from:?}");
             }
         }
@@ -301,6 +307,9 @@ mod tests {
                         assert_eq!(S::parse(to.code()).unwrap(), to);
                         if to == S::Deceased {
                             assert_eq!(action, Action::Decease);
+                        }
+                        if to == S::Merged {
+                            assert_eq!(action, Action::MergeInto);
                         }
                         if to == S::TransferredOut {
                             assert_eq!(action, Action::CompleteTransferOut);

@@ -17,6 +17,7 @@ pub(crate) mod error;
 pub mod health;
 pub mod keys;
 pub mod pages;
+pub mod problems;
 pub mod ratelimit;
 pub mod records;
 pub mod roster;
@@ -111,6 +112,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(audit_log::router())
         .merge(keys::router())
         .merge(records::router())
+        .merge(problems::router())
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())

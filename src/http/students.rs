@@ -4,8 +4,8 @@
 //! Every read of personal data writes an audit entry; a registrar asking for
 //! another school's student gets 404, and the attempt is audited as `denied`.
 
+use crate::db::schools;
 use crate::db::students::{self, Filter};
-use crate::db::{problems, schools};
 use crate::domain::StudentStatus;
 use crate::error::AppError;
 use crate::http::Web;
@@ -28,7 +28,6 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/students", get(list_page))
         .route("/students/search", post(search_page))
         .route("/students/{id}", get(student_page))
-        .route("/problems", get(problems_page))
         .route("/api/students", get(list_api))
         .route("/api/students/search", post(search_api))
         .route("/api/students/{id}", get(student_api))
@@ -37,7 +36,6 @@ pub fn router() -> Router<Arc<Web>> {
             "/api/students/{id}/photo",
             axum::routing::put(photo_api).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
         )
-        .route("/api/problems", get(problems_api))
         .route("/api/schools", get(schools_api))
 }
 
@@ -278,18 +276,6 @@ async fn student_api(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (student, events) = load_student(&app, &staff, &id).await?;
     Ok(Json(serde_json::json!({ "student": student, "class_name": student.class_name(), "history": events })))
-}
-
-async fn problems_page(State(app): State<Arc<Web>>, staff: Staff) -> Result<Html<String>, PageError> {
-    let list = problems::open_for(&app.db.pool, staff.actor.scope.as_deref()).await?;
-    staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
-    render(&app, "problems.html", Some(&staff), context! { problems => list })
-}
-
-async fn problems_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Json<Vec<problems::Problem>>, AppError> {
-    let list = problems::open_for(&app.db.pool, staff.actor.scope.as_deref()).await?;
-    staff.audit(&app, "problem.list", ("problem", "*"), None, "ok", &format!("shown={}", list.len())).await?;
-    Ok(Json(list))
 }
 
 async fn schools_api(State(app): State<Arc<Web>>, staff: Staff) -> Result<Json<Vec<schools::School>>, AppError> {

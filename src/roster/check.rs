@@ -318,11 +318,21 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
     let mut inserted_ids: HashMap<usize, i64> = HashMap::new();
     for (i, mut c) in candidates.into_iter().enumerate() {
         c.student.class_id = class_id_of[&(i64::from(c.student.grade.number()), c.class_number)];
-        if let Some((kind, _)) = c.provisional {
+        let no_id = c.provisional.map(|(kind, _)| kind);
+        if let Some(kind) = no_id {
             c.student.student_no = next_provisional(&mut tx, &mut serials, kind, c.student.birth_date).await?;
         }
         let id = students::insert(&mut tx, &c.student, opts.actor_id, &now).await?;
         inserted_ids.insert(i, id);
+        if let Some(kind) = no_id {
+            let reason = match kind {
+                StudentNoKind::Temporary => {
+                    "尚未办理居民身份证，使用临时学籍号；办理后登记身份证件号，或归档就读证明（第十一条）"
+                }
+                _ => "无身份证件号，使用无证件学籍号；须归档学校出具的就读证明并报教育局备案（第十一条）",
+            };
+            problems::flag(&mut *tx, "no_id", id, None, reason, &now).await?;
+        }
         if flagged_rows.contains(&c.row) {
             let others = flagged.get(&i).cloned().unwrap_or_default();
             let other =

@@ -12,6 +12,8 @@ pub mod audit;
 pub mod documents;
 /// The signing keys' life cycle: rotate, retire, compromise.
 pub mod keys;
+/// Problem records resolved.
+pub mod problems;
 /// The bureau's approval of new records.
 pub mod records;
 /// Exporting a school's roster.

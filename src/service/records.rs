@@ -61,12 +61,19 @@ async fn submit_in(db: &Db, actor: &Actor, req: &SubmitRequest, audit: &mut Audi
     require_school(actor, school.id)?;
     audit.school(school.id);
     let ids = if req.students.is_empty() {
-        students::public_ids_in_status(&mut tx, school.id, &[StudentStatus::Pending]).await?
+        // Records with an open problem (Art. 11) wait until it is resolved.
+        let held = crate::db::problems::students_with_open_problems(&mut *tx, school.id).await?;
+        let mut ids = students::public_ids_in_status(&mut tx, school.id, &[StudentStatus::Pending]).await?;
+        ids.retain(|id| !held.contains(id));
+        ids
     } else {
         dedup(&req.students)?
     };
     if ids.is_empty() {
-        return Err(AppError::conflict("record.nothing_to_submit", "本校没有待审核的新学籍，无需上报"));
+        return Err(AppError::conflict(
+            "record.nothing_to_submit",
+            "本校没有可上报的待审核学籍（有未处理问题学籍的，须先处理问题学籍）",
+        ));
     }
     for id in &ids {
         let student = lock_visible(&mut tx, actor, id).await?;

@@ -76,6 +76,9 @@ pub async fn receive_resident_id(
         let new = old.convert_to_normal(id_number)?;
         let now = db::now_text();
         students::set_resident_id(&mut *tx, student_id, &new, id_number, &now).await?;
+        // The missing ID was the problem (Art. 11): it is resolved by the ID itself.
+        let resolution = serde_json::json!({ "how": "id_issued", "student_no": new.as_str() }).to_string();
+        db::problems::resolve_kind_of_student(&mut *tx, student_id, "no_id", actor.user_id, &resolution, &now).await?;
         students::add_event(
             &mut *tx,
             student_id,

@@ -152,6 +152,16 @@ pub async fn change_status(
     actor_id: Option<i64>,
 ) -> AppResult<StudentStatus> {
     let to = transitions::apply(student.status, action, facts)?;
+    // An open problem record (Art. 11) holds the record where it is, as in
+    // the national system, until it is resolved or merged away.
+    if !matches!(action, Action::MergeInto | Action::ChangeInfo)
+        && crate::db::problems::open_of_student(&mut **tx, student.id).await? > 0
+    {
+        return Err(AppError::conflict(
+            "problem.open",
+            "该学生有未处理的问题学籍（第十一条），须先在“问题学籍”页处理，之后才能办理学籍变动",
+        ));
+    }
     let now = crate::db::now_text();
     let change = events::StatusChange {
         student_id: student.id,

@@ -227,6 +227,7 @@ pub async fn actor_of(db: &Db, username: &str) -> Actor {
 
 /// The registrar holding the school's files submits its 待审核 records and
 /// the bureau approves every one (Art. 10 step 6), through the services.
+/// Records with an open problem (no ID, suspected duplicate) stay 待审核.
 pub async fn approve_new_records(db: &Db, school_code: &str) {
     let school = schools::by_code(&db.pool, school_code).await.unwrap().unwrap();
     let holder = match school.central_school_id {
@@ -241,7 +242,12 @@ pub async fn approve_new_records(db: &Db, school_code: &str) {
     }
     let registrar = actor_of(db, &username).await;
     let req = records::SubmitRequest { school: school_code.to_owned(), students: Vec::new() };
-    records::submit(db, &registrar, &req).await.unwrap();
+    match records::submit(db, &registrar, &req).await {
+        Ok(_) => {}
+        // Every new record has an open problem: they wait (Art. 11).
+        Err(e) if e.code() == "record.nothing_to_submit" => return,
+        Err(e) => panic!("{e}"),
+    }
     let bureau = actor_of(db, "bureau").await;
     let (list, _) = records::awaiting(db, &bureau, Some(school_code)).await.unwrap();
     let decisions: Vec<records::Decision> = list

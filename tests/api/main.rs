@@ -17,6 +17,7 @@ mod import;
 mod keys;
 mod long_names;
 mod pool;
+mod problems;
 mod records;
 mod verify;
 mod workflow;

@@ -342,3 +342,13 @@ pub async fn public_ids_in_status(
     .fetch_all(&mut *conn)
     .await
 }
+
+/// The ids of the student with this internal id.
+pub async fn ids_by_internal<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: i64,
+) -> Result<Option<StudentIds>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT id, public_id, school_id FROM students WHERE id = $1").bind(id).fetch_optional(e).await?;
+    row.as_ref().map(ids_from_row).transpose()
+}

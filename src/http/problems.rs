@@ -1,0 +1,106 @@
+//! Problem records (问题学籍, Art. 11): `GET /problems` lists the open ones
+//! with a form to resolve each, `POST /problems` takes it; the JSON API is
+//! `GET /api/problems` and `POST /api/problems/{id}/resolve` with a
+//! [`Resolution`] (`{"how": "proof", "sha256": …}`, `{"how": "change",
+//! "case": …}` or `{"how": "merge", "keep": …}`).
+
+use crate::error::AppError;
+use crate::http::Web;
+use crate::http::auth::Staff;
+use crate::http::pages::{PageError, render};
+use crate::service::problems::{self, Resolution, Resolved};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use minijinja::context;
+use std::sync::Arc;
+
+/// The problem routes.
+pub fn router() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/problems", get(page).post(form))
+        .route("/api/problems", get(list_api))
+        .route("/api/problems/{id}/resolve", post(resolve_api))
+}
+
+/// `?ok=1` after a resolution.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ProblemsQuery {
+    #[serde(default)]
+    ok: Option<String>,
+}
+
+async fn page(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Query(q): Query<ProblemsQuery>,
+) -> Result<Response, PageError> {
+    let message = q.ok.is_some().then_some("问题学籍已处理，处理经过已记入该学生的学籍变动记录。");
+    show(&app, &staff, message, None, StatusCode::OK).await
+}
+
+async fn show(
+    app: &Web,
+    staff: &Staff,
+    message: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let list = problems::open_list(&app.db, &staff.actor).await?;
+    let html =
+        render(app, "problems.html", Some(staff), context! { problems => list, message => message, error => error })?;
+    Ok((status, html).into_response())
+}
+
+/// The page's form: one problem, how, and what the chosen way needs.
+#[derive(Debug, serde::Deserialize)]
+pub struct ResolveForm {
+    #[serde(default)]
+    csrf: String,
+    problem: i64,
+    #[serde(default)]
+    how: String,
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    keep: String,
+}
+
+async fn form(State(app): State<Arc<Web>>, staff: Staff, Form(f): Form<ResolveForm>) -> Result<Response, PageError> {
+    staff.check_csrf(&f.csrf)?;
+    let how = match f.how.as_str() {
+        "proof" => Resolution::Proof { sha256: f.sha256, note: f.note },
+        "change" => Resolution::Change { case: f.case },
+        "merge" => Resolution::Merge { keep: f.keep },
+        _ => return show(&app, &staff, None, Some("请选择处理方式".into()), StatusCode::BAD_REQUEST).await,
+    };
+    match problems::resolve(&app.db, &staff.actor, f.problem, &how).await {
+        Ok(_) => Ok(Redirect::to("/problems?ok=1").into_response()),
+        Err(e) if matches!(e, AppError::Conflict { .. } | AppError::Domain(_) | AppError::BadRequest { .. }) => {
+            show(&app, &staff, None, Some(e.to_string()), e.status()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+) -> Result<Json<Vec<crate::db::problems::Problem>>, AppError> {
+    Ok(Json(problems::open_list(&app.db, &staff.actor).await?))
+}
+
+async fn resolve_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Json(how): Json<Resolution>,
+) -> Result<Json<Resolved>, AppError> {
+    Ok(Json(problems::resolve(&app.db, &staff.actor, id, &how).await?))
+}

@@ -587,3 +587,65 @@ fn a_malformed_data_line_names_its_file_and_line() {
         "# 校名 类型 学区 街道 门牌号 权重 随迁子女比例\n\n某小学 小学 城东学区 某街 1 十 0.1\n",
     ));
 }
+
+fn school_record(s: &SchoolSeed) -> crate::db::schools::School {
+    crate::db::schools::School {
+        id: 1,
+        code: s.code.clone(),
+        name: s.name.clone(),
+        kind: s.kind,
+        county_town: s.county_town,
+        central_school_id: None,
+        district: s.district.clone(),
+        address: s.address.clone(),
+    }
+}
+
+fn import_options(today: NaiveDate) -> crate::roster::check::Options {
+    let fonts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fonts");
+    crate::roster::check::Options {
+        dry_run: true,
+        create_classes: false,
+        actor_id: None,
+        today,
+        coverage: crate::render::Coverage::load(&fonts).unwrap(),
+    }
+}
+
+/// The import's own checks of each row of every school of `county`.
+fn real_check_problems(county: &County, today: NaiveDate) -> Vec<String> {
+    let opts = import_options(today);
+    let mut out = Vec::new();
+    for s in &county.schools {
+        let rows: Vec<Row> = rows_of(county, &s.code).into_iter().cloned().collect();
+        for e in crate::roster::check::row_errors(&school_record(s), &rows, &opts) {
+            out.push(format!("{} 第{}行 {}「{}」：{}", s.name, e.row, e.column, e.value, e.reason));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_row_passes_the_import_row_check() {
+    let p = real_check_problems(&COUNTY, today());
+    assert!(p.is_empty(), "{} problems, first: {:?}", p.len(), &p[..p.len().min(5)]);
+}
+
+#[test]
+fn the_intake_roster_passes_the_import_row_check_but_for_the_planted_mistakes() {
+    let c = &*COUNTY;
+    let opts = import_options(today());
+    for (name, seed) in [("农安县第二实验小学", 2026), ("农安县合隆镇中心小学", 3), ("农安县靠山镇大房身小学", 4)]
+    {
+        let school = c.school_named(name).unwrap();
+        let (roster, mistakes) = sample_roster_with_mistakes(c, &school.code, 100, seed);
+        let mut found: Vec<usize> = crate::roster::check::row_errors(&school_record(school), &roster, &opts)
+            .iter()
+            .map(|e| e.row - 2)
+            .collect();
+        found.dedup();
+        // The duplicate ID is found between rows, not in a row.
+        let planted: Vec<usize> = mistakes.iter().filter(|m| !m.what.contains("重复")).map(|m| m.row_index).collect();
+        assert_eq!(found, planted, "{name}: {mistakes:?}");
+    }
+}

@@ -1,13 +1,14 @@
 //! The first-grade intake roster with deliberate, listed mistakes, for the
 //! import workflow (Art. 10) and its duplicate checks (Art. 11, 14).
 
-use super::people::{Gen, PupilSpec, pick};
+use super::people::{Gen, PupilSpec, aux_number, pick};
 use super::schools::{Ctx, school_defs};
 use super::tables::TABLES;
 use super::{County, PlantedMistake};
 use crate::domain::{Gender, SchoolKind};
 use crate::roster::Row;
 use chrono::{Datelike, NaiveDate};
+use std::collections::BTreeMap;
 
 const COL_ID_NUMBER: &str = "身份证件号";
 const COL_BIRTH: &str = "出生日期";
@@ -102,16 +103,23 @@ pub fn sample_roster_with_mistakes(
             township: (0..TABLES.townships.len()).find(|&t| school.district == TABLES.township_name(t)),
             migrant_share: if school.county_town { 0.05 } else { 0.0 },
             boarding_share: 0.0,
+            home_share: 0.0,
         },
     };
     let intake = county.school_year;
     let mut g = Gen::new(seed);
-    // Only the county's IDs with a birth year a new pupil can have could collide.
+    // Only the county's pupils' IDs with a birth year a new pupil can have
+    // could collide, and the family members' IDs.
     let years = (intake - 8)..=(intake - 6);
     for s in &county.students {
         let year = s.row.id_number.get(6..10).and_then(|y| y.parse::<i32>().ok());
         if year.is_some_and(|y| years.contains(&y)) {
             g.used_ids.insert(s.row.id_number.to_ascii_uppercase());
+        }
+        for id in [&s.row.guardian1_id_number, &s.row.guardian2_id_number] {
+            if !id.is_empty() {
+                g.used_ids.insert(id.to_ascii_uppercase());
+            }
         }
         for phone in [&s.row.guardian1_phone, &s.row.guardian2_phone] {
             if !phone.is_empty() {
@@ -127,15 +135,24 @@ pub fn sample_roster_with_mistakes(
         .max()
         .unwrap_or(0);
     let class_count = rows.div_ceil(40).max(1);
+    // The school's entrants of this year so far, for the 学籍辅号.
+    let entrants = county.students.iter().filter(|s| s.school_code == school.code && s.row.grade == "1").count();
 
     let mut out = Vec::with_capacity(rows);
     let mut families = Vec::with_capacity(rows);
+    let mut seats: BTreeMap<usize, usize> = BTreeMap::new();
     for i in 0..rows {
+        let class = existing + 1 + i * class_count / rows;
+        let seat = seats.entry(class).or_default();
+        *seat += 1;
         let spec = PupilSpec {
             grade: 1,
-            class: existing + 1 + i * class_count / rows,
+            class,
+            seat: *seat,
+            aux_no: aux_number(1, intake, &school.code, entrants + i + 1),
             intake,
             entry_year: intake,
+            today: county.today,
             rare: None,
             uyghur: None,
             allow_sibling: false,
@@ -189,9 +206,11 @@ pub fn sample_roster_with_mistakes(
                 let gender = Gender::parse(&row.gender).unwrap_or(Gender::Female);
                 let area = g.families[families[row_index]].id_area;
                 let id = g.id_number(area, birth, gender);
+                let valid = g.id_valid(birth, county.today);
                 let row = &mut out[row_index];
                 row.birth_date = birth.format("%Y-%m-%d").to_string();
                 row.id_number = id.as_str().to_owned();
+                row.id_valid = valid;
             }
             Mistake::DuplicateId => {
                 let clean: Vec<usize> = (0..row_index).filter(|i| !positions.contains(i)).collect();
@@ -199,12 +218,18 @@ pub fn sample_roster_with_mistakes(
                 let gender = Gender::parse(&out[twin].gender).unwrap_or(Gender::Female);
                 let fam = families[twin];
                 let (name, pinyin, _) = g.child_name(fam, gender, None);
+                // A twin: the same family and birth, so neither is an only child;
+                // the seat and 学籍辅号 are the row's own.
                 let mut copy = out[twin].clone();
                 copy.name = name;
                 copy.pinyin = pinyin;
                 copy.former_name.clear();
+                copy.only_child = super::NO.to_owned();
                 copy.class = out[row_index].class.clone();
+                copy.seat_no = out[row_index].seat_no.clone();
+                copy.aux_no = out[row_index].aux_no.clone();
                 out[row_index] = copy;
+                out[twin].only_child = super::NO.to_owned();
             }
             Mistake::EmptyPhone => row.guardian1_phone.clear(),
             Mistake::ShortPhone => {

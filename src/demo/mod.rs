@@ -26,13 +26,33 @@
 //! `minority_names.txt`, whose names (8 to 16 characters, parts joined by
 //! the middle dot ·) are the longest the forms must print.
 //!
+//! Every row fills every item of the national record (`national-fields.md`)
+//! as the county's families would have it: the 12-digit code of the
+//! birthplace, 籍贯, the child's ID card valid five years from issue,
+//! 政治面貌 by grade (少先队员 from grade 1 or 2, a few 共青团员 of 14 or
+//! more in the junior grades), 健康状况, 特长, a county-local 学籍辅号 and
+//! the seat in the class, 住校 in the township junior schools and the
+//! special school, 送教上门 for a few of the special school's pupils (Art.
+//! 12), the addresses and the postcode 130200, 独生子女, 学前教育 (fewer in
+//! the villages), 随班就读 by type and 残疾类型, and the 报到日期 of the
+//! autumn of entry. About one township child in ten is left behind (留守):
+//! with one parent away working (单亲, the other parent the guardian) or
+//! both (双亲, a grandparent the guardian); the parent away lives where the
+//! work is, often in another province. A few children are orphans (a
+//! relative the guardian) or a serving soldier's (优抚子女). The two family
+//! members have every item too: valid ID numbers whose birth dates fit
+//! parents or grandparents, 民族 of the family (one parent Han in some
+//! minority families), 是否监护人, workplace and title.
+//!
 //! [`sample_roster_with_mistakes`] builds a first-grade intake roster for one
 //! primary school with a handful of deliberate, listed mistakes, for the
 //! import workflow (Art. 10) and its duplicate checks (Art. 11, 14).
 
 mod addresses;
 mod intake;
+mod items;
 pub mod load;
+mod members;
 mod people;
 mod schools;
 mod tables;
@@ -42,11 +62,12 @@ pub use intake::sample_roster_with_mistakes;
 use crate::domain::{Gender, IdNumber, SchoolKind, school_year_start};
 use crate::roster::Row;
 use chrono::NaiveDate;
-use people::{Gen, PupilSpec, pick};
+use members::member_cells;
+use people::{Gen, PupilSpec, aux_number, pick};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use schools::{allocate, school_code, school_defs, split_classes};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tables::TABLES;
 
 /// The county's administrative area code (农安县, 吉林省长春市).
@@ -74,6 +95,9 @@ pub struct County {
     /// [`school_year_start`] gives it for the `today` of [`generate`]: grade
     /// `g` entered in the autumn of `school_year - (g - 1)`.
     pub school_year: i32,
+    /// The `today` of [`generate`]: no date of the county is later (a
+    /// registration day, an ID card's issue).
+    pub today: NaiveDate,
     /// The schools, county-town schools first, then township by township.
     pub schools: Vec<SchoolSeed>,
     /// The classes of every school, by school, grade and class number.
@@ -136,8 +160,11 @@ pub struct ClassSeed {
 pub struct StudentSeed {
     /// The school's 学校标识码.
     pub school_code: String,
-    /// Every cell as text, valid; `年级` and `班级` give the class, `学籍号`
-    /// is empty (it is derived from the ID number on import).
+    /// Every cell as text, valid, every item of the national record filled
+    /// (an empty 电子信箱 is a family without one; 曾用名 and, for a few rare
+    /// characters, 姓名拼音 are empty, and 身份证件号 and 身份证件有效期 for
+    /// a child whose card is not issued yet); `年级` and `班级` give the
+    /// class, `学籍号` is empty (it is derived from the ID number on import).
     pub row: Row,
 }
 
@@ -207,6 +234,8 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
     let mut families = Vec::with_capacity(total);
     // Forced rare characters waiting for a seat (one may land on a Uyghur pupil).
     let mut carry: Vec<char> = Vec::new();
+    // Entrants so far per school and entry year, for the 学籍辅号.
+    let mut serials: HashMap<(usize, i32), usize> = HashMap::new();
     for (si, d) in defs.iter().enumerate() {
         let code = &schools[si].code;
         let cap = d.cap.unwrap_or(d.kind.max_class_size());
@@ -249,11 +278,16 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
                     } else {
                         None
                     };
+                    let serial = serials.entry((si, entry_year)).or_default();
+                    *serial += 1;
                     let spec = PupilSpec {
                         grade,
                         class: number,
+                        seat: seat + 1,
+                        aux_no: aux_number(grade, entry_year, code, *serial),
                         intake,
                         entry_year,
+                        today,
                         rare,
                         uyghur,
                         allow_sibling: d.kind != SchoolKind::Special,
@@ -267,20 +301,27 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
         }
     }
     place_minority_families(&g, &mut students, &families, seed);
-    County { area_code: AREA_CODE, name: COUNTY_NAME, school_year, schools, classes, students }
+    County { area_code: AREA_CODE, name: COUNTY_NAME, school_year, today, schools, classes, students }
 }
 
 /// Makes a small share of the county-town migrant families with one child
 /// into the families of `minority_names.txt` (each at most once, the pupil's
-/// gender matching): the names of the pupil and the parents, the ethnicity,
-/// the place of registration and the ID number's area code change; the
-/// birth date, the ID's sequence number, the phones and the class stay. The
-/// choice has its own random stream ([`MINORITY_STREAM`]).
+/// gender matching): the names of the pupil and the parents, their
+/// ethnicity, the place of registration and origin and the ID numbers' area
+/// code change; the birth dates, the IDs' sequence numbers, the phones, the
+/// jobs and the class stay. The choice has its own random stream
+/// ([`MINORITY_STREAM`]).
 fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[usize], seed: u64) {
     let minority = &TABLES.minority;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ MINORITY_STREAM);
     let mut placed = vec![false; minority.len()];
     let mut new_ids = HashSet::new();
+    // The same birth date and sequence number in another area.
+    let moved = |id: &str, area: &str| {
+        let birth = NaiveDate::parse_from_str(id.get(6..14)?, "%Y%m%d").ok()?;
+        let seq = id.get(14..17)?.parse::<u16>().ok()?;
+        IdNumber::from_parts(area, birth, seq).ok().map(|id| id.as_str().to_owned())
+    };
     for (s, &f) in students.iter_mut().zip(families) {
         if placed.iter().all(|&p| p) {
             break;
@@ -302,31 +343,34 @@ fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[us
         };
         let m = &minority[k];
         let origin = TABLES.minority_origin(m.ethnicity);
-        let (Ok(birth), Some(Ok(seq))) =
-            (NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d"), r.id_number.get(14..17).map(str::parse::<u16>))
-        else {
-            continue;
-        };
-        let Ok(id) = IdNumber::from_parts(origin.code, birth, seq) else { continue };
-        if g.used_ids.contains(id.as_str()) || !new_ids.insert(id.as_str().to_owned()) {
+        let ids = [&r.id_number, &r.guardian1_id_number, &r.guardian2_id_number].map(|id| moved(id, origin.code));
+        let [Some(child_id), Some(id1), Some(id2)] = ids else { continue };
+        let fresh = |id: &String| !g.used_ids.contains(id) && !new_ids.contains(id);
+        if ![&child_id, &id1, &id2].into_iter().all(fresh) {
             continue;
         }
+        new_ids.extend([child_id.clone(), id1.clone(), id2.clone()]);
         placed[k] = true;
         r.name = m.child.to_owned();
         r.former_name.clear();
         r.pinyin.clear();
         r.ethnicity = m.ethnicity.to_owned();
-        r.id_number = id.as_str().to_owned();
+        r.id_number = child_id;
         r.birthplace = origin.prefix.to_owned();
+        r.birthplace_code = format!("{}000000", origin.code);
+        r.native_place = origin.prefix.to_owned();
         r.household_address = format!("{}{}{}号", origin.prefix, origin.street, rng.random_range(1..=300));
-        for (name, relation) in
-            [(&mut r.guardian1_name, &r.guardian1_relation), (&mut r.guardian2_name, &r.guardian2_relation)]
-        {
+        let household = r.household_address.clone();
+        for (n, id) in [(1, id1), (2, id2)] {
+            let [name, relation, _, _, household_address, _, _, _, id_number, ethnicity, _, _] = member_cells(r, n);
             match relation.as_str() {
                 "父亲" => *name = m.father.to_owned(),
                 "母亲" => *name = m.mother.to_owned(),
                 _ => {}
             }
+            household.clone_into(household_address);
+            *id_number = id;
+            m.ethnicity.clone_into(ethnicity);
         }
     }
 }

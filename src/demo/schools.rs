@@ -37,6 +37,9 @@ pub(super) struct Ctx {
     pub(super) township: Option<usize>,
     pub(super) migrant_share: f64,
     pub(super) boarding_share: f64,
+    /// The share of pupils taught at home (送教上门, Art. 12): some of the
+    /// special school's, too disabled to come to school.
+    pub(super) home_share: f64,
 }
 
 impl Ctx {
@@ -70,6 +73,7 @@ pub(super) fn school_defs() -> Vec<SchoolDef> {
                 township: None,
                 migrant_share: s.migrant,
                 boarding_share: if s.kind == SchoolKind::Special { 0.3 } else { 0.0 },
+                home_share: if s.kind == SchoolKind::Special { 0.08 } else { 0.0 },
             },
         });
     }
@@ -80,6 +84,7 @@ pub(super) fn school_defs() -> Vec<SchoolDef> {
             township: Some(ti),
             migrant_share: 0.0,
             boarding_share: if kind == SchoolKind::Junior { 0.25 } else { 0.0 },
+            home_share: 0.0,
         };
         let seat = |k: usize, n: usize| {
             let street = tables.seat_streets[(ti + k) % tables.seat_streets.len()];

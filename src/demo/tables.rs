@@ -4,12 +4,15 @@
 //! Each file's header says what its rows are and where they come from: the
 //! township names are the real ones of 农安县 and the area codes of the
 //! places of registration are real; the villages, streets, people's names,
-//! the schools' districts, addresses and sizes and every share and weight
-//! are invented (the surnames and their pinyin are the common ones). Random
+//! the schools' districts, addresses and sizes, the workplaces, specialties
+//! and every share and weight are invented (the surnames and their pinyin
+//! are the common ones; the places where parents work away, the places of
+//! family origin (籍贯) and the record's values are real). Random
 //! choices index into the tables, so the order of the rows is part of the
 //! county a seed gives. A malformed line is a bug in the source tree: parsing
 //! panics naming the file and the line, and the tests parse every file.
 
+use crate::domain::national::{DISABILITY, INCLUSIVE, Table};
 use crate::domain::{Gender, SchoolKind};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -101,6 +104,57 @@ pub(super) struct GivenChars {
     pub(super) single: Vec<char>,
 }
 
+/// A disability type (残疾类型) as the record spells it, and the placement
+/// (随班就读) of a pupil with it in an ordinary class (`disabilities.txt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Disability {
+    /// The label of the national table, e.g. `视力残疾`.
+    pub(super) label: &'static str,
+    /// The kind of placement in an ordinary class, e.g. `视力残疾随班就读`.
+    pub(super) inclusive: &'static str,
+}
+
+/// A workplace and title (工作单位, 职务) of a family member (`jobs.txt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Job {
+    pub(super) workplace: &'static str,
+    pub(super) title: &'static str,
+}
+
+/// Whose surname a relative has (`relatives.txt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KinSurname {
+    /// The pupil's father's.
+    Father,
+    /// The pupil's mother's.
+    Mother,
+    /// One of their own.
+    Other,
+}
+
+/// A guardian who is not a parent, and the guardian's spouse (`relatives.txt`).
+pub(super) struct Relative {
+    pub(super) relation: &'static str,
+    pub(super) note: &'static str,
+    pub(super) gender: Gender,
+    pub(super) surname: KinSurname,
+    /// On the father's side (else the mother's).
+    pub(super) fathers_side: bool,
+    /// Born this many years after (before, if negative) the parent of
+    /// their side: the range, inclusive.
+    pub(super) years: (i32, i32),
+    pub(super) spouse_relation: &'static str,
+    pub(super) spouse_note: &'static str,
+    pub(super) spouse_surname: KinSurname,
+}
+
+impl Relative {
+    /// A grandparent (of the older generation).
+    pub(super) fn is_grandparent(&self) -> bool {
+        self.years.1 < 0 && self.relation.contains('祖')
+    }
+}
+
 /// Every table of the data files.
 pub(super) struct Tables {
     /// The county-town schools, in the order of their school codes.
@@ -147,12 +201,38 @@ pub(super) struct Tables {
     pub(super) minority: Vec<MinorityFamily>,
     /// Disability types (残疾类型) of pupils taught in ordinary classes
     /// (随班就读) and of the special school's pupils, with relative weights.
-    pub(super) disabilities_included: Weights,
-    pub(super) disabilities_special: Weights,
+    pub(super) disabilities_included: DisabilityWeights,
+    pub(super) disabilities_special: DisabilityWeights,
+    /// Places where left-behind children's parents work (`work_places.txt`)
+    /// and streets there (`places.txt`).
+    pub(super) work_places: Weights,
+    pub(super) work_streets: Vec<&'static str>,
+    /// Workplaces and titles by category of `jobs.txt`.
+    pub(super) jobs: HashMap<&'static str, Vec<(Job, u32)>>,
+    /// Guardians who are not parents; `relative_weights` and
+    /// `grandparent_weights` index into `relatives`.
+    pub(super) relatives: Vec<Relative>,
+    pub(super) relative_weights: Vec<(usize, u32)>,
+    pub(super) grandparent_weights: Vec<(usize, u32)>,
+    /// 少先队员, 共青团员, 群众 weights of grades 1 to 9 (`political.txt`).
+    pub(super) political: [[u32; 3]; 9],
+    /// The values of `record_values.txt`.
+    pub(super) health: Weights,
+    pub(super) hmt: Weights,
+    pub(super) specialties: Weights,
+    pub(super) native_places: Weights,
+    pub(super) mail_domains: Weights,
 }
+
+/// The categories of `jobs.txt`.
+pub(super) const JOB_CATEGORIES: [&str; 10] =
+    ["县城父亲", "县城母亲", "乡镇父亲", "乡镇母亲", "随迁父亲", "随迁母亲", "外出", "县城祖辈", "乡镇祖辈", "军人"];
 
 /// Items with relative weights, for [`super::weighted`].
 pub(super) type Weights = Vec<(&'static str, u32)>;
+
+/// Disability types with relative weights.
+pub(super) type DisabilityWeights = Vec<(Disability, u32)>;
 
 pub(super) static TABLES: LazyLock<Tables> = LazyLock::new(Tables::parse);
 
@@ -225,8 +305,8 @@ impl Tables {
         let town_schools = town_schools(data_file!("town_schools.txt"));
         let (townships, other_townships) = townships(data_file!("townships.txt"));
         let (file, text) = data_file!("places.txt");
-        let [villages, town_streets, compounds, seat_streets, urban_streets] =
-            lists(file, text, ["村", "县城街道", "县城小区", "乡镇街道", "外地城区街道"]);
+        let [villages, town_streets, compounds, seat_streets, urban_streets, work_streets] =
+            lists(file, text, ["村", "县城街道", "县城小区", "乡镇街道", "外地城区街道", "务工地街道"]);
         let (file, text) = data_file!("adult_names.txt");
         let [father_given, mother_given, grandfather_given, grandmother_given] =
             lists(file, text, ["父辈男", "父辈女", "祖辈男", "祖辈女"]);
@@ -241,6 +321,11 @@ impl Tables {
             })
             .collect();
         let (disabilities_included, disabilities_special) = disabilities(data_file!("disabilities.txt"));
+        let relatives = relatives(data_file!("relatives.txt"));
+        let relative_weights = relatives.iter().enumerate().map(|(i, (_, w))| (i, *w)).collect();
+        let grandparent_weights =
+            relatives.iter().enumerate().filter(|(_, (r, _))| r.is_grandparent()).map(|(i, (_, w))| (i, *w)).collect();
+        let [health, hmt, specialties, native_places, mail_domains] = record_values(data_file!("record_values.txt"));
         let township_count = townships.len() + other_townships.len();
         let township_villages = (0..township_count)
             .map(|ti| {
@@ -283,7 +368,24 @@ impl Tables {
             minority: minority_families(data_file!("minority_names.txt")),
             disabilities_included,
             disabilities_special,
+            work_places: work_places(data_file!("work_places.txt")),
+            work_streets,
+            jobs: jobs(data_file!("jobs.txt")),
+            relatives: relatives.into_iter().map(|(r, _)| r).collect(),
+            relative_weights,
+            grandparent_weights,
+            political: political(data_file!("political.txt")),
+            health,
+            hmt,
+            specialties,
+            native_places,
+            mail_domains,
         }
+    }
+
+    /// The workplaces and titles of a category of `jobs.txt`.
+    pub(super) fn jobs(&self, category: &str) -> &[(Job, u32)] {
+        self.jobs.get(category).map_or(&[], Vec::as_slice)
     }
 
     /// The number of townships, with schools or not.
@@ -495,8 +597,9 @@ fn minority_families((file, text): (&'static str, &'static str)) -> Vec<Minority
         .collect()
 }
 
-/// The disability types of pupils in ordinary classes and of the special school's.
-fn disabilities((file, text): (&'static str, &'static str)) -> (Weights, Weights) {
+/// The disability types of pupils in ordinary classes and of the special
+/// school's, spelt as the record's tables spell them.
+fn disabilities((file, text): (&'static str, &'static str)) -> (DisabilityWeights, DisabilityWeights) {
     let mut included = Vec::new();
     let mut special = Vec::new();
     for line in data_lines(file, text) {
@@ -506,7 +609,121 @@ fn disabilities((file, text): (&'static str, &'static str)) -> (Weights, Weights
             "特教" => &mut special,
             _ => line.bad("就读方式 is 随班就读 or 特教"),
         };
-        list.push((kind, line.parse(2, "权重")));
+        let d = match DISABILITY.parse(kind) {
+            Ok(Some(d)) if d.code() != "0" => d,
+            _ => line.bad("残疾类型 is one of 视力, 听力, 言语, 肢体, 智力, 精神, 多重, 其他"),
+        };
+        // As the import reads 随班就读 "是": the placement follows the disability.
+        let placement = match d.code() {
+            "1" => "1",
+            "2" => "2",
+            "5" => "3",
+            _ => "4",
+        };
+        let inclusive = INCLUSIVE.by_code(placement).expect("the placements 1-4 exist").label();
+        list.push((Disability { label: d.label(), inclusive }, line.parse(2, "权重")));
     }
     (included, special)
+}
+
+fn work_places((file, text): (&'static str, &'static str)) -> Weights {
+    data_lines(file, text)
+        .map(|line| {
+            let [place, _] = line.exactly("地点 权重");
+            (place, line.parse(1, "权重"))
+        })
+        .collect()
+}
+
+fn jobs((file, text): (&'static str, &'static str)) -> HashMap<&'static str, Vec<(Job, u32)>> {
+    let mut out: HashMap<&'static str, Vec<(Job, u32)>> = HashMap::new();
+    for line in data_lines(file, text) {
+        let [category, workplace, title, _] = line.exactly("类别 工作单位 职务 权重");
+        let Some(&category) = JOB_CATEGORIES.iter().find(|&&c| c == category) else { line.bad("unknown category") };
+        out.entry(category).or_default().push((Job { workplace, title }, line.parse(3, "权重")));
+    }
+    for category in JOB_CATEGORIES {
+        assert!(out.contains_key(category), "{file}: no line of the category {category}");
+    }
+    out
+}
+
+pub(super) fn relatives((file, text): (&'static str, &'static str)) -> Vec<(Relative, u32)> {
+    data_lines(file, text)
+        .map(|line| {
+            let [relation, note, _, surname, side, _, _, spouse_relation, spouse_note, spouse_surname, _] =
+                line.exactly("关系 关系说明 性别 姓 亲系 年差下限 年差上限 配偶关系 配偶关系说明 配偶姓 权重");
+            let kin = |s: &str| match s {
+                "父姓" => KinSurname::Father,
+                "母姓" => KinSurname::Mother,
+                "他姓" => KinSurname::Other,
+                _ => line.bad("姓 is 父姓, 母姓 or 他姓"),
+            };
+            let fathers_side = match side {
+                "父系" => true,
+                "母系" => false,
+                _ => line.bad("亲系 is 父系 or 母系"),
+            };
+            let years: (i32, i32) = (line.parse(5, "年差下限"), line.parse(6, "年差上限"));
+            if years.0 > years.1 {
+                line.bad("年差下限 is above 年差上限");
+            }
+            let r = Relative {
+                relation,
+                note,
+                gender: line.gender(2),
+                surname: kin(surname),
+                fathers_side,
+                years,
+                spouse_relation,
+                spouse_note,
+                spouse_surname: kin(spouse_surname),
+            };
+            (r, line.parse(10, "权重"))
+        })
+        .collect()
+}
+
+fn political((file, text): (&'static str, &'static str)) -> [[u32; 3]; 9] {
+    let mut out = [[0; 3]; 9];
+    let mut seen = [false; 9];
+    for line in data_lines(file, text) {
+        let [_, _, _, _] = line.exactly("年级 少先队员 共青团员 群众");
+        let grade: usize = line.parse(0, "年级");
+        if !(1..=9).contains(&grade) || seen[grade - 1] {
+            line.bad("年级 is 1 to 9, once each");
+        }
+        seen[grade - 1] = true;
+        out[grade - 1] = [line.parse(1, "少先队员"), line.parse(2, "共青团员"), line.parse(3, "群众")];
+    }
+    assert!(seen.iter().all(|&s| s), "{file}: a line for each grade 1 to 9");
+    out
+}
+
+/// The categories of `record_values.txt` and the record's table each one's
+/// values must be in (`None`: free text).
+const RECORD_VALUES: [(&str, Option<&Table>); 5] = [
+    ("健康状况", Some(&crate::domain::national::HEALTH)),
+    ("港澳台侨外", Some(&crate::domain::national::HMT)),
+    ("特长", None),
+    ("籍贯", None),
+    ("邮箱", None),
+];
+
+fn record_values((file, text): (&'static str, &'static str)) -> [Weights; 5] {
+    let mut out: [Weights; 5] = Default::default();
+    for line in data_lines(file, text) {
+        let [category, value, _] = line.exactly("类别 取值 权重");
+        let Some(k) = RECORD_VALUES.iter().position(|(c, _)| *c == category) else { line.bad("unknown category") };
+        if let Some(table) = RECORD_VALUES[k].1
+            && !table.entries.iter().any(|(_, label)| *label == value)
+        {
+            line.bad(&format!("{category} is one of {}", table.choices()));
+        }
+        out[k].push((value, line.parse(2, "权重")));
+    }
+    for (list, (category, _)) in out.iter().zip(RECORD_VALUES) {
+        assert!(!list.is_empty(), "{file}: no line of the category {category}");
+    }
+    out
 }

@@ -377,3 +377,15 @@ async fn next_provisional(
     serials.insert(prefix, next);
     Ok(StudentNo::provisional(kind, crate::COUNTY_AREA_CODE, birth, next)?)
 }
+
+/// The checks of each row on its own, as [`import`] makes them before it
+/// looks at the other rows or the database: every refusal, by spreadsheet
+/// row (the first data row is 2). For tests of rosters built in code.
+#[cfg(test)]
+pub(crate) fn row_errors(school: &School, rows: &[super::Row], opts: &Options) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let _ = check_row(i + 2, r, school, opts, &mut errors);
+    }
+    errors
+}

@@ -447,6 +447,8 @@ fn envelope(
             "province": "吉林省",
             "kind": school.kind.label(),
             "address": school.address,
+            "principal": school.principal,
+            "registrar": school.registrar,
         },
         "bureau": { "name": "农安县教育局" },
         "student": student_part(s, head_teacher),
@@ -534,6 +536,7 @@ fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) 
                     "years": if stage == "初中" { "三" } else { "六" },
                     "study_from": s.entry_date,
                     "study_to": issue_date.to_string(),
+                    "principal": school.principal,
                 }),
             );
         }

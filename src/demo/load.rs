@@ -36,6 +36,17 @@ pub fn random_password() -> String {
     (0..16).map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())])).collect()
 }
 
+/// The principal and the registrar of the `i`-th school loaded: names made
+/// from the common surnames and the parents' generation's given names, by
+/// position (no random draw, so the county a seed gives stays the same).
+fn officers(i: usize) -> (String, String) {
+    let t = &*super::tables::TABLES;
+    let common = t.surnames.len().min(40);
+    let name = |k: usize, given: &[&str]| format!("{}{}", t.surnames[k % common].text, given[k % given.len()]);
+    let principal = if i % 3 == 2 { name(i * 7 + 3, &t.mother_given) } else { name(i * 7 + 3, &t.father_given) };
+    (principal, name(i * 11 + 5, &t.mother_given))
+}
+
 /// Loads `county` into an empty database, calling `progress(done, total)` per school.
 /// The rosters go through the import's checks, printability against `coverage`
 /// (the bundled fonts) included.
@@ -56,7 +67,7 @@ pub async fn load(
     // Central schools first, so township schools can point at them.
     let mut ordered: Vec<_> = county.schools.iter().collect();
     ordered.sort_by_key(|s| s.central_school_code.is_some());
-    for s in ordered {
+    for (i, s) in ordered.into_iter().enumerate() {
         let id = schools::insert(
             &mut *tx,
             &NewSchool {
@@ -70,6 +81,8 @@ pub async fn load(
             },
         )
         .await?;
+        let (principal, registrar) = officers(i);
+        schools::set_officers(&mut *tx, id, &principal, &registrar).await?;
         ids.insert(&s.code, id);
     }
     for c in &county.classes {
@@ -129,4 +142,20 @@ pub async fn load(
         progress(done + 1, total);
     }
     Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::officers;
+
+    #[test]
+    fn every_school_gets_a_principal_and_a_different_registrar() {
+        for i in 0..60 {
+            let (principal, registrar) = officers(i);
+            for name in [&principal, &registrar] {
+                assert!((2..=4).contains(&name.chars().count()), "{i}: {name}");
+            }
+            assert_ne!(principal, registrar, "{i}");
+        }
+    }
 }

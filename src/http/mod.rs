@@ -19,6 +19,7 @@ pub mod keys;
 pub mod pages;
 pub mod ratelimit;
 pub mod roster;
+pub mod schools;
 mod streams;
 pub mod students;
 pub mod verify;
@@ -103,6 +104,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(auth::router())
         .merge(students::router())
         .merge(roster::router())
+        .merge(schools::router())
         .merge(documents::router())
         .merge(certificates::router())
         .merge(calendar::router())

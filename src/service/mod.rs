@@ -14,5 +14,7 @@ pub mod documents;
 pub mod keys;
 /// Exporting a school's roster.
 pub mod roster;
+/// The principal, registrar and head teachers the papers name.
+pub mod schools;
 /// A student's photo and resident ID number, changed outside a case.
 pub mod students;

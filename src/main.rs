@@ -91,6 +91,9 @@ enum Command {
     /// 教职工账号：解除登录锁定
     #[command(subcommand)]
     Users(xueji::cli::users::UsersCommand),
+    /// 学校：登记校长、学籍管理员和班主任
+    #[command(subcommand)]
+    Schools(xueji::cli::schools::SchoolsCommand),
     /// 打印文书：一名学生（--student）或批量（--school [--grade] [--class]）
     Render(xueji::cli::documents::RenderArgs),
     /// 验证文书二维码：离线核对签名（公开密钥集），可选 --online 查询在线状态
@@ -298,6 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
+        Command::Schools(cmd) => return xueji::cli::schools::run(&config, cmd).await,
         Command::Audit(cmd) => return xueji::cli::audit::run(&config, cmd).await,
         Command::Keys(cmd) => return xueji::cli::keys::run(&config, cmd).await,
         Command::Render(args) => return xueji::cli::documents::render(&config, args).await,

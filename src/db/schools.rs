@@ -22,6 +22,10 @@ pub struct School {
     pub district: String,
     /// Address.
     pub address: String,
+    /// 校长, as printed on the certificates (empty while not recorded).
+    pub principal: String,
+    /// 学籍管理员, as printed on the forms they sign (empty while not recorded).
+    pub registrar: String,
 }
 
 /// A school to create.
@@ -43,7 +47,8 @@ pub struct NewSchool<'a> {
     pub address: &'a str,
 }
 
-const SCHOOL_COLUMNS: &str = "id, code, name, kind, county_town, central_school_id, district, address";
+const SCHOOL_COLUMNS: &str =
+    "id, code, name, kind, county_town, central_school_id, district, address, principal, registrar";
 
 fn school_from_row(row: &sqlx::any::AnyRow) -> Result<School, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
@@ -56,6 +61,8 @@ fn school_from_row(row: &sqlx::any::AnyRow) -> Result<School, sqlx::Error> {
         central_school_id: row.try_get("central_school_id")?,
         district: row.try_get("district")?,
         address: row.try_get("address")?,
+        principal: row.try_get("principal")?,
+        registrar: row.try_get("registrar")?,
     })
 }
 
@@ -90,6 +97,23 @@ pub async fn by_id<'c>(e: impl Executor<'c, Database = Any>, id: i64) -> Result<
     let row =
         sqlx::query(&format!("SELECT {SCHOOL_COLUMNS} FROM schools WHERE id = $1")).bind(id).fetch_optional(e).await?;
     row.as_ref().map(school_from_row).transpose()
+}
+
+/// Records the school's principal (校长) and registrar (学籍管理员) as the
+/// forms print them; returns the rows changed (0: no such school).
+pub async fn set_officers<'c>(
+    e: impl Executor<'c, Database = Any>,
+    school_id: i64,
+    principal: &str,
+    registrar: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("UPDATE schools SET principal = $1, registrar = $2 WHERE id = $3")
+        .bind(principal)
+        .bind(registrar)
+        .bind(school_id)
+        .execute(e)
+        .await?
+        .rows_affected())
 }
 
 /// The name of the school with this 学校标识码, if any.
@@ -266,6 +290,20 @@ pub async fn class_cap<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) 
 /// A class's number, by id.
 pub async fn class_number<'c>(e: impl Executor<'c, Database = Any>, class_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT number FROM classes WHERE id = $1").bind(class_id).fetch_one(e).await
+}
+
+/// Records a class's head teacher (班主任); returns the rows changed (0: no such class).
+pub async fn set_head_teacher<'c>(
+    e: impl Executor<'c, Database = Any>,
+    class_id: i64,
+    head_teacher: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("UPDATE classes SET head_teacher = $1 WHERE id = $2")
+        .bind(head_teacher)
+        .bind(class_id)
+        .execute(e)
+        .await?
+        .rows_affected())
 }
 
 /// The head teacher (班主任) of a class as recorded (may be empty); `None`

@@ -653,6 +653,8 @@ fn school_record(s: &SchoolSeed) -> crate::db::schools::School {
         central_school_id: None,
         district: s.district.clone(),
         address: s.address.clone(),
+        principal: String::new(),
+        registrar: String::new(),
     }
 }
 

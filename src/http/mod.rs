@@ -21,6 +21,7 @@ pub mod problems;
 pub mod ratelimit;
 pub mod records;
 pub mod roster;
+pub mod schools;
 mod streams;
 pub mod students;
 pub mod verify;
@@ -105,6 +106,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(auth::router())
         .merge(students::router())
         .merge(roster::router())
+        .merge(schools::router())
         .merge(documents::router())
         .merge(certificates::router())
         .merge(calendar::router())

@@ -124,6 +124,33 @@ fn every_kind_renders_from_its_sample() {
     }
 }
 
+/// Writes every kind's sample as a PDF and a 100 dpi PNG of its first page
+/// to `target/test-artefacts/samples/`, to look at after editing a template
+/// (`cargo test --lib render::tests::write_samples -- --ignored`; the
+/// templates and samples are read at run time, so no rebuild is needed).
+#[test]
+#[ignore = "writes files to look at"]
+fn write_samples() {
+    let exe = std::env::current_exe().expect("test binary");
+    let target = exe.ancestors().nth(3).map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+    let dir = target.join("test-artefacts").join("samples");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let r = Renderer::new(&templates_dir(), &fonts_dir()).expect("renderer builds");
+    for kind in DocKind::ALL {
+        let pdf = r.render(&request(kind)).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let path = dir.join(format!("{}.pdf", kind.code()));
+        std::fs::write(&path, &pdf.bytes).expect("write");
+        let status = Command::new("pdftoppm")
+            .args(["-r", "100", "-png", "-singlefile", "-f", "1"])
+            .arg(&path)
+            .arg(dir.join(kind.code()))
+            .status()
+            .expect("pdftoppm runs");
+        assert!(status.success());
+        println!("{kind}: {} page(s), {}", pdf.pages, path.display());
+    }
+}
+
 #[test]
 fn same_request_gives_identical_bytes() {
     let r = renderer();
@@ -263,7 +290,7 @@ fn template_text_without_glyph_is_refused() {
     let dir = temp_templates();
     let file = dir.path().join("basic_info.typ");
     let mut lines: Vec<String> = std::fs::read_to_string(&file).expect("read").lines().map(str::to_owned).collect();
-    let at = lines.iter().position(|l| l.contains("set text(size: 10pt)")).expect("line");
+    let at = lines.iter().position(|l| l.trim_start().starts_with("set text(size:")).expect("line");
     // Template text with a private-use character: only the layout walk sees it.
     lines.insert(at + 1, "  [备注\u{E000}说明]".to_owned());
     std::fs::write(&file, lines.join("\n")).expect("write");

@@ -18,5 +18,7 @@ pub mod problems;
 pub mod records;
 /// Exporting a school's roster.
 pub mod roster;
+/// The principal, registrar and head teachers the papers name.
+pub mod schools;
 /// A student's photo and resident ID number, changed outside a case.
 pub mod students;

@@ -30,6 +30,12 @@ pub trait Endpoints {
         client.post(format!("{base}{path}")).header("x-csrf-token", csrf).json(body).send().await.unwrap()
     }
 
+    /// PUT `body` as JSON to `path`, with the CSRF header.
+    async fn put_json(&self, path: &str, body: &Value) -> Response {
+        let (client, base, csrf) = self.parts();
+        client.put(format!("{base}{path}")).header("x-csrf-token", csrf).json(body).send().await.unwrap()
+    }
+
     /// POST raw bytes to `path`, with the CSRF header.
     async fn send_bytes(&self, path: &str, body: Vec<u8>) -> Response {
         let (client, base, csrf) = self.parts();
@@ -160,6 +166,22 @@ pub trait Endpoints {
             .send()
             .await
             .unwrap()
+    }
+
+    /// `GET /api/schools`: the schools in scope.
+    async fn schools(&self) -> Response {
+        self.fetch("/api/schools").await
+    }
+
+    /// `PUT /api/schools/{code}`: the principal and registrar (`{"principal": …, "registrar": …}`).
+    async fn set_school_officers(&self, code: &str, body: &Value) -> Response {
+        self.put_json(&format!("/api/schools/{code}"), body).await
+    }
+
+    /// `PUT /api/schools/{code}/classes/{grade}/{number}`: the head teacher (`{"head_teacher": …}`).
+    async fn set_head_teacher(&self, code: &str, grade: u8, number: u8, name: &str) -> Response {
+        let body = serde_json::json!({ "head_teacher": name });
+        self.put_json(&format!("/api/schools/{code}/classes/{grade}/{number}"), &body).await
     }
 
     /// `GET /api/problems`: the problem records.

@@ -353,9 +353,9 @@ impl TestApp {
 
 #[path = "../common/pdf.rs"]
 mod pdf;
-// Not every test binary that includes these helpers uses all three.
+// Not every test binary that includes these helpers uses all of them.
 #[allow(unused_imports)]
-pub use pdf::{decode_qr, pdftotext, rasterise};
+pub use pdf::{decode_qr, pdftotext, pdftotext_layout, rasterise};
 
 /// `target/test-artefacts/` beside this test binary (`target/debug/deps/<binary>-…`): screenshots and
 /// rendered pages a person can look at after a run.

@@ -64,22 +64,6 @@ fn row_for(f: &Family, birth: (i32, u32, u32), seq: u16, grade: u8) -> Row {
     row
 }
 
-/// The text of a PDF as `pdftotext -layout` lays it out: one line of the
-/// page per line of text, so a name broken over two lines is not found whole.
-fn layout_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg("-layout")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) installed");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The bytes of a PDF answered with 200.
 async fn pdf(res: reqwest::Response) -> Vec<u8> {
     let path = res.url().path().to_owned();
@@ -147,7 +131,7 @@ async fn enrol(app: &TestApp, f: &Family, k: u16) -> Pupils {
 /// name stands whole on one line: as many whole names in the lines of the
 /// layout text as in the text read without line breaks.
 fn on_one_line(kind: &str, pdf: &[u8], name: &str) {
-    let text = layout_text(pdf);
+    let text = pdftotext_layout(pdf);
     let printed = pdftotext(pdf).matches(name).count();
     let whole: usize = text.lines().map(|l| l.matches(name).count()).sum();
     assert!(printed >= 1, "{kind}: “{name}” is not printed:\n{text}");
@@ -219,7 +203,7 @@ async fn the_longest_names_print_on_one_line_on_every_document() {
     assert_eq!(printed.len(), 20, "ten documents for each name");
     for (i, kind, bytes) in &printed {
         let f = &families[*i];
-        let pages = layout_text(bytes).matches('\u{c}').count();
+        let pages = pdftotext_layout(bytes).matches('\u{c}').count();
         assert_eq!(pages, 1, "{kind} of {}: one page", f.name);
         on_one_line(kind, bytes, &f.name);
         // The guardians' names, where the document prints them.

@@ -12,6 +12,7 @@ mod calendar;
 mod certificates;
 mod documents;
 mod endpoints;
+mod forms;
 mod helpers;
 mod import;
 mod keys;

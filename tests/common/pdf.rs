@@ -19,6 +19,23 @@ pub fn pdftotext(pdf: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap().split_whitespace().collect()
 }
 
+/// The text of a PDF as `pdftotext -layout` lays it out: one line of the
+/// page per line of text (pages end with a form feed), so that a value
+/// stands beside its label and a name broken over two lines is not found whole.
+pub fn pdftotext_layout(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) installed");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The PDF's first page as a 300 dpi PNG in `dir` (poppler's `pdftoppm`), as a scan would give it.
 pub fn rasterise(pdf: &[u8], dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("doc.pdf");

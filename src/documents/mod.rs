@@ -8,6 +8,8 @@
 //! changed, the form is issued anew (new id, new token) and the old row is
 //! marked superseded; a numbered certificate is never issued twice.
 
+pub mod history;
+
 use crate::app::App;
 use crate::db;
 use crate::db::schools::{self, School};
@@ -406,17 +408,57 @@ pub async fn request(
         None => None,
     };
     let photo = students::photo_of(&app.db.pool, student.id).await?;
+    let history = match kind {
+        DocKind::Registration | DocKind::RecordCard => {
+            Some(history_of(app, student, head_teacher.clone(), issue_date).await?)
+        }
+        _ => None,
+    };
     let mut data =
         envelope(app, student, school, kind, &doc_id.to_string(), number, issue_date, &verify_url, head_teacher);
     if let Value::Object(map) = &mut data {
-        for (k, v) in defaults(student, school, kind, issue_date) {
+        for (k, v) in defaults(student, school, kind, issue_date, history) {
             map.entry(k).or_insert(v);
         }
+        // A part given by the caller is merged over the record's defaults,
+        // one level deep (a proof's `certificate` keeps the principal).
         for (k, v) in opts.extra.clone() {
-            map.insert(k, v);
+            match (map.get_mut(&k), v) {
+                (Some(Value::Object(have)), Value::Object(given)) => have.extend(given),
+                (_, v) => {
+                    map.insert(k, v);
+                }
+            }
         }
     }
     Ok(RenderRequest { kind, data, photo, issue_date })
+}
+
+/// The student's history as the papers print it (see [`history`]), read
+/// from their events with the schools and cases they name.
+async fn history_of(
+    app: &App,
+    student: &Student,
+    head_teacher: Option<String>,
+    issue_date: NaiveDate,
+) -> AppResult<history::History> {
+    let events = students::events_of(&app.db.pool, student.id).await?;
+    let (codes, cases) = history::references(&events);
+    let mut lookups = history::Lookups::default();
+    for code in codes {
+        if let Some(name) = schools::name_by_code(&app.db.pool, &code).await? {
+            lookups.schools.insert(code, name);
+        }
+    }
+    for case in cases {
+        let closed = db::cases::by_public_id(&app.db.pool, &case).await?.and_then(|c| c.closed_on);
+        if let Some(day) = closed.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()) {
+            lookups.case_closed.insert(case, day);
+        }
+    }
+    let now =
+        history::Now { grade: student.grade, class_name: student.class_name(), status: student.status, head_teacher };
+    Ok(history::read(&events, &lookups, &now, issue_date))
 }
 
 #[expect(clippy::too_many_arguments, reason = "each is one part of the envelope")]
@@ -447,6 +489,8 @@ fn envelope(
             "province": "吉林省",
             "kind": school.kind.label(),
             "address": school.address,
+            "principal": school.principal,
+            "registrar": school.registrar,
         },
         "bureau": { "name": "农安县教育局" },
         "student": student_part(s, head_teacher),
@@ -470,7 +514,10 @@ fn student_part(s: &Student, head_teacher: Option<String>) -> Value {
         ("id_number", json!(s.id_number)),
         ("id_valid", json!(n.id_valid)),
         ("student_no", json!(s.student_no)),
+        ("aux_no", json!(n.aux_no)),
+        ("seat_no", json!(n.seat_no)),
         ("birthplace", json!(s.birthplace)),
+        ("birthplace_code", json!(n.birthplace_code)),
         ("native_place", json!(n.native_place)),
         ("nationality", json!(s.nationality)),
         ("household_address", json!(s.household_address)),
@@ -480,6 +527,8 @@ fn student_part(s: &Student, head_teacher: Option<String>) -> Value {
         ("home_address", json!(n.home_address)),
         ("phone", json!(n.phone)),
         ("postcode", json!(n.postcode)),
+        ("email", json!(n.email)),
+        ("homepage", json!(n.homepage)),
         ("health", json!(label(n.health))),
         ("political_status", json!(label(n.political))),
         ("hmt_overseas", json!(label(n.hmt))),
@@ -495,6 +544,7 @@ fn student_part(s: &Student, head_teacher: Option<String>) -> Value {
         ("disability", json!(label(n.disability))),
         ("special_needs", json!(label(n.inclusive.filter(|i| i.code() != "0")))),
         ("inclusive", json!(n.in_inclusive_class())),
+        ("inclusive_kind", json!(label(n.inclusive))),
         ("boarding", json!(n.boarding())),
         ("study_mode", json!(label(n.study_mode))),
         ("source", json!(n.source)),
@@ -509,8 +559,15 @@ fn student_part(s: &Student, head_teacher: Option<String>) -> Value {
     Value::Object(items.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-/// Kind-specific parts the record itself can fill.
-fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) -> serde_json::Map<String, Value> {
+/// Kind-specific parts the record itself can fill; `history` for the
+/// registration form and the record card.
+fn defaults(
+    s: &Student,
+    school: &School,
+    kind: DocKind,
+    issue_date: NaiveDate,
+    history: Option<history::History>,
+) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     let stage = if school.kind == SchoolKind::Junior || s.grade.number() > 6 { "初中" } else { "小学" };
     match kind {
@@ -523,6 +580,8 @@ fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) 
                     "grade": if school.kind == SchoolKind::Junior { "七年级" } else { "一年级" },
                     "school_year": format!("{year}—{}学年", year + 1),
                     "report_date": s.entry_date,
+                    "report_place": if school.address.is_empty() { &school.name } else { &school.address },
+                    "contact_person": school.registrar,
                 }),
             );
         }
@@ -534,6 +593,7 @@ fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) 
                     "years": if stage == "初中" { "三" } else { "六" },
                     "study_from": s.entry_date,
                     "study_to": issue_date.to_string(),
+                    "principal": school.principal,
                 }),
             );
         }
@@ -541,15 +601,24 @@ fn defaults(s: &Student, school: &School, kind: DocKind, issue_date: NaiveDate) 
             let family: Vec<Value> = s
                 .guardians
                 .iter()
-                .map(|g| json!({"relation": g.relation, "name": g.name, "workplace": g.workplace, "phone": g.phone}))
+                .map(|g| {
+                    json!({
+                        "relation": g.relation, "relation_note": g.relation_note, "name": g.name,
+                        "workplace": g.workplace, "job_title": g.job_title, "phone": g.phone,
+                        "id_number": g.id_number, "is_guardian": g.is_guardian,
+                    })
+                })
                 .collect();
             m.insert("family".into(), Value::Array(family));
+            let history = history.unwrap_or_default();
+            m.insert("changes".into(), json!(history.changes));
         }
         DocKind::RecordCard => {
-            m.insert(
-                "years".into(),
-                json!([{ "grade": s.grade, "class_name": s.class_name(), "status": s.status.label() }]),
-            );
+            let history = history.unwrap_or_default();
+            m.insert("years".into(), json!(history.years));
+            m.insert("changes".into(), json!(history.changes));
+            m.insert("primary_school".into(), json!(history.primary_school));
+            m.insert("previous_school".into(), json!(history.previous_school));
         }
         _ => {}
     }

@@ -1,0 +1,141 @@
+//! The people a school's papers name: its principal (校长, on the
+//! certificates) and registrar (学籍管理员, the 经办人 of the forms), which
+//! the bureau records, and each class's head teacher (班主任), which the
+//! school's registrar or the bureau records. Each change is audited in the
+//! transaction that writes it; a refusal is audited on its own.
+
+use crate::db::Db;
+use crate::db::schools::{self, Class, School};
+use crate::domain::{Actor, DomainError, Grade};
+use crate::error::{AppError, AppResult};
+use crate::render::Coverage;
+use crate::service::audit::{self, Audit};
+
+/// The longest name kept for a principal, registrar or head teacher.
+pub const MAX_NAME_CHARS: usize = 30;
+
+/// The audit action of [`set_officers`].
+const OFFICERS: &str = "school.officers";
+/// The audit action of [`set_head_teacher`].
+const HEAD_TEACHER: &str = "class.head_teacher";
+
+/// A school's principal and registrar to record: `None` keeps what is
+/// recorded, an empty name clears it (the forms then print an empty line).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Officers {
+    /// 校长.
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// 学籍管理员.
+    #[serde(default)]
+    pub registrar: Option<String>,
+}
+
+/// A person's name as the forms print it: trimmed, at most
+/// [`MAX_NAME_CHARS`] characters, no control characters, every character in
+/// the bundled fonts.
+fn checked_name(coverage: &Coverage, field: &'static str, value: &str) -> AppResult<String> {
+    let v = value.trim();
+    if v.chars().count() > MAX_NAME_CHARS {
+        return Err(DomainError::new("field.too_long", field, v, &format!("过长（最多{MAX_NAME_CHARS}字）")).into());
+    }
+    if v.chars().any(char::is_control) {
+        return Err(DomainError::new("field.invalid", field, "", "含有控制字符").into());
+    }
+    crate::workflow::printable(coverage, &[(field, v)])?;
+    Ok(v.to_owned())
+}
+
+/// Records a school's principal and registrar (bureau staff, or the command
+/// line): `school.officers`, with which of the two changed. Returns the
+/// school as recorded now.
+///
+/// # Errors
+///
+/// A school's own registrar (403, audited as `denied`), an unknown school,
+/// a name that is too long or cannot be printed, or a database failure.
+pub async fn set_officers(
+    db: &Db,
+    coverage: &Coverage,
+    actor: &Actor,
+    code: &str,
+    req: &Officers,
+) -> AppResult<School> {
+    if !actor.is_bureau() {
+        audit::write(&db.pool, actor, OFFICERS, ("school", code), None, "denied", "role").await?;
+        return Err(AppError::not_permitted("school.bureau_only", "学校的校长和学籍管理员由教育局登记"));
+    }
+    let mut audit = Audit::new(actor, OFFICERS, ("school", code));
+    let result = async {
+        let principal = req.principal.as_deref().map(|p| checked_name(coverage, "校长", p)).transpose()?;
+        let registrar = req.registrar.as_deref().map(|r| checked_name(coverage, "学籍管理员", r)).transpose()?;
+        let mut tx = db.pool.begin().await?;
+        let school = schools::by_code(&mut *tx, code).await?.ok_or(AppError::NotFound)?;
+        audit.school(school.id);
+        let changed = |new: &Option<String>, old: &str| match new {
+            None => "kept",
+            Some(n) if n == old => "same",
+            Some(n) if n.is_empty() => "cleared",
+            Some(_) => "set",
+        };
+        audit.detail(format!(
+            "principal={} registrar={}",
+            changed(&principal, &school.principal),
+            changed(&registrar, &school.registrar)
+        ));
+        let principal = principal.unwrap_or_else(|| school.principal.clone());
+        let registrar = registrar.unwrap_or_else(|| school.registrar.clone());
+        schools::set_officers(&mut *tx, school.id, &principal, &registrar).await?;
+        audit.commit(tx).await?;
+        Ok(School { principal, registrar, ..school })
+    }
+    .await;
+    audit.close(db, result).await
+}
+
+/// Records the head teacher (班主任) of a school's class, by grade and class
+/// number (the school's registrar, bureau staff, or the command line):
+/// `class.head_teacher`. An empty name clears it. Returns the class.
+///
+/// # Errors
+///
+/// A school outside the actor's scope or an unknown school (404, audited as
+/// `denied` / `refused`), no such class, a name that is too long or cannot
+/// be printed, or a database failure.
+pub async fn set_head_teacher(
+    db: &Db,
+    coverage: &Coverage,
+    actor: &Actor,
+    code: &str,
+    grade: Grade,
+    number: i64,
+    name: &str,
+) -> AppResult<Class> {
+    let target = format!("{code}/{}/{number}", grade.number());
+    let visible = schools::by_code(&db.pool, code).await?.filter(|s| actor.may_see(s.id));
+    let Some(school) = visible else {
+        audit::write(&db.pool, actor, HEAD_TEACHER, ("class", &target), None, "denied", "").await?;
+        return Err(AppError::NotFound);
+    };
+    let mut audit = Audit::new(actor, HEAD_TEACHER, ("class", &target));
+    audit.school(school.id);
+    let result = async {
+        let name = checked_name(coverage, "班主任", name)?;
+        let mut tx = db.pool.begin().await?;
+        let class =
+            schools::class_by(&mut *tx, school.id, i64::from(grade.number()), number).await?.ok_or_else(|| {
+                AppError::from(DomainError::new(
+                    "class.not_found",
+                    "班级",
+                    schools::class_name(i64::from(grade.number()), number),
+                    &format!("在{}不存在", school.name),
+                ))
+            })?;
+        audit.detail(if name.is_empty() { "cleared" } else { "set" });
+        schools::set_head_teacher(&mut *tx, class.id, &name).await?;
+        audit.commit(tx).await?;
+        Ok(Class { head_teacher: name, ..class })
+    }
+    .await;
+    audit.close(db, result).await
+}

@@ -89,7 +89,7 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
             row: p.row,
             column: p.column,
             value: p.value.clone(),
-            code: "import.cell_format",
+            code: p.code,
             reason: p.reason.clone(),
         })
         .collect();
@@ -97,6 +97,16 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
     let total = sheet.rows.len();
     let mut candidates: Vec<Candidate> =
         sheet.rows.iter().filter_map(|(n, r)| check_row(*n, r, school, opts, &mut errors)).collect();
+    // A cell refused while reading is reported for what it is (an ID in
+    // scientific notation, a serial-number date), not again by the rules.
+    let refused_cells: std::collections::HashSet<(usize, &str)> =
+        sheet.cell_problems.iter().map(|p| (p.row, p.column)).collect();
+    let from_reading = sheet.cell_problems.len();
+    let mut seen_errors = 0;
+    errors.retain(|e| {
+        seen_errors += 1;
+        seen_errors <= from_reading || !refused_cells.contains(&(e.row, e.column))
+    });
     // Rows refused while reading do not go on.
     let bad_cells: std::collections::HashSet<usize> = sheet.cell_problems.iter().map(|p| p.row).collect();
     candidates.retain(|c| !bad_cells.contains(&c.row));

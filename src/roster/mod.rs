@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod export;
+pub mod intake;
 pub mod national;
 pub mod read;
 mod rows;

@@ -14,6 +14,7 @@ use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
 
 /// A row that passed the per-row checks.
+#[derive(Debug)]
 pub(super) struct Candidate {
     pub(super) row: usize,
     pub(super) student: NewStudent,

@@ -12,7 +12,9 @@ pub mod audit;
 pub mod documents;
 /// The signing keys' life cycle: rotate, retire, compromise.
 pub mod keys;
-/// Exporting a school's roster.
+/// The national system's spreadsheets: the intake list and 调档学生导出.
+pub mod national;
+/// Importing and exporting a school's roster.
 pub mod roster;
 /// A student's photo and resident ID number, changed outside a case.
 pub mod students;

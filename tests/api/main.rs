@@ -16,6 +16,7 @@ mod helpers;
 mod import;
 mod keys;
 mod long_names;
+mod national;
 mod pool;
 mod verify;
 mod workflow;

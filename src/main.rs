@@ -47,7 +47,7 @@ enum Command {
         #[arg(long, value_name = "FILE.xlsx")]
         sample_roster: Option<PathBuf>,
     },
-    /// 导入学籍名册（xlsx、xls 或 csv）：全部通过才写入，否则不写入任何数据
+    /// 导入学籍名册（xlsx、xls 或 csv）：全部通过才写入，否则不写入任何数据。也接受国家学籍系统的《学前调档名单模板》（记入调档名单）和填写完整的《调档学生导出》，按表头识别
     Import {
         /// 名册文件
         file: PathBuf,
@@ -73,6 +73,9 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// 国家学籍系统的表格：导出《调档学生导出》（调档名单或在籍学生）
+    #[command(subcommand)]
+    National(xueji::cli::national::NationalCommand),
     /// 纸质档案：存入、取出、列出扫描件，完整性检查，转学传输包的导出与导入
     #[command(subcommand)]
     Archive(xueji::cli::archive::ArchiveCommand),
@@ -282,7 +285,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             } else {
                 print_report(&school.name, &report);
             }
-            if !report.errors.is_empty() {
+            if !report.report.errors.is_empty() {
                 return Ok(std::process::ExitCode::from(1));
             }
         }
@@ -298,6 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             std::fs::write(&output, &out.bytes).with_context(|| format!("无法写入 {}", output.display()))?;
             println!("已导出 {} 名学生到 {}", out.rows, output.display());
         }
+        Command::National(cmd) => return xueji::cli::national::run(&config, cmd).await,
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
@@ -404,8 +408,10 @@ fn write_sample_roster(config: &Config, seed: u64, students: usize, path: &std::
     Ok(())
 }
 
-fn print_report(school: &str, r: &check::Report) {
-    println!("{school}：名册共 {} 行，{} 行通过检查。", r.rows, r.valid_rows);
+fn print_report(school: &str, imported: &xueji::service::roster::Imported) {
+    let r = &imported.report;
+    println!("识别为：{}", imported.layout_name);
+    println!("{school}：共 {} 行，{} 行通过检查。", r.rows, r.valid_rows);
     if !r.ignored_columns.is_empty() {
         println!("已忽略模板外的列：{}", r.ignored_columns.join("、"));
     }
@@ -420,8 +426,13 @@ fn print_report(school: &str, r: &check::Report) {
     }
     if !r.errors.is_empty() {
         println!("有 {} 处错误，未写入任何数据。", r.errors.len());
+    } else if r.committed && imported.layout == xueji::roster::national::Layout::IntakeList {
+        println!("已将 {} 名儿童记入 {} 年秋季一年级调档名单。", r.inserted, imported.intake_year.unwrap_or_default());
     } else if r.committed {
         println!("已写入 {} 名学生。", r.inserted);
+        if imported.taken_up > 0 {
+            println!("调档名单中 {} 名儿童已建立学籍。", imported.taken_up);
+        }
     } else {
         println!("检查通过（未写入：--dry-run）。");
     }

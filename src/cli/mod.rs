@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod certificates;
 pub mod documents;
 pub mod keys;
+pub mod national;
 pub mod schools;
 pub mod users;
 pub mod verify;

@@ -30,6 +30,8 @@ pub mod dossier;
 pub mod events;
 /// Transfer-package imports under way.
 pub mod import_journal;
+/// The primary intake list (学前调档名单): children expected for the autumn intake.
+pub mod intake_list;
 /// The rows behind the overdue list, across cases, students and recalls.
 pub mod overdue;
 pub mod problems;

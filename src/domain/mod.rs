@@ -22,7 +22,7 @@ pub use actor::{Actor, Channel, Role};
 pub use date::parse_date;
 pub use doc_kind::DocKind;
 pub use id_number::{Gender, IdNumber};
-pub use rules::{ClassCap, check_entry_age, first_grade_year, school_year_start};
+pub use rules::{ClassCap, check_entry_age, coming_intake_year, first_grade_year, school_year_start};
 pub use school::{Grade, SchoolKind};
 pub use status::StudentStatus;
 pub use student_no::StudentNo;

@@ -109,6 +109,13 @@ pub fn school_year_start(today: NaiveDate) -> i32 {
     if today >= promotion { today.year() } else { today.year() - 1 }
 }
 
+/// The year of the coming autumn intake, for which schools list the
+/// children they expect (学前调档名单, Art. 10): this year's until the school
+/// year begins on 1 September, next year's from then on.
+pub fn coming_intake_year(today: NaiveDate) -> i32 {
+    if today.month() >= 9 { today.year() + 1 } else { today.year() }
+}
+
 /// The year a student now in `grade` entered grade 1 (for the entry-age rule).
 pub fn first_grade_year(today: NaiveDate, grade: u8) -> i32 {
     school_year_start(today) - i32::from(grade) + 1
@@ -126,5 +133,14 @@ mod school_year_tests {
         assert_eq!(school_year_start(d(11, 29)), 2026);
         assert_eq!(first_grade_year(d(11, 29), 1), 2026);
         assert_eq!(first_grade_year(d(11, 29), 7), 2020);
+    }
+
+    #[test]
+    fn the_coming_intake_is_next_autumns_once_school_has_begun() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        assert_eq!(coming_intake_year(d(3, 1)), 2026);
+        assert_eq!(coming_intake_year(d(8, 31)), 2026);
+        assert_eq!(coming_intake_year(d(9, 1)), 2027);
+        assert_eq!(coming_intake_year(d(11, 29)), 2027);
     }
 }

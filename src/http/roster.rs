@@ -1,6 +1,9 @@
 //! Roster import and export over HTTP: the registrar's upload page and the
 //! JSON API. Same checks as `xueji import`: every bad row reported, all rows
-//! or none written.
+//! or none written. An upload may be our template or one of the national
+//! system's spreadsheets (学前调档名单, 调档学生导出), recognised from its
+//! header row; the 调档学生导出 downloads for a school's intake list or its
+//! current students.
 
 use crate::db::schools::{self, School};
 use crate::error::AppError;
@@ -9,7 +12,8 @@ use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use crate::http::streams::attachment;
 use crate::roster::{check, read};
-use crate::service::roster::ExportFormat;
+use crate::service::national::NationalList;
+use crate::service::roster::{ExportFormat, Imported};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderValue, header};
@@ -29,7 +33,9 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/roster/import", post(import_page))
         .route("/roster/export", get(export_page))
         .route("/roster/template.xlsx", get(template))
+        .route("/roster/national", get(national_page))
         .route("/api/schools/{code}/roster", post(import_api).get(export_api))
+        .route("/api/schools/{code}/national", get(national_api))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
 }
 
@@ -50,7 +56,7 @@ async fn run_import(
     bytes: &[u8],
     dry_run: bool,
     create_classes: bool,
-) -> Result<check::Report, AppError> {
+) -> Result<Imported, AppError> {
     let sheet = read::read(bytes)?;
     let opts = check::Options {
         dry_run,
@@ -111,7 +117,7 @@ async fn import_api(
 ) -> Result<Response, AppError> {
     let school = school_in_scope(&app, &staff, &code).await?;
     let report = run_import(&app, &staff, &school, &body, q.dry_run, q.create_classes).await?;
-    let status = if report.errors.is_empty() {
+    let status = if report.report.errors.is_empty() {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -164,4 +170,43 @@ async fn export_api(
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
     export(&app, &staff, &code, q.format.as_deref()).await
+}
+
+/// Which 调档学生导出 to download.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NationalQuery {
+    /// School code (pages).
+    #[serde(default)]
+    school: String,
+    /// `intake` (the open intake list, the default) or `students`.
+    #[serde(default)]
+    list: Option<String>,
+}
+
+async fn national(app: &Web, staff: &Staff, code: &str, list: Option<&str>) -> Result<Response, AppError> {
+    let list = NationalList::parse(list.unwrap_or("intake"))?;
+    let out = crate::service::national::export(&app.db, &staff.actor, code, list).await?;
+    let name = format!("调档学生导出-{}-{}.xlsx", list.label(), out.school_code);
+    let disposition = attachment(&name, &format!("national-{}-{}.xlsx", list.code(), out.school_code));
+    let mime = HeaderValue::from_static(ExportFormat::Xlsx.mime());
+    Ok(([(header::CONTENT_TYPE, mime), (header::CONTENT_DISPOSITION, disposition)], out.bytes).into_response())
+}
+
+/// `GET /roster/national?school=&list=`: the page's download of 调档学生导出.
+async fn national_page(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Query(q): Query<NationalQuery>,
+) -> Result<Response, PageError> {
+    Ok(national(&app, &staff, &q.school, q.list.as_deref()).await?)
+}
+
+/// `GET /api/schools/{code}/national?list=intake|students`: 调档学生导出 as xlsx.
+async fn national_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Path(code): Path<String>,
+    Query(q): Query<NationalQuery>,
+) -> Result<Response, AppError> {
+    national(&app, &staff, &code, q.list.as_deref()).await
 }

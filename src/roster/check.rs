@@ -11,6 +11,7 @@ use crate::domain::{Grade, StudentNo};
 use crate::error::AppResult;
 use crate::render::Coverage;
 use chrono::NaiveDate;
+use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
 /// A refused cell: its row, column, value and the reason, with a stable code.
@@ -79,24 +80,89 @@ pub struct Options {
     pub coverage: Coverage,
 }
 
-/// Checks a roster for a school and, unless it is a dry run and only if every
-/// row passes, writes all its rows in one transaction.
-pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> AppResult<Report> {
-    let mut errors: Vec<RowError> = sheet
+/// The cells refused while reading ([`Sheet::cell_problems`]), as row errors.
+pub(super) fn reading_errors(sheet: &Sheet) -> Vec<RowError> {
+    sheet
         .cell_problems
         .iter()
         .map(|p| RowError {
             row: p.row,
             column: p.column,
             value: p.value.clone(),
-            code: "import.cell_format",
+            code: p.code,
             reason: p.reason.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Drops the rule errors of cells refused while reading, which come first
+/// in `errors` ([`reading_errors`]): such a cell is reported for what it is
+/// (an ID in scientific notation, a date as a serial number), not again by
+/// the rules.
+pub(super) fn drop_repeated(errors: &mut Vec<RowError>, sheet: &Sheet) {
+    let refused_cells: std::collections::HashSet<(usize, &str)> =
+        sheet.cell_problems.iter().map(|p| (p.row, p.column)).collect();
+    let from_reading = sheet.cell_problems.len();
+    let mut seen = 0;
+    errors.retain(|e| {
+        seen += 1;
+        seen <= from_reading || !refused_cells.contains(&(e.row, e.column))
+    });
+}
+
+/// A roster checked against the rules and the database: the report, and
+/// what writing its rows takes ([`write`]).
+#[derive(Debug)]
+pub struct Checked {
+    /// What the check found.
+    pub report: Report,
+    candidates: Vec<Candidate>,
+    /// `(grade, class number)` → (class id if it exists, cap, enrolled).
+    class_ids: BTreeMap<(i64, i64), (Option<i64>, i64, i64)>,
+    /// Candidate index → existing students it resembles.
+    flagged: HashMap<usize, Vec<i64>>,
+    /// Candidate index → an earlier candidate of the file it resembles.
+    in_file_similar: HashMap<usize, usize>,
+}
+
+impl Checked {
+    /// Whether the rows are to be written: every row passed and this is no dry run.
+    pub fn writable(&self) -> bool {
+        !self.report.dry_run && self.report.errors.is_empty()
+    }
+}
+
+/// One student written by an import: the internal id and the ID number.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The student's internal id.
+    pub student_id: i64,
+    /// The resident ID number, when the student has one.
+    pub id_number: Option<String>,
+}
+
+/// Checks a roster for a school and, unless it is a dry run and only if every
+/// row passes, writes all its rows in one transaction.
+pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> AppResult<Report> {
+    let checked = check(db, school, sheet, opts).await?;
+    if !checked.writable() {
+        return Ok(checked.report);
+    }
+    let mut tx = db.pool.begin().await?;
+    let (mut report, _) = write(&mut tx, school, checked, opts).await?;
+    tx.commit().await?;
+    report.committed = true;
+    Ok(report)
+}
+
+/// Checks a roster for a school against the rules and the database; writes nothing.
+pub async fn check(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> AppResult<Checked> {
+    let mut errors = reading_errors(&sheet);
     let mut warnings = Vec::new();
     let total = sheet.rows.len();
     let mut candidates: Vec<Candidate> =
         sheet.rows.iter().filter_map(|(n, r)| check_row(*n, r, school, opts, &mut errors)).collect();
+    drop_repeated(&mut errors, &sheet);
     // Rows refused while reading do not go on.
     let bad_cells: std::collections::HashSet<usize> = sheet.cell_problems.iter().map(|p| p.row).collect();
     candidates.retain(|c| !bad_cells.contains(&c.row));
@@ -271,7 +337,7 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
         e.column = sheet.header_in_file(e.column);
     }
     let error_rows: std::collections::HashSet<usize> = errors.iter().map(|e| e.row).chain(unplaced).collect();
-    let mut report = Report {
+    let report = Report {
         rows: total,
         valid_rows: total - error_rows.len(),
         errors,
@@ -282,13 +348,21 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
         committed: false,
         inserted: 0,
     };
-    if opts.dry_run || !report.errors.is_empty() {
-        return Ok(report);
-    }
-    drop(conn);
+    Ok(Checked { report, candidates, class_ids, flagged, in_file_similar })
+}
 
-    // Commit: all rows or none.
-    let mut tx = db.pool.begin().await?;
+/// Writes every row of a checked roster ([`Checked::writable`]) in the
+/// caller's transaction, creating the classes it names and re-checking
+/// their caps under lock. The caller commits, and then sets
+/// [`Report::committed`].
+pub async fn write(
+    tx: &mut Transaction<'_, Any>,
+    school: &School,
+    checked: Checked,
+    opts: &Options,
+) -> AppResult<(Report, Vec<Written>)> {
+    let Checked { mut report, candidates, class_ids, flagged, in_file_similar } = checked;
+    debug_assert!(report.errors.is_empty() && !report.dry_run, "only a roster that passed is written");
     let now = crate::db::now_text();
     let mut class_id_of: HashMap<(i64, i64), i64> = HashMap::new();
     for (key, (id, _, _)) in &class_ids {
@@ -296,7 +370,7 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
             Some(id) => *id,
             None => {
                 let grade = Grade::new(u8::try_from(key.0).unwrap_or(0))?;
-                schools::insert_class(&mut *tx, school, grade, u8::try_from(key.1).unwrap_or(0), "", None).await?
+                schools::insert_class(&mut **tx, school, grade, u8::try_from(key.1).unwrap_or(0), "", None).await?
             }
         };
         class_id_of.insert(*key, id);
@@ -307,22 +381,23 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
         *adding.entry(class_id_of[&(i64::from(c.student.grade.number()), c.class_number)]).or_default() += 1;
     }
     for (class_id, n) in &adding {
-        schools::lock_class(&mut *tx, *class_id).await?;
-        let k = schools::capacity_of_class(&mut *tx, *class_id).await?;
-        let enrolled = crate::db::rolls::seated_in_class(&mut *tx, *class_id).await?;
+        schools::lock_class(&mut **tx, *class_id).await?;
+        let k = schools::capacity_of_class(&mut **tx, *class_id).await?;
+        let enrolled = crate::db::rolls::seated_in_class(&mut **tx, *class_id).await?;
         let cap = crate::domain::ClassCap::new(school.kind, u16::try_from(k.cap).ok())?;
         cap.check_room(&schools::class_name(k.grade, k.number), enrolled.unsigned_abs(), *n)?;
     }
     let mut serials: HashMap<String, u16> = HashMap::new();
     let flagged_rows: std::collections::HashSet<usize> = report.warnings.iter().map(|w| w.row).collect();
     let mut inserted_ids: HashMap<usize, i64> = HashMap::new();
+    let mut written = Vec::with_capacity(candidates.len());
     for (i, mut c) in candidates.into_iter().enumerate() {
         c.student.class_id = class_id_of[&(i64::from(c.student.grade.number()), c.class_number)];
         let no_id = c.provisional.map(|(kind, _)| kind);
         if let Some(kind) = no_id {
-            c.student.student_no = next_provisional(&mut tx, &mut serials, kind, c.student.birth_date).await?;
+            c.student.student_no = next_provisional(tx, &mut serials, kind, c.student.birth_date).await?;
         }
-        let id = students::insert(&mut tx, &c.student, opts.actor_id, &now).await?;
+        let id = students::insert(tx, &c.student, opts.actor_id, &now).await?;
         inserted_ids.insert(i, id);
         if let Some(kind) = no_id {
             let reason = match kind {
@@ -331,14 +406,16 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
                 }
                 _ => "无身份证件号，使用无证件学籍号；须归档学校出具的就读证明并报教育局备案（第十一条）",
             };
-            problems::flag(&mut *tx, "no_id", id, None, reason, &now).await?;
+            problems::flag(&mut **tx, "no_id", id, None, reason, &now).await?;
         }
+        written
+            .push(Written { student_id: id, id_number: c.student.id_number.as_ref().map(|n| n.as_str().to_owned()) });
         if flagged_rows.contains(&c.row) {
             let others = flagged.get(&i).cloned().unwrap_or_default();
             let other =
                 others.first().copied().or_else(|| in_file_similar.get(&i).and_then(|j| inserted_ids.get(j).copied()));
             problems::flag(
-                &mut *tx,
+                &mut **tx,
                 "suspected_duplicate",
                 id,
                 other,
@@ -349,14 +426,12 @@ pub async fn import(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> A
         }
         report.inserted += 1;
     }
-    tx.commit().await?;
-    report.committed = true;
-    Ok(report)
+    Ok((report, written))
 }
 
 /// The next free `L`/`J` number for a birth date.
 async fn next_provisional(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Transaction<'_, Any>,
     serials: &mut HashMap<String, u16>,
     kind: StudentNoKind,
     birth: NaiveDate,

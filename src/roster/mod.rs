@@ -2,9 +2,13 @@
 //! xlsx or CSV, checked row by row, and written back in the same template.
 //! The template holds every item of the national record
 //! (`national-fields.md`): the student's items and two family members'.
+//! The national system's own spreadsheets are recognised from their header
+//! row and decoded into template rows ([`national`]).
 
 pub mod check;
 pub mod export;
+pub mod intake;
+pub mod national;
 pub mod read;
 mod rows;
 

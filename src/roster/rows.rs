@@ -14,6 +14,7 @@ use crate::render::{Coverage, Unprintable};
 use chrono::NaiveDate;
 
 /// A row that passed the per-row checks.
+#[derive(Debug)]
 pub(super) struct Candidate {
     pub(super) row: usize,
     pub(super) student: NewStudent,
@@ -463,16 +464,19 @@ pub(super) fn check_row(
             }
         }
         Some("未办理") => provisional = Some((StudentNoKind::Temporary, r.id_number.trim().to_owned())),
+        // The national file's types (6, 7, 9, A, Z) and the county's finer spellings.
         Some(
-            t @ ("护照"
+            "护照"
+            | "香港特区护照/身份证明"
+            | "澳门特区护照/身份证明"
+            | "境外永久居住证"
             | "港澳台居民居住证"
             | "港澳居民来往内地通行证"
             | "台湾居民来往大陆通行证"
             | "外国人永久居留身份证"
             | "无"
-            | "其他"),
+            | "其他",
         ) => {
-            let _ = t;
             provisional = Some((StudentNoKind::NoId, r.id_number.trim().to_owned()));
         }
         Some(other) => c.fail(

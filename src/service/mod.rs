@@ -12,11 +12,13 @@ pub mod audit;
 pub mod documents;
 /// The signing keys' life cycle: rotate, retire, compromise.
 pub mod keys;
+/// The national system's spreadsheets: the intake list and 调档学生导出.
+pub mod national;
 /// Problem records resolved.
 pub mod problems;
 /// The bureau's approval of new records.
 pub mod records;
-/// Exporting a school's roster.
+/// Importing and exporting a school's roster.
 pub mod roster;
 /// The principal, registrar and head teachers the papers name.
 pub mod schools;

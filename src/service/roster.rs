@@ -1,12 +1,15 @@
 //! Roster import and export: a school's roll as the spreadsheet schools
 //! use, from the API, the pages or the command line (`xueji import`,
-//! `xueji export`), audited once per import, check or export.
+//! `xueji export`), audited once per import, check or export. An import
+//! takes our template and the national system's spreadsheets alike, as
+//! their header row says ([`crate::roster::national`]).
 
-use crate::db::{Db, schools};
+use crate::db::{Db, intake_list, schools};
 use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
+use crate::roster::national::Layout;
 use crate::roster::{check, export, read::Sheet};
-use crate::service::audit::Audit;
+use crate::service::audit::{self, Audit};
 
 /// The file an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,21 +88,95 @@ pub async fn export(db: &Db, actor: &Actor, school_code: &str, format: ExportFor
     audit.close(db, result).await
 }
 
-/// Checks a roster against the rules and the database and, unless
-/// `opts.dry_run`, writes all its rows or none ([`check::import`]); one
-/// `roster.check` or `roster.import` audit row, `refused` when any row is.
+/// What an import did: the file's layout and the report, with what the
+/// import did to the intake lists.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Imported {
+    /// Which spreadsheet the file was recognised as.
+    pub layout: Layout,
+    /// Its name, for people.
+    pub layout_name: &'static str,
+    /// The rows, their errors and what was written.
+    #[serde(flatten)]
+    pub report: check::Report,
+    /// Intake-list entries taken up: children of a 学前调档名单 whose records
+    /// this import created (matched by ID number).
+    pub taken_up: u64,
+    /// For an intake list: the autumn intake it was recorded for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intake_year: Option<i32>,
+}
+
+/// Imports a file for a school, as its header row says it is
+/// ([`Sheet::layout`]): a 学前调档名单 becomes the school's intake list
+/// ([`super::national::import_intake`]); our template and a completed
+/// 调档学生导出 are checked against the rules and the database and, unless
+/// `opts.dry_run`, written all or none, in one transaction with the intake
+/// entries they take up and the `roster.import` audit row. A check, or a
+/// refused file, writes its `roster.check` or `refused` row on its own.
 pub async fn import(
     db: &Db,
     actor: &Actor,
     school: &schools::School,
     sheet: Sheet,
     opts: &check::Options,
-) -> AppResult<check::Report> {
-    let report = check::import(db, school, sheet, opts).await?;
+) -> AppResult<Imported> {
+    if !actor.may_see(school.id) {
+        return Err(AppError::NotFound);
+    }
+    let layout = sheet.layout;
+    if layout == Layout::IntakeList {
+        return super::national::import_intake(db, actor, school, &sheet, opts).await;
+    }
     let action = if opts.dry_run { "roster.check" } else { "roster.import" };
-    let outcome = if report.errors.is_empty() { "ok" } else { "refused" };
-    let detail = format!("rows={} errors={} inserted={}", report.rows, report.errors.len(), report.inserted);
-    crate::service::audit::write(&db.pool, actor, action, ("school", &school.code), Some(school.id), outcome, &detail)
-        .await?;
-    Ok(report)
+    let detail = |r: &check::Report, taken_up: u64| {
+        format!(
+            "layout={} rows={} errors={} inserted={} taken_up={taken_up}",
+            layout_code(layout),
+            r.rows,
+            r.errors.len(),
+            r.inserted
+        )
+    };
+    let answer =
+        |report, taken_up| Imported { layout, layout_name: layout.label(), report, taken_up, intake_year: None };
+    let mut audit = Audit::new(actor, action, ("school", &school.code));
+    audit.school(school.id);
+    let checked = match check::check(db, school, sheet, opts).await {
+        Ok(c) => c,
+        Err(e) => return audit.close(db, Err(e)).await,
+    };
+    if !checked.writable() {
+        let outcome = if checked.report.errors.is_empty() { "ok" } else { "refused" };
+        let target = ("school", school.code.as_str());
+        audit::write(&db.pool, actor, action, target, Some(school.id), outcome, &detail(&checked.report, 0)).await?;
+        return Ok(answer(checked.report, 0));
+    }
+    let result = async {
+        let mut tx = db.pool.begin().await?;
+        let (report, written) = check::write(&mut tx, school, checked, opts).await?;
+        let now = crate::db::now_text();
+        let mut taken_up = 0;
+        for w in &written {
+            if let Some(id_number) = &w.id_number {
+                taken_up += intake_list::take_up(&mut *tx, id_number, w.student_id, &now).await?;
+            }
+        }
+        audit.detail(detail(&report, taken_up));
+        audit.commit(tx).await?;
+        Ok((report, taken_up))
+    }
+    .await;
+    let (mut report, taken_up) = audit.close(db, result).await?;
+    report.committed = true;
+    Ok(answer(report, taken_up))
+}
+
+/// The layout's stable code, as the audit detail records it.
+pub fn layout_code(layout: Layout) -> &'static str {
+    match layout {
+        Layout::Roster => "roster",
+        Layout::NationalRecord => "national_record",
+        Layout::IntakeList => "intake_list",
+    }
 }

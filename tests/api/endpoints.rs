@@ -206,6 +206,27 @@ pub trait Endpoints {
         self.fetch("/roster/template.xlsx").await
     }
 
+    /// `GET /api/schools/{school}/national?list={list}`: 调档学生导出 (`intake` or `students`).
+    async fn national_export(&self, school: &str, list: &str) -> Response {
+        self.fetch(&format!("/api/schools/{school}/national?list={list}")).await
+    }
+
+    /// `GET /roster/national?school=&list=`: the import page's download of 调档学生导出.
+    async fn national_export_page(&self, school: &str, list: &str) -> Response {
+        self.fetch(&format!("/roster/national?school={school}&list={list}")).await
+    }
+
+    /// `POST /roster/import`: the import page's upload form (checking only when `dry_run`).
+    async fn import_page(&self, school: &str, bytes: Vec<u8>, dry_run: bool) -> Response {
+        let csrf = self.parts().2.to_owned();
+        let file = reqwest::multipart::Part::bytes(bytes).file_name("upload.xlsx");
+        let mut form = Form::new().text("csrf", csrf).text("school", school.to_owned()).part("file", file);
+        if dry_run {
+            form = form.text("dry_run", "on");
+        }
+        self.send_multipart("/roster/import", form).await
+    }
+
     // ---- documents and certificates ----
 
     /// `GET /api/students/{pid}/documents/{kind}`: a printed form.

@@ -17,6 +17,7 @@ mod helpers;
 mod import;
 mod keys;
 mod long_names;
+mod national;
 mod pool;
 mod problems;
 mod records;

@@ -241,6 +241,15 @@ async fn a_newcomer_runs_the_readme() {
         accounts.iter().find(|a| a.0 == format!("r{junior}")).expect("the junior school's registrar").clone();
     let registrar = Session::login(&server.base, &reg_user, &reg_pw).await;
 
+    // The sample county's records were submitted and approved; the approval
+    // pages open for the registrar and the bureau.
+    for (who, page) in [(&registrar, "<h1>学籍审核</h1>"), (&admin, "暂无待审核的上报学籍")] {
+        let res = who.get("/records").await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.expect("page").contains(page));
+    }
+    assert_eq!(admin.json("/api/problems").await.as_array().map(Vec::is_empty), Some(false), "问题学籍 listed");
+
     // Scans into a dossier: a JPEG (this once aborted the whole server) and a
     // two-page TIFF.
     let pupil = registrar.first_student("grade=7&status=active").await;

@@ -49,41 +49,6 @@ pub(super) fn relation_note(m: &Member, child: Gender) -> &'static str {
     }
 }
 
-/// The twelve cells of member `n` (1 or 2), in the template's order.
-pub(super) fn member_cells(row: &mut Row, n: usize) -> [&mut String; 12] {
-    if n == 1 {
-        [
-            &mut row.guardian1_name,
-            &mut row.guardian1_relation,
-            &mut row.guardian1_relation_note,
-            &mut row.guardian1_current_address,
-            &mut row.guardian1_household_address,
-            &mut row.guardian1_phone,
-            &mut row.guardian1_is_guardian,
-            &mut row.guardian1_id_type,
-            &mut row.guardian1_id_number,
-            &mut row.guardian1_ethnicity,
-            &mut row.guardian1_workplace,
-            &mut row.guardian1_job_title,
-        ]
-    } else {
-        [
-            &mut row.guardian2_name,
-            &mut row.guardian2_relation,
-            &mut row.guardian2_relation_note,
-            &mut row.guardian2_current_address,
-            &mut row.guardian2_household_address,
-            &mut row.guardian2_phone,
-            &mut row.guardian2_is_guardian,
-            &mut row.guardian2_id_type,
-            &mut row.guardian2_id_number,
-            &mut row.guardian2_ethnicity,
-            &mut row.guardian2_workplace,
-            &mut row.guardian2_job_title,
-        ]
-    }
-}
-
 /// Fills member `n` of a row for a child of `child`'s gender.
 pub(super) fn fill_member(row: &mut Row, n: usize, m: &Member, child: Gender) {
     let values = [
@@ -100,7 +65,7 @@ pub(super) fn fill_member(row: &mut Row, n: usize, m: &Member, child: Gender) {
         m.job.workplace,
         m.job.title,
     ];
-    for (cell, value) in member_cells(row, n).into_iter().zip(values) {
+    for (cell, value) in row.member_mut(n).into_iter().zip(values) {
         value.clone_into(cell);
     }
 }

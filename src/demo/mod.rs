@@ -62,7 +62,6 @@ pub use intake::sample_roster_with_mistakes;
 use crate::domain::{Gender, IdNumber, SchoolKind, school_year_start};
 use crate::roster::Row;
 use chrono::NaiveDate;
-use members::member_cells;
 use people::{Gen, PupilSpec, aux_number, pick};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -362,7 +361,7 @@ fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[us
         r.household_address = format!("{}{}{}号", origin.prefix, origin.street, rng.random_range(1..=300));
         let household = r.household_address.clone();
         for (n, id) in [(1, id1), (2, id2)] {
-            let [name, relation, _, _, household_address, _, _, _, id_number, ethnicity, _, _] = member_cells(r, n);
+            let [name, relation, _, _, household_address, _, _, _, id_number, ethnicity, _, _] = r.member_mut(n);
             match relation.as_str() {
                 "父亲" => *name = m.father.to_owned(),
                 "母亲" => *name = m.mother.to_owned(),

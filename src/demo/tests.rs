@@ -746,7 +746,7 @@ fn the_intake_roster_passes_the_import_row_check_but_for_the_planted_mistakes() 
 /// phone, is guardian, ID type, ID number, ethnicity, workplace, title).
 fn member(r: &Row, n: usize) -> [String; 12] {
     let mut row = r.clone();
-    members::member_cells(&mut row, n).map(|c| c.clone())
+    row.member_mut(n).map(|c| c.clone())
 }
 
 #[test]

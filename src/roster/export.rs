@@ -79,37 +79,7 @@ pub fn row_of(s: &Student, guardians: &[Guardian]) -> Row {
         ..Row::default()
     };
     for (i, g) in guardians.iter().take(2).enumerate() {
-        let cells: [&mut String; 12] = if i == 0 {
-            [
-                &mut row.guardian1_name,
-                &mut row.guardian1_relation,
-                &mut row.guardian1_relation_note,
-                &mut row.guardian1_current_address,
-                &mut row.guardian1_household_address,
-                &mut row.guardian1_phone,
-                &mut row.guardian1_is_guardian,
-                &mut row.guardian1_id_type,
-                &mut row.guardian1_id_number,
-                &mut row.guardian1_ethnicity,
-                &mut row.guardian1_workplace,
-                &mut row.guardian1_job_title,
-            ]
-        } else {
-            [
-                &mut row.guardian2_name,
-                &mut row.guardian2_relation,
-                &mut row.guardian2_relation_note,
-                &mut row.guardian2_current_address,
-                &mut row.guardian2_household_address,
-                &mut row.guardian2_phone,
-                &mut row.guardian2_is_guardian,
-                &mut row.guardian2_id_type,
-                &mut row.guardian2_id_number,
-                &mut row.guardian2_ethnicity,
-                &mut row.guardian2_workplace,
-                &mut row.guardian2_job_title,
-            ]
-        };
+        let cells = row.member_mut(i + 1);
         let values = [
             &g.name,
             &g.relation,

@@ -204,6 +204,43 @@ pub fn column_index(header: &str) -> Option<usize> {
     COLUMNS.iter().position(|c| c.is(header))
 }
 
+impl Row {
+    /// The twelve cells of family member `n` (1 or 2; any other: 2), in the template's order.
+    pub fn member_mut(&mut self, n: usize) -> [&mut String; 12] {
+        if n == 1 {
+            [
+                &mut self.guardian1_name,
+                &mut self.guardian1_relation,
+                &mut self.guardian1_relation_note,
+                &mut self.guardian1_current_address,
+                &mut self.guardian1_household_address,
+                &mut self.guardian1_phone,
+                &mut self.guardian1_is_guardian,
+                &mut self.guardian1_id_type,
+                &mut self.guardian1_id_number,
+                &mut self.guardian1_ethnicity,
+                &mut self.guardian1_workplace,
+                &mut self.guardian1_job_title,
+            ]
+        } else {
+            [
+                &mut self.guardian2_name,
+                &mut self.guardian2_relation,
+                &mut self.guardian2_relation_note,
+                &mut self.guardian2_current_address,
+                &mut self.guardian2_household_address,
+                &mut self.guardian2_phone,
+                &mut self.guardian2_is_guardian,
+                &mut self.guardian2_id_type,
+                &mut self.guardian2_id_number,
+                &mut self.guardian2_ethnicity,
+                &mut self.guardian2_workplace,
+                &mut self.guardian2_job_title,
+            ]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -367,3 +367,20 @@ pub fn artefacts_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Asserts a JSON refusal (status and code); gives its message.
+pub async fn refused_with(res: reqwest::Response, status: StatusCode, code: &str) -> String {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+    body["message"].as_str().unwrap().to_owned()
+}
+
+/// The stored status of the student with this name.
+pub async fn status_named(app: &TestApp, name: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM students WHERE name = $1")
+        .bind(name)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+}

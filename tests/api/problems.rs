@@ -9,13 +9,6 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn refused(res: reqwest::Response, status: StatusCode, code: &str) -> String {
-    let got = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
-    body["message"].as_str().unwrap().to_owned()
-}
-
 /// Statuses, open problems and event rows: what a resolution writes.
 async fn written(app: &TestApp) -> (Vec<(String, String)>, i64, i64) {
     let pool = &app.db().pool;
@@ -24,14 +17,6 @@ async fn written(app: &TestApp) -> (Vec<(String, String)>, i64, i64) {
         sqlx::query_scalar("SELECT COUNT(*) FROM problem_records WHERE state = 'open'").fetch_one(pool).await.unwrap();
     let events = sqlx::query_scalar("SELECT COUNT(*) FROM student_events").fetch_one(pool).await.unwrap();
     (statuses, open, events)
-}
-
-async fn status_of(app: &TestApp, name: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM students WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -51,10 +36,10 @@ async fn a_record_without_an_id_waits_until_the_id_is_issued() {
     // Submitting all leaves it behind; naming it is refused; nothing written.
     let done = town.send_json("/api/records/submit", &json!({"school": TOWN})).await.json_ok().await;
     assert_eq!(done["submitted"], 1);
-    assert_eq!(status_of(&app, "无证甲").await, "pending");
+    assert_eq!(status_named(&app, "无证甲").await, "pending");
     let pid = app.public_id("无证甲").await;
     let before = written(&app).await;
-    let msg = refused(
+    let msg = refused_with(
         town.send_json("/api/records/submit", &json!({"school": TOWN, "students": [pid]})).await,
         StatusCode::CONFLICT,
         "problem.open",
@@ -114,8 +99,9 @@ async fn a_suspected_duplicate_is_resolved_with_a_proof_from_its_dossier() {
     // A digest not in the dossier, or a case that is not a completed change: refused, nothing written.
     let before = written(&app).await;
     let proof = json!({"how": "proof", "sha256": "ab".repeat(32), "note": "两名不同学生"});
-    refused(central.send_json(&path, &proof).await, StatusCode::UNPROCESSABLE_ENTITY, "problem.proof_missing").await;
-    refused(
+    refused_with(central.send_json(&path, &proof).await, StatusCode::UNPROCESSABLE_ENTITY, "problem.proof_missing")
+        .await;
+    refused_with(
         central.send_json(&path, &json!({"how": "change", "case": "nosuchcase"})).await,
         StatusCode::NOT_FOUND,
         "not_found",
@@ -123,8 +109,8 @@ async fn a_suspected_duplicate_is_resolved_with_a_proof_from_its_dossier() {
     .await;
     // The bureau does not resolve with a proof for the school; a school does not merge.
     let bureau = sign_in(&app, "bureau").await;
-    refused(bureau.send_json(&path, &proof).await, StatusCode::FORBIDDEN, "workflow.school_step").await;
-    refused(
+    refused_with(bureau.send_json(&path, &proof).await, StatusCode::FORBIDDEN, "workflow.school_step").await;
+    refused_with(
         central.send_json(&path, &json!({"how": "merge", "keep": flagged})).await,
         StatusCode::FORBIDDEN,
         "workflow.bureau_step",
@@ -139,7 +125,7 @@ async fn a_suspected_duplicate_is_resolved_with_a_proof_from_its_dossier() {
     let proof = json!({"how": "proof", "sha256": digest, "note": "户口簿显示为两名不同学生"});
     let done = central.send_json(&path, &proof).await.json_ok().await;
     assert_eq!(done["how"], "proof");
-    refused(central.send_json(&path, &proof).await, StatusCode::CONFLICT, "problem.resolved").await;
+    refused_with(central.send_json(&path, &proof).await, StatusCode::CONFLICT, "problem.resolved").await;
     assert_eq!(app.audit_count("problem.resolve", &problem.to_string(), "ok").await, 1);
     let history = central.student(&flagged).await.json_ok().await;
     let last = history["history"].as_array().unwrap().last().unwrap().clone();
@@ -164,7 +150,7 @@ async fn the_bureau_merges_a_duplicate_and_the_merged_record_stays_readable() {
     let bureau = sign_in(&app, "bureau").await;
     let path = format!("/api/problems/{problem}/resolve");
     let before = written(&app).await;
-    refused(
+    refused_with(
         bureau.send_json(&path, &json!({"how": "merge", "keep": "someone-else"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "problem.keep_invalid",
@@ -181,7 +167,7 @@ async fn the_bureau_merges_a_duplicate_and_the_merged_record_stays_readable() {
     let merged = view["history"].as_array().unwrap().iter().find(|e| e["kind"] == "merged").unwrap().clone();
     assert_eq!(merged["detail"]["merged_into"], kept.as_str());
     // Closed: no further status change.
-    refused(
+    refused_with(
         central
             .apply_suspension(
                 &flagged,

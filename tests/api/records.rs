@@ -6,14 +6,7 @@
 use crate::endpoints::{Answer, Endpoints, sign_in};
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-async fn refused(res: reqwest::Response, status: StatusCode, code: &str) -> String {
-    let got = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
-    body["message"].as_str().unwrap().to_owned()
-}
+use serde_json::json;
 
 /// Every student's status, and the row counts of what a decision writes.
 async fn written(app: &TestApp) -> (Vec<(String, String)>, i64, i64) {
@@ -27,21 +20,13 @@ async fn written(app: &TestApp) -> (Vec<(String, String)>, i64, i64) {
     (statuses, events, oks)
 }
 
-async fn status_of(app: &TestApp, name: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM students WHERE name = $1")
-        .bind(name)
-        .fetch_one(&app.db().pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
     let app = spawn_app().await;
     let rows = vec![first_grader("待审甲", 31), first_grader("待审乙", 32), first_grader("待审丙", 33)];
     assert!(import_pending(app.db(), TOWN, rows).await.committed);
     for name in ["待审甲", "待审乙", "待审丙"] {
-        assert_eq!(status_of(&app, name).await, "pending");
+        assert_eq!(status_named(&app, name).await, "pending");
     }
     let town = sign_in(&app, &format!("r{TOWN}")).await;
     let bureau = sign_in(&app, "bureau").await;
@@ -49,7 +34,7 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
 
     // Not yet 在籍: no workflow, not on the roster the school exports.
     let before = written(&app).await;
-    refused(
+    refused_with(
         town.apply_suspension(
             &pid,
             &json!({"reason": "因病", "guardian_name": "家长", "guardian_phone": "13904310001"}),
@@ -65,21 +50,21 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
     assert!(!roster.text().await.unwrap().contains("待审甲"), "a record awaiting approval is not on the roster");
 
     // The bureau cannot submit for the school, the school cannot review.
-    refused(
+    refused_with(
         bureau.send_json("/api/records/submit", &json!({"school": TOWN})).await,
         StatusCode::FORBIDDEN,
         "workflow.school_step",
     )
     .await;
     let decide_all = |approve: bool| json!({"decisions": [{"student": pid, "approve": approve, "reason": "测试"}]});
-    refused(
+    refused_with(
         town.send_json("/api/records/review", &decide_all(true)).await,
         StatusCode::FORBIDDEN,
         "workflow.bureau_step",
     )
     .await;
     // A record not yet submitted cannot be approved.
-    refused(
+    refused_with(
         bureau.send_json("/api/records/review", &decide_all(true)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "status.transition",
@@ -90,8 +75,8 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
     // The school submits its new records, all at once.
     let done = town.send_json("/api/records/submit", &json!({"school": TOWN})).await.json_ok().await;
     assert_eq!(done["submitted"], 3);
-    assert_eq!(status_of(&app, "待审乙").await, "submitted");
-    refused(
+    assert_eq!(status_named(&app, "待审乙").await, "submitted");
+    refused_with(
         town.send_json("/api/records/submit", &json!({"school": TOWN})).await,
         StatusCode::CONFLICT,
         "record.nothing_to_submit",
@@ -112,7 +97,7 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
         {"student": ids[0], "approve": true},
         {"student": ids[1], "approve": false, "reason": " "},
     ]});
-    let msg = refused(
+    let msg = refused_with(
         bureau.send_json("/api/records/review", &batch).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "record.reason_required",
@@ -120,7 +105,7 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
     .await;
     assert!(msg.contains("理由"), "{msg}");
     let twice = json!({"decisions": [{"student": ids[0], "approve": true}, {"student": ids[0], "approve": true}]});
-    refused(bureau.send_json("/api/records/review", &twice).await, StatusCode::BAD_REQUEST, "record.listed_twice")
+    refused_with(bureau.send_json("/api/records/review", &twice).await, StatusCode::BAD_REQUEST, "record.listed_twice")
         .await;
     assert_eq!(written(&app).await, before);
 
@@ -131,9 +116,9 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
     ]});
     let done = bureau.send_json("/api/records/review", &batch).await.json_ok().await;
     assert_eq!(done, json!({"approved": 1, "refused": 1}));
-    assert_eq!(status_of(&app, "待审甲").await, "active");
-    assert_eq!(status_of(&app, "待审乙").await, "refused");
-    assert_eq!(status_of(&app, "待审丙").await, "submitted");
+    assert_eq!(status_named(&app, "待审甲").await, "active");
+    assert_eq!(status_named(&app, "待审乙").await, "refused");
+    assert_eq!(status_named(&app, "待审丙").await, "submitted");
     assert_eq!(app.audit_count("record.approve", &ids[0], "ok").await, 1);
     assert_eq!(app.audit_count("record.refuse", &ids[1], "ok").await, 1);
     let history = town.student(&ids[1]).await.json_ok().await;
@@ -151,7 +136,7 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
     assert!(page.contains("待审乙") && page.contains("属跨区招生") && page.contains("重新上报"), "{page}");
     let again = town.send_json("/api/records/submit", &json!({"school": TOWN, "students": [ids[1]]})).await;
     assert_eq!(again.json_ok().await["submitted"], 1);
-    assert_eq!(status_of(&app, "待审乙").await, "submitted");
+    assert_eq!(status_named(&app, "待审乙").await, "submitted");
 }
 
 #[tokio::test]
@@ -165,7 +150,7 @@ async fn the_approval_pages_submit_and_review_by_form() {
     assert!(page.contains("页面甲") && page.contains("审核上报（2 条待审核）"), "{page}");
     let res = town.send_form("/records", &[("csrf", town.csrf.as_str()), ("action", "submit"), ("school", TOWN)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(status_of(&app, "页面乙").await, "submitted");
+    assert_eq!(status_named(&app, "页面乙").await, "submitted");
 
     let bureau = sign_in(&app, "bureau").await;
     let page = bureau.fetch("/records").await.text().await.unwrap();
@@ -189,6 +174,6 @@ async fn the_approval_pages_submit_and_review_by_form() {
     fields[4].1 = "年龄不足（第四条）".to_owned();
     let res = bureau.send_form("/records", &fields).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(status_of(&app, "页面甲").await, "active");
-    assert_eq!(status_of(&app, "页面乙").await, "refused");
+    assert_eq!(status_named(&app, "页面甲").await, "active");
+    assert_eq!(status_named(&app, "页面乙").await, "refused");
 }

@@ -84,23 +84,24 @@ pub async fn list(
         q = q.bind(v.as_str());
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    let list = rows
-        .iter()
-        .map(|r| {
-            Ok(StudentSummary {
-                public_id: r.try_get("public_id")?,
-                student_no: r.try_get("student_no")?,
-                name: r.try_get("name")?,
-                gender: Gender::parse(&r.try_get::<String, _>("gender")?).map_err(decode_err)?,
-                birth_date: r.try_get("birth_date")?,
-                grade: r.try_get("grade")?,
-                class_number: r.try_get("class_number")?,
-                school_name: r.try_get("school_name")?,
-                status: StudentStatus::parse(&r.try_get::<String, _>("status")?).map_err(decode_err)?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let list = rows.iter().map(summary_from_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((list, total))
+}
+
+/// A list line from a row selecting public_id, student_no, name, gender,
+/// birth_date, grade, class_number, school_name and status.
+fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<StudentSummary, sqlx::Error> {
+    Ok(StudentSummary {
+        public_id: r.try_get("public_id")?,
+        student_no: r.try_get("student_no")?,
+        name: r.try_get("name")?,
+        gender: Gender::parse(&r.try_get::<String, _>("gender")?).map_err(decode_err)?,
+        birth_date: r.try_get("birth_date")?,
+        grade: r.try_get("grade")?,
+        class_number: r.try_get("class_number")?,
+        school_name: r.try_get("school_name")?,
+        status: StudentStatus::parse(&r.try_get::<String, _>("status")?).map_err(decode_err)?,
+    })
 }
 
 /// Number of students.
@@ -306,17 +307,7 @@ pub async fn awaiting(
         .map(|r| {
             let refusal: Option<String> = r.try_get("refusal")?;
             Ok(AwaitingRecord {
-                summary: StudentSummary {
-                    public_id: r.try_get("public_id")?,
-                    student_no: r.try_get("student_no")?,
-                    name: r.try_get("name")?,
-                    gender: Gender::parse(&r.try_get::<String, _>("gender")?).map_err(decode_err)?,
-                    birth_date: r.try_get("birth_date")?,
-                    grade: r.try_get("grade")?,
-                    class_number: r.try_get("class_number")?,
-                    school_name: r.try_get("school_name")?,
-                    status: StudentStatus::parse(&r.try_get::<String, _>("status")?).map_err(decode_err)?,
-                },
+                summary: summary_from_row(r)?,
                 school_code: r.try_get("school_code")?,
                 refusal: refusal
                     .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())

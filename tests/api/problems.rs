@@ -181,3 +181,40 @@ async fn the_bureau_merges_a_duplicate_and_the_merged_record_stays_readable() {
     let page = bureau.fetch("/problems").await.text().await.unwrap();
     assert!(page.contains("暂无待处理的问题学籍"), "{page}");
 }
+
+#[tokio::test]
+async fn a_suspected_duplicate_is_resolved_by_a_completed_information_change() {
+    let app = spawn_app().await;
+    let (_, flagged, problem) = twins_of_data(&app).await;
+    let central = sign_in(&app, &format!("r{CENTRAL}")).await;
+    let bureau = sign_in(&app, "bureau").await;
+    // An information change runs on a record with an open problem (it changes no status).
+    let body = json!({"changes": {"current_address": "吉林省长春市农安县测试镇2号"}, "reason": "更正", "guardian_name": "家长"});
+    let case = central.apply_info_change(&flagged, &body).await.json_with(StatusCode::CREATED).await;
+    let case = case["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/problems/{problem}/resolve");
+    let by_change = json!({"how": "change", "case": case});
+
+    // Not yet completed: refused, nothing written.
+    let before = written(&app).await;
+    refused_with(
+        central.send_json(&path, &by_change).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "problem.change_not_done",
+    )
+    .await;
+    assert_eq!(written(&app).await, before);
+
+    let proof =
+        central.upload_case_proof(&case, "kind=household_register&name=proof.png&label=户口簿", png(48, 32, 5)).await;
+    assert_eq!(proof.status(), StatusCode::CREATED);
+    for (who, stage) in [(&central, "school"), (&bureau, "bureau")] {
+        let res = who
+            .decide(&case, &json!({"stage": stage, "decision": "approve", "opinion": "核对无误", "signer": "经办人"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    }
+    let done = central.send_json(&path, &by_change).await.json_ok().await;
+    assert_eq!(done["how"], "change");
+    assert!(central.problems().await.json_ok().await.as_array().unwrap().is_empty());
+}

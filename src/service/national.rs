@@ -144,11 +144,7 @@ pub async fn export(db: &Db, actor: &Actor, school_code: &str, list: NationalLis
     let code = school_code.trim();
     let mut audit = Audit::new(actor, "national.export", ("school", code));
     let result = async {
-        let school = schools::by_code(&db.pool, code).await?.ok_or(AppError::NotFound)?;
-        audit.school(school.id);
-        if !actor.may_see(school.id) {
-            return Err(AppError::NotFound);
-        }
+        let school = super::roster::school_in_view(db, actor, code, &mut audit).await?;
         let mut conn = db.pool.acquire().await?;
         let rows: Vec<Row> = match list {
             NationalList::Students => export::rows_for_school(&mut conn, &school).await?,

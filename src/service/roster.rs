@@ -62,17 +62,26 @@ pub struct Exported {
     pub bytes: Vec<u8>,
 }
 
+/// The school with this code, named in the audit row; 404 when there is
+/// none or the actor may not see it (the same answer, so a code tells nothing).
+pub(crate) async fn school_in_view(
+    db: &Db,
+    actor: &Actor,
+    code: &str,
+    audit: &mut Audit<'_>,
+) -> AppResult<schools::School> {
+    let school = schools::by_code(&db.pool, code).await?.ok_or(AppError::NotFound)?;
+    audit.school(school.id);
+    if actor.may_see(school.id) { Ok(school) } else { Err(AppError::NotFound) }
+}
+
 /// Exports the roll of the school with this code: 404 when there is none or
 /// the actor may not see it; one `roster.export` audit row either way.
 pub async fn export(db: &Db, actor: &Actor, school_code: &str, format: ExportFormat) -> AppResult<Exported> {
     let code = school_code.trim();
     let mut audit = Audit::new(actor, "roster.export", ("school", code));
     let result = async {
-        let school = schools::by_code(&db.pool, code).await?.ok_or(AppError::NotFound)?;
-        audit.school(school.id);
-        if !actor.may_see(school.id) {
-            return Err(AppError::NotFound);
-        }
+        let school = school_in_view(db, actor, code, &mut audit).await?;
         let mut conn = db.pool.acquire().await?;
         let rows = export::rows_for_school(&mut conn, &school).await?;
         drop(conn);

@@ -249,6 +249,13 @@ async fn a_newcomer_runs_the_readme() {
         assert!(res.text().await.expect("page").contains(page));
     }
     assert_eq!(admin.json("/api/problems").await.as_array().map(Vec::is_empty), Some(false), "问题学籍 listed");
+    // The bureau issued every school's intake plan and drew its catchment area.
+    let plans = registrar.json(&format!("/api/schools/{junior}/plans")).await;
+    assert!(plans["plans"][0]["plan"]["places"].as_i64().is_some_and(|n| n > 0), "{plans}");
+    assert!(registrar.json(&format!("/api/schools/{junior}/district")).await["places"][0].is_string());
+    let res = registrar.get("/intake").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.expect("page").contains("的招生计划"));
 
     // Scans into a dossier: a JPEG (this once aborted the whole server) and a
     // two-page TIFF.

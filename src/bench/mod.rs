@@ -64,6 +64,13 @@ pub async fn import(config: &Config, rows: usize, runs: usize) -> anyhow::Result
         )
         .await?;
         let school = schools::by_code(&db.pool, &code).await?.ok_or_else(|| anyhow::anyhow!("school"))?;
+        // The bureau's plan for the roster's first grade, in classes of 45.
+        let first_grade = roster.iter().filter(|r| r.grade == "1").count() as u32;
+        let classes = first_grade.div_ceil(45).max(1);
+        let year = crate::domain::school_year_start(today);
+        let mut conn = db.pool.acquire().await?;
+        crate::db::intake::insert_plan(&mut conn, school.id, year, 1, classes, classes * 45, "bench", "-").await?;
+        drop(conn);
         let t = Instant::now();
         let sheet = read::read(&xlsx)?;
         t_read.push(t.elapsed());

@@ -30,6 +30,8 @@ pub mod dossier;
 pub mod events;
 /// Transfer-package imports under way.
 pub mod import_journal;
+/// Intake plans, delayed entry, catchment areas.
+pub mod intake;
 /// The primary intake list (学前调档名单): children expected for the autumn intake.
 pub mod intake_list;
 /// The rows behind the overdue list, across cases, students and recalls.
@@ -40,6 +42,8 @@ pub mod recalls;
 /// Class rolls: seats, placing a student, the students of a batch.
 pub mod rolls;
 pub mod schools;
+/// The pupils with special needs (随班就读, 送教上门).
+pub mod special_needs;
 pub mod students;
 pub mod users;
 /// The public verification side's read of a document's status.

@@ -26,6 +26,8 @@ pub struct School {
     pub principal: String,
     /// 学籍管理员, as printed on the forms they sign (empty while not recorded).
     pub registrar: String,
+    /// On the bureau's list of schools for migrant workers' children (Art. 18).
+    pub migrant_children: bool,
 }
 
 /// A school to create.
@@ -48,7 +50,7 @@ pub struct NewSchool<'a> {
 }
 
 const SCHOOL_COLUMNS: &str =
-    "id, code, name, kind, county_town, central_school_id, district, address, principal, registrar";
+    "id, code, name, kind, county_town, central_school_id, district, address, principal, registrar, migrant_children";
 
 fn school_from_row(row: &sqlx::any::AnyRow) -> Result<School, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
@@ -63,6 +65,7 @@ fn school_from_row(row: &sqlx::any::AnyRow) -> Result<School, sqlx::Error> {
         address: row.try_get("address")?,
         principal: row.try_get("principal")?,
         registrar: row.try_get("registrar")?,
+        migrant_children: row.try_get::<i64, _>("migrant_children")? != 0,
     })
 }
 

@@ -6,9 +6,18 @@ use super::people::{Gen, pick};
 use super::tables::TABLES;
 use rand::Rng;
 
+/// The share of county-town families who live outside their school's
+/// 学区 (their child's intake is flagged for the bureau, Art. 7).
+const OUTSIDE_DISTRICT: f64 = 0.015;
+
 impl Gen {
-    pub(super) fn town_address(&mut self) -> String {
-        let street = pick(&mut self.rng, &TABLES.town_streets);
+    /// An address in the county town: in the 学区 `district` (but for a
+    /// few families who live outside the school's area), or anywhere.
+    pub(super) fn town_address(&mut self, district: Option<usize>) -> String {
+        let street = match district {
+            Some(d) if !self.chance(OUTSIDE_DISTRICT) => pick(&mut self.rng, &TABLES.town_districts[d].1),
+            _ => pick(&mut self.rng, &TABLES.town_streets),
+        };
         if self.chance(0.6) {
             let compound = pick(&mut self.rng, &TABLES.compounds);
             let building = self.rng.random_range(1..=20);

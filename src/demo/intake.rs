@@ -101,6 +101,7 @@ pub fn sample_roster_with_mistakes(
             kind: SchoolKind::Primary,
             county_town: school.county_town,
             township: (0..TABLES.townships.len()).find(|&t| school.district == TABLES.township_name(t)),
+            district: TABLES.town_districts.iter().position(|(d, _)| *d == school.district),
             migrant_share: if school.county_town { 0.05 } else { 0.0 },
             boarding_share: 0.0,
             home_share: 0.0,

@@ -4,6 +4,7 @@
 
 use super::County;
 use crate::db::Db;
+use crate::db::intake;
 use crate::db::schools::{self, NewSchool};
 use crate::db::users::{self, Role};
 use crate::domain::Grade;
@@ -123,6 +124,19 @@ pub async fn load(
     for c in &county.classes {
         let school = schools::by_id(&mut *tx, ids[c.school_code.as_str()]).await?.context("school just inserted")?;
         schools::insert_class(&mut *tx, &school, Grade::new(c.grade)?, c.number, &c.head_teacher, c.cap).await?;
+    }
+    // The bureau's hold on intake: each school's area and its plan for this
+    // year's intake (its entry grade's classes, full to the cap).
+    let now = crate::db::now_text();
+    for s in &county.schools {
+        let id = ids[s.code.as_str()];
+        intake::set_district(&mut tx, id, &s.catchment, s.migrant_children).await?;
+        let entry = crate::domain::intake::entry_grade(s.kind);
+        let classes = county.classes.iter().filter(|c| c.school_code == s.code && c.grade == entry).count() as u32;
+        if classes > 0 {
+            let places = classes * u32::from(s.kind.max_class_size());
+            intake::insert_plan(&mut tx, id, county.school_year, entry, classes, places, "bureau", &now).await?;
+        }
     }
     let mut accounts = Vec::new();
     for (username, display, role) in

@@ -136,6 +136,12 @@ pub struct SchoolSeed {
     pub district: String,
     /// The postal address.
     pub address: String,
+    /// The catchment area (学区, Art. 7, 18) as the bureau records it: the
+    /// county-town streets of its 学区, its township, or the whole county
+    /// for the special school.
+    pub catchment: Vec<String>,
+    /// On the bureau's list of schools for migrant workers' children (Art. 18).
+    pub migrant_children: bool,
 }
 
 /// One class of a school.
@@ -224,6 +230,8 @@ pub fn generate(seed: u64, students_target: usize, today: NaiveDate) -> County {
             central_school_code: d.central.map(school_code),
             district: d.district.clone(),
             address: d.address.clone(),
+            catchment: catchment(d),
+            migrant_children: TABLES.migrant_schools.contains(&d.name.as_str()),
         })
         .collect();
 
@@ -376,3 +384,16 @@ fn place_minority_families(g: &Gen, students: &mut [StudentSeed], families: &[us
 
 #[cfg(test)]
 mod tests;
+
+/// A school's catchment area: the streets of a county-town school's 学区
+/// (as addresses spell them, `农安镇兴华大街`), a township school's township,
+/// the whole county for the special school.
+fn catchment(d: &schools::SchoolDef) -> Vec<String> {
+    if d.kind == SchoolKind::Special {
+        return vec![COUNTY_NAME.to_owned()];
+    }
+    match d.ctx.district {
+        Some(i) if d.county_town => TABLES.town_districts[i].1.iter().map(|s| format!("农安镇{s}")).collect(),
+        _ => vec![d.district.clone()],
+    }
+}

@@ -35,6 +35,8 @@ pub(super) struct Ctx {
     pub(super) county_town: bool,
     /// The township (its index in `townships.txt`), `None` in the county town.
     pub(super) township: Option<usize>,
+    /// A county-town school's 学区 (its index in `town_districts.txt`).
+    pub(super) district: Option<usize>,
     pub(super) migrant_share: f64,
     pub(super) boarding_share: f64,
     /// The share of pupils taught at home (送教上门, Art. 12): some of the
@@ -43,9 +45,14 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    /// The index of the families' pool: 0 for the county town, 1 + township.
+    /// The index of the families' pool: 0 for the county town outside any
+    /// 学区, 1 + township, or after the townships one per 学区.
     pub(super) fn locality(self) -> usize {
-        self.township.map_or(0, |t| t + 1)
+        match (self.township, self.district) {
+            (Some(t), _) => t + 1,
+            (None, Some(d)) => TABLES.township_count() + 1 + d,
+            (None, None) => 0,
+        }
     }
 }
 
@@ -71,6 +78,7 @@ pub(super) fn school_defs() -> Vec<SchoolDef> {
                 kind: s.kind,
                 county_town: true,
                 township: None,
+                district: tables.town_districts.iter().position(|(d, _)| *d == s.district),
                 migrant_share: s.migrant,
                 boarding_share: if s.kind == SchoolKind::Special { 0.3 } else { 0.0 },
                 home_share: if s.kind == SchoolKind::Special { 0.08 } else { 0.0 },
@@ -82,6 +90,7 @@ pub(super) fn school_defs() -> Vec<SchoolDef> {
             kind,
             county_town: false,
             township: Some(ti),
+            district: None,
             migrant_share: 0.0,
             boarding_share: if kind == SchoolKind::Junior { 0.25 } else { 0.0 },
             home_share: 0.0,

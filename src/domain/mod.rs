@@ -9,6 +9,7 @@ pub mod audit_chain;
 pub mod date;
 pub mod doc_kind;
 pub mod id_number;
+pub mod intake;
 pub mod national;
 pub mod rules;
 pub mod school;

@@ -167,7 +167,9 @@ pub fn apply(from: StudentStatus, action: Action, facts: Facts) -> Result<Studen
     let to = match (action, from) {
         (A::SubmitRecord, S::Pending | S::Refused) => S::Submitted,
         (A::ApproveRecord, S::Submitted) => S::Active,
-        (A::RefuseRecord, S::Submitted) => S::Refused,
+        // The bureau refuses a record it has before it, or, deciding on an
+        // intake outside the catchment area, one not yet submitted.
+        (A::RefuseRecord, S::Pending | S::Submitted) => S::Refused,
         (A::StartTransfer, S::Active) => {
             if facts.graduating_grade && !facts.bureau_override {
                 return Err(refuse(

@@ -44,6 +44,8 @@
 mod files;
 mod fixity;
 mod index;
+/// Intake papers kept outside any dossier.
+pub mod papers;
 mod search;
 mod sweep;
 mod transfer;

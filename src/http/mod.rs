@@ -15,6 +15,8 @@ mod denials;
 pub mod documents;
 pub(crate) mod error;
 pub mod health;
+pub mod intake;
+mod intake_pages;
 pub mod keys;
 pub mod pages;
 pub mod problems;
@@ -107,6 +109,8 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(students::router())
         .merge(roster::router())
         .merge(schools::router())
+        .merge(intake::router())
+        .merge(intake_pages::router())
         .merge(documents::router())
         .merge(certificates::router())
         .merge(calendar::router())

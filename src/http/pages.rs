@@ -14,6 +14,8 @@ pub const PAGES: &[&str] = &[
     "students.html",
     "student.html",
     "problems.html",
+    "intake.html",
+    "special_needs.html",
     "audit.html",
     "import.html",
     "batch.html",
@@ -44,6 +46,9 @@ pub fn environment(config: &crate::config::Config) -> anyhow::Result<minijinja::
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.add_filter("status_label", |s: String| {
         crate::domain::StudentStatus::parse(&s).map_or("未知", crate::domain::StudentStatus::label)
+    });
+    env.add_filter("gender_label", |s: String| {
+        crate::domain::Gender::parse(&s).map_or("", crate::domain::Gender::label)
     });
     for name in PAGES {
         env.get_template(name).with_context(|| format!("页面模板 {name} 有错误"))?;

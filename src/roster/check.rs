@@ -123,6 +123,8 @@ pub struct Checked {
     flagged: HashMap<usize, Vec<i64>>,
     /// Candidate index → an earlier candidate of the file it resembles.
     in_file_similar: HashMap<usize, usize>,
+    /// The intake rows flagged or ending a delay.
+    hold: super::hold::Findings,
 }
 
 impl Checked {
@@ -292,6 +294,10 @@ pub async fn check(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> Ap
     }
     candidates.retain(|c| !over.contains(&c.row));
 
+    // The bureau's hold on the intake rows (Art. 3, 4, 7, 18).
+    let hold = super::hold::check(&mut conn, school, &candidates, opts.today, &mut errors, &mut warnings).await?;
+    candidates.retain(|c| !hold.refused.contains(&c.row));
+
     // Suspected duplicates (same name, birth date and a guardian's phone) are imported and flagged.
     let keys: Vec<(String, String, Vec<String>)> = candidates
         .iter()
@@ -336,7 +342,8 @@ pub async fn check(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> Ap
     for e in &mut errors {
         e.column = sheet.header_in_file(e.column);
     }
-    let error_rows: std::collections::HashSet<usize> = errors.iter().map(|e| e.row).chain(unplaced).collect();
+    let error_rows: std::collections::HashSet<usize> =
+        errors.iter().map(|e| e.row).chain(unplaced).chain(hold.refused.iter().copied()).collect();
     let report = Report {
         rows: total,
         valid_rows: total - error_rows.len(),
@@ -348,7 +355,7 @@ pub async fn check(db: &Db, school: &School, sheet: Sheet, opts: &Options) -> Ap
         committed: false,
         inserted: 0,
     };
-    Ok(Checked { report, candidates, class_ids, flagged, in_file_similar })
+    Ok(Checked { report, candidates, class_ids, flagged, in_file_similar, hold })
 }
 
 /// Writes every row of a checked roster ([`Checked::writable`]) in the
@@ -361,7 +368,7 @@ pub async fn write(
     checked: Checked,
     opts: &Options,
 ) -> AppResult<(Report, Vec<Written>)> {
-    let Checked { mut report, candidates, class_ids, flagged, in_file_similar } = checked;
+    let Checked { mut report, candidates, class_ids, flagged, in_file_similar, hold } = checked;
     debug_assert!(report.errors.is_empty() && !report.dry_run, "only a roster that passed is written");
     let now = crate::db::now_text();
     let mut class_id_of: HashMap<(i64, i64), i64> = HashMap::new();
@@ -387,8 +394,19 @@ pub async fn write(
         let cap = crate::domain::ClassCap::new(school.kind, u16::try_from(k.cap).ok())?;
         cap.check_room(&schools::class_name(k.grade, k.number), enrolled.unsigned_abs(), *n)?;
     }
+    // The intake plans, again under the transaction (Art. 7).
+    let mut intake_years: BTreeMap<i32, (u64, std::collections::BTreeSet<i64>)> = BTreeMap::new();
+    for c in &candidates {
+        if let Some(year) = super::hold::intake_year(c, school, opts.today) {
+            let (n, into) = intake_years.entry(year).or_default();
+            *n += 1;
+            into.insert(c.class_number);
+        }
+    }
+    super::hold::recheck(tx, school, opts.today, &intake_years).await?;
     let mut serials: HashMap<String, u16> = HashMap::new();
-    let flagged_rows: std::collections::HashSet<usize> = report.warnings.iter().map(|w| w.row).collect();
+    let flagged_rows: std::collections::HashSet<usize> =
+        report.warnings.iter().filter(|w| w.code == "student.suspected_duplicate").map(|w| w.row).collect();
     let mut inserted_ids: HashMap<usize, i64> = HashMap::new();
     let mut written = Vec::with_capacity(candidates.len());
     for (i, mut c) in candidates.into_iter().enumerate() {
@@ -407,6 +425,14 @@ pub async fn write(
                 _ => "无身份证件号，使用无证件学籍号；须归档学校出具的就读证明并报教育局备案（第十一条）",
             };
             problems::flag(&mut **tx, "no_id", id, None, reason, &now).await?;
+        }
+        if let Some(reason) = hold.out_of_area.get(&c.row) {
+            problems::flag(&mut **tx, "out_of_area", id, None, reason, &now).await?;
+        }
+        if hold.delay_ends.contains(&c.row)
+            && let Some(n) = &c.student.id_number
+        {
+            crate::db::intake::take_up_delay(&mut **tx, n.as_str(), id).await?;
         }
         written
             .push(Written { student_id: id, id_number: c.student.id_number.as_ref().map(|n| n.as_str().to_owned()) });

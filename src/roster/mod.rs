@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod export;
+mod hold;
 pub mod intake;
 pub mod national;
 pub mod read;

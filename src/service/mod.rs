@@ -8,12 +8,16 @@
 pub mod accounts;
 /// The audit log as the services write it, inside each action's transaction.
 pub mod audit;
+/// Delayed entry (Art. 4).
+pub mod delays;
 /// Printing a student's documents.
 pub mod documents;
 /// The signing keys' life cycle: rotate, retire, compromise.
 pub mod keys;
 /// The national system's spreadsheets: the intake list and 调档学生导出.
 pub mod national;
+/// The autumn intake plans.
+pub mod plans;
 /// Problem records resolved.
 pub mod problems;
 /// The bureau's approval of new records.
@@ -22,5 +26,7 @@ pub mod records;
 pub mod roster;
 /// The principal, registrar and head teachers the papers name.
 pub mod schools;
+/// The pupils with special needs, known to the special school.
+pub mod special_needs;
 /// A student's photo and resident ID number, changed outside a case.
 pub mod students;

@@ -9,7 +9,10 @@
 //! - by a merge of the duplicate (bureau only): the record merged away stays
 //!   readable, closed as 已合并 and pointing to the record kept;
 //! - for a missing ID, by the ID itself once issued (see
-//!   [`crate::service::students::receive_resident_id`]).
+//!   [`crate::service::students::receive_resident_id`]);
+//! - for an intake outside the school's catchment area (Art. 7, 18), by the
+//!   bureau's decision: accepted with its reason (the record goes on to be
+//!   submitted), or refused (the record becomes 不予建籍, kept and marked).
 
 use crate::db::{Db, cases, dossier, problems, students};
 use crate::domain::{Action, Actor, DomainError};
@@ -39,6 +42,13 @@ pub enum Resolution {
     Merge {
         /// The record kept: the flagged one or the one it duplicates (public id).
         keep: String,
+    },
+    /// The bureau decides on an intake outside the catchment area.
+    Decide {
+        /// Accept the intake (or refuse the record: 不予建籍).
+        accept: bool,
+        /// Why (2 to 200 characters).
+        reason: String,
     },
 }
 
@@ -87,7 +97,46 @@ async fn resolve_in(
         return Err(AppError::conflict("problem.resolved", "该问题学籍已处理"));
     }
     let now = crate::db::now_text();
+    let bureau_decides = problem.kind == "out_of_area";
+    if bureau_decides != matches!(how, Resolution::Decide { .. }) {
+        return Err(if bureau_decides {
+            AppError::conflict(
+                "problem.bureau_decides",
+                "学区外招生由教育局审核决定（第七条、第十八条），不能以佐证、变更或合并处理",
+            )
+        } else {
+            AppError::conflict("problem.not_out_of_area", "该问题学籍不是学区外招生，不能以审核决定处理")
+        });
+    }
     let (name, resolution, merged) = match how {
+        Resolution::Decide { accept, reason } => {
+            require_bureau(actor)?;
+            let reason = reason.trim();
+            if reason.chars().count() < 2 || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+                return Err(
+                    DomainError::new("problem.reason_required", "审核理由", reason, "须写明理由（2至200字）").into()
+                );
+            }
+            if !accept {
+                let school = school_of(&mut *tx, &student).await?;
+                change_status(
+                    &mut tx,
+                    &student,
+                    Action::RefuseRecord,
+                    facts(&student, &school, false),
+                    StatusDates::default(),
+                    &json!({ "reason": reason, "problem": problem.id }),
+                    &[],
+                    actor.user_id,
+                )
+                .await?;
+            }
+            (
+                if *accept { "accept" } else { "refuse" },
+                json!({"how": "decide", "accept": accept, "reason": reason}),
+                None,
+            )
+        }
         Resolution::Proof { sha256, note } => {
             school_step(actor)?;
             let digest = sha256.trim().to_ascii_lowercase();

@@ -184,6 +184,12 @@ async fn review_in(db: &Db, actor: &Actor, decisions: &[Decision], audit: &mut A
     let mut done = Reviewed { approved: 0, refused: 0 };
     for d in decisions {
         let student = lock_visible(&mut tx, actor, d.student.trim()).await?;
+        if student.status != StudentStatus::Submitted {
+            return Err(AppError::conflict(
+                "record.not_submitted",
+                format!("学籍“{}”不是已上报待审核的学籍，不能审核", student.name),
+            ));
+        }
         let school = school_of(&mut *tx, &student).await?;
         let (action, detail, name) = if d.approve {
             done.approved += 1;

@@ -139,3 +139,65 @@ pub async fn set_head_teacher(
     .await;
     audit.close(db, result).await
 }
+
+/// A school's catchment area (学区, Art. 7, 18) as the bureau records it:
+/// the place names addresses in it name, and whether the school is one the
+/// bureau directs migrant workers' children to.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct District {
+    /// Streets, compounds, villages or townships, as addresses spell them.
+    #[serde(default)]
+    pub places: Vec<String>,
+    /// On the bureau's list for migrant workers' children (Art. 18).
+    #[serde(default)]
+    pub migrant_children: bool,
+}
+
+/// The audit action of [`set_district`].
+const DISTRICT: &str = "school.district";
+
+/// A school's catchment area, as recorded.
+pub async fn district(db: &Db, actor: &Actor, code: &str) -> AppResult<(School, District)> {
+    let school = schools::by_code(&db.pool, code.trim()).await?.filter(|s| actor.may_see(s.id));
+    let school = school.ok_or(AppError::NotFound)?;
+    let places = crate::db::intake::places_of(&db.pool, school.id).await?;
+    let migrant_children = school.migrant_children;
+    Ok((school, District { places, migrant_children }))
+}
+
+/// The bureau records a school's catchment area and whether it takes
+/// migrant workers' children (replacing what was recorded):
+/// `school.district`. Returns the area as kept.
+///
+/// # Errors
+///
+/// A school's own registrar (403), an unknown school, a place name that is
+/// empty, too long, given twice or cannot be printed, or a database failure.
+pub async fn set_district(
+    db: &Db,
+    coverage: &Coverage,
+    actor: &Actor,
+    code: &str,
+    req: &District,
+) -> AppResult<District> {
+    if !actor.is_bureau() {
+        audit::write(&db.pool, actor, DISTRICT, ("school", code), None, "denied", "role").await?;
+        return Err(AppError::not_permitted("school.bureau_only", "学校的学区由教育局划定"));
+    }
+    let mut audit = Audit::new(actor, DISTRICT, ("school", code));
+    let result = async {
+        let area = crate::domain::intake::Catchment::new(&req.places)?;
+        for p in area.places() {
+            crate::workflow::printable(coverage, &[("学区地名", p.as_str())])?;
+        }
+        let mut tx = db.pool.begin().await?;
+        let school = schools::by_code(&mut *tx, code.trim()).await?.ok_or(AppError::NotFound)?;
+        audit.school(school.id);
+        crate::db::intake::set_district(&mut tx, school.id, area.places(), req.migrant_children).await?;
+        audit.detail(format!("places={} migrant_children={}", area.places().len(), req.migrant_children));
+        audit.commit(tx).await?;
+        Ok(District { places: area.places().to_vec(), migrant_children: req.migrant_children })
+    }
+    .await;
+    audit.close(db, result).await
+}

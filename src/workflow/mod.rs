@@ -154,7 +154,7 @@ pub async fn change_status(
     let to = transitions::apply(student.status, action, facts)?;
     // An open problem record (Art. 11) holds the record where it is, as in
     // the national system, until it is resolved or merged away.
-    if !matches!(action, Action::MergeInto | Action::ChangeInfo)
+    if !matches!(action, Action::MergeInto | Action::ChangeInfo | Action::RefuseRecord)
         && crate::db::problems::open_of_student(&mut **tx, student.id).await? > 0
     {
         return Err(AppError::conflict(

@@ -162,6 +162,25 @@ pub async fn load_fixture(db: &Db) {
         for grade in kind.grades() {
             schools::insert_class(&db.pool, &school, Grade::new(grade).unwrap(), 1, "", None).await.unwrap();
         }
+        // The bureau's plans for this school year's intake and the next: four classes.
+        let places = 4 * u32::from(kind.max_class_size());
+        let mut conn = db.pool.acquire().await.unwrap();
+        let entry = xueji::domain::intake::entry_grade(kind);
+        let year = xueji::domain::school_year_start(today());
+        for year in [year, year + 1] {
+            xueji::db::intake::insert_plan(
+                &mut conn,
+                id,
+                year,
+                entry,
+                4,
+                places,
+                "fixture",
+                "2026-06-01T08:00:00+08:00",
+            )
+            .await
+            .unwrap();
+        }
     }
     users::insert(&db.pool, "admin", "管理员", PASSWORD, Role::BureauAdmin, None).await.unwrap();
     users::insert(&db.pool, "bureau", "学籍科", PASSWORD, Role::BureauStaff, None).await.unwrap();

@@ -15,6 +15,7 @@ mod endpoints;
 mod forms;
 mod helpers;
 mod import;
+mod intake;
 mod keys;
 mod long_names;
 mod national;

@@ -63,13 +63,15 @@ async fn a_new_record_is_in_the_register_only_once_the_bureau_approves_it() {
         "workflow.bureau_step",
     )
     .await;
-    // A record not yet submitted cannot be approved.
-    refused_with(
-        bureau.send_json("/api/records/review", &decide_all(true)).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "status.transition",
-    )
-    .await;
+    // A record not yet submitted can be neither approved nor refused.
+    for approve in [true, false] {
+        refused_with(
+            bureau.send_json("/api/records/review", &decide_all(approve)).await,
+            StatusCode::CONFLICT,
+            "record.not_submitted",
+        )
+        .await;
+    }
     assert_eq!(written(&app).await, before);
 
     // The school submits its new records, all at once.

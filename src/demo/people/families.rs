@@ -24,7 +24,15 @@ impl Gen {
                 let home = self.village_address(ti);
                 let kind = weighted(&mut self.rng, &[("农业户口", 70), ("居民户口", 30)]);
                 let native = weighted(&mut self.rng, &TABLES.native_places);
-                (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), native, home, kind, self.town_address(), Home::Migrant)
+                (
+                    AREA_CODE,
+                    COUNTY_BIRTHPLACE.to_owned(),
+                    native,
+                    home,
+                    kind,
+                    self.town_address(ctx.district),
+                    Home::Migrant,
+                )
             } else {
                 let o = &TABLES.origins[self.rng.random_range(0..TABLES.origins.len())];
                 let (home, kind) = if o.rural {
@@ -38,7 +46,7 @@ impl Gen {
                     let kind = weighted(&mut self.rng, &[("非农业户口", 50), ("居民户口", 50)]);
                     (format!("{}{street}{n}号", o.prefix), kind)
                 };
-                (o.code, o.prefix.to_owned(), o.prefix, home, kind, self.town_address(), Home::Migrant)
+                (o.code, o.prefix.to_owned(), o.prefix, home, kind, self.town_address(ctx.district), Home::Migrant)
             }
         } else if let Some(ti) = ctx.township {
             let home = self.village_address(ti);
@@ -49,8 +57,8 @@ impl Gen {
             let place = if in_village { Home::Village } else { Home::Seat };
             (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), native, home, kind, current, place)
         } else {
-            let home = self.town_address();
-            let current = if self.chance(0.75) { home.clone() } else { self.town_address() };
+            let home = self.town_address(ctx.district);
+            let current = if self.chance(0.75) { home.clone() } else { self.town_address(ctx.district) };
             let kind = weighted(&mut self.rng, &[("非农业户口", 45), ("居民户口", 40), ("农业户口", 15)]);
             let native = weighted(&mut self.rng, &TABLES.native_places);
             (AREA_CODE, COUNTY_BIRTHPLACE.to_owned(), native, home, kind, current, Home::Town)
@@ -135,12 +143,12 @@ impl Gen {
         }
     }
 
-    pub(super) fn uyghur_family(&mut self, which: usize, child_birth: NaiveDate) -> Family {
+    pub(super) fn uyghur_family(&mut self, ctx: Ctx, which: usize, child_birth: NaiveDate) -> Family {
         let u = &TABLES.uyghur[which % TABLES.uyghur.len()];
         let origin = TABLES.minority_origin(UYGHUR);
         let n = self.rng.random_range(1..=300);
         let household = format!("{}{}{n}号", origin.prefix, origin.street);
-        let current = self.town_address();
+        let current = self.town_address(ctx.district);
         let at = Place { id_area: origin.code, current: &current, household: &household, home: Home::Migrant };
         let name = format!("{}·{}", u.father, u.grandfather);
         let birth = self.years_from(child_birth, -38, -24);

@@ -222,7 +222,7 @@ impl Gen {
             used_ids: HashSet::new(),
             used_phones: HashSet::new(),
             families: Vec::new(),
-            pools: vec![Vec::new(); TABLES.township_count() + 1],
+            pools: vec![Vec::new(); TABLES.township_count() + 1 + TABLES.town_districts.len()],
         }
     }
 
@@ -338,7 +338,7 @@ impl Gen {
             Some(f) => f,
             None => {
                 let fam = match spec.uyghur {
-                    Some(u) => self.uyghur_family(u, birth),
+                    Some(u) => self.uyghur_family(ctx, u, birth),
                     None => self.new_family(ctx, birth),
                 };
                 self.families.push(fam);

@@ -175,6 +175,10 @@ pub(super) struct Tables {
     pub(super) township_villages: Vec<Vec<&'static str>>,
     /// Streets and residential compounds (小区) of the county town (农安镇).
     pub(super) town_streets: Vec<&'static str>,
+    /// The county town's 学区 and their streets (`town_districts.txt`).
+    pub(super) town_districts: Vec<(&'static str, Vec<&'static str>)>,
+    /// The county-town schools for migrant workers' children (`migrant_schools.txt`).
+    pub(super) migrant_schools: Vec<&'static str>,
     pub(super) compounds: Vec<&'static str>,
     /// Streets of the township seats.
     pub(super) seat_streets: Vec<&'static str>,
@@ -298,6 +302,27 @@ fn lists<const N: usize>(file: &'static str, text: &'static str, categories: [&s
     out
 }
 
+/// The county town's 学区, each with its streets; every street of
+/// `streets` in exactly one.
+fn town_districts(
+    (file, text): (&'static str, &'static str),
+    streets: &[&'static str],
+) -> Vec<(&'static str, Vec<&'static str>)> {
+    let out: Vec<(&'static str, Vec<&'static str>)> = data_lines(file, text)
+        .map(|line| {
+            if line.fields.len() < 2 {
+                line.bad("expected 学区 街道…");
+            }
+            (line.fields[0], line.fields[1..].to_vec())
+        })
+        .collect();
+    for street in streets {
+        let n = out.iter().filter(|(_, s)| s.contains(street)).count();
+        assert_eq!(n, 1, "{file}: the street {street} is in {n} districts");
+    }
+    out
+}
+
 /// A data file beside this module: its name (for the messages) and its text.
 macro_rules! data_file {
     ($name:literal) => {
@@ -351,6 +376,10 @@ impl Tables {
             other_townships,
             villages,
             township_villages,
+            town_districts: town_districts(data_file!("town_districts.txt"), &town_streets),
+            migrant_schools: data_lines("migrant_schools.txt", include_str!("../migrant_schools.txt"))
+                .map(|l| l.exactly::<1>("校名")[0])
+                .collect(),
             town_streets,
             compounds,
             seat_streets,

@@ -25,6 +25,7 @@ fn school_record(s: &SchoolSeed) -> crate::db::schools::School {
         address: s.address.clone(),
         principal: String::new(),
         registrar: String::new(),
+        migrant_children: s.migrant_children,
     }
 }
 

@@ -271,6 +271,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
             AppError::bad_request("transfer.class_required", "请选择转入班级（to_class，同一年级的班号）")
         })?;
         let class = class_with_room(&mut tx, &to_school, i64::from(student.grade), class_number).await?;
+        within_plan(&mut tx, &to_school, &student, class.number, today).await?;
         ensure_no_open_case(&mut tx, student.id).await?;
         let proofs = checked_proofs(app, &student, CaseKind::Transfer, &req.proofs).await?;
         let facts = facts(&student, &from, override_reason.is_some());
@@ -305,4 +306,28 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
     audit.target(&case.public_id);
     audit.commit(tx).await?;
     Ok(case)
+}
+
+/// A pupil of this year's intake who transfers into the receiving school's
+/// entry grade takes one of the places of its intake plan, when the bureau
+/// has issued one (Art. 7): beyond it, `intake.over_plan`. Other grades are
+/// held by the class caps alone.
+async fn within_plan(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    to_school: &crate::db::schools::School,
+    student: &crate::db::students::Student,
+    class_number: i64,
+    today: chrono::NaiveDate,
+) -> AppResult<()> {
+    use crate::domain::intake::{entry_grade, intake_year_of};
+    let Ok(entry) = student.entry_date.parse::<chrono::NaiveDate>() else { return Ok(()) };
+    let year = intake_year_of(entry);
+    if student.grade.number() != entry_grade(to_school.kind) || year < crate::domain::school_year_start(today) {
+        return Ok(());
+    }
+    if crate::db::intake::plan_for(&mut **tx, to_school.id, year).await?.is_none() {
+        return Ok(());
+    }
+    let into = std::collections::BTreeSet::from([class_number]);
+    crate::service::plans::check_room(tx, to_school, today, year, 1, &into).await.map(|_| ())
 }

@@ -503,3 +503,41 @@ pub async fn holds_document<'c>(
         .await?;
     Ok(n > 0)
 }
+
+/// A document of a student's dossier now, as a picker lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HeldDocument {
+    /// The object's sha256 (hex).
+    pub digest: String,
+    /// The kind of paper (its label).
+    pub kind: String,
+    /// The name it was uploaded under.
+    pub original_name: String,
+    /// The day it was filed.
+    pub added_on: String,
+}
+
+/// The documents a student's dossier holds now (by public id), newest first.
+pub async fn documents_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    public_id: &str,
+) -> Result<Vec<HeldDocument>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.digest, a.kind, a.original_name, a.added_on FROM archive_entries a
+         JOIN students s ON s.id = a.student_id WHERE s.public_id = $1 ORDER BY a.added_at DESC, a.position DESC",
+    )
+    .bind(public_id)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(HeldDocument {
+                digest: r.try_get("digest")?,
+                kind: kind.parse::<xueji_archive::PaperKind>().map_or(kind, |k| k.label().to_owned()),
+                original_name: r.try_get("original_name")?,
+                added_on: r.try_get("added_on")?,
+            })
+        })
+        .collect()
+}

@@ -49,8 +49,18 @@ async fn show(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let list = problems::open_list(&app.db, &staff.actor).await?;
+    // The school resolves with a proof from the dossier: its documents, to pick from.
+    let mut rows = Vec::with_capacity(list.len());
+    for p in list {
+        let documents = if staff.user.role.is_bureau() || p.kind == "out_of_area" {
+            Vec::new()
+        } else {
+            crate::db::dossier::documents_of(&app.db.pool, &p.student_public_id).await?
+        };
+        rows.push(context! { p => p, documents => documents });
+    }
     let html =
-        render(app, "problems.html", Some(staff), context! { problems => list, message => message, error => error })?;
+        render(app, "problems.html", Some(staff), context! { problems => rows, message => message, error => error })?;
     Ok((status, html).into_response())
 }
 
@@ -70,6 +80,8 @@ pub struct ResolveForm {
     case: String,
     #[serde(default)]
     keep: String,
+    #[serde(default)]
+    decision: String,
 }
 
 async fn form(State(app): State<Arc<Web>>, staff: Staff, Form(f): Form<ResolveForm>) -> Result<Response, PageError> {
@@ -78,6 +90,12 @@ async fn form(State(app): State<Arc<Web>>, staff: Staff, Form(f): Form<ResolveFo
         "proof" => Resolution::Proof { sha256: f.sha256, note: f.note },
         "change" => Resolution::Change { case: f.case },
         "merge" => Resolution::Merge { keep: f.keep },
+        "decide" => match f.decision.as_str() {
+            "accept" | "refuse" => Resolution::Decide { accept: f.decision == "accept", reason: f.note },
+            _ => {
+                return show(&app, &staff, None, Some("请选择同意接收或不予建籍".into()), StatusCode::BAD_REQUEST).await;
+            }
+        },
         _ => return show(&app, &staff, None, Some("请选择处理方式".into()), StatusCode::BAD_REQUEST).await,
     };
     match problems::resolve(&app.db, &staff.actor, f.problem, &how).await {

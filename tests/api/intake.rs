@@ -455,18 +455,25 @@ async fn an_intake_from_outside_the_catchment_area_waits_for_the_bureau_s_decisi
     .await;
     assert_eq!(written(&app).await, before);
 
-    // The bureau accepts one (it goes on to be submitted) and refuses another (不予建籍).
+    // The pages: the bureau decides there, the school is told who decides.
+    assert!(town.problems_page().await.text().await.unwrap().contains("由教育局审核决定"));
+    assert!(bureau.problems_page().await.text().await.unwrap().contains("同意接收"));
+    // The bureau accepts one (it goes on to be submitted) and refuses another (不予建籍), on the page.
     let decide = |accept: bool, reason: &str| json!({"how": "decide", "accept": accept, "reason": reason});
     bureau
         .send_json(&format!("/api/problems/{p_out}/resolve"), &decide(true, "已核实实际居住于学区内"))
         .await
         .json_ok()
         .await;
-    bureau
-        .send_json(&format!("/api/problems/{p_declined}/resolve"), &decide(false, "户籍和住址均不在本学区"))
-        .await
-        .json_ok()
-        .await;
+    let (problem, csrf) = (p_declined.to_string(), bureau.csrf.clone());
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("problem", problem.as_str()),
+        ("how", "decide"),
+        ("decision", "refuse"),
+        ("note", "户籍和住址均不在本学区"),
+    ];
+    assert_eq!(bureau.send_form("/problems", &form).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(status_named(&app, "不予接收").await, "refused");
     assert_eq!(status_named(&app, "学区外").await, "pending");
     let submitted = town.send_json("/api/records/submit", &json!({"school": TOWN})).await.json_ok().await;

@@ -122,6 +122,9 @@ async fn a_suspected_duplicate_is_resolved_with_a_proof_from_its_dossier() {
     let res = central.upload_scan(&flagged, "kind=other&name=proof.png", png(40, 30, 9)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    // The page offers the dossier's documents to pick from, not a hash to type.
+    let page = central.problems_page().await.text().await.unwrap();
+    assert!(page.contains(&format!("<option value=\"{digest}\">")) && page.contains("proof.png"), "{page}");
     let proof = json!({"how": "proof", "sha256": digest, "note": "户口簿显示为两名不同学生"});
     let done = central.send_json(&path, &proof).await.json_ok().await;
     assert_eq!(done["how"], "proof");

@@ -148,12 +148,15 @@ fn read_workbook(bytes: &[u8]) -> Result<Found, AppError> {
     let Some((name, _, range)) = with_data.pop() else {
         return Err(file_error("import.empty_file", "文件中没有任何内容"));
     };
-    let merged = match &mut book {
-        Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-        Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-        _ => Vec::new(),
+    // An xlsx sheet's hidden rows and merged regions come from one pass over its XML; where that
+    // pass cannot read the sheet, calamine's merged regions still count (and no row is hidden).
+    let layout = if bytes.starts_with(b"PK") { sheet_xml::layout(bytes, &name) } else { None };
+    let (merged, hidden_rows) = match (layout, &mut book) {
+        (Some(layout), _) => (layout.merged, layout.hidden_rows),
+        (None, Sheets::Xlsx(x)) => (x.merge_cells_by_sheet_name(&name).unwrap_or_default(), Vec::new()),
+        (None, Sheets::Xls(x)) => (x.merge_cells_by_sheet_name(&name).unwrap_or_default(), Vec::new()),
+        (None, _) => (Vec::new(), Vec::new()),
     };
-    let hidden_rows = if bytes.starts_with(b"PK") { sheet_xml::hidden_rows(bytes, &name) } else { Vec::new() };
     let (first, first_col) = range.start().map_or((0, 0), |(r, c)| (r as usize, c));
     let grid = range.rows().enumerate().map(|(i, r)| (first + i + 1, r.iter().map(cell_of).collect())).collect();
     Ok(Found { grid, first_col, merged, hidden_rows })

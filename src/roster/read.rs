@@ -145,28 +145,36 @@ fn read_workbook(bytes: &[u8]) -> Result<Found, AppError> {
             ),
         ));
     }
-    let Some((name, _, range)) = with_data.pop() else {
+    let Some((name, _, mut range)) = with_data.pop() else {
         return Err(file_error("import.empty_file", "文件中没有任何内容"));
     };
-    let merged = match &mut book {
-        Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-        Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-        _ => Vec::new(),
+    // An xlsx sheet's hidden rows and merged regions come from one pass over its XML; where that
+    // pass cannot read the sheet, calamine's merged regions still count (and no row is hidden).
+    let layout = if bytes.starts_with(b"PK") { sheet_xml::layout(bytes, &name) } else { None };
+    let (merged, hidden_rows) = match (layout, &mut book) {
+        (Some(layout), _) => (layout.merged, layout.hidden_rows),
+        (None, Sheets::Xlsx(x)) => (x.merge_cells_by_sheet_name(&name).unwrap_or_default(), Vec::new()),
+        (None, Sheets::Xls(x)) => (x.merge_cells_by_sheet_name(&name).unwrap_or_default(), Vec::new()),
+        (None, _) => (Vec::new(), Vec::new()),
     };
-    let hidden_rows = if bytes.starts_with(b"PK") { sheet_xml::hidden_rows(bytes, &name) } else { Vec::new() };
     let (first, first_col) = range.start().map_or((0, 0), |(r, c)| (r as usize, c));
-    let grid = range.rows().enumerate().map(|(i, r)| (first + i + 1, r.iter().map(cell_of).collect())).collect();
+    // The cells are moved out of the range, not copied: a roster has some 700,000 of them.
+    let (height, width) = range.get_size();
+    let grid = (0..height)
+        .map(|i| (first + i + 1, (0..width).map(|j| cell_of(std::mem::take(&mut range[(i, j)]))).collect()))
+        .collect();
     Ok(Found { grid, first_col, merged, hidden_rows })
 }
 
-fn cell_of(d: &Data) -> Cell {
+fn cell_of(d: Data) -> Cell {
     match d {
         Data::Empty => Cell::default(),
+        Data::String(s) if s.trim().len() == s.len() => Cell { text: s, numeric: false },
         Data::String(s) => Cell { text: s.trim().to_owned(), numeric: false },
         Data::Int(i) => Cell { text: i.to_string(), numeric: true },
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Cell { text: format!("{f:.0}"), numeric: true },
         Data::Float(f) => Cell { text: f.to_string(), numeric: true },
-        Data::Bool(b) => Cell { text: if *b { "是" } else { "否" }.into(), numeric: false },
+        Data::Bool(b) => Cell { text: if b { "是" } else { "否" }.into(), numeric: false },
         Data::DateTime(_) | Data::DateTimeIso(_) => {
             Cell { text: d.as_date().map(|x| x.to_string()).unwrap_or_else(|| d.to_string()), numeric: false }
         }
@@ -334,16 +342,16 @@ fn from_grid(found: Found) -> Result<Sheet, AppError> {
         let mut row = Row::default();
         let slots = row.cells_mut();
         let mut first_filled = None;
-        for (cell, target) in cells.iter().zip(&targets) {
+        for (cell, target) in cells.into_iter().zip(&targets) {
             let Some(target) = *target else { continue };
             if !cell.text.is_empty() {
                 first_filled.get_or_insert(target.header());
             }
-            if let Some(p) = trap(row_no, target.header(), cell) {
+            if let Some(p) = trap(row_no, target.header(), &cell) {
                 sheet.cell_problems.push(p);
             }
             match target {
-                Target::Template(i) => slots[i].clone_from(&cell.text),
+                Target::Template(i) => *slots[i] = cell.text,
                 Target::National(c, i, code_index) => {
                     let decoded = national::decode(c.code, &cell.text);
                     let i = if national::is_division_code(c, &decoded) { code_index } else { i };

@@ -22,6 +22,8 @@ pub mod calendar;
 pub mod cases;
 /// Certificate numbers and the certificates issued, voided, lost or revoked.
 pub mod certificates;
+/// Applications for delayed entry.
+pub mod delays;
 /// Issued documents: one row per document handed out, with its live status.
 pub mod documents;
 /// The paper-file archive's tables: dossiers, their search index, thumbnails, imports, fixity runs.
@@ -30,7 +32,7 @@ pub mod dossier;
 pub mod events;
 /// Transfer-package imports under way.
 pub mod import_journal;
-/// Intake plans, delayed entry, catchment areas.
+/// Intake plans, catchment areas.
 pub mod intake;
 /// The primary intake list (学前调档名单): children expected for the autumn intake.
 pub mod intake_list;

@@ -17,7 +17,8 @@
 //!
 //! Personal data travels in bodies only, never in the URL.
 
-use crate::db::intake::{Delay, Plan, PlanEvent};
+use crate::db::delays::Delay;
+use crate::db::intake::{Plan, PlanEvent};
 use crate::error::AppError;
 use crate::http::archive::{UploadSource, spool_upload};
 use crate::http::auth::Staff;

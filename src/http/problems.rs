@@ -93,7 +93,8 @@ async fn form(State(app): State<Arc<Web>>, staff: Staff, Form(f): Form<ResolveFo
         "decide" => match f.decision.as_str() {
             "accept" | "refuse" => Resolution::Decide { accept: f.decision == "accept", reason: f.note },
             _ => {
-                return show(&app, &staff, None, Some("请选择同意接收或不予建籍".into()), StatusCode::BAD_REQUEST).await;
+                return show(&app, &staff, None, Some("请选择同意接收或不予建籍".into()), StatusCode::BAD_REQUEST)
+                    .await;
             }
         },
         _ => return show(&app, &staff, None, Some("请选择处理方式".into()), StatusCode::BAD_REQUEST).await,

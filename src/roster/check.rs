@@ -432,7 +432,7 @@ pub async fn write(
         if hold.delay_ends.contains(&c.row)
             && let Some(n) = &c.student.id_number
         {
-            crate::db::intake::take_up_delay(&mut **tx, n.as_str(), id).await?;
+            crate::db::delays::take_up_delay(&mut **tx, n.as_str(), id).await?;
         }
         written
             .push(Written { student_id: id, id_number: c.student.id_number.as_ref().map(|n| n.as_str().to_owned()) });

@@ -60,8 +60,11 @@ pub(super) async fn check(
         .flatten()
         .filter_map(|c| c.student.id_number.as_ref().map(|i| i.as_str().to_owned()))
         .collect();
-    let delays: HashMap<String, (i64, i64)> =
-        intake::approved_delays(&mut *conn, &ids).await?.into_iter().map(|(id, from, to)| (id, (from, to))).collect();
+    let delays: HashMap<String, (i64, i64)> = crate::db::delays::approved_delays(&mut *conn, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, from, to)| (id, (from, to)))
+        .collect();
     for (year, rows) in &mut by_year {
         rows.retain(|c| {
             let Some((from, to)) = c.student.id_number.as_ref().and_then(|i| delays.get(i.as_str())) else {

@@ -8,7 +8,7 @@
 //! children who have no record yet are listed as absent.
 
 use crate::db::Db;
-use crate::db::intake::{self, Delay, NewDelay};
+use crate::db::delays::{self, Delay, NewDelay};
 use crate::db::schools;
 use crate::domain::intake::MAX_DELAY_YEARS;
 use crate::domain::{Actor, DomainError, IdNumber, check_entry_age, coming_intake_year, school_year_start};
@@ -160,7 +160,7 @@ pub async fn file(
                 "该儿童已有学籍：已入学的学生因身体原因不能上学的，应办理休学（第二十二条）",
             ));
         }
-        if !intake::live_delays_of(&db.pool, id.as_str()).await?.is_empty() {
+        if !delays::live_delays_of(&db.pool, id.as_str()).await?.is_empty() {
             return Err(AppError::conflict("delay.exists", "该儿童已有待审核或已批准的延缓入学申请"));
         }
         let digest = crate::dossier::papers::store(archive, scan.0, scan.1).await?;
@@ -180,10 +180,10 @@ pub async fn file(
             diagnosis: &diagnosis,
             diagnosis_digest: &digest,
         };
-        let public_id = intake::insert_delay(&mut *tx, &new, &actor.username, &now).await?;
+        let public_id = delays::insert_delay(&mut *tx, &new, &actor.username, &now).await?;
         audit.target(&public_id);
         audit.detail(format!("intake={intake_year} expected={}", intake_year + years));
-        let delay = intake::delay_by_public_id(&mut *tx, &public_id).await?.ok_or(AppError::NotFound)?;
+        let delay = delays::delay_by_public_id(&mut *tx, &public_id).await?.ok_or(AppError::NotFound)?;
         audit.commit(tx).await?;
         Ok(delay)
     }
@@ -209,7 +209,7 @@ pub async fn decide(
             (_, n) => crate::service::plans::checked_reason(coverage, "审核意见", n)?,
         };
         let mut tx = db.pool.begin().await?;
-        let delay = intake::delay_by_public_id(&mut *tx, public_id.trim()).await?;
+        let delay = delays::delay_by_public_id(&mut *tx, public_id.trim()).await?;
         let delay = delay.filter(|d| actor.may_see(d.school_id)).ok_or(AppError::NotFound)?;
         audit.school(delay.school_id);
         let (from, to) = match verdict {
@@ -227,11 +227,11 @@ pub async fn decide(
             ));
         }
         let now = crate::db::now_text();
-        if intake::decide_delay(&mut *tx, delay.id, from, to, &actor.username, &note, &now).await? != 1 {
+        if delays::decide_delay(&mut *tx, delay.id, from, to, &actor.username, &note, &now).await? != 1 {
             return Err(AppError::conflict("delay.state", "该申请刚被他人审核"));
         }
         audit.detail(to);
-        let delay = intake::delay_by_public_id(&mut *tx, public_id.trim()).await?.ok_or(AppError::NotFound)?;
+        let delay = delays::delay_by_public_id(&mut *tx, public_id.trim()).await?.ok_or(AppError::NotFound)?;
         audit.commit(tx).await?;
         Ok(delay)
     }
@@ -250,7 +250,7 @@ pub async fn list(
     absent_only: bool,
 ) -> AppResult<Vec<Listed>> {
     let mut conn = db.pool.acquire().await?;
-    let delays = intake::delays(&mut *conn, actor.scope.as_deref(), expected_year, LIST_LIMIT).await?;
+    let delays = delays::delays(&mut *conn, actor.scope.as_deref(), expected_year, LIST_LIMIT).await?;
     let names: std::collections::HashMap<i64, String> =
         schools::list(&mut *conn).await?.into_iter().map(|s| (s.id, s.name)).collect();
     let begun = school_year_start(today);
@@ -277,7 +277,7 @@ pub async fn paper(db: &Db, archive: &Archive, actor: &Actor, digest: &str) -> A
     let digest = digest.trim().to_ascii_lowercase();
     let mut audit = Audit::new(actor, "paper.read", ("paper", &digest));
     let result = async {
-        let schools = intake::paper_school(&db.pool, &digest).await?;
+        let schools = crate::db::intake::paper_school(&db.pool, &digest).await?;
         let Some(school) = schools.iter().copied().find(|s| actor.may_see(*s)) else {
             return Err(AppError::NotFound);
         };

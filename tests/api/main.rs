@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod calendar;
 mod certificates;
+mod delays;
 mod documents;
 mod endpoints;
 mod forms;

@@ -49,6 +49,12 @@ pub(crate) async fn county(dir: &Path, pupils: u16) -> (Db, Vec<String>) {
     .unwrap();
     let school = schools::by_id(&db.pool, id).await.unwrap().unwrap();
     schools::insert_class(&db.pool, &school, Grade::new(1).unwrap(), 1, "", None).await.unwrap();
+    // The bureau's plan for this school year's intake: one class (Art. 3).
+    let mut conn = db.pool.acquire().await.unwrap();
+    xueji::db::intake::insert_plan(&mut conn, id, 2026, 1, 1, 45, "fixture", "2026-06-01T08:00:00+08:00")
+        .await
+        .unwrap();
+    drop(conn);
     let birth = NaiveDate::from_ymd_opt(2020, 3, 12).unwrap();
     let rows = (0..pupils)
         .map(|i| {

@@ -106,6 +106,9 @@ fn no_fonts(dir: &Path) -> RenderError {
 pub struct Coverage {
     /// Sorted, disjoint, inclusive code point ranges.
     ranges: Arc<[(u32, u32)]>,
+    /// The same for the Basic Multilingual Plane, one bit per code point
+    /// (8 KiB): the roster import asks about every character of every cell.
+    bmp: Arc<[u64]>,
 }
 
 impl std::fmt::Debug for Coverage {
@@ -151,12 +154,21 @@ impl Coverage {
                 _ => ranges.push((cp, cp)),
             }
         }
-        Coverage { ranges: ranges.into() }
+        let mut bmp = vec![0u64; 0x10000 / 64];
+        for &(start, end) in &ranges {
+            for cp in start..=end.min(0xFFFF) {
+                bmp[cp as usize / 64] |= 1 << (cp % 64);
+            }
+        }
+        Coverage { ranges: ranges.into(), bmp: bmp.into() }
     }
 
     /// Whether some bundled face maps `c` to a glyph.
     fn covers(&self, c: char) -> bool {
         let cp = c as u32;
+        if cp <= 0xFFFF {
+            return self.bmp[cp as usize / 64] & (1 << (cp % 64)) != 0;
+        }
         let i = self.ranges.partition_point(|&(start, _)| start <= cp);
         i > 0 && self.ranges[i - 1].1 >= cp
     }
@@ -292,6 +304,15 @@ mod tests {
         }
         for ch in ['\u{E000}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}'] {
             assert!(!alone.can_print(ch), "{}", codepoint(ch));
+        }
+        // The plane-0 bitmap answers as the ranges do, code point by code point.
+        let mut by_ranges = vec![false; 0x10000];
+        for &(a, b) in alone.ranges.iter().filter(|r| r.0 <= 0xFFFF) {
+            by_ranges[a as usize..=b.min(0xFFFF) as usize].fill(true);
+        }
+        assert!(by_ranges.iter().filter(|&&b| b).count() > 20_000, "the CJK faces cover plane 0");
+        for ch in (0..=0xFFFF).filter_map(char::from_u32) {
+            assert_eq!(alone.covers(ch), by_ranges[ch as usize], "{}", codepoint(ch));
         }
     }
 

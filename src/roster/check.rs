@@ -407,16 +407,22 @@ pub async fn write(
     let mut serials: HashMap<String, u16> = HashMap::new();
     let flagged_rows: std::collections::HashSet<usize> =
         report.warnings.iter().filter(|w| w.code == "student.suspected_duplicate").map(|w| w.row).collect();
-    let mut inserted_ids: HashMap<usize, i64> = HashMap::new();
-    let mut written = Vec::with_capacity(candidates.len());
-    for (i, mut c) in candidates.into_iter().enumerate() {
+    // Numbers first (a provisional number is the next free one), then every
+    // student, family member and event in a few statements.
+    let mut rows = Vec::with_capacity(candidates.len());
+    let mut students = Vec::with_capacity(candidates.len());
+    for mut c in candidates {
         c.student.class_id = class_id_of[&(i64::from(c.student.grade.number()), c.class_number)];
         let no_id = c.provisional.map(|(kind, _)| kind);
         if let Some(kind) = no_id {
             c.student.student_no = next_provisional(tx, &mut serials, kind, c.student.birth_date).await?;
         }
-        let id = students::insert(tx, &c.student, opts.actor_id, &now).await?;
-        inserted_ids.insert(i, id);
+        rows.push((c.row, no_id));
+        students.push(c.student);
+    }
+    let ids = students::insert_all(tx, &students, opts.actor_id, &now).await?;
+    let mut written = Vec::with_capacity(students.len());
+    for (i, ((row, no_id), (s, &id))) in rows.into_iter().zip(students.iter().zip(&ids)).enumerate() {
         if let Some(kind) = no_id {
             let reason = match kind {
                 StudentNoKind::Temporary => {
@@ -426,20 +432,18 @@ pub async fn write(
             };
             problems::flag(&mut **tx, "no_id", id, None, reason, &now).await?;
         }
-        if let Some(reason) = hold.out_of_area.get(&c.row) {
+        if let Some(reason) = hold.out_of_area.get(&row) {
             problems::flag(&mut **tx, "out_of_area", id, None, reason, &now).await?;
         }
-        if hold.delay_ends.contains(&c.row)
-            && let Some(n) = &c.student.id_number
+        if hold.delay_ends.contains(&row)
+            && let Some(n) = &s.id_number
         {
             crate::db::delays::take_up_delay(&mut **tx, n.as_str(), id).await?;
         }
-        written
-            .push(Written { student_id: id, id_number: c.student.id_number.as_ref().map(|n| n.as_str().to_owned()) });
-        if flagged_rows.contains(&c.row) {
+        written.push(Written { student_id: id, id_number: s.id_number.as_ref().map(|n| n.as_str().to_owned()) });
+        if flagged_rows.contains(&row) {
             let others = flagged.get(&i).cloned().unwrap_or_default();
-            let other =
-                others.first().copied().or_else(|| in_file_similar.get(&i).and_then(|j| inserted_ids.get(j).copied()));
+            let other = others.first().copied().or_else(|| in_file_similar.get(&i).and_then(|&j| ids.get(j).copied()));
             problems::flag(
                 &mut **tx,
                 "suspected_duplicate",

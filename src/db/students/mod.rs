@@ -4,11 +4,13 @@ use crate::domain::{Gender, Grade, IdNumber, StudentNo, StudentStatus};
 use chrono::NaiveDate;
 use sqlx::{Any, Executor, Row};
 
+mod bulk;
 mod changes;
 mod items;
 mod lookup;
 mod rolls;
 
+pub use bulk::insert_all;
 pub use changes::*;
 pub use items::NationalItems;
 pub use lookup::*;
@@ -242,65 +244,6 @@ pub struct Event {
 pub fn new_public_id() -> String {
     let bytes: [u8; 12] = rand::random();
     hex::encode(bytes)
-}
-
-/// Inserts a student with guardians and the `enrolled` event; returns the internal id.
-pub async fn insert(
-    conn: &mut sqlx::AnyConnection,
-    s: &NewStudent,
-    actor_id: Option<i64>,
-    now: &str,
-) -> Result<i64, sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO students (public_id, student_no, school_id, class_id, grade, status, name, former_name, pinyin,
-            gender, birth_date, birthplace, ethnicity, nationality, id_type, id_number, household_address,
-            household_type, current_address, entry_date, entry_mode, registered_on, created_at, updated_at, {})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-            $22, $23, $23, {})
-         RETURNING id",
-        items::COLUMNS,
-        (24..24 + items::COUNT).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-    );
-    let q = sqlx::query(&sql)
-        .bind(new_public_id())
-        .bind(s.student_no.as_str())
-        .bind(s.school_id)
-        .bind(s.class_id)
-        .bind(i64::from(s.grade.number()))
-        .bind(StudentStatus::Pending.code())
-        .bind(&s.name)
-        .bind(&s.former_name)
-        .bind(&s.pinyin)
-        .bind(s.gender.code())
-        .bind(s.birth_date.to_string())
-        .bind(&s.birthplace)
-        .bind(&s.ethnicity)
-        .bind(&s.nationality)
-        .bind(&s.id_type)
-        .bind(s.id_number.as_ref().map(|i| i.as_str().to_owned()))
-        .bind(&s.household_address)
-        .bind(&s.household_type)
-        .bind(&s.current_address)
-        .bind(s.entry_date.to_string())
-        .bind(&s.entry_mode)
-        .bind(s.registered_on.to_string())
-        .bind(now);
-    let id: i64 = items::bind(q, &s.national).fetch_one(&mut *conn).await?.try_get("id")?;
-    for (pos, g) in s.guardians.iter().enumerate() {
-        insert_guardian(&mut *conn, id, pos, g).await?;
-    }
-    add_event(
-        &mut *conn,
-        id,
-        "enrolled",
-        None,
-        Some(StudentStatus::Pending),
-        &serde_json::json!({"school_id": s.school_id, "grade": s.grade.number()}),
-        actor_id,
-        now,
-    )
-    .await?;
-    Ok(id)
 }
 
 pub(super) const GUARDIAN_COLUMNS: &str = "name, relation, phone, workplace, relation_note, current_address,

@@ -13,10 +13,11 @@
 
 use crate::app::App;
 use crate::db::certificates::{self as numbers, Allocated};
+use crate::db::graduations::{self, Graduation};
 use crate::db::students::Student;
 use crate::db::{Db, now_text};
 use crate::documents::{self, Issued, Options, Prepared};
-use crate::domain::Actor;
+use crate::domain::{Actor, Stage};
 use crate::error::{AppError, AppResult};
 use crate::render::DocKind;
 use crate::service::audit::Audit;
@@ -43,12 +44,13 @@ fn numbered(kind: DocKind) -> AppResult<char> {
 }
 
 /// Takes the next number of `kind` for `year`, recording it as allocated (to a
-/// student, or to stock when `student_id` is `None`).
+/// student's graduation of a stage, or to stock when `student_id` is `None`).
 pub async fn allocate(
     db: &Db,
     kind: DocKind,
     year: i32,
     student_id: Option<i64>,
+    stage: Option<Stage>,
     actor_id: Option<i64>,
 ) -> AppResult<String> {
     numbered(kind)?;
@@ -59,23 +61,29 @@ pub async fn allocate(
     }
     let number = format_number(kind, year, seq).expect("numbered kind");
     let at = now_text();
-    numbers::insert_allocated(&mut *tx, &Allocated { number: &number, kind, year, seq, student_id, actor_id, at: &at })
-        .await?;
+    let stage = stage.map(Stage::code);
+    numbers::insert_allocated(
+        &mut *tx,
+        &Allocated { number: &number, kind, year, seq, student_id, stage, actor_id, at: &at },
+    )
+    .await?;
     tx.commit().await?;
     Ok(number)
 }
 
-/// Issues a numbered certificate to a student: reuses a number already taken
-/// for them and not yet printed, else takes the next; renders and records it.
-/// Refused when the student already has one of this kind (issued or lost).
+/// Issues a numbered certificate for a graduation: reuses a number already
+/// taken for it and not yet printed, else takes the next; renders and records
+/// it. Refused when the student already holds one of this kind for the
+/// graduation's stage (issued or lost).
 pub async fn issue_to(
     app: &App,
     student: &Student,
+    graduation: &Graduation,
     kind: DocKind,
     actor_id: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Issued> {
-    let prepared = prepare_issue(app, student, kind, actor_id, extra).await?;
+    let prepared = prepare_issue(app, student, graduation, kind, actor_id, extra).await?;
     let mut tx = app.db.pool.begin().await?;
     record_issue(&mut tx, &prepared).await?;
     tx.commit().await?;
@@ -86,26 +94,38 @@ pub async fn issue_to(
 async fn prepare_issue(
     app: &App,
     student: &Student,
+    graduation: &Graduation,
     kind: DocKind,
     actor_id: Option<i64>,
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> AppResult<Prepared> {
     numbered(kind)?;
-    let school = crate::db::schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
-    documents::check_allowed(kind, student, school.kind)?;
-    if let Some(numbers::Held { number, status }) = numbers::held_by(&app.db.pool, student.id, kind).await? {
+    if kind == DocKind::CompulsoryCertificate && graduation.stage != Stage::Junior {
+        return Err(AppError::conflict(
+            "certificate.not_allowed",
+            "义务教育证书在初中（九年级）毕业时颁发，小学毕业只颁发小学毕业证书",
+        ));
+    }
+    let stage = graduation.stage;
+    if let Some(numbers::Held { number, status }) =
+        numbers::held_by(&app.db.pool, student.id, kind, stage.code()).await?
+    {
         let what =
             if status == "lost" { "已挂失（证书不补发，可开具学历证明书）" } else { "已颁发" };
         return Err(AppError::conflict(
             "certificate.already_issued",
-            format!("该学生的《{}》（编号 {number}）{what}，不能再次颁发", kind.title_zh()),
+            format!("该学生的{}《{}》（编号 {number}）{what}，不能再次颁发", stage.label(), kind.title_zh()),
         ));
     }
-    let number = match numbers::pending_for(&app.db.pool, student.id, kind).await? {
+    let number = match numbers::pending_for(&app.db.pool, student.id, kind, stage.code()).await? {
         Some(n) => n,
-        None => allocate(&app.db, kind, chrono::Datelike::year(&app.today()), Some(student.id), actor_id).await?,
+        None => {
+            let year = chrono::Datelike::year(&app.today());
+            allocate(&app.db, kind, year, Some(student.id), Some(stage), actor_id).await?
+        }
     };
-    documents::prepare(app, student, kind, Options { number: Some(number), extra, actor_id }).await
+    let opts = Options { number: Some(number), extra, actor_id, graduation: Some(graduation.clone()) };
+    documents::prepare(app, student, kind, opts).await
 }
 
 /// Records a prepared certificate and marks its number issued, in `tx`.
@@ -142,13 +162,14 @@ pub async fn issue_for_school(app: &App, actor: &Actor, school_code: &str, kind:
     let mut audit = Audit::new(actor, "certificate.issue", ("school", &school.code));
     audit.school(school.id);
     let result = async {
-        let ids = graduates_without(app, school.id, kind).await?;
+        let due = graduations::without_certificate(&app.db.pool, school.id, kind).await?;
         let mut result = IssueResult { issued: Vec::new(), refused: Vec::new() };
-        for id in ids {
+        for graduation in due {
             let mut conn = app.db.pool.acquire().await?;
-            let student = crate::db::students::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+            let student =
+                crate::db::students::by_id(&mut conn, graduation.student_id).await?.ok_or(AppError::NotFound)?;
             drop(conn);
-            match issue_to(app, &student, kind, actor.user_id, serde_json::Map::new()).await {
+            match issue_to(app, &student, &graduation, kind, actor.user_id, serde_json::Map::new()).await {
                 Ok(issued) => result.issued.push(issued.number.unwrap_or_default()),
                 Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
                 Err(e) => result.refused.push(format!("{}：{e}", student.student_no)),
@@ -212,7 +233,7 @@ async fn report_lost_in(
     if !actor.is_bureau() {
         return Err(AppError::Forbidden);
     }
-    let numbers::Printed { doc_id, kind, student_id, issue_date, status } =
+    let numbers::Printed { doc_id, kind, student_id, issue_date, status, stage } =
         numbers::printed_with(&app.db.pool, number).await?.ok_or(AppError::NotFound)?;
     let kind = DocKind::from_code(&kind).ok_or(AppError::NotFound)?;
     if !matches!(kind, DocKind::GraduationCertificate | DocKind::CompulsoryCertificate) {
@@ -230,21 +251,26 @@ async fn report_lost_in(
     let mut conn = app.db.pool.acquire().await?;
     let student = crate::db::students::by_id(&mut conn, student_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
+    // The proof stands for the lost certificate: the same graduation.
+    let stage = stage.as_deref().map(Stage::parse).transpose()?;
+    let graduation = crate::db::graduations::of_student(&app.db.pool, student.id)
+        .await?
+        .into_iter()
+        .find(|g| Some(g.stage) == stage)
+        .ok_or_else(|| {
+            AppError::conflict("certificate.no_graduation", format!("编号 {number} 的证书找不到对应的毕业记录"))
+        })?;
     let mut extra = serde_json::Map::new();
-    let stage = if student.grade.number() > 6 { "初中" } else { "小学" };
     extra.insert(
         "certificate".into(),
         json!({
-            "stage": stage,
-            "years": if stage == "初中" { "三" } else { "六" },
-            "study_from": student.entry_date,
             "replaces_number": number,
             "replaces_kind": kind.title_zh(),
             "original_issue_date": issue_date.to_string(),
             "reason": if reason.trim().is_empty() { "遗失" } else { reason.trim() },
         }),
     );
-    let proof = prepare_issue(app, &student, DocKind::AcademicProof, actor.user_id, extra).await?;
+    let proof = prepare_issue(app, &student, &graduation, DocKind::AcademicProof, actor.user_id, extra).await?;
     let reason = if reason.trim().is_empty() { "遗失" } else { reason.trim() };
     let mut tx = app.db.pool.begin().await?;
     record_issue(&mut tx, &proof).await?;
@@ -293,9 +319,4 @@ pub async fn list(db: &Db, state: Option<&str>, number: Option<&str>, limit: i64
         .into_iter()
         .map(|entry| NumberRow { title: DocKind::from_code(&entry.kind).map_or("", DocKind::title_zh), entry })
         .collect())
-}
-
-/// The graduates of a school who may receive `kind` and do not have it yet.
-pub async fn graduates_without(app: &App, school_id: i64, kind: DocKind) -> AppResult<Vec<i64>> {
-    Ok(numbers::graduates_without(&app.db.pool, school_id, kind).await?)
 }

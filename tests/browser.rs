@@ -113,7 +113,7 @@ async fn a_phone_opens_a_certificates_qr_code_and_a_tampered_one() {
     let app = spawn_app().await;
     let name = "欧阳小明";
     assert!(import_rows(app.db(), TOWN, vec![first_grader(name, 81)]).await.committed);
-    sqlx::query("UPDATE students SET status = 'graduated'").execute(&app.db().pool).await.unwrap();
+    graduate_where(app.db(), "name", name).await;
     let id = app.public_id(name).await;
     let mut conn = app.db().pool.acquire().await.unwrap();
     let student = xueji::db::students::by_public_id(&mut conn, &id).await.unwrap().unwrap();

@@ -43,7 +43,7 @@ pub async fn run(config: &Config, cmd: CertificatesCommand) -> anyhow::Result<Ex
                 chrono::Datelike::year(&config.today.unwrap_or_else(|| chrono::Local::now().date_naive()))
             });
             for _ in 0..count {
-                let n = match crate::certificates::allocate(&db, kind, year, None, None).await {
+                let n = match crate::certificates::allocate(&db, kind, year, None, None, None).await {
                     Ok(n) => n,
                     Err(e) => {
                         let detail = format!("kind={} year={year} code={}", kind.code(), e.code());

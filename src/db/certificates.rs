@@ -39,6 +39,8 @@ pub struct Allocated<'a> {
     pub seq: i64,
     /// The student it is taken for (`None`: stock).
     pub student_id: Option<i64>,
+    /// The stage it is taken for (`None`: stock).
+    pub stage: Option<&'a str>,
     /// Who took it.
     pub actor_id: Option<i64>,
     /// When (RFC 3339 UTC).
@@ -48,8 +50,8 @@ pub struct Allocated<'a> {
 /// Records a number as allocated.
 pub async fn insert_allocated<'c>(e: impl Executor<'c, Database = Any>, n: &Allocated<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO certificate_numbers (number, kind, year, seq, state, student_id, actor_id, at)
-         VALUES ($1, $2, $3, $4, 'allocated', $5, $6, $7)",
+        "INSERT INTO certificate_numbers (number, kind, year, seq, state, student_id, actor_id, at, stage)
+         VALUES ($1, $2, $3, $4, 'allocated', $5, $6, $7, $8)",
     )
     .bind(n.number)
     .bind(n.kind.code())
@@ -58,6 +60,7 @@ pub async fn insert_allocated<'c>(e: impl Executor<'c, Database = Any>, n: &Allo
     .bind(n.student_id)
     .bind(n.actor_id)
     .bind(n.at)
+    .bind(n.stage)
     .execute(e)
     .await?;
     Ok(())
@@ -72,33 +75,40 @@ pub struct Held {
     pub status: String,
 }
 
-/// The certificate of `kind` the student holds (valid or lost), if any.
+/// The certificate of `kind` and stage the student holds (valid or lost), if any.
 pub async fn held_by<'c>(
     e: impl Executor<'c, Database = Any>,
     student_id: i64,
     kind: DocKind,
+    stage: &str,
 ) -> Result<Option<Held>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT number, status FROM documents WHERE student_id = $1 AND kind = $2 AND status IN ('valid', 'lost') AND number IS NOT NULL",
+        "SELECT number, status FROM documents WHERE student_id = $1 AND kind = $2 AND stage = $3
+           AND status IN ('valid', 'lost') AND number IS NOT NULL",
     )
     .bind(student_id)
     .bind(kind.code())
+    .bind(stage)
     .fetch_optional(e)
     .await?;
     row.map(|r| Ok(Held { number: r.try_get("number")?, status: r.try_get("status")? })).transpose()
 }
 
-/// The lowest number of `kind` allocated to the student and not yet printed, if any.
+/// The lowest number of `kind` allocated to the student for the stage (or
+/// for no stage, before stages were kept) and not yet printed, if any.
 pub async fn pending_for<'c>(
     e: impl Executor<'c, Database = Any>,
     student_id: i64,
     kind: DocKind,
+    stage: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT number FROM certificate_numbers WHERE student_id = $1 AND kind = $2 AND state = 'allocated' ORDER BY seq LIMIT 1",
+        "SELECT number FROM certificate_numbers WHERE student_id = $1 AND kind = $2 AND state = 'allocated'
+           AND (stage = $3 OR stage IS NULL) ORDER BY seq LIMIT 1",
     )
     .bind(student_id)
     .bind(kind.code())
+    .bind(stage)
     .fetch_optional(e)
     .await
 }
@@ -175,6 +185,8 @@ pub struct Printed {
     pub issue_date: NaiveDate,
     /// `valid`, `revoked`, `lost`, `superseded`.
     pub status: String,
+    /// The stage the certificate is of.
+    pub stage: Option<String>,
 }
 
 /// The document printed with `number`, if any.
@@ -182,10 +194,11 @@ pub async fn printed_with<'c>(
     e: impl Executor<'c, Database = Any>,
     number: &str,
 ) -> Result<Option<Printed>, sqlx::Error> {
-    let row = sqlx::query("SELECT doc_id, kind, student_id, issue_date, status FROM documents WHERE number = $1")
-        .bind(number)
-        .fetch_optional(e)
-        .await?;
+    let row =
+        sqlx::query("SELECT doc_id, kind, student_id, issue_date, status, stage FROM documents WHERE number = $1")
+            .bind(number)
+            .fetch_optional(e)
+            .await?;
     row.map(|r| {
         let issue_date: String = r.try_get("issue_date")?;
         Ok(Printed {
@@ -195,6 +208,7 @@ pub async fn printed_with<'c>(
             issue_date: NaiveDate::parse_from_str(&issue_date, "%Y-%m-%d")
                 .map_err(|e| sqlx::Error::Decode(e.into()))?,
             status: r.try_get("status")?,
+            stage: r.try_get("stage")?,
         })
     })
     .transpose()
@@ -303,24 +317,4 @@ pub async fn list<'c>(
             })
         })
         .collect()
-}
-
-/// The graduates of a school who may receive `kind` (for the 义务教育证书:
-/// grade 9 only) and hold none of it (valid or lost), by grade, class and id.
-pub async fn graduates_without<'c>(
-    e: impl Executor<'c, Database = Any>,
-    school_id: i64,
-    kind: DocKind,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let grade_clause = if kind == DocKind::CompulsoryCertificate { "AND s.grade = 9" } else { "" };
-    sqlx::query_scalar(&format!(
-        "SELECT s.id FROM students s WHERE s.school_id = $1 AND s.status = 'graduated' {grade_clause}
-           AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.student_id = s.id AND d.kind = $2
-                           AND d.status IN ('valid', 'lost') AND d.number IS NOT NULL)
-         ORDER BY s.grade, s.class_id, s.id"
-    ))
-    .bind(school_id)
-    .bind(kind.code())
-    .fetch_all(e)
-    .await
 }

@@ -64,6 +64,25 @@ pub async fn current<'c>(
     row.as_ref().map(row_of).transpose()
 }
 
+/// The student's valid certificate of `kind` for a stage, if any.
+pub async fn current_of_stage<'c>(
+    e: impl Executor<'c, Database = Any>,
+    student_id: i64,
+    kind: &str,
+    stage: &str,
+) -> Result<Option<DocumentRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {DOC_COLUMNS} FROM documents WHERE student_id = $1 AND kind = $2 AND stage = $3 AND status = 'valid'
+         ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(student_id)
+    .bind(kind)
+    .bind(stage)
+    .fetch_optional(e)
+    .await?;
+    row.as_ref().map(row_of).transpose()
+}
+
 /// Every document of a student, newest first.
 pub async fn of_student<'c>(
     e: impl Executor<'c, Database = Any>,
@@ -124,14 +143,16 @@ pub struct NewDocument<'a> {
     pub issued_by: Option<i64>,
     /// When (RFC 3339 UTC).
     pub issued_at: &'a str,
+    /// The stage a certificate (or 学历证明书) is of; `None` for forms.
+    pub stage: Option<&'a str>,
 }
 
 /// Records a newly issued document as valid.
 pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
-            verify_url, extra, issue_date, issued_by, issued_at, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'valid')",
+            verify_url, extra, issue_date, issued_by, issued_at, stage, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'valid')",
     )
     .bind(d.doc_id)
     .bind(d.kind)
@@ -147,6 +168,7 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_
     .bind(d.issue_date.to_string())
     .bind(d.issued_by)
     .bind(d.issued_at)
+    .bind(d.stage)
     .execute(e)
     .await?;
     Ok(())

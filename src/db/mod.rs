@@ -30,6 +30,8 @@ pub mod documents;
 pub mod dossier;
 /// A student's status changes and the events recording them.
 pub mod events;
+/// Graduations: the school and stage each ended, for the certificates.
+pub mod graduations;
 /// Transfer-package imports under way.
 pub mod import_journal;
 /// Intake plans, catchment areas.

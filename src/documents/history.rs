@@ -172,6 +172,7 @@ fn raw_date(e: &Event, lookups: &Lookups) -> Option<NaiveDate> {
     let specific = match e.kind.as_str() {
         "returned" | "found" | "returned_from_abroad" => on("returned_on"),
         "deceased" => on("died_on"),
+        "junior_intake" => on("entered_on"),
         "dropout_suspected" | "dropout_reported" | "missing_reported" => on("reported_to_bureau"),
         "promoted" => e
             .detail
@@ -183,6 +184,15 @@ fn raw_date(e: &Event, lookups: &Lookups) -> Option<NaiveDate> {
         _ => None,
     };
     specific.or_else(|| instant_date(&e.at))
+}
+
+/// The day the record's (last) junior intake took effect, if it went
+/// through one: where its junior stage began. Without one the stage began at
+/// the record's entry date, which a transfer keeps (years spent before
+/// transferring in count).
+pub fn junior_intake_date(events: &[Event]) -> Option<NaiveDate> {
+    let intake = events.iter().rev().find(|e| e.kind == "junior_intake")?;
+    text(&intake.detail, "entered_on").and_then(parse_date).or_else(|| instant_date(&intake.at))
 }
 
 /// The calendar day (China time) of a stored instant.

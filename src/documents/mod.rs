@@ -12,9 +12,10 @@ pub mod history;
 
 use crate::app::App;
 use crate::db;
+use crate::db::graduations::Graduation;
 use crate::db::schools::{self, School};
 use crate::db::students::{self, Student};
-use crate::domain::{SchoolKind, StudentStatus};
+use crate::domain::{SchoolKind, Stage, StudentStatus};
 use crate::error::{AppError, AppResult};
 use crate::render::{DocKind, RenderRequest, RenderedPdf};
 use crate::verify::{Claims, DocumentId, DocumentNumber, MaskedName, SchoolCode};
@@ -57,6 +58,10 @@ pub struct Options {
     pub extra: serde_json::Map<String, Value>,
     /// Who issues.
     pub actor_id: Option<i64>,
+    /// The graduation a certificate (or 学历证明书) is issued for: its
+    /// stage, school and dates. `None` for forms; for a certificate printed
+    /// again, the student's latest graduation of a stage that has one.
+    pub graduation: Option<Graduation>,
 }
 
 /// Whether a student's status (and grade) allows this document.
@@ -142,6 +147,7 @@ struct NewRecord {
     kind: DocKind,
     student_id: i64,
     school_id: i64,
+    stage: Option<Stage>,
     template_version: String,
     kid: String,
     extra: String,
@@ -205,6 +211,7 @@ async fn insert(
             issue_date: issued.issue_date,
             issued_by: new.issued_by,
             issued_at: now,
+            stage: new.stage.map(Stage::code),
         },
     )
     .await
@@ -227,32 +234,78 @@ pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -
 /// The student's status does not allow the kind, a certificate is not
 /// numbered or already issued, or the record cannot be printed.
 pub async fn prepare(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Prepared> {
+    if kind.is_certificate() {
+        return prepare_certificate(app, student, kind, opts).await;
+    }
     let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     check_allowed(kind, student, school.kind)?;
-    if kind.is_certificate() && opts.number.is_none() {
-        if let Some(existing) = current(app, student.id, kind).await?
-            && existing.number.is_some()
-        {
-            return reprint(app, student, &school, kind, existing, opts).await;
-        }
-        return Err(AppError::conflict(
-            "certificate.not_numbered",
-            format!("《{}》须由教育局编号后颁发，请在证书管理中为该学生分配编号", kind.title_zh()),
-        ));
-    }
     match current(app, student.id, kind).await? {
-        Some(existing) if !kind.is_certificate() || existing.number == opts.number => {
+        Some(existing) => reprint(app, student, &school, kind, existing, opts).await,
+        None => {
+            let (issued, new) = fresh(app, student, &school, kind, opts, app.today()).await?;
+            Ok(Prepared { issued, write: Write::Insert(new) })
+        }
+    }
+}
+
+/// [`prepare`] for a numbered certificate: it belongs to a graduation (a
+/// stage, and the school graduated from), which the caller names or, to
+/// print an issued one again, is the student's latest graduation whose
+/// stage has one of this kind.
+async fn prepare_certificate(app: &App, student: &Student, kind: DocKind, mut opts: Options) -> AppResult<Prepared> {
+    let graduation = match opts.graduation.clone() {
+        Some(g) => g,
+        // A number given for no graduation: the student's latest.
+        None if opts.number.is_some() => {
+            db::graduations::of_student(&app.db.pool, student.id).await?.pop().ok_or_else(|| {
+                AppError::conflict(
+                    "document.not_allowed",
+                    format!("该学生没有毕业记录，不能颁发《{}》", kind.title_zh()),
+                )
+            })?
+        }
+        None => {
+            let mut found = None;
+            for g in db::graduations::of_student(&app.db.pool, student.id).await?.into_iter().rev() {
+                if db::documents::current_of_stage(&app.db.pool, student.id, kind.code(), g.stage.code())
+                    .await?
+                    .is_some()
+                {
+                    found = Some(g);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                AppError::conflict(
+                    "certificate.not_numbered",
+                    format!("《{}》须由教育局编号后颁发，请在证书管理中为该学生分配编号", kind.title_zh()),
+                )
+            })?
+        }
+    };
+    opts.graduation = Some(graduation.clone());
+    let school = schools::by_id(&app.db.pool, graduation.school_id).await?.ok_or(AppError::NotFound)?;
+    let existing =
+        db::documents::current_of_stage(&app.db.pool, student.id, kind.code(), graduation.stage.code()).await?;
+    match (existing, &opts.number) {
+        (Some(existing), None) => reprint(app, student, &school, kind, existing, opts).await,
+        (Some(existing), Some(n)) if existing.number.as_deref() == Some(n.as_str()) => {
             reprint(app, student, &school, kind, existing, opts).await
         }
-        Some(existing) if kind.is_certificate() => Err(AppError::conflict(
+        (Some(existing), Some(_)) => Err(AppError::conflict(
             "certificate.already_issued",
             format!(
-                "该学生已颁发《{}》（编号 {}），证书不补发；遗失时请开具学历证明书",
+                "该学生已颁发{}《{}》（编号 {}），证书不补发；遗失时请开具学历证明书",
+                graduation.stage.label(),
                 kind.title_zh(),
                 existing.number.unwrap_or_default()
             ),
         )),
-        _ => {
+        (None, None) => Err(AppError::conflict(
+            "certificate.not_numbered",
+            format!("《{}》须由教育局编号后颁发，请在证书管理中为该学生分配编号", kind.title_zh()),
+        )),
+        (None, Some(_)) => {
             let (issued, new) = fresh(app, student, &school, kind, opts, app.today()).await?;
             Ok(Prepared { issued, write: Write::Insert(new) })
         }
@@ -324,6 +377,7 @@ async fn fresh(
         kind,
         student_id: student.id,
         school_id: school.id,
+        stage: opts.graduation.as_ref().map(|g| g.stage),
         template_version: app.renderer.template_version(kind),
         kid,
         extra: serde_json::Value::Object(opts.extra).to_string(),
@@ -414,10 +468,21 @@ pub async fn request(
         }
         _ => None,
     };
+    let graduated = match &opts.graduation {
+        Some(g) => {
+            let events = students::events_of(&app.db.pool, student.id).await?;
+            let from = match g.stage {
+                Stage::Junior => history::junior_intake_date(&events).map(|d| d.to_string()),
+                Stage::Primary => None,
+            };
+            Some((g, from.unwrap_or_else(|| student.entry_date.clone())))
+        }
+        None => None,
+    };
     let mut data =
         envelope(app, student, school, kind, &doc_id.to_string(), number, issue_date, &verify_url, head_teacher);
     if let Value::Object(map) = &mut data {
-        for (k, v) in defaults(student, school, kind, issue_date, history) {
+        for (k, v) in defaults(student, school, kind, issue_date, history, graduated) {
             map.entry(k).or_insert(v);
         }
         // A part given by the caller is merged over the record's defaults,
@@ -567,6 +632,7 @@ fn defaults(
     kind: DocKind,
     issue_date: NaiveDate,
     history: Option<history::History>,
+    graduated: Option<(&Graduation, String)>,
 ) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     let stage = if school.kind == SchoolKind::Junior || s.grade.number() > 6 { "初中" } else { "小学" };
@@ -586,13 +652,23 @@ fn defaults(
             );
         }
         DocKind::CompulsoryCertificate | DocKind::GraduationCertificate | DocKind::AcademicProof => {
+            // The graduation's stage and period; without one (a proof for a
+            // record kept before graduations were), the school's stage up to the issue.
+            let (stage, years, from, to) = match graduated {
+                // The 义务教育证书 covers the nine years, from the entry into grade 1.
+                Some((g, _)) if kind == DocKind::CompulsoryCertificate => {
+                    (g.stage.label(), g.stage.years_zh(), s.entry_date.clone(), g.graduated_on)
+                }
+                Some((g, from)) => (g.stage.label(), g.stage.years_zh(), from, g.graduated_on),
+                None => (stage, if stage == "初中" { "三" } else { "六" }, s.entry_date.clone(), issue_date),
+            };
             m.insert(
                 "certificate".into(),
                 json!({
                     "stage": stage,
-                    "years": if stage == "初中" { "三" } else { "六" },
-                    "study_from": s.entry_date,
-                    "study_to": issue_date.to_string(),
+                    "years": years,
+                    "study_from": from,
+                    "study_to": to.to_string(),
                     "principal": school.principal,
                 }),
             );

@@ -110,8 +110,14 @@ async fn window(app: &App, kind: RunKind, year: i32) -> AppResult<Result<bool, (
         RunKind::Graduation => {
             if today < date(year, 6, 1) {
                 Err(("graduation.too_early", format!("{year}年的毕业须在{year}年6月1日至7月31日之间办理")))
-            } else if today > date(year, 12, 31) {
-                Err(("graduation.year_passed", format!("{year}年已过去，不能再办理该年的毕业")))
+            } else if today >= date(year, 9, 1) {
+                // From the autumn term on, the graduating grade holds next July's graduates.
+                Err((
+                    "graduation.year_passed",
+                    format!(
+                        "{year}年的毕业须在新学年开学（{year}年9月1日）前办理；此后毕业年级的学生已在新学年就读，不能按{year}年毕业"
+                    ),
+                ))
             } else {
                 Ok(today > date(year, 7, 31))
             }
@@ -344,6 +350,8 @@ async fn graduate_school(
     )?;
     let detail = json!({"year": year, "school": school.code}).to_string();
     let ev = year_runs::BulkEvent { kind: Action::Graduate.code(), detail: &detail, actor_id: actor, now };
+    let stage = crate::domain::Stage::ended_by(school.kind);
+    crate::db::graduations::record_run(&mut **tx, school.id, g, stage, year, today).await?;
     let n = year_runs::graduate(tx, school.id, g, to.code(), today, &ev).await?;
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
@@ -475,8 +483,10 @@ async fn junior_intake_in(app: &App, actor: &Actor, req: &IntakeRequest, audit: 
         .into());
     }
     let class = class_with_room(&mut tx, &school, 7, req.class_number).await?;
-    let detail =
-        json!({"from_school": from.code, "to_school": school.code, "class": class.name(), "year": today.year()});
+    let detail = json!({
+        "from_school": from.code, "to_school": school.code, "class": class.name(), "year": today.year(),
+        "entered_on": today.to_string(),
+    });
     change_status(
         &mut tx,
         &student,

@@ -20,7 +20,9 @@ async fn eight_tasks_allocating_1000_numbers_get_1000_distinct_gap_free_numbers(
             let mut got = Vec::new();
             for _ in 0..125 {
                 got.push(
-                    xueji::certificates::allocate(&db, DocKind::GraduationCertificate, 2026, None, None).await.unwrap(),
+                    xueji::certificates::allocate(&db, DocKind::GraduationCertificate, 2026, None, None, None)
+                        .await
+                        .unwrap(),
                 );
             }
             got
@@ -62,11 +64,7 @@ async fn two_processes_on_one_database_get_distinct_gap_free_numbers() {
 
 async fn graduate(app: &mut TestApp, name: &str) -> String {
     assert!(import_rows(app.db(), JUNIOR, vec![pupil(name, (2011, 4, 4), 61, 9)]).await.committed);
-    sqlx::query("UPDATE students SET status = 'graduated' WHERE name = $1")
-        .bind(name)
-        .execute(&app.db().pool)
-        .await
-        .unwrap();
+    graduate_where(app.db(), "name", name).await;
     app.login("bureau").await;
     app.public_id(name).await
 }

@@ -90,11 +90,7 @@ async fn the_bureau_records_a_schools_principal_and_registrar_and_a_school_canno
     // The certificates print the principal, the proof of a lost one too.
     assert!(import_rows(app.db(), JUNIOR, vec![pupil("毕业生", (2011, 10, 2), 611, 9)]).await.committed);
     let pid = app.public_id("毕业生").await;
-    sqlx::query("UPDATE students SET status = 'graduated' WHERE public_id = $1")
-        .bind(&pid)
-        .execute(&app.db().pool)
-        .await
-        .unwrap();
+    graduate_where(app.db(), "public_id", &pid).await;
     let issued = bureau.issue_certificates(&json!({"school": JUNIOR, "kind": "graduation_certificate"})).await;
     let number = issued.json_ok().await["issued"][0].as_str().unwrap().to_owned();
     let text = pdftotext(&bureau.document(&pid, "graduation_certificate").await.bytes().await.unwrap());

@@ -403,3 +403,25 @@ pub async fn status_named(app: &TestApp, name: &str) -> String {
         .await
         .unwrap()
 }
+
+/// Marks the pupils whose `column` (`public_id`, `name`) is `value` graduated
+/// today as the yearly run does (their graduation row, of the stage their
+/// grade ends, then the status), without moving the service's calendar to July.
+pub async fn graduate_where(db: &Db, column: &str, value: &str) {
+    sqlx::query(&format!(
+        "INSERT INTO graduations (student_id, school_id, stage, year, graduated_on)
+         SELECT id, school_id, CASE WHEN grade <= 6 THEN 'primary' ELSE 'junior' END, $1, $2 FROM students
+         WHERE {column} = $3"
+    ))
+    .bind(i64::from(chrono::Datelike::year(&today())))
+    .bind(today().to_string())
+    .bind(value)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!("UPDATE students SET status = 'graduated' WHERE {column} = $1"))
+        .bind(value)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+}

@@ -178,11 +178,7 @@ async fn the_longest_names_print_on_one_line_on_every_document() {
     // The ninth graders graduate; the bureau numbers their certificates and
     // replaces a lost one with a proof.
     for p in &pupils {
-        sqlx::query("UPDATE students SET status = 'graduated' WHERE public_id = $1")
-            .bind(&p.graduate)
-            .execute(&app.db().pool)
-            .await
-            .unwrap();
+        graduate_where(app.db(), "public_id", &p.graduate).await;
     }
     app.login("bureau").await;
     for kind in ["graduation_certificate", "compulsory_certificate"] {

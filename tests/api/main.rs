@@ -23,6 +23,7 @@ mod national;
 mod pool;
 mod problems;
 mod records;
+mod stages;
 mod verify;
 mod workflow;
 mod workflow_pages;

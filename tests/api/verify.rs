@@ -45,11 +45,7 @@ async fn printed_form(app: &mut TestApp, name: &str, seq: u16) -> (Vec<u8>, Stri
 /// A graduation certificate with `number` issued to a graduate: its PDF and URL.
 async fn certificate(app: &TestApp, name: &str, seq: u16, number: &str) -> (Vec<u8>, String) {
     assert!(import_rows(app.db(), TOWN, vec![first_grader(name, seq)]).await.committed);
-    sqlx::query("UPDATE students SET status = 'graduated' WHERE name = $1")
-        .bind(name)
-        .execute(&app.db().pool)
-        .await
-        .unwrap();
+    graduate_where(app.db(), "name", name).await;
     let id = app.public_id(name).await;
     let mut conn = app.db().pool.acquire().await.unwrap();
     let student = xueji::db::students::by_public_id(&mut conn, &id).await.unwrap().unwrap();

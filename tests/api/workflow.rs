@@ -1613,8 +1613,9 @@ async fn a_promotion_that_would_overfill_a_class_changes_nothing() {
 async fn the_junior_school_takes_this_years_primary_graduates_with_the_same_record() {
     let app = spawn_app().await;
     let [earlier] = <[String; 1]>::try_from(enrol(&app, TOWN, vec![of_grade("往届生", 6, 231)]).await).unwrap();
-    // The 2026 graduation, done late with its reason.
-    let summary = sign_in(&app, "bureau")
+    // The 2026 graduation, done late (in August) with its reason.
+    let summer = app.restart_at(day(2026, 8, 20)).await;
+    let summary = sign_in(&summer, "bureau")
         .await
         .run_graduation(2026, &json!({"late_reason": "补办"}))
         .await

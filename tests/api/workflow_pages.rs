@@ -453,7 +453,8 @@ async fn a_transfer_goes_through_its_pages_and_the_graduation_runs_from_the_year
         sqlx::query_scalar("SELECT received_on FROM cases").fetch_one(&t.db().pool).await.unwrap();
     assert_eq!(received.as_deref(), Some("2026-11-29"));
 
-    // Graduation: late in the year, so only with a reason, and once.
+    // Graduation: late in the summer (August, before the new school year), so only with a reason, and once.
+    let mut t = t.restart_at(chrono::NaiveDate::from_ymd_opt(2026, 8, 20).unwrap()).await;
     t.login("bureau").await;
     let (_, body) = page(t.years_page(Some(2026)).await).await;
     assert!(body.contains("逾期原因") && body.contains("请先办理2026年的毕业"), "{body}");

@@ -435,7 +435,7 @@ async fn print_form_in(
         app,
         &student,
         kind,
-        crate::documents::Options { number: None, extra, actor_id: actor.user_id },
+        crate::documents::Options { number: None, extra, actor_id: actor.user_id, graduation: None },
     )
     .await?;
     let mut tx = app.db.pool.begin().await?;

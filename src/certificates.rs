@@ -208,10 +208,86 @@ async fn void_in(app: &App, actor: &Actor, number: &str, reason: &str, audit: &m
         }
         Some(_) => {}
     }
+    // Only a sheet never handed over is spoiled; one in a family's hands is never voided (Art. 31).
+    if let Some(printed) = numbers::printed_with(&mut *tx, number).await? {
+        if let Some(h) = numbers::hand_over_of(&mut *tx, &printed.doc_id).await? {
+            return Err(handed_over(number, &h));
+        }
+        if printed.status == "lost" {
+            return Err(AppError::conflict("certificate.not_valid", format!("编号 {number} 的证书已挂失，不能作废")));
+        }
+    }
     let now = now_text();
     numbers::mark_voided(&mut *tx, number, reason, actor.user_id, &now).await?;
     numbers::revoke_printed(&mut *tx, number, &format!("作废：{reason}"), &now).await?;
     audit.commit(tx).await
+}
+
+/// The refusal for a certificate already handed over: never voided, never
+/// printed again; a loss goes through the 学历证明书.
+pub fn handed_over(number: &str, h: &numbers::HandOver) -> AppError {
+    AppError::conflict(
+        "certificate.handed_over",
+        format!(
+            "编号 {number} 的证书已于{}颁发，证书不作废、不补发、不重印；遗失时由学校申请、教育局开具学历证明书（第三十一条）",
+            h.on
+        ),
+    )
+}
+
+/// Records that the printed certificate `number` was handed over (颁发) on
+/// `on` (default today) to `received_by` (the guardian or the graduate). The
+/// school that issued it or bureau staff; once.
+pub async fn hand_over(
+    app: &App,
+    actor: &Actor,
+    number: &str,
+    received_by: &str,
+    on: Option<chrono::NaiveDate>,
+) -> AppResult<numbers::HandOver> {
+    let mut audit = Audit::new(actor, "certificate.hand_over", ("certificate", number));
+    let result = async {
+        let printed = numbers::printed_with(&app.db.pool, number).await?.ok_or(AppError::NotFound)?;
+        if !actor.may_see(printed.school_id) {
+            return Err(AppError::NotFound);
+        }
+        audit.school(printed.school_id);
+        let to = received_by.trim();
+        if to.is_empty() || to.chars().count() > 50 {
+            return Err(AppError::bad_request(
+                "certificate.receiver_required",
+                "请填写领取人姓名（监护人或毕业生本人，不超过50字）",
+            ));
+        }
+        app.coverage.check("领取人", to).map_err(|e| AppError::bad_request("text.unprintable", e.to_string()))?;
+        let today = app.today();
+        let on = on.unwrap_or(today);
+        if on > today || on < printed.issue_date {
+            return Err(AppError::bad_request(
+                "certificate.hand_over_date",
+                format!("颁发日期须在证书签发日期（{}）与今天之间", printed.issue_date),
+            ));
+        }
+        let mut tx = app.db.pool.begin().await?;
+        if let Some(h) = numbers::hand_over_of(&mut *tx, &printed.doc_id).await? {
+            return Err(AppError::conflict(
+                "certificate.already_handed_over",
+                format!("编号 {number} 的证书已于{}颁发，不能再次登记", h.on),
+            ));
+        }
+        let h = numbers::HandOver { on: on.to_string(), to: to.to_owned() };
+        if !numbers::record_hand_over(&mut *tx, number, &h, actor.user_id).await? {
+            return Err(AppError::conflict(
+                "certificate.not_valid",
+                format!("编号 {number} 的证书当前不是有效状态，不能登记颁发"),
+            ));
+        }
+        audit.detail(format!("on={on}"));
+        audit.commit(tx).await?;
+        Ok(h)
+    }
+    .await;
+    audit.close(&app.db, result).await
 }
 
 /// Records a certificate as lost and issues the 学历证明书 that replaces it
@@ -233,7 +309,7 @@ async fn report_lost_in(
     if !actor.is_bureau() {
         return Err(AppError::Forbidden);
     }
-    let numbers::Printed { doc_id, kind, student_id, issue_date, status, stage } =
+    let numbers::Printed { doc_id, kind, student_id, issue_date, status, stage, .. } =
         numbers::printed_with(&app.db.pool, number).await?.ok_or(AppError::NotFound)?;
     let kind = DocKind::from_code(&kind).ok_or(AppError::NotFound)?;
     if !matches!(kind, DocKind::GraduationCertificate | DocKind::CompulsoryCertificate) {

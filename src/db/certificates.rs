@@ -187,6 +187,8 @@ pub struct Printed {
     pub status: String,
     /// The stage the certificate is of.
     pub stage: Option<String>,
+    /// The school that issued it.
+    pub school_id: i64,
 }
 
 /// The document printed with `number`, if any.
@@ -194,11 +196,12 @@ pub async fn printed_with<'c>(
     e: impl Executor<'c, Database = Any>,
     number: &str,
 ) -> Result<Option<Printed>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT doc_id, kind, student_id, issue_date, status, stage FROM documents WHERE number = $1")
-            .bind(number)
-            .fetch_optional(e)
-            .await?;
+    let row = sqlx::query(
+        "SELECT doc_id, kind, student_id, issue_date, status, stage, school_id FROM documents WHERE number = $1",
+    )
+    .bind(number)
+    .fetch_optional(e)
+    .await?;
     row.map(|r| {
         let issue_date: String = r.try_get("issue_date")?;
         Ok(Printed {
@@ -209,6 +212,7 @@ pub async fn printed_with<'c>(
                 .map_err(|e| sqlx::Error::Decode(e.into()))?,
             status: r.try_get("status")?,
             stage: r.try_get("stage")?,
+            school_id: r.try_get("school_id")?,
         })
     })
     .transpose()
@@ -276,6 +280,9 @@ pub struct NumberEntry {
     pub reason: Option<String>,
     /// When it last changed.
     pub at: String,
+    /// The day it was handed over (颁发), if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handed_over_on: Option<String>,
 }
 
 /// Numbers whose state or document status is `state` (all when `None` or
@@ -289,7 +296,7 @@ pub async fn list<'c>(
 ) -> Result<Vec<NumberEntry>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT n.number, n.kind, n.state, d.status AS document_status, d.doc_id, d.replaced_by, s.name AS student,
-                sc.name AS school, COALESCE(n.reason, d.status_reason) AS reason, n.at
+                sc.name AS school, COALESCE(n.reason, d.status_reason) AS reason, n.at, d.handed_over_on
          FROM certificate_numbers n
          LEFT JOIN documents d ON d.number = n.number
          LEFT JOIN students s ON s.id = n.student_id
@@ -314,7 +321,53 @@ pub async fn list<'c>(
                 school: r.try_get("school")?,
                 reason: r.try_get("reason")?,
                 at: r.try_get("at")?,
+                handed_over_on: r.try_get("handed_over_on")?,
             })
         })
         .collect()
+}
+
+/// A certificate's hand-over (颁发): the day and who received it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HandOver {
+    /// The day (`YYYY-MM-DD`).
+    pub on: String,
+    /// Who received it: the guardian's or the graduate's name.
+    pub to: String,
+}
+
+/// The hand-over of the document `doc_id`, if it was handed over.
+pub async fn hand_over_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    doc_id: &str,
+) -> Result<Option<HandOver>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT handed_over_on, handed_over_to FROM documents WHERE doc_id = $1 AND handed_over_on IS NOT NULL",
+    )
+    .bind(doc_id)
+    .fetch_optional(e)
+    .await?;
+    row.map(|r| Ok(HandOver { on: r.try_get("handed_over_on")?, to: r.try_get("handed_over_to")? })).transpose()
+}
+
+/// Records the valid certificate printed with `number` as handed over, if it
+/// was not yet; whether it was.
+pub async fn record_hand_over<'c>(
+    e: impl Executor<'c, Database = Any>,
+    number: &str,
+    hand_over: &HandOver,
+    by: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE documents SET handed_over_on = $1, handed_over_to = $2, handed_over_by = $3
+         WHERE number = $4 AND status = 'valid' AND handed_over_on IS NULL",
+    )
+    .bind(&hand_over.on)
+    .bind(&hand_over.to)
+    .bind(by)
+    .bind(number)
+    .execute(e)
+    .await?
+    .rows_affected()
+        == 1)
 }

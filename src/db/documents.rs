@@ -28,6 +28,8 @@ pub struct DocumentRow {
     pub issued_at: String,
     /// `valid`, `revoked`, `lost`, `superseded`.
     pub status: String,
+    /// Pages of the kept PDF (`None`: issued before documents were kept).
+    pub pages: Option<i64>,
 }
 
 fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
@@ -42,11 +44,12 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
         issue_date: r.try_get("issue_date")?,
         issued_at: r.try_get("issued_at")?,
         status: r.try_get("status")?,
+        pages: r.try_get("pages")?,
     })
 }
 
 const DOC_COLUMNS: &str =
-    "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status";
+    "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status, pages";
 
 /// The student's newest valid document of a kind (by kind code), if any.
 pub async fn current<'c>(
@@ -145,14 +148,16 @@ pub struct NewDocument<'a> {
     pub issued_at: &'a str,
     /// The stage a certificate (or 学历证明书) is of; `None` for forms.
     pub stage: Option<&'a str>,
+    /// Pages of the PDF.
+    pub pages: i64,
 }
 
 /// Records a newly issued document as valid.
 pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
-            verify_url, extra, issue_date, issued_by, issued_at, stage, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'valid')",
+            verify_url, extra, issue_date, issued_by, issued_at, stage, pages, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'valid')",
     )
     .bind(d.doc_id)
     .bind(d.kind)
@@ -169,6 +174,7 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_
     .bind(d.issued_by)
     .bind(d.issued_at)
     .bind(d.stage)
+    .bind(d.pages)
     .execute(e)
     .await?;
     Ok(())
@@ -180,10 +186,12 @@ pub async fn set_printed<'c>(
     doc_id: &str,
     sha256: &str,
     template_version: &str,
+    pages: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE documents SET sha256 = $1, template_version = $2 WHERE doc_id = $3")
+    sqlx::query("UPDATE documents SET sha256 = $1, template_version = $2, pages = $3 WHERE doc_id = $4")
         .bind(sha256)
         .bind(template_version)
+        .bind(pages)
         .bind(doc_id)
         .execute(e)
         .await?;
@@ -204,4 +212,10 @@ pub async fn supersede<'c>(
         .execute(e)
         .await?;
     Ok(())
+}
+
+/// The sha256 of every issued document's PDF, whatever its status (the
+/// archive keeps them; a superseded or revoked paper still verifies).
+pub async fn kept_digests<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT sha256 FROM documents").fetch_all(e).await
 }

@@ -166,7 +166,8 @@ impl Prepared {
             Write::Nothing => Ok(()),
             Write::Insert(new) => insert(tx, &self.issued, new, &now).await,
             Write::Reprinted { doc_id, sha256, template_version } => {
-                db::documents::set_printed(&mut **tx, doc_id, sha256, template_version).await
+                let pages = i64::try_from(self.issued.pdf.pages).unwrap_or(i64::MAX);
+                db::documents::set_printed(&mut **tx, doc_id, sha256, template_version, pages).await
             }
             Write::Replace { old_doc_id, new } => {
                 insert(tx, &self.issued, new, &now).await?;
@@ -212,6 +213,7 @@ async fn insert(
             issued_by: new.issued_by,
             issued_at: now,
             stage: new.stage.map(Stage::code),
+            pages: i64::try_from(issued.pdf.pages).unwrap_or(i64::MAX),
         },
     )
     .await
@@ -234,9 +236,20 @@ pub async fn issue(app: &App, student: &Student, kind: DocKind, opts: Options) -
 /// The student's status does not allow the kind, a certificate is not
 /// numbered or already issued, or the record cannot be printed.
 pub async fn prepare(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Prepared> {
-    if kind.is_certificate() {
-        return prepare_certificate(app, student, kind, opts).await;
+    let prepared = if kind.is_certificate() {
+        prepare_certificate(app, student, kind, opts).await?
+    } else {
+        prepare_form(app, student, kind, opts).await?
+    };
+    // New bytes are kept before anything records them; bytes no row names
+    // (a transaction that then failed) are the sweep's.
+    if !matches!(prepared.write, Write::Nothing) {
+        crate::dossier::papers::keep_issued(&app.archive, &prepared.issued.pdf.bytes).await?;
     }
+    Ok(prepared)
+}
+
+async fn prepare_form(app: &App, student: &Student, kind: DocKind, opts: Options) -> AppResult<Prepared> {
     let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     check_allowed(kind, student, school.kind)?;
     match current(app, student.id, kind).await? {
@@ -319,6 +332,7 @@ pub async fn issue_fresh(app: &App, student: &Student, kind: DocKind, opts: Opti
     let school = schools::by_id(&app.db.pool, student.school_id).await?.ok_or(AppError::NotFound)?;
     check_allowed(kind, student, school.kind)?;
     let (issued, new) = fresh(app, student, &school, kind, opts, app.today()).await?;
+    crate::dossier::papers::keep_issued(&app.archive, &issued.pdf.bytes).await?;
     Prepared { issued, write: Write::Insert(new) }.commit(app).await
 }
 
@@ -343,6 +357,17 @@ async fn reprint(
     if let Some(Ok(Value::Object(mut extra))) = stored.map(|t| serde_json::from_str::<Value>(&t)) {
         extra.extend(opts.extra);
         opts.extra = extra;
+    }
+    // An issued certificate is never rendered again: its kept bytes are served,
+    // whatever happened to the template or the record since.
+    if kind.is_certificate()
+        && let Some(pages) = existing.pages
+        && let Some(bytes) = crate::dossier::papers::kept_issued(&app.archive, &existing.sha256).await?
+    {
+        let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, &opts).await?;
+        let pdf = RenderedPdf { bytes, sha256: existing.sha256, pages: usize::try_from(pages).unwrap_or(0) };
+        let issued = issued_as(student, kind, doc_id, number, issue_date, request, pdf);
+        return Ok(Prepared { issued, write: Write::Nothing });
     }
     let issued = render(app, student, school, kind, doc_id, number.clone(), issue_date, &opts).await?;
     if issued.pdf.sha256 == existing.sha256 {
@@ -399,7 +424,6 @@ async fn render(
     opts: &Options,
 ) -> AppResult<Issued> {
     let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, opts).await?;
-    let verify_url = request.data["document"]["verify_url"].as_str().unwrap_or_default().to_owned();
     let renderer = app.renderer.clone();
     let (request, pdf) = tokio::task::spawn_blocking(move || {
         let pdf = renderer.render(&request);
@@ -408,7 +432,21 @@ async fn render(
     .await
     .map_err(|e| AppError::Internal(e.into()))?;
     let pdf = pdf.map_err(render_error)?;
-    Ok(Issued {
+    Ok(issued_as(student, kind, doc_id, number, issue_date, request, pdf))
+}
+
+/// What a print hands back: the bytes, rendered now or kept, and their names.
+fn issued_as(
+    student: &Student,
+    kind: DocKind,
+    doc_id: DocumentId,
+    number: Option<String>,
+    issue_date: NaiveDate,
+    request: RenderRequest,
+    pdf: RenderedPdf,
+) -> Issued {
+    let verify_url = request.data["document"]["verify_url"].as_str().unwrap_or_default().to_owned();
+    Issued {
         doc_id: doc_id.to_string(),
         kind,
         number,
@@ -418,7 +456,7 @@ async fn render(
         file_name: format!("{}-{}.pdf", kind.code(), student.public_id),
         display_name: format!("{}-{}-{}.pdf", kind.title_zh(), student.name, student.student_no),
         request,
-    })
+    }
 }
 
 /// A renderer error as the service reports it: data problems (a missing

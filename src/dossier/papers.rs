@@ -44,3 +44,25 @@ pub async fn open(archive: &Archive, digest: &str) -> Result<(Vec<u8>, &'static 
     let media = xueji_archive::FileType::detect(&bytes).map_or("application/octet-stream", |t| t.media_type());
     Ok((bytes, media))
 }
+
+/// Keeps an issued document's PDF as an archive object (its name is its
+/// sha256, as the document row records it): a later download serves these
+/// bytes, whatever happens to the templates. Returns the digest.
+pub async fn keep_issued(archive: &Archive, pdf: &[u8]) -> Result<String, AppError> {
+    store(archive, Box::new(std::io::Cursor::new(pdf.to_vec())), "issued.pdf").await
+}
+
+/// The kept bytes of an issued document, checked against the digest; `None`
+/// when it was issued before documents were kept.
+pub async fn kept_issued(archive: &Archive, digest: &str) -> Result<Option<Vec<u8>>, AppError> {
+    let digest: Digest =
+        digest.parse().map_err(|_| AppError::Internal(anyhow::anyhow!("stored document digest: {digest}")))?;
+    let archive = archive.clone();
+    blocking(move || match archive.read_verified(&digest) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(xueji_archive::ArchiveError::ObjectNotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    })
+    .await
+    .map_err(Failure::into_app)
+}

@@ -23,11 +23,13 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/certificates/issue", post(issue_form))
         .route("/certificates/{number}/void", post(void_form))
         .route("/certificates/{number}/lost", post(lost_form))
+        .route("/certificates/{number}/hand-over", post(hand_over_form))
         .route("/documents/{doc_id}/revoke", post(revoke_form))
         .route("/api/certificates", get(list_api))
         .route("/api/certificates/issue", post(issue_api))
         .route("/api/certificates/{number}/void", post(void_api))
         .route("/api/certificates/{number}/lost", post(lost_api))
+        .route("/api/certificates/{number}/hand-over", post(hand_over_api))
         .route("/api/documents/{doc_id}/revoke", post(revoke_api))
 }
 
@@ -119,6 +121,46 @@ async fn issue_api(
     Json(form): Json<IssueForm>,
 ) -> Result<Json<IssueResult>, AppError> {
     Ok(Json(issue_for_school(&app, &staff, &form.school, &form.kind).await?.0))
+}
+
+/// A hand-over: who received the certificate, and when (default today).
+#[derive(Debug, serde::Deserialize)]
+pub struct HandOverForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    received_by: String,
+    #[serde(default)]
+    on: Option<String>,
+}
+
+fn hand_over_day(on: Option<&str>) -> Result<Option<chrono::NaiveDate>, AppError> {
+    match on.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) => Ok(Some(crate::domain::parse_date("颁发日期", d)?)),
+    }
+}
+
+async fn hand_over_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Path(number): Path<String>,
+    Json(form): Json<HandOverForm>,
+) -> Result<Json<crate::db::certificates::HandOver>, AppError> {
+    let on = hand_over_day(form.on.as_deref())?;
+    Ok(Json(certificates::hand_over(&app, &staff.actor, &number, &form.received_by, on).await?))
+}
+
+async fn hand_over_form(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Path(number): Path<String>,
+    Form(form): Form<HandOverForm>,
+) -> Result<Redirect, PageError> {
+    staff.check_csrf(&form.csrf)?;
+    let on = hand_over_day(form.on.as_deref())?;
+    certificates::hand_over(&app, &staff.actor, &number, &form.received_by, on).await?;
+    Ok(Redirect::to(&format!("/certificates?number={number}")))
 }
 
 /// A reason, for voids, losses and revocations.

@@ -24,6 +24,14 @@ pub async fn print(app: &App, actor: &Actor, student: &Student, kind: DocKind) -
         }
         let prepared =
             documents::prepare(app, student, kind, Options { actor_id: actor.user_id, ..Options::default() }).await?;
+        // A certificate in the family's hands is not printed again by the school
+        // (that would be a second sheet); the bureau may retrieve the kept copy.
+        if kind.is_certificate()
+            && !actor.is_bureau()
+            && let Some(h) = crate::db::certificates::hand_over_of(&app.db.pool, &prepared.issued.doc_id).await?
+        {
+            return Err(crate::certificates::handed_over(prepared.issued.number.as_deref().unwrap_or_default(), &h));
+        }
         audit.detail(format!("kind={} doc={}", kind.code(), prepared.issued.doc_id));
         let mut tx = app.db.pool.begin().await?;
         prepared.record(&mut tx).await?;

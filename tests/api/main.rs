@@ -14,6 +14,7 @@ mod delays;
 mod documents;
 mod endpoints;
 mod forms;
+mod hand_over;
 mod helpers;
 mod import;
 mod intake;

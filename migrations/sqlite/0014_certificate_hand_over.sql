@@ -9,3 +9,7 @@ ALTER TABLE documents ADD COLUMN handed_over_by INTEGER REFERENCES users (id);
 -- Every issued document's PDF is kept in the archive under its sha256; a
 -- later download serves those bytes. The page count travels with them.
 ALTER TABLE documents ADD COLUMN pages INTEGER;
+-- The sha256 of the data a document was rendered from (not of its
+-- template): a form printed again from an unchanged record serves the kept
+-- bytes, even after a template edit; a changed record makes a new document.
+ALTER TABLE documents ADD COLUMN data_sha256 TEXT;

@@ -30,6 +30,9 @@ pub struct DocumentRow {
     pub status: String,
     /// Pages of the kept PDF (`None`: issued before documents were kept).
     pub pages: Option<i64>,
+    /// The sha256 of the data it was rendered from (`None`: before it was kept).
+    #[serde(skip)]
+    pub data_sha256: Option<String>,
 }
 
 fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
@@ -45,11 +48,11 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
         issued_at: r.try_get("issued_at")?,
         status: r.try_get("status")?,
         pages: r.try_get("pages")?,
+        data_sha256: r.try_get("data_sha256")?,
     })
 }
 
-const DOC_COLUMNS: &str =
-    "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status, pages";
+const DOC_COLUMNS: &str = "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status, pages, data_sha256";
 
 /// The student's newest valid document of a kind (by kind code), if any.
 pub async fn current<'c>(
@@ -150,14 +153,16 @@ pub struct NewDocument<'a> {
     pub stage: Option<&'a str>,
     /// Pages of the PDF.
     pub pages: i64,
+    /// The sha256 of the data it was rendered from.
+    pub data_sha256: &'a str,
 }
 
 /// Records a newly issued document as valid.
 pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
-            verify_url, extra, issue_date, issued_by, issued_at, stage, pages, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'valid')",
+            verify_url, extra, issue_date, issued_by, issued_at, stage, pages, data_sha256, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'valid')",
     )
     .bind(d.doc_id)
     .bind(d.kind)
@@ -175,6 +180,7 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_
     .bind(d.issued_at)
     .bind(d.stage)
     .bind(d.pages)
+    .bind(d.data_sha256)
     .execute(e)
     .await?;
     Ok(())

@@ -148,6 +148,7 @@ struct NewRecord {
     student_id: i64,
     school_id: i64,
     stage: Option<Stage>,
+    data_sha256: String,
     template_version: String,
     kid: String,
     extra: String,
@@ -214,6 +215,7 @@ async fn insert(
             issued_at: now,
             stage: new.stage.map(Stage::code),
             pages: i64::try_from(issued.pdf.pages).unwrap_or(i64::MAX),
+            data_sha256: &new.data_sha256,
         },
     )
     .await
@@ -358,18 +360,20 @@ async fn reprint(
         extra.extend(opts.extra);
         opts.extra = extra;
     }
-    // An issued certificate is never rendered again: its kept bytes are served,
-    // whatever happened to the template or the record since.
-    if kind.is_certificate()
+    // The kept bytes are served, never rendered again: always for an issued
+    // certificate (whatever happened to the template or the record since), and
+    // for a form whose record is unchanged (whatever happened to the template).
+    let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, &opts).await?;
+    let unchanged = existing.data_sha256.as_deref() == Some(data_digest(&request).as_str());
+    if (kind.is_certificate() || unchanged)
         && let Some(pages) = existing.pages
         && let Some(bytes) = crate::dossier::papers::kept_issued(&app.archive, &existing.sha256).await?
     {
-        let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, &opts).await?;
         let pdf = RenderedPdf { bytes, sha256: existing.sha256, pages: usize::try_from(pages).unwrap_or(0) };
         let issued = issued_as(student, kind, doc_id, number, issue_date, request, pdf);
         return Ok(Prepared { issued, write: Write::Nothing });
     }
-    let issued = render(app, student, school, kind, doc_id, number.clone(), issue_date, &opts).await?;
+    let issued = render_request(app, student, kind, doc_id, number.clone(), issue_date, request).await?;
     if issued.pdf.sha256 == existing.sha256 {
         return Ok(Prepared { issued, write: Write::Nothing });
     }
@@ -403,6 +407,7 @@ async fn fresh(
         student_id: student.id,
         school_id: school.id,
         stage: opts.graduation.as_ref().map(|g| g.stage),
+        data_sha256: data_digest(&issued.request),
         template_version: app.renderer.template_version(kind),
         kid,
         extra: serde_json::Value::Object(opts.extra).to_string(),
@@ -424,6 +429,32 @@ async fn render(
     opts: &Options,
 ) -> AppResult<Issued> {
     let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, opts).await?;
+    render_request(app, student, kind, doc_id, number, issue_date, request).await
+}
+
+/// The sha256 of what a document is rendered from: the data, the photo and
+/// the issue date, not the template.
+fn data_digest(request: &RenderRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(request.data.to_string().as_bytes());
+    h.update([0]);
+    h.update(request.photo.as_deref().unwrap_or_default());
+    h.update([0]);
+    h.update(request.issue_date.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Renders a built request (on a blocking thread).
+async fn render_request(
+    app: &App,
+    student: &Student,
+    kind: DocKind,
+    doc_id: DocumentId,
+    number: Option<String>,
+    issue_date: NaiveDate,
+    request: RenderRequest,
+) -> AppResult<Issued> {
     let renderer = app.renderer.clone();
     let (request, pdf) = tokio::task::spawn_blocking(move || {
         let pdf = renderer.render(&request);

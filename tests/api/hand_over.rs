@@ -190,3 +190,39 @@ async fn a_template_edit_leaves_the_download_of_an_issued_certificate_byte_ident
         .collect();
     assert!(text.contains("新版措辞"), "{text}");
 }
+
+#[tokio::test]
+async fn a_form_printed_again_serves_its_kept_bytes_until_the_record_changes() {
+    let templates = tempfile::tempdir().unwrap();
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"), templates.path());
+    let dir = templates.path().to_path_buf();
+    let app = spawn_app_with(move |c| c.templates_dir = Some(dir)).await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("表格生", 404)]).await.committed);
+    let pid = app.public_id("表格生").await;
+    let school = sign_in(&app, &format!("r{TOWN}")).await;
+    let statuses = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM documents WHERE kind = 'basic_info' ORDER BY id")
+            .fetch_all(&app.db().pool)
+            .await
+            .unwrap()
+    };
+    let first = pdf(school.document(&pid, "basic_info").await).await;
+
+    // A template edit alone: the form on record is served as it was printed.
+    let file = templates.path().join("forms/basic_info.typ");
+    let edited = std::fs::read_to_string(&file).unwrap().replace("说明：本表", "说明（新版）：本表");
+    std::fs::write(&file, edited).unwrap();
+    assert_eq!(pdf(school.document(&pid, "basic_info").await).await, first);
+    assert_eq!(statuses().await, ["valid"]);
+
+    // The record changes: a new form, on the new template, supersedes the old one.
+    sqlx::query("UPDATE students SET current_address = '吉林省长春市农安县新址2号' WHERE public_id = $1")
+        .bind(&pid)
+        .execute(&app.db().pool)
+        .await
+        .unwrap();
+    let second = school.document(&pid, "basic_info").await.pdf_text().await;
+    let second: String = second.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(second.contains("新址2号") && second.contains("说明（新版）"), "{second}");
+    assert_eq!(statuses().await, ["superseded", "valid"]);
+}

@@ -136,22 +136,8 @@ pub async fn insert_all(
             tuples(p, chunk.len(), GUARDIAN_BINDS, plain)
         );
         let mut q = sqlx::query(&sql);
-        for (id, pos, g) in chunk {
-            q = q
-                .bind(*id)
-                .bind(*pos as i64)
-                .bind(&g.name)
-                .bind(&g.relation)
-                .bind(&g.phone)
-                .bind(&g.workplace)
-                .bind(&g.relation_note)
-                .bind(&g.current_address)
-                .bind(&g.household_address)
-                .bind(g.is_guardian.map(i64::from))
-                .bind(&g.id_type)
-                .bind(&g.id_number)
-                .bind(&g.ethnicity)
-                .bind(&g.job_title);
+        for &(id, pos, g) in chunk {
+            q = super::bind_guardian(q, id, pos, g);
         }
         q.execute(&mut *conn).await?;
     }

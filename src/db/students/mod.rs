@@ -256,27 +256,33 @@ pub async fn insert_guardian(
     pos: usize,
     g: &Guardian,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO guardians (student_id, position, {GUARDIAN_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))
-    .bind(student_id)
-    .bind(pos as i64)
-    .bind(&g.name)
-    .bind(&g.relation)
-    .bind(&g.phone)
-    .bind(&g.workplace)
-    .bind(&g.relation_note)
-    .bind(&g.current_address)
-    .bind(&g.household_address)
-    .bind(g.is_guardian.map(i64::from))
-    .bind(&g.id_type)
-    .bind(&g.id_number)
-    .bind(&g.ethnicity)
-    .bind(&g.job_title)
-    .execute(&mut *conn)
-    .await?;
+    );
+    let q = sqlx::query(&sql);
+    bind_guardian(q, student_id, pos, g).execute(&mut *conn).await?;
     Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds one family member's row: student, position, then [`GUARDIAN_COLUMNS`].
+pub(super) fn bind_guardian<'q>(q: AnyQuery<'q>, student_id: i64, pos: usize, g: &'q Guardian) -> AnyQuery<'q> {
+    q.bind(student_id)
+        .bind(pos as i64)
+        .bind(&g.name)
+        .bind(&g.relation)
+        .bind(&g.phone)
+        .bind(&g.workplace)
+        .bind(&g.relation_note)
+        .bind(&g.current_address)
+        .bind(&g.household_address)
+        .bind(g.is_guardian.map(i64::from))
+        .bind(&g.id_type)
+        .bind(&g.id_number)
+        .bind(&g.ethnicity)
+        .bind(&g.job_title)
 }
 
 /// Appends an event to a student's history. Events are never changed or removed.

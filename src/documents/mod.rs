@@ -8,6 +8,7 @@
 //! changed, the form is issued anew (new id, new token) and the old row is
 //! marked superseded; a numbered certificate is never issued twice.
 
+mod data;
 pub mod history;
 
 use crate::app::App;
@@ -20,7 +21,8 @@ use crate::error::{AppError, AppResult};
 use crate::render::{DocKind, RenderRequest, RenderedPdf};
 use crate::verify::{Claims, DocumentId, DocumentNumber, MaskedName, SchoolCode};
 use chrono::NaiveDate;
-use serde_json::{Value, json};
+use data::{defaults, envelope};
+use serde_json::Value;
 
 pub use crate::db::documents::DocumentRow;
 
@@ -373,7 +375,8 @@ async fn reprint(
         let issued = issued_as(student, kind, doc_id, number, issue_date, request, pdf);
         return Ok(Prepared { issued, write: Write::Nothing });
     }
-    let issued = render_request(app, student, kind, doc_id, number.clone(), issue_date, request).await?;
+    let (request, pdf) = render_request(app, request).await?;
+    let issued = issued_as(student, kind, doc_id, number.clone(), issue_date, request, pdf);
     if issued.pdf.sha256 == existing.sha256 {
         return Ok(Prepared { issued, write: Write::Nothing });
     }
@@ -429,7 +432,8 @@ async fn render(
     opts: &Options,
 ) -> AppResult<Issued> {
     let request = request(app, student, school, kind, doc_id, number.as_deref(), issue_date, opts).await?;
-    render_request(app, student, kind, doc_id, number, issue_date, request).await
+    let (request, pdf) = render_request(app, request).await?;
+    Ok(issued_as(student, kind, doc_id, number, issue_date, request, pdf))
 }
 
 /// The sha256 of what a document is rendered from: the data, the photo and
@@ -445,16 +449,8 @@ fn data_digest(request: &RenderRequest) -> String {
     hex::encode(h.finalize())
 }
 
-/// Renders a built request (on a blocking thread).
-async fn render_request(
-    app: &App,
-    student: &Student,
-    kind: DocKind,
-    doc_id: DocumentId,
-    number: Option<String>,
-    issue_date: NaiveDate,
-    request: RenderRequest,
-) -> AppResult<Issued> {
+/// Renders a built request (on a blocking thread); gives it back with the PDF.
+async fn render_request(app: &App, request: RenderRequest) -> AppResult<(RenderRequest, RenderedPdf)> {
     let renderer = app.renderer.clone();
     let (request, pdf) = tokio::task::spawn_blocking(move || {
         let pdf = renderer.render(&request);
@@ -462,8 +458,7 @@ async fn render_request(
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))?;
-    let pdf = pdf.map_err(render_error)?;
-    Ok(issued_as(student, kind, doc_id, number, issue_date, request, pdf))
+    Ok((request, pdf.map_err(render_error)?))
 }
 
 /// What a print hands back: the bytes, rendered now or kept, and their names.
@@ -593,179 +588,4 @@ async fn history_of(
     let now =
         history::Now { grade: student.grade, class_name: student.class_name(), status: student.status, head_teacher };
     Ok(history::read(&events, &lookups, &now, issue_date))
-}
-
-#[expect(clippy::too_many_arguments, reason = "each is one part of the envelope")]
-fn envelope(
-    app: &App,
-    s: &Student,
-    school: &School,
-    kind: DocKind,
-    doc_id: &str,
-    number: Option<&str>,
-    issue_date: NaiveDate,
-    verify_url: &str,
-    head_teacher: Option<String>,
-) -> Value {
-    json!({
-        "document": {
-            "id": doc_id,
-            "kind": kind.code(),
-            "number": number,
-            "issue_date": issue_date.to_string(),
-            "verify_url": verify_url,
-            "verify_domain": verify_domain(&app.public_base_url),
-        },
-        "school": {
-            "code": school.code,
-            "name": school.name,
-            "county": "农安县",
-            "province": "吉林省",
-            "kind": school.kind.label(),
-            "address": school.address,
-            "principal": school.principal,
-            "registrar": school.registrar,
-        },
-        "bureau": { "name": "农安县教育局" },
-        "student": student_part(s, head_teacher),
-    })
-}
-
-/// The student part of the envelope: every item of the record, labels for
-/// codes; an unknown item is `null`, so the form prints an empty cell.
-fn student_part(s: &Student, head_teacher: Option<String>) -> Value {
-    let grade_label = Some(s.grade.label());
-    let n = &s.national;
-    let label = |c: Option<crate::domain::national::Coded>| c.map(|c| c.label());
-    let items = [
-        ("name", json!(s.name)),
-        ("former_name", json!(s.former_name)),
-        ("pinyin", json!(s.pinyin)),
-        ("gender", json!(s.gender.label())),
-        ("birth_date", json!(s.birth_date)),
-        ("ethnicity", json!(s.ethnicity)),
-        ("id_type", json!(s.id_type)),
-        ("id_number", json!(s.id_number)),
-        ("id_valid", json!(n.id_valid)),
-        ("student_no", json!(s.student_no)),
-        ("aux_no", json!(n.aux_no)),
-        ("seat_no", json!(n.seat_no)),
-        ("birthplace", json!(s.birthplace)),
-        ("birthplace_code", json!(n.birthplace_code)),
-        ("native_place", json!(n.native_place)),
-        ("nationality", json!(s.nationality)),
-        ("household_address", json!(s.household_address)),
-        ("household_type", json!(s.household_type)),
-        ("current_address", json!(s.current_address)),
-        ("mailing_address", json!(n.mailing_address)),
-        ("home_address", json!(n.home_address)),
-        ("phone", json!(n.phone)),
-        ("postcode", json!(n.postcode)),
-        ("email", json!(n.email)),
-        ("homepage", json!(n.homepage)),
-        ("health", json!(label(n.health))),
-        ("political_status", json!(label(n.political))),
-        ("hmt_overseas", json!(label(n.hmt))),
-        ("specialty", json!(n.specialty)),
-        ("only_child", json!(n.only_child)),
-        ("preschool", json!(n.preschool)),
-        ("left_behind", json!(n.is_left_behind())),
-        ("left_behind_kind", json!(label(n.left_behind))),
-        ("migrant_child", json!(n.migrant_child)),
-        ("orphan", json!(n.orphan)),
-        ("martyr_child", json!(n.martyr_child)),
-        ("disabled", json!(n.disabled())),
-        ("disability", json!(label(n.disability))),
-        ("special_needs", json!(label(n.inclusive.filter(|i| i.code() != "0")))),
-        ("inclusive", json!(n.in_inclusive_class())),
-        ("inclusive_kind", json!(label(n.inclusive))),
-        ("boarding", json!(n.boarding())),
-        ("study_mode", json!(label(n.study_mode))),
-        ("source", json!(n.source)),
-        ("guardians", json!(s.guardians)),
-        ("entry_date", json!(s.entry_date)),
-        ("entry_mode", json!(s.entry_mode)),
-        ("grade", json!(grade_label)),
-        ("class_name", json!(s.class_name())),
-        ("head_teacher", json!(head_teacher)),
-        ("status", json!(s.status.label())),
-    ];
-    Value::Object(items.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-}
-
-/// Kind-specific parts the record itself can fill; `history` for the
-/// registration form and the record card.
-fn defaults(
-    s: &Student,
-    school: &School,
-    kind: DocKind,
-    issue_date: NaiveDate,
-    history: Option<history::History>,
-    graduated: Option<(&Graduation, String)>,
-) -> serde_json::Map<String, Value> {
-    let mut m = serde_json::Map::new();
-    let stage = if school.kind == SchoolKind::Junior || s.grade.number() > 6 { "初中" } else { "小学" };
-    match kind {
-        DocKind::AdmissionNotice => {
-            let year = crate::domain::school_year_start(issue_date);
-            m.insert(
-                "admission".into(),
-                json!({
-                    "issuer": if school.county_town { "农安县教育局".to_owned() } else { school.name.clone() },
-                    "grade": if school.kind == SchoolKind::Junior { "七年级" } else { "一年级" },
-                    "school_year": format!("{year}—{}学年", year + 1),
-                    "report_date": s.entry_date,
-                    "report_place": if school.address.is_empty() { &school.name } else { &school.address },
-                    "contact_person": school.registrar,
-                }),
-            );
-        }
-        DocKind::CompulsoryCertificate | DocKind::GraduationCertificate | DocKind::AcademicProof => {
-            // The graduation's stage and period; without one (a proof for a
-            // record kept before graduations were), the school's stage up to the issue.
-            let (stage, years, from, to) = match graduated {
-                // The 义务教育证书 covers the nine years, from the entry into grade 1.
-                Some((g, _)) if kind == DocKind::CompulsoryCertificate => {
-                    (g.stage.label(), g.stage.years_zh(), s.entry_date.clone(), g.graduated_on)
-                }
-                Some((g, from)) => (g.stage.label(), g.stage.years_zh(), from, g.graduated_on),
-                None => (stage, if stage == "初中" { "三" } else { "六" }, s.entry_date.clone(), issue_date),
-            };
-            m.insert(
-                "certificate".into(),
-                json!({
-                    "stage": stage,
-                    "years": years,
-                    "study_from": from,
-                    "study_to": to.to_string(),
-                    "principal": school.principal,
-                }),
-            );
-        }
-        DocKind::Registration => {
-            let family: Vec<Value> = s
-                .guardians
-                .iter()
-                .map(|g| {
-                    json!({
-                        "relation": g.relation, "relation_note": g.relation_note, "name": g.name,
-                        "workplace": g.workplace, "job_title": g.job_title, "phone": g.phone,
-                        "id_number": g.id_number, "is_guardian": g.is_guardian,
-                    })
-                })
-                .collect();
-            m.insert("family".into(), Value::Array(family));
-            let history = history.unwrap_or_default();
-            m.insert("changes".into(), json!(history.changes));
-        }
-        DocKind::RecordCard => {
-            let history = history.unwrap_or_default();
-            m.insert("years".into(), json!(history.years));
-            m.insert("changes".into(), json!(history.changes));
-            m.insert("primary_school".into(), json!(history.primary_school));
-            m.insert("previous_school".into(), json!(history.previous_school));
-        }
-        _ => {}
-    }
-    m
 }

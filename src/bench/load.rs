@@ -250,7 +250,7 @@ async fn targets(client: &HttpClient, base: &str, session: &Session) -> anyhow::
         let docs = get_json(client, &format!("{base}/api/students/{pid}/documents"), session).await?;
         for d in docs["documents"].as_array().into_iter().flatten() {
             if let Some(url) = d["verify_url"].as_str()
-                && let Some(i) = url.find("/v/")
+                && let Some(i) = url.find("/V/").or_else(|| url.find("/v/"))
             {
                 verify.push(url[i..].to_owned());
                 verify.push(format!("{}.json", &url[i..]));

@@ -49,28 +49,44 @@ pub struct VerifyArgs {
 }
 
 /// The token inside a verification URL (or the input itself when it is one):
-/// the part after the last `/v/`, without a query, fragment, `.json` or `/check`.
+/// the part after the last `/v/` (or `/V/`, as a QR code spells it), without
+/// a query, fragment, `.json` or `/check`.
 pub fn token_of(input: &str) -> &str {
     let s = input.trim();
-    let s = s.rfind("/v/").map_or(s, |i| &s[i + 3..]);
+    let s = [s.rfind("/v/"), s.rfind("/V/")].into_iter().flatten().max().map_or(s, |i| &s[i + 3..]);
     let s = s.split(['?', '#']).next().unwrap_or_default();
     let s = s.strip_suffix(".json").unwrap_or(s);
     let s = s.strip_suffix("/check").unwrap_or(s);
     s.trim_end_matches('/')
 }
 
-/// Every QR code's text found in an image file (a photo or a scan). Tries the
-/// full resolution first, then halved images (a phone photo may be too large
-/// or too noisy for the finder at full size).
+/// Every QR code's text found in an image file (a photo or a scan); see
+/// [`decode_gray`].
 pub fn decode_image(path: &Path) -> anyhow::Result<Vec<String>> {
     let img = image::open(path).with_context(|| format!("无法读取图片 {}", path.display()))?.to_luma8();
-    let mut img = img;
+    Ok(decode_gray(img))
+}
+
+/// Every QR code's text found in a grey image. Tries the full resolution
+/// first, as it is and binarised at mid-grey (as a phone's decoder does:
+/// rqrr's own threshold misses some blurred codes), then halved images (a
+/// phone photo may be too large or too noisy for the finder at full size).
+pub fn decode_gray(mut img: image::GrayImage) -> Vec<String> {
+    let read = |img: image::GrayImage| -> Vec<String> {
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        prepared.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect()
+    };
     loop {
-        let mut prepared = rqrr::PreparedImage::prepare(img.clone());
-        let found: Vec<String> =
-            prepared.detect_grids().into_iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect();
+        let mut found = read(img.clone());
+        if found.is_empty() {
+            let mut flat = img.clone();
+            for px in flat.pixels_mut() {
+                px.0[0] = if px.0[0] < 128 { 0 } else { 255 };
+            }
+            found = read(flat);
+        }
         if !found.is_empty() || img.width().min(img.height()) < 400 {
-            return Ok(found);
+            return found;
         }
         img = image::imageops::resize(&img, img.width() / 2, img.height() / 2, image::imageops::FilterType::Triangle);
     }
@@ -94,7 +110,7 @@ async fn check(config: &Config, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             let texts = decode_image(path)?;
             let text = texts
                 .iter()
-                .find(|t| t.contains("/v/"))
+                .find(|t| t.contains("/v/") || t.contains("/V/"))
                 .or(texts.first())
                 .with_context(|| format!("在 {} 中没有识别到二维码", path.display()))?;
             println!("二维码：{text}");
@@ -237,6 +253,8 @@ mod tests {
         assert_eq!(token_of("http://h/v/AbC-_1.json"), "AbC-_1");
         assert_eq!(token_of("http://h/v/AbC-_1/check"), "AbC-_1");
         assert_eq!(token_of("http://h/v/"), "");
+        assert_eq!(token_of("HTTPS://VERIFY.EXAMPLE.CN/V/0123456789"), "0123456789");
+        assert_eq!(token_of("https://h/V/x/v/0123"), "0123");
     }
 
     #[test]

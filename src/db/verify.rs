@@ -19,6 +19,9 @@ pub struct DocumentStatus {
     pub replaced_by: Option<String>,
     /// sha256 of the PDF bytes issued, hex.
     pub sha256: String,
+    /// What the workflow gave the paper besides the record (JSON text): an
+    /// application's approvals as printed.
+    pub extra: Option<String>,
 }
 
 /// The row of the document with this random id (hex), if any.
@@ -26,11 +29,12 @@ pub async fn document_status<'c>(
     e: impl Executor<'c, Database = Any>,
     doc_id: &str,
 ) -> Result<Option<DocumentStatus>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT kind, number, status, status_at, replaced_by, sha256 FROM documents WHERE doc_id = $1")
-            .bind(doc_id)
-            .fetch_optional(e)
-            .await?;
+    let row = sqlx::query(
+        "SELECT kind, number, status, status_at, replaced_by, sha256, extra FROM documents WHERE doc_id = $1",
+    )
+    .bind(doc_id)
+    .fetch_optional(e)
+    .await?;
     row.map(|r| {
         Ok(DocumentStatus {
             kind: r.try_get("kind")?,
@@ -39,6 +43,7 @@ pub async fn document_status<'c>(
             status_at: r.try_get("status_at")?,
             replaced_by: r.try_get("replaced_by")?,
             sha256: r.try_get("sha256")?,
+            extra: r.try_get("extra")?,
         })
     })
     .transpose()

@@ -520,7 +520,7 @@ pub async fn request(
         masked_name: MaskedName::mask(&student.name),
     };
     let token = crate::verify::sign(&signer, &claims);
-    let verify_url = format!("{}/v/{token}", app.public_base_url);
+    let verify_url = crate::verify::qr_url(&app.public_base_url, &token);
     let head_teacher = match student.class_id {
         Some(id) => schools::head_teacher_of(&app.db.pool, id).await?.filter(|t| !t.is_empty()),
         None => None,

@@ -73,15 +73,24 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/v", get(empty_token))
         .route("/v/", get(empty_token))
         .route("/v/{*rest}", get(verdict).post(check))
+        // A QR code's URL is upper case (all in its alphanumeric set).
+        .route("/V", get(empty_token))
+        .route("/V/", get(empty_token))
+        .route("/V/{*rest}", get(verdict).post(check))
         // Room for the multipart framing around a file of UPLOAD_LIMIT bytes.
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT + 64 * 1024))
         .layer(Extension(Arc::new(Public::default())))
 }
 
+/// What follows `/v/` (or the QR code's `/V/`) in a path.
+fn after_prefix(path: &str) -> Option<&str> {
+    path.strip_prefix("/v/").or_else(|| path.strip_prefix("/V/"))
+}
+
 /// The path as the request log shows it: `/v/…` without the token (keeping a
 /// `/check` or `.json` suffix); other paths unchanged.
 pub fn log_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/v/") {
+    match after_prefix(path) {
         Some(rest) if !rest.is_empty() => {
             let suffix = if rest.ends_with("/check") {
                 "/check"
@@ -245,6 +254,36 @@ struct Found {
     status: Status,
     sha256: String,
     school_name: Option<String>,
+    /// An application's approvals as printed on it.
+    approvals: Option<Approvals>,
+}
+
+/// How far an application stood when its form was printed: the page says
+/// what the paper says, no more.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Approvals {
+    approved: u64,
+    needed: u64,
+    refused: bool,
+}
+
+impl Approvals {
+    /// From the stored extra data of a printed form (`approval_state`).
+    fn of(extra: Option<&str>) -> Option<Self> {
+        let extra: serde_json::Value = serde_json::from_str(extra?).ok()?;
+        let state = extra.get("approval_state")?;
+        Some(Self {
+            approved: state.get("approved")?.as_u64()?,
+            needed: state.get("needed")?.as_u64()?,
+            refused: state.get("refused").and_then(serde_json::Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// Whether the paper is a numbered certificate, which is valid as such, or
+/// a form the system printed from the record at a date, which says only that.
+fn paper_of(kind: crate::verify::DocumentKind) -> &'static str {
+    if kind.is_certificate() { "certificate" } else { "form" }
 }
 
 enum Status {
@@ -264,8 +303,11 @@ impl Status {
         }
     }
 
-    fn label(&self) -> &'static str {
+    /// The heading: a valid form is 系统签发 (printed by the system), never
+    /// 有效 like a certificate.
+    fn label(&self, paper: &str) -> &'static str {
         match self {
+            Status::Valid if paper == "form" => "系统签发",
             Status::Valid => "有效",
             Status::Revoked { .. } => "已作废",
             Status::Lost { .. } => "已挂失",
@@ -319,7 +361,8 @@ async fn lookup(app: &Web, public: &Public, token: &str) -> Result<Option<Found>
         }
     };
     let school_name = public.school_name(app, &claims.school_code.to_string()).await?;
-    Ok(Some(Found { sha256: row.sha256, verified, status, school_name }))
+    let approvals = Approvals::of(row.extra.as_deref());
+    Ok(Some(Found { sha256: row.sha256, verified, status, school_name, approvals }))
 }
 
 /// The calendar date in China (UTC+8) of a stored RFC 3339 instant, or of a plain date.
@@ -373,7 +416,9 @@ fn found_page(app: &Web, token: &str, found: &Found, check: Option<&str>) -> Res
     let claims = &found.verified.claims;
     let ctx = context! {
         verdict => found.status.code(),
-        label => found.status.label(),
+        label => found.status.label(paper_of(claims.kind)),
+        paper => paper_of(claims.kind),
+        approvals => found.approvals,
         status_date => found.status.date().map(chinese_date),
         replaced_by => found.status.replaced_by(),
         doc => context! {
@@ -396,8 +441,14 @@ fn found_page(app: &Web, token: &str, found: &Found, check: Option<&str>) -> Res
 struct Answer {
     /// `valid`, `revoked`, `lost`, `superseded` or `invalid`.
     verdict: &'static str,
-    /// 有效, 已作废, 已挂失, 已更新, 无法验证.
+    /// 有效 (a certificate), 系统签发 (a form), 已作废, 已挂失, 已更新, 无法验证.
     label: &'static str,
+    /// `certificate` or `form` (absent when invalid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paper: Option<&'static str>,
+    /// An application's approvals as printed on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approvals: Option<Approvals>,
     /// The date of a revocation or loss, `YYYY-MM-DD`.
     #[serde(skip_serializing_if = "Option::is_none")]
     status_date: Option<String>,
@@ -415,7 +466,9 @@ fn found_json(app: &Web, found: &Found) -> Response {
     let claims = &found.verified.claims;
     let answer = Answer {
         verdict: found.status.code(),
-        label: found.status.label(),
+        label: found.status.label(paper_of(claims.kind)),
+        paper: Some(paper_of(claims.kind)),
+        approvals: found.approvals,
         status_date: found.status.date().map(|d| d.to_string()),
         replaced_by: found.status.replaced_by().map(str::to_owned),
         document: Some(serde_json::json!({
@@ -466,7 +519,7 @@ async fn verdict(
         return limited;
     }
     // The raw path: no percent-decoding, so no input can make an extractor refuse it.
-    let rest = uri.path().strip_prefix("/v/").unwrap_or_default();
+    let rest = after_prefix(uri.path()).unwrap_or_default();
     if let Some(token) = rest.strip_suffix(".json") {
         return match lookup(&app, &public, token).await {
             Ok(Some(found)) => found_json(&app, &found),
@@ -496,7 +549,7 @@ async fn check(
     if let Some(limited) = public.limit(&app, ip) {
         return limited;
     }
-    let rest = uri.path().strip_prefix("/v/").unwrap_or_default();
+    let rest = after_prefix(uri.path()).unwrap_or_default();
     let Some(token) = rest.strip_suffix("/check") else {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")]).into_response();
     };
@@ -561,6 +614,7 @@ mod tests {
         assert_eq!(log_path("/v/AbC-_123.json"), "/v/….json");
         assert_eq!(log_path("/v/AbC-_123/check"), "/v/…/check");
         assert_eq!(log_path("/v/"), "/v/");
+        assert_eq!(log_path("/V/0123456789"), "/v/…");
         assert_eq!(log_path("/students/x"), "/students/x");
         assert_eq!(log_path("/v"), "/v");
     }

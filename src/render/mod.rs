@@ -54,7 +54,7 @@ pub use self::error::{RenderError, TemplateProblem, Unprintable};
 pub use self::fonts::Coverage;
 pub use self::kind::DocKind;
 pub use self::photo::{PHOTO_HEIGHT, PHOTO_WIDTH, normalise_photo};
-pub use self::qr::qr_svg;
+pub use self::qr::{MAX_VERIFY_URL, MIN_MODULE_MM, PrintedQr, printed_qr};
 pub use self::world::MAX_SLOTS as MAX_BATCH_PAGES;
 
 use self::fonts::{FontSet, codepoint, find_notdef};
@@ -465,7 +465,13 @@ impl Renderer {
         let url = data::prepare(kind, data, issue_date, &templates.version(kind))?;
         data::check_glyphs(&self.base.fonts.coverage, data)?;
         let photo = photo.map(normalise_photo).transpose()?;
-        let qr = qr_svg(&url)?;
+        let qr = printed_qr(&url)?;
+        // The template prints the code at this width (see `qr.rs`).
+        if let Some(document) = data.get_mut("document").and_then(|d| d.as_object_mut()) {
+            let width = (qr.width_mm * 100.0).round() / 100.0;
+            document.insert("qr_width_mm".into(), serde_json::json!(width));
+        }
+        let qr = qr.svg;
         let ident =
             data.pointer("/document/id").and_then(|v| v.as_str()).map(str::to_owned).unwrap_or_else(|| url.clone());
         let json = serde_json::to_vec(data).map_err(|e| RenderError::Data(e.to_string()))?;

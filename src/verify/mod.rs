@@ -1,7 +1,8 @@
 //! Verification of printed documents: signing keys and QR-code tokens.
 //!
 //! Every certificate and form carries a QR code with
-//! `https://<host>/v/{token}`. The token is a compact Ed25519-signed record of
+//! `HTTPS://<HOST>/V/{token}` ([`qr_url`]: upper case, the token in
+//! digits, so the code uses the QR alphanumeric and numeric modes). The token is a compact Ed25519-signed record of
 //! the document (kind, number, issue date, school, masked name and a random
 //! document id); the public page calls [`verify`] and shows either the signed
 //! content or "无法验证" ([`TokenError::public_message`]).
@@ -12,8 +13,9 @@
 //!   `active` (signs), `retired` (verifies only) or `compromised` (everything
 //!   it signed fails).
 //! - [`sign`] and [`verify`] write and check tokens,
-//!   `base64url(payload || Ed25519 signature)`; the byte layout is the table
-//!   at the top of `token.rs` (123 bytes, 164 characters for a certificate).
+//!   `payload || Ed25519 signature` spelled in decimal digits (earlier
+//!   tokens in base64url still verify); the byte layout is the table at the
+//!   top of `token.rs` (123 bytes, 299 digits for a certificate).
 //! - [`KeySet`] is the published key set alone (no private key), for checking
 //!   tokens offline; [`verify`] takes either ([`VerifyingKeys`]).
 //! - [`mask_name`] hides all but the first and last character of a name.
@@ -32,11 +34,12 @@
 //!     masked_name: MaskedName::mask("欧阳小明"),
 //! };
 //! let token = verify::sign(&keys.active_signer()?, &claims);
-//! let url = format!("https://verify.example.cn/v/{token}");
+//! let url = verify::qr_url("https://verify.example.cn", &token); // HTTPS://VERIFY.EXAMPLE.CN/V/…
 //! assert_eq!(verify::verify(&token, &keys)?.claims, claims);
 //! ```
 
 mod claims;
+pub mod digits;
 mod keys;
 mod keyset;
 mod kid;
@@ -46,3 +49,29 @@ pub use claims::{Claims, ClaimsError, DocumentId, DocumentKind, DocumentNumber, 
 pub use keys::{ALGORITHM, KEY_SET_FORMAT, KEYS_FILE, KeyError, KeyInfo, KeyStatus, KeyStore, Kid, Signer};
 pub use keyset::{KeySet, VerifyingKeys};
 pub use token::{MAX_TOKEN_CHARS, SIGNING_DOMAIN, TOKEN_VERSION, TokenError, Verified, sign, verify};
+
+/// The URL a document's QR code carries: the service's public base URL
+/// with its scheme and host upper-cased (both are case-insensitive), then
+/// `/V/` and the token. Upper-case letters, digits and `:/.` are all in the
+/// QR alphanumeric set (and the token's digits in its numeric mode), so the
+/// code is smaller than for the same URL in lower case; a path in the base
+/// URL is kept as it is written.
+pub fn qr_url(base: &str, token: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{}://", scheme.to_ascii_uppercase()) };
+    format!("{scheme}{}{path}/V/{token}", host.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qr_url;
+
+    #[test]
+    fn the_qr_url_is_upper_case_but_for_a_path() {
+        assert_eq!(qr_url("https://verify.example.cn", "0123"), "HTTPS://VERIFY.EXAMPLE.CN/V/0123");
+        assert_eq!(qr_url("http://127.0.0.1:8080/", "9"), "HTTP://127.0.0.1:8080/V/9");
+        assert_eq!(qr_url("https://jyj.example.cn/xueji", "1"), "HTTPS://JYJ.EXAMPLE.CN/xueji/V/1");
+    }
+}

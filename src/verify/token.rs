@@ -1,8 +1,13 @@
-//! Compact signed tokens for the QR code: `https://…/v/{token}`.
+//! Compact signed tokens for the QR code: `HTTPS://…/V/{token}`.
 //!
-//! A token is `base64url(payload || signature)` without padding (RFC 4648 §5,
-//! canonical: non-zero trailing bits are refused). The payload, all integers
-//! big-endian:
+//! A token is `payload || signature`, spelled as decimal digits
+//! ([`super::digits`]: every 7 bytes as 17 digits), so that the whole
+//! upper-cased URL is in the QR code's alphanumeric set and the token in
+//! its numeric mode: a certificate's URL fits a version-8 code at level M.
+//! Tokens printed before (spelled `base64url(payload || signature)` without
+//! padding, RFC 4648 §5, canonical: non-zero trailing bits are refused)
+//! keep verifying: the same bytes, another spelling. The payload, all
+//! integers big-endian:
 //!
 //! | offset | bytes | field |
 //! |-------:|------:|-------|
@@ -23,8 +28,8 @@
 //! be changed; the document id is random, so no token can be guessed.
 //!
 //! A certificate with an 18-character number and a 4-character name gives a
-//! 123-byte token of 164 characters (192 with `https://verify.example.cn/v/`);
-//! the longest possible token is [`MAX_TOKEN_CHARS`] characters.
+//! 123-byte token of 299 digits (164 characters as base64url); the longest
+//! possible token is [`MAX_TOKEN_CHARS`] digits.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,6 +37,7 @@ use chrono::{Datelike, NaiveDate};
 use ed25519_dalek::Signature;
 
 use super::claims::{Claims, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode};
+use super::digits;
 use super::keys::{KeyStatus, Kid, Signer};
 use super::keyset::VerifyingKeys;
 
@@ -47,13 +53,9 @@ const MAX_PAYLOAD_LEN: usize = FIXED_LEN + DocumentNumber::MAX_LEN + MaskedName:
 const MIN_TOKEN_BYTES: usize = FIXED_LEN + SIGNATURE_LEN;
 const MAX_TOKEN_BYTES: usize = MAX_PAYLOAD_LEN + SIGNATURE_LEN;
 
-/// Characters of unpadded base64 for `n` bytes.
-const fn base64_len(n: usize) -> usize {
-    (n * 4).div_ceil(3)
-}
-
-/// The longest token [`sign`] can produce (32-character number, 64-byte name).
-pub const MAX_TOKEN_CHARS: usize = base64_len(MAX_TOKEN_BYTES);
+/// The longest token [`sign`] can produce (32-character number, 64-byte
+/// name), in digits; longer than any base64url spelling of the same bytes.
+pub const MAX_TOKEN_CHARS: usize = digits::encoded_len(MAX_TOKEN_BYTES);
 
 /// Why a token does not verify.
 ///
@@ -111,9 +113,20 @@ pub struct Verified {
     pub claims: Claims,
 }
 
-/// Signs `claims` with `signer`; the result is URL-safe as it stands.
+/// Signs `claims` with `signer`; the result is decimal digits, URL-safe as
+/// it stands.
 pub fn sign(signer: &Signer, claims: &Claims) -> String {
-    encode_signed(signer, &encode_payload(signer.kid(), claims))
+    digits::encode(&encode_signed(signer, &encode_payload(signer.kid(), claims)))
+}
+
+/// The bytes of a token in either spelling: digits, or base64url (tokens
+/// printed before the digits).
+fn token_bytes(token: &str) -> Result<Vec<u8>, TokenError> {
+    if digits::is_digits(token) {
+        digits::decode(token).ok_or(TokenError::Malformed("不是有效的数字编码"))
+    } else {
+        URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed("不是有效的 base64url 编码"))
+    }
 }
 
 /// Checks a token against a key source (the service's
@@ -128,7 +141,7 @@ pub fn verify(token: &str, keys: &(impl VerifyingKeys + ?Sized)) -> Result<Verif
     if token.len() > MAX_TOKEN_CHARS {
         return Err(TokenError::Malformed("过长"));
     }
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Malformed("不是有效的 base64url 编码"))?;
+    let bytes = token_bytes(token)?;
     if bytes.len() < MIN_TOKEN_BYTES {
         return Err(TokenError::Malformed("长度不足"));
     }
@@ -152,12 +165,12 @@ fn signed_message(payload: &[u8]) -> Vec<u8> {
     message
 }
 
-fn encode_signed(signer: &Signer, payload: &[u8]) -> String {
+fn encode_signed(signer: &Signer, payload: &[u8]) -> Vec<u8> {
     let signature = signer.sign_message(&signed_message(payload));
     let mut bytes = Vec::with_capacity(payload.len() + SIGNATURE_LEN);
     bytes.extend_from_slice(payload);
     bytes.extend_from_slice(&signature.to_bytes());
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes
 }
 
 fn encode_payload(kid: Kid, claims: &Claims) -> Vec<u8> {
@@ -256,16 +269,44 @@ mod tests {
         }
     }
 
+    /// The bytes of a token (either spelling).
+    fn raw(token: &str) -> Vec<u8> {
+        token_bytes(token).unwrap()
+    }
+
+    /// Bytes spelled as [`sign`] spells them.
+    fn spell(bytes: &[u8]) -> String {
+        digits::encode(bytes)
+    }
+
     fn flip(token: &str, index: usize, mask: u8) -> String {
-        let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+        let mut bytes = raw(token);
         bytes[index] ^= mask;
-        URL_SAFE_NO_PAD.encode(bytes)
+        spell(&bytes)
     }
 
     /// Signs raw payload bytes, to show the parser is strict even for data
     /// that carries a valid signature.
     fn sign_raw(signer: &Signer, payload: &[u8]) -> String {
-        encode_signed(signer, payload)
+        spell(&encode_signed(signer, payload))
+    }
+
+    #[test]
+    fn a_token_printed_as_base64url_keeps_verifying() {
+        let (_tmp, keys) = store();
+        let claims = certificate();
+        let token = sign(&keys.active_signer().unwrap(), &claims);
+        let old = URL_SAFE_NO_PAD.encode(raw(&token));
+        assert_eq!(old.len(), 164);
+        assert_eq!(verify(&old, &keys).unwrap().claims, claims);
+        // One bit changed in the old spelling fails as it always did.
+        let mut bytes = raw(&token);
+        bytes[40] ^= 1;
+        assert_eq!(verify(&URL_SAFE_NO_PAD.encode(&bytes), &keys), Err(TokenError::BadSignature));
+        // Non-canonical digits (a group past its bytes) are malformed, not another token.
+        let mut bad = token.clone().into_bytes();
+        bad[..3].copy_from_slice(b"999");
+        assert_eq!(verify(std::str::from_utf8(&bad).unwrap(), &keys).unwrap_err().code(), "malformed");
     }
 
     #[test]
@@ -317,22 +358,21 @@ mod tests {
         let url = format!("{URL_PREFIX}{token}");
         println!(
             "realistic certificate: payload {} bytes + 64-byte signature, token {} chars, URL {} chars (longest possible token {MAX_TOKEN_CHARS} chars)",
-            URL_SAFE_NO_PAD.decode(&token).unwrap().len() - SIGNATURE_LEN,
+            raw(&token).len() - SIGNATURE_LEN,
             token.len(),
             url.len()
         );
         println!("{url}");
-        assert_eq!(token.len(), 164);
-        assert!(url.len() < 230, "{}", url.len());
-        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert!(URL_PREFIX.len() + MAX_TOKEN_CHARS <= 400);
+        assert_eq!(token.len(), 299);
+        assert!(token.bytes().all(|b| b.is_ascii_digit()));
+        assert!(URL_PREFIX.len() + MAX_TOKEN_CHARS <= crate::render::MAX_VERIFY_URL);
     }
 
     #[test]
     fn every_flipped_byte_fails() {
         let (_tmp, keys) = store();
         let token = sign(&keys.active_signer().unwrap(), &certificate());
-        let len = URL_SAFE_NO_PAD.decode(&token).unwrap().len();
+        let len = raw(&token).len();
         for index in 0..len {
             for bit in 0..8 {
                 let bad = flip(&token, index, 1 << bit);
@@ -359,7 +399,7 @@ mod tests {
     fn flipped_payload_and_signature_bytes_give_the_expected_errors() {
         let (_tmp, keys) = store();
         let token = sign(&keys.active_signer().unwrap(), &certificate());
-        let len = URL_SAFE_NO_PAD.decode(&token).unwrap().len();
+        let len = raw(&token).len();
         // Version → malformed; kid → unknown key; document id → bad signature;
         // signature → bad signature.
         assert_eq!(verify(&flip(&token, 0, 1), &keys).unwrap_err().code(), "malformed");
@@ -380,9 +420,9 @@ mod tests {
             }
         }
         // Dropping whole bytes (re-encoded canonically) is malformed.
-        let bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let bytes = raw(&token);
         for end in 1..bytes.len() {
-            let short = URL_SAFE_NO_PAD.encode(&bytes[..end]);
+            let short = spell(&bytes[..end]);
             assert_eq!(verify(&short, &keys).unwrap_err().code(), "malformed", "{end} bytes");
         }
         for suffix in ["A", "AA", "AAAA", "=", "==", " ", "\n", "/"] {
@@ -437,7 +477,7 @@ mod tests {
         let signature = signer.sign_message(payload);
         let mut bytes = payload.to_vec();
         bytes.extend_from_slice(&signature.to_bytes());
-        URL_SAFE_NO_PAD.encode(bytes)
+        spell(&bytes)
     }
 
     #[test]
@@ -547,7 +587,7 @@ mod tests {
         let (_tmp, keys) = store();
         let signer = keys.active_signer().unwrap();
         let token = sign(&signer, &certificate());
-        let good = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let good = raw(&token);
         let mut rng = StdRng::seed_from_u64(0x0078_7565_6a69);
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         for round in 0..10_000 {
@@ -564,9 +604,9 @@ mod tests {
                 2 => {
                     let mut bytes = good[..5].to_vec();
                     bytes.extend((0..len % 200).map(|_| rng.random::<u8>()));
-                    URL_SAFE_NO_PAD.encode(bytes)
+                    spell(&bytes)
                 }
-                // The valid token with a few random bytes changed.
+                // The valid token with a few random bytes changed, in the old spelling.
                 _ => {
                     let mut bytes = good.clone();
                     for _ in 0..rng.random_range(1..4) {
@@ -586,7 +626,7 @@ mod tests {
                 }
                 let mut bytes = good.clone();
                 bytes[index] = value;
-                assert!(verify(&URL_SAFE_NO_PAD.encode(&bytes), &keys).is_err());
+                assert!(verify(&spell(&bytes), &keys).is_err());
             }
         }
     }

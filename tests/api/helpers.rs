@@ -374,7 +374,7 @@ impl TestApp {
 mod pdf;
 // Not every test binary that includes these helpers uses all of them.
 #[allow(unused_imports)]
-pub use pdf::{decode_qr, pdftotext, pdftotext_layout, rasterise};
+pub use pdf::{decode_qr, pdftotext, pdftotext_layout, rasterise, rasterise_at};
 
 /// `target/test-artefacts/` beside this test binary (`target/debug/deps/<binary>-…`): screenshots and
 /// rendered pages a person can look at after a run.

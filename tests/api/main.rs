@@ -23,6 +23,7 @@ mod long_names;
 mod national;
 mod pool;
 mod problems;
+mod qr;
 mod records;
 mod stages;
 mod verify;

@@ -62,7 +62,7 @@ async fn a_request_that_finds_the_pool_exhausted_is_answered_503_with_retry_afte
     // A parent's verification does not wait for staff connections.
     let verified = reqwest::Client::new().get(&url).send().await.unwrap();
     assert_eq!(verified.status(), StatusCode::OK);
-    assert!(verified.text().await.unwrap().contains("<h1>有效</h1>"));
+    assert!(verified.text().await.unwrap().contains("<h1>系统签发</h1>"));
 
     drop(held);
     assert_eq!(app.list_students().await.status(), StatusCode::OK);

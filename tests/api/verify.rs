@@ -3,13 +3,11 @@
 //! under 10,000 guessed tokens, the request log, and `xueji verify`.
 
 use crate::helpers::*;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use std::process::Command;
 use xueji::documents::Options;
 use xueji::render::DocKind;
-use xueji::verify::{Claims, DocumentId, DocumentKind, DocumentNumber, KeyStore, MaskedName, SchoolCode};
+use xueji::verify::{Claims, DocumentId, DocumentKind, DocumentNumber, KeyStore, MaskedName, SchoolCode, digits};
 
 const NAME: &str = "欧阳小明";
 const MASKED: &str = "欧**明";
@@ -21,7 +19,7 @@ fn visitor() -> reqwest::Client {
 
 /// The token part of a verification URL.
 fn token_of(url: &str) -> String {
-    url.rsplit_once("/v/").unwrap().1.to_owned()
+    url.rsplit_once("/V/").or_else(|| url.rsplit_once("/v/")).unwrap().1.to_owned()
 }
 
 /// A form printed for a pupil of the county-town school: its PDF and URL.
@@ -67,9 +65,9 @@ async fn page(url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
 }
 
 fn flip(token: &str, index: usize) -> String {
-    let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+    let mut bytes = digits::decode(token).unwrap();
     bytes[index] ^= 0x01;
-    URL_SAFE_NO_PAD.encode(bytes)
+    digits::encode(&bytes)
 }
 
 /// Headers that must be the same for every invalid token (all but the date).
@@ -102,12 +100,12 @@ async fn the_key_set_is_public_and_cacheable() {
 }
 
 #[tokio::test]
-async fn a_valid_form_shows_有效_with_the_masked_facts_only() {
+async fn a_valid_form_shows_系统签发_with_the_masked_facts_only() {
     let mut app = spawn_app().await;
     let (_, url) = printed_form(&mut app, NAME, 61).await;
     let (status, headers, body) = page(&url).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("<h1>有效</h1>"), "{body}");
+    assert!(body.contains("<h1>系统签发</h1>"), "{body}");
     assert!(body.contains(MASKED));
     assert!(!body.contains(NAME), "the full name never appears");
     assert!(body.contains("学生基本信息表") && body.contains("测试县城小学") && body.contains("2026年11月29日"));
@@ -136,7 +134,7 @@ async fn every_token_fault_answers_the_same_无法验证_page_and_never_a_500() 
     let mut app = spawn_app_with(|c| c.verify_burst = 1000).await;
     let (_, url) = printed_form(&mut app, NAME, 62).await;
     let token = token_of(&url);
-    let last = URL_SAFE_NO_PAD.decode(&token).unwrap().len() - 1;
+    let last = digits::decode(&token).unwrap().len() - 1;
     let base = format!("{}/v/", app.base);
     let doc_id: String = sqlx::query_scalar("SELECT doc_id FROM documents").fetch_one(&app.db().pool).await.unwrap();
 
@@ -194,7 +192,7 @@ async fn every_token_fault_answers_the_same_无法验证_page_and_never_a_500() 
     assert_eq!(serde_json::from_str::<serde_json::Value>(&a).unwrap()["verdict"], "invalid");
 
     // The real token still verifies, until its key is marked compromised.
-    assert!(page(&url).await.2.contains("<h1>有效</h1>"));
+    assert!(page(&url).await.2.contains("<h1>系统签发</h1>"));
     let kid = app.app.keys.active_signer().unwrap().kid();
     app.app.keys.mark_compromised(kid).unwrap();
     let (status, _, body) = page(&url).await;
@@ -272,7 +270,7 @@ async fn an_uploaded_pdf_is_checked_byte_for_byte() {
     let (pdf, url) = printed_form(&mut app, NAME, 65).await;
     let (status, body) = upload(&url, pdf.clone()).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("一致：上传的文件与签发的原件完全相同") && body.contains("<h1>有效</h1>"), "{body}");
+    assert!(body.contains("一致：上传的文件与签发的原件完全相同") && body.contains("<h1>系统签发</h1>"), "{body}");
     assert!(!body.contains(NAME));
 
     let mut changed = pdf.clone();
@@ -314,13 +312,27 @@ async fn the_json_answer_carries_the_verdict_and_the_masked_facts() {
     assert_eq!(res.headers()["cache-control"], "no-store");
     let json: serde_json::Value = res.json().await.unwrap();
     assert_eq!(json["verdict"], "valid");
-    assert_eq!(json["label"], "有效");
+    // A form says the system printed it, never 有效 like a certificate.
+    assert_eq!(json["label"], "系统签发");
+    assert_eq!(json["paper"], "form");
     assert_eq!(json["document"]["masked_name"], MASKED);
     assert_eq!(json["document"]["kind"], "basic_info");
     assert_eq!(json["document"]["school_code"], TOWN);
     assert_eq!(json["domain"], "127.0.0.1");
     assert!(json.get("status_date").is_none() && json.get("replaced_by").is_none());
     assert!(!json.to_string().contains(NAME));
+    // The QR code's upper-case URL opens the page.
+    assert!(url.starts_with("HTTP://127.0.0.1:") && url.contains("/V/"), "{url}");
+    let page = visitor().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("系统签发") && !page.contains("真实有效"), "{page}");
+    // A token printed before, spelled in base64url, gives the same answer.
+    let bytes = digits::decode(&token_of(&url)).unwrap();
+    let old = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    let again: serde_json::Value =
+        visitor().get(format!("{}/v/{old}.json", app.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again, json);
 }
 
 #[tokio::test]
@@ -487,7 +499,7 @@ async fn the_log_shows_no_token_and_no_personal_data() {
     let base = banner.split("http://").nth(1).and_then(|r| r.split("/login").next()).expect(&banner);
     let url = format!("http://{base}/v/{}", token_of(&url));
     let token = token_of(&url);
-    assert!(page(&url).await.2.contains("<h1>有效</h1>"));
+    assert!(page(&url).await.2.contains("<h1>系统签发</h1>"));
     page(&format!("{url}.json")).await;
     page(&format!("http://{base}/v/{}", flip(&token, 10))).await;
     upload(&url, pdf).await;

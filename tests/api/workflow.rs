@@ -624,8 +624,14 @@ async fn a_transfer_from_a_township_school_to_the_county_town_end_to_end() {
     assert_eq!(case["stage"], "sending_school");
     assert_eq!(sign_in(&app, &format!("r{CENTRAL}")).await.case(&id).await.json_ok().await["my_turn"], true);
 
-    // The form at this stage shows the two opinions so far, and not the later ones.
-    let text = town.case_form(&id).await.pdf_text().await;
+    // The form at this stage shows the two opinions so far, and not the later ones;
+    // its QR code opens a page that says so, and never 真实有效 like a certificate.
+    let form = town.case_form(&id).await.bytes().await.unwrap();
+    let [url] = <[String; 1]>::try_from(decode_qr(&form)).unwrap();
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("系统签发") && page.contains("已同意 2 项，共需 4 项"), "{page}");
+    assert!(!page.contains("真实有效"), "{page}");
+    let text = pdftotext(&form);
     for expected in [
         "吉林省中小学生转学申请表",
         "全程生",

@@ -38,10 +38,15 @@ pub fn pdftotext_layout(pdf: &[u8]) -> String {
 
 /// The PDF's first page as a 300 dpi PNG in `dir` (poppler's `pdftoppm`), as a scan would give it.
 pub fn rasterise(pdf: &[u8], dir: &std::path::Path) -> std::path::PathBuf {
+    rasterise_at(pdf, dir, 300)
+}
+
+/// The PDF's first page as a PNG at `dpi` in `dir` (poppler's `pdftoppm`).
+pub fn rasterise_at(pdf: &[u8], dir: &std::path::Path, dpi: u32) -> std::path::PathBuf {
     let path = dir.join("doc.pdf");
     std::fs::write(&path, pdf).unwrap();
     let status = std::process::Command::new("pdftoppm")
-        .args(["-r", "300", "-png", "-singlefile", "-f", "1"])
+        .args(["-r", &dpi.to_string(), "-png", "-singlefile", "-f", "1"])
         .arg(&path)
         .arg(dir.join("page"))
         .status()

@@ -405,6 +405,13 @@ pub async fn form_extra(app: &App, case: &Case, student: &Student) -> AppResult<
         CaseKind::InfoChange => {}
     }
     if case.kind != CaseKind::InfoChange {
+        // How far the application stood when printed, for the verification page.
+        let approved = steps.iter().filter(|st| st.decision == "approve").count();
+        let refused = steps.iter().any(|st| st.decision != "approve");
+        extra.insert(
+            "approval_state".into(),
+            json!({"approved": approved, "needed": case.kind.stages().len(), "refused": refused}),
+        );
         extra.insert("approvals".into(), Value::Array(approvals));
     }
     Ok(extra)

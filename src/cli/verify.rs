@@ -52,12 +52,7 @@ pub struct VerifyArgs {
 /// the part after the last `/v/` (or `/V/`, as a QR code spells it), without
 /// a query, fragment, `.json` or `/check`.
 pub fn token_of(input: &str) -> &str {
-    let s = input.trim();
-    let s = [s.rfind("/v/"), s.rfind("/V/")].into_iter().flatten().max().map_or(s, |i| &s[i + 3..]);
-    let s = s.split(['?', '#']).next().unwrap_or_default();
-    let s = s.strip_suffix(".json").unwrap_or(s);
-    let s = s.strip_suffix("/check").unwrap_or(s);
-    s.trim_end_matches('/')
+    crate::verify::token_in(input)
 }
 
 /// Every QR code's text found in an image file (a photo or a scan); see

@@ -46,6 +46,8 @@ pub mod recalls;
 /// Class rolls: seats, placing a student, the students of a batch.
 pub mod rolls;
 pub mod schools;
+/// Share codes: a short code that opens one certificate's verification for a while.
+pub mod share_codes;
 /// The pupils with special needs (随班就读, 送教上门).
 pub mod special_needs;
 pub mod students;

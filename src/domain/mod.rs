@@ -13,6 +13,7 @@ pub mod intake;
 pub mod national;
 pub mod rules;
 pub mod school;
+pub mod share_code;
 pub mod stage;
 pub mod status;
 pub mod student_no;

@@ -24,6 +24,8 @@ pub mod ratelimit;
 pub mod records;
 pub mod roster;
 pub mod schools;
+/// Share codes for staff: make, list, revoke.
+pub mod share_codes;
 mod streams;
 pub mod students;
 pub mod verify;
@@ -113,6 +115,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(intake_pages::router())
         .merge(documents::router())
         .merge(certificates::router())
+        .merge(share_codes::router())
         .merge(calendar::router())
         .merge(archive::router())
         .merge(audit_log::router())

@@ -11,6 +11,8 @@ use minijinja::context;
 pub const PAGES: &[&str] = &[
     "base.html",
     "login.html",
+    "share.html",
+    "share_codes.html",
     "students.html",
     "student.html",
     "problems.html",

@@ -60,6 +60,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+mod share;
+
 /// Largest PDF the check accepts (20 MiB).
 pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 /// A school's name is looked up again after this long (renames are rare).
@@ -73,6 +75,8 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/v", get(empty_token))
         .route("/v/", get(empty_token))
         .route("/v/{*rest}", get(verdict).post(check))
+        // A share code typed instead of scanning.
+        .route("/s", get(share::form_page).post(share::open))
         // A QR code's URL is upper case (all in its alphanumeric set).
         .route("/V", get(empty_token))
         .route("/V/", get(empty_token))

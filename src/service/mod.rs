@@ -26,6 +26,8 @@ pub mod records;
 pub mod roster;
 /// The principal, registrar and head teachers the papers name.
 pub mod schools;
+/// Share codes: a certificate's verification opened by a typed code.
+pub mod share_codes;
 /// The pupils with special needs, known to the special school.
 pub mod special_needs;
 /// A student's photo and resident ID number, changed outside a case.

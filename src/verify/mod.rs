@@ -64,6 +64,18 @@ pub fn qr_url(base: &str, token: &str) -> String {
     format!("{scheme}{}{path}/V/{token}", host.to_ascii_uppercase())
 }
 
+/// The token inside a verification URL (or the input itself when it is
+/// one): the part after the last `/v/` (or `/V/`, as a QR code spells it),
+/// without a query, fragment, `.json` or `/check`.
+pub fn token_in(input: &str) -> &str {
+    let s = input.trim();
+    let s = [s.rfind("/v/"), s.rfind("/V/")].into_iter().flatten().max().map_or(s, |i| &s[i + 3..]);
+    let s = s.split(['?', '#']).next().unwrap_or_default();
+    let s = s.strip_suffix(".json").unwrap_or(s);
+    let s = s.strip_suffix("/check").unwrap_or(s);
+    s.trim_end_matches('/')
+}
+
 #[cfg(test)]
 mod tests {
     use super::qr_url;

@@ -25,6 +25,7 @@ mod pool;
 mod problems;
 mod qr;
 mod records;
+mod share_codes;
 mod stages;
 mod verify;
 mod workflow;

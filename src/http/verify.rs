@@ -187,11 +187,14 @@ impl Public {
     fn verify(&self, app: &Web, token: &str) -> Result<Verified, verify::TokenError> {
         let memo = self.verified.lock().unwrap_or_else(PoisonError::into_inner).get(token).cloned();
         if let Some((verified, key)) = memo {
-            return match app.keys.verifying_key(verified.kid) {
-                Some((current, status @ (KeyStatus::Active | KeyStatus::Retired))) if current == key => {
-                    Ok(Verified { key_status: status, ..verified })
+            return match app.keys.info(verified.kid) {
+                Some(info) if info.public_key == key && info.status == KeyStatus::Compromised => {
+                    Err(verify::TokenError::Compromised(verified.kid))
                 }
-                Some((_, KeyStatus::Compromised)) => Err(verify::TokenError::Compromised(verified.kid)),
+                Some(info) if info.public_key == key && !info.signs_on(verified.claims.issue_date) => {
+                    Err(verify::TokenError::OutsideKeyWindow(verified.kid))
+                }
+                Some(info) if info.public_key == key => Ok(Verified { key_status: info.status, ..verified }),
                 _ => Err(verify::TokenError::UnknownKey(verified.kid)),
             };
         }

@@ -152,8 +152,28 @@ pub struct KeyInfo {
     pub public_key: VerifyingKey,
     /// What the key may still do.
     pub status: KeyStatus,
-    /// When the key was generated.
+    /// When the key was generated: the start of its validity window.
     pub created: DateTime<Utc>,
+    /// When it stopped signing (a rotation retired it): the end of its
+    /// validity window. `None` while active, and for keys retired before
+    /// the end was recorded.
+    pub retired: Option<DateTime<Utc>>,
+}
+
+impl KeyInfo {
+    /// Whether a document dated `issue_date` (a calendar date in China,
+    /// UTC+8) falls within this key's validity window: not after the day it
+    /// was retired. A retired key signs nothing dated later, so a retired
+    /// key that leaks cannot make a new document.
+    ///
+    /// The start of the window (`created`) is published but not enforced: a
+    /// document's date is the record's, not the clock's — a form printed
+    /// again keeps its date and is signed by the key active then, and the
+    /// service's date can be set (`XUEJI_TODAY`) before its keys existed.
+    pub fn signs_on(&self, issue_date: chrono::NaiveDate) -> bool {
+        let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+        self.retired.as_ref().is_none_or(|r| issue_date <= r.with_timezone(&china).date_naive())
+    }
 }
 
 /// The active private key, with its id. `Debug` shows only the id.
@@ -206,17 +226,22 @@ struct KeyRecord {
     /// The 32-byte public key, base64url without padding.
     public_key: String,
     status: KeyStatus,
+    /// The start of the key's validity window.
     created: DateTime<Utc>,
+    /// The end of its validity window, once a rotation retired it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retired: Option<DateTime<Utc>>,
 }
 
 impl KeyRecord {
-    fn new(key: &VerifyingKey, status: KeyStatus, created: DateTime<Utc>) -> KeyRecord {
+    fn new(key: &VerifyingKey, status: KeyStatus, created: DateTime<Utc>, retired: Option<DateTime<Utc>>) -> KeyRecord {
         KeyRecord {
             kid: Kid::of(key),
             algorithm: ALGORITHM.to_owned(),
             public_key: URL_SAFE_NO_PAD.encode(key.as_bytes()),
             status,
             created,
+            retired,
         }
     }
 }
@@ -236,7 +261,7 @@ impl KeySetFile {
     fn from_infos(infos: &[KeyInfo]) -> KeySetFile {
         KeySetFile {
             format: KEY_SET_FORMAT.to_owned(),
-            keys: infos.iter().map(|k| KeyRecord::new(&k.public_key, k.status, k.created)).collect(),
+            keys: infos.iter().map(|k| KeyRecord::new(&k.public_key, k.status, k.created, k.retired)).collect(),
         }
     }
 
@@ -265,7 +290,13 @@ impl KeySetFile {
             if infos.iter().any(|k| k.kid == kid) {
                 return Err(KeyError::corrupt(path, format!("密钥编号 {kid} 重复")));
             }
-            infos.push(KeyInfo { kid, public_key, status: record.status, created: record.created });
+            infos.push(KeyInfo {
+                kid,
+                public_key,
+                status: record.status,
+                created: record.created,
+                retired: record.retired,
+            });
         }
         if infos.iter().filter(|k| k.status == KeyStatus::Active).count() > 1 {
             return Err(KeyError::corrupt(path, "有多个启用中的密钥"));
@@ -410,6 +441,11 @@ impl KeyStore {
         self.snapshot().keys.iter().find(|k| k.kid == kid).map(|k| (k.public_key, k.status))
     }
 
+    /// Everything known of `kid` (its validity window too).
+    pub fn info(&self, kid: Kid) -> Option<KeyInfo> {
+        self.snapshot().keys.iter().find(|k| k.kid == kid).cloned()
+    }
+
     /// Every key, oldest first.
     pub fn list(&self) -> Vec<KeyInfo> {
         self.snapshot().keys.clone()
@@ -417,7 +453,9 @@ impl KeyStore {
 
     /// The public key set for `/.well-known/xueji-keys.json`:
     /// `{"format": "xueji-keys/1", "keys": [{"kid", "algorithm": "Ed25519",
-    /// "public_key" (base64url, no padding), "status", "created" (RFC 3339)}]}`.
+    /// "public_key" (base64url, no padding), "status", "created" (RFC 3339),
+    /// and "retired" (RFC 3339) once retired}]}`: a trust list, each key with
+    /// its validity window.
     /// Holds no private material.
     pub fn public_key_set(&self) -> serde_json::Value {
         let file = KeySetFile::from_infos(&self.snapshot().keys);
@@ -519,13 +557,14 @@ fn add_active_key(dir: &Path, file: &mut KeySetFile) -> Result<Kid, KeyError> {
             continue;
         }
         write_private_key(&path, &key)?;
+        let created = Utc::now().trunc_subsecs(0);
         for record in &mut file.keys {
             if record.status == KeyStatus::Active {
                 record.status = KeyStatus::Retired;
+                record.retired = Some(created);
             }
         }
-        let created = Utc::now().trunc_subsecs(0);
-        file.keys.push(KeyRecord::new(&public, KeyStatus::Active, created));
+        file.keys.push(KeyRecord::new(&public, KeyStatus::Active, created, None));
         return Ok(kid);
     }
     Err(KeyError::corrupt(dir, "无法生成不重复的密钥编号"))
@@ -688,7 +727,9 @@ mod tests {
         assert_eq!(keys.len(), 2);
         for key in keys {
             let fields: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(fields.len(), 5, "{fields:?}");
+            // The retired key's window has an end; the active key's has none yet.
+            let window_end = usize::from(key["status"] == "retired");
+            assert_eq!(fields.len(), 5 + window_end, "{fields:?}");
             for field in ["kid", "algorithm", "public_key", "status", "created"] {
                 assert!(fields.contains(&field), "{field}");
             }

@@ -25,13 +25,13 @@ const MAX_KEY_SET_BYTES: u64 = 1 << 20;
 
 /// A source of public keys for [`verify`](super::verify).
 pub trait VerifyingKeys {
-    /// The public key and status of `kid`, if known.
-    fn lookup(&self, kid: Kid) -> Option<(VerifyingKey, KeyStatus)>;
+    /// The public key, status and validity window of `kid`, if known.
+    fn lookup(&self, kid: Kid) -> Option<KeyInfo>;
 }
 
 impl VerifyingKeys for KeyStore {
-    fn lookup(&self, kid: Kid) -> Option<(VerifyingKey, KeyStatus)> {
-        self.verifying_key(kid)
+    fn lookup(&self, kid: Kid) -> Option<KeyInfo> {
+        self.info(kid)
     }
 }
 
@@ -54,6 +54,8 @@ struct Record {
     public_key: String,
     status: KeyStatus,
     created: DateTime<Utc>,
+    #[serde(default)]
+    retired: Option<DateTime<Utc>>,
 }
 
 impl KeySet {
@@ -98,7 +100,13 @@ impl KeySet {
             if keys.iter().any(|k| k.kid == kid) {
                 return Err(corrupt(origin, format!("密钥编号 {kid} 重复")));
             }
-            keys.push(KeyInfo { kid, public_key, status: record.status, created: record.created });
+            keys.push(KeyInfo {
+                kid,
+                public_key,
+                status: record.status,
+                created: record.created,
+                retired: record.retired,
+            });
         }
         Ok(KeySet { keys })
     }
@@ -115,8 +123,8 @@ impl KeySet {
 }
 
 impl VerifyingKeys for KeySet {
-    fn lookup(&self, kid: Kid) -> Option<(VerifyingKey, KeyStatus)> {
-        self.keys.iter().find(|k| k.kid == kid).map(|k| (k.public_key, k.status))
+    fn lookup(&self, kid: Kid) -> Option<KeyInfo> {
+        self.keys.iter().find(|k| k.kid == kid).cloned()
     }
 }
 

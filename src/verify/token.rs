@@ -80,11 +80,15 @@ pub enum TokenError {
     /// The signature does not match (forged or altered).
     #[error("签名无效，内容可能被伪造或篡改")]
     BadSignature,
+    /// The document's date is outside its key's validity window (before the
+    /// key was made, or after it was retired): nobody signs with a key then.
+    #[error("签发日期不在密钥 {0} 的有效期内")]
+    OutsideKeyWindow(Kid),
 }
 
 impl TokenError {
     /// Stable machine code: `empty`, `malformed`, `unknown_key`,
-    /// `compromised`, `bad_signature`.
+    /// `compromised`, `bad_signature`, `outside_key_window`.
     pub fn code(&self) -> &'static str {
         match self {
             TokenError::Empty => "empty",
@@ -92,6 +96,7 @@ impl TokenError {
             TokenError::UnknownKey(_) => "unknown_key",
             TokenError::Compromised(_) => "compromised",
             TokenError::BadSignature => "bad_signature",
+            TokenError::OutsideKeyWindow(_) => "outside_key_window",
         }
     }
 
@@ -147,9 +152,13 @@ pub fn verify(token: &str, keys: &(impl VerifyingKeys + ?Sized)) -> Result<Verif
     }
     let (payload, signature) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
     let (kid, claims) = parse_payload(payload)?;
-    let (public_key, key_status) = keys.lookup(kid).ok_or(TokenError::UnknownKey(kid))?;
+    let key = keys.lookup(kid).ok_or(TokenError::UnknownKey(kid))?;
+    let (public_key, key_status) = (key.public_key, key.status);
     if key_status == KeyStatus::Compromised {
         return Err(TokenError::Compromised(kid));
+    }
+    if !key.signs_on(claims.issue_date) {
+        return Err(TokenError::OutsideKeyWindow(kid));
     }
     let signature = <[u8; SIGNATURE_LEN]>::try_from(signature)
         .map(|bytes| Signature::from_bytes(&bytes))
@@ -289,6 +298,33 @@ mod tests {
     /// that carries a valid signature.
     fn sign_raw(signer: &Signer, payload: &[u8]) -> String {
         spell(&encode_signed(signer, payload))
+    }
+
+    #[test]
+    fn a_token_dated_after_its_key_was_retired_fails_online_and_offline() {
+        let (_tmp, keys) = store();
+        let first = keys.active_signer().unwrap();
+        keys.rotate().unwrap();
+        let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let retired = keys.info(first.kid()).unwrap().retired.expect("rotation records the end of the window");
+        let last_day = retired.with_timezone(&china).date_naive();
+        let published = serde_json::to_vec(&keys.public_key_set()).unwrap();
+        assert!(String::from_utf8_lossy(&published).contains("\"retired\""));
+        let offline = crate::verify::KeySet::parse(&published, std::path::Path::new("xueji-keys.json")).unwrap();
+        let mut claims = certificate();
+        claims.issue_date = last_day;
+        let on_the_day = sign(&first, &claims);
+        claims.issue_date = last_day.succ_opt().unwrap();
+        let after = sign(&first, &claims);
+        for keys in [&keys as &dyn VerifyingKeys, &offline] {
+            assert_eq!(verify(&on_the_day, keys).unwrap().key_status, KeyStatus::Retired);
+            let err = verify(&after, keys).unwrap_err();
+            assert_eq!(err, TokenError::OutsideKeyWindow(first.kid()));
+            assert_eq!((err.code(), err.public_message()), ("outside_key_window", "无法验证"));
+        }
+        // The active key's window is open: a document dated next year verifies.
+        claims.issue_date = last_day + chrono::Duration::days(365);
+        assert!(verify(&sign(&keys.active_signer().unwrap(), &claims), &keys).is_ok());
     }
 
     #[test]

@@ -124,7 +124,8 @@ async fn prepare_issue(
             allocate(&app.db, kind, year, Some(student.id), Some(stage), actor_id).await?
         }
     };
-    let opts = Options { number: Some(number), extra, actor_id, graduation: Some(graduation.clone()) };
+    let opts =
+        Options { number: Some(number), extra, actor_id, graduation: Some(graduation.clone()), status_index: None };
     documents::prepare(app, student, kind, opts).await
 }
 

@@ -13,9 +13,18 @@
 //! so for an `https://` service check the page in a browser, or point
 //! `--online` at the service's plain-HTTP address inside the bureau network.
 //!
-//! Exit codes: 0 有效 (signature genuine and, when asked online, the document
-//! valid); 1 not valid (无法验证, 已作废, 已挂失, 已更新); 2 could not check
-//! (no QR code found, no key set, the service unreachable).
+//! `--online` also fetches the signed status list
+//! (`{URL}/.well-known/xueji-status.json`) and, when it verifies, keeps it
+//! (`--status`, default `status-list.json` in the data directory). Offline,
+//! a kept list answers for a token that carries its index: "有效（截至 <list
+//! date>）", the revocation, or, past the list's validity, "status unknown
+//! since <date>".
+//!
+//! Exit codes: 0 有效 (signature genuine and, when asked online or by a kept
+//! status list, the document valid); 1 not valid (无法验证, 已作废, 已挂失,
+//! 已更新); 2 could not check (no QR code found, no key set, the service
+//! unreachable); 3 genuine but the status unknown (the kept list is past its
+//! validity).
 
 use crate::config::Config;
 use crate::verify::{KEYS_FILE, KeySet, Verified, verify};
@@ -30,7 +39,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// What to verify, and against what.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "退出码：0 有效；1 无法验证、已作废、已挂失或已更新；2 无法完成检查（未识别到二维码、找不到密钥集、无法连接服务）。\n\
+    after_help = "退出码：0 有效；1 无法验证、已作废、已挂失或已更新；2 无法完成检查（未识别到二维码、找不到密钥集、无法连接服务）；3 签名真实但状态未知（保存的状态清单已过期）。\n\
 --online 只支持 http:// 地址（不含 TLS）；https 服务请在浏览器中打开验证网址。"
 )]
 pub struct VerifyArgs {
@@ -46,6 +55,9 @@ pub struct VerifyArgs {
     /// 同时向验证服务查询当前状态，例如 http://127.0.0.1:8080（仅支持 http://）
     #[arg(long, value_name = "URL")]
     pub online: Option<String>,
+    /// 保存的状态清单（--online 时更新），用于离线查询是否已作废或挂失；默认为数据目录下的 status-list.json
+    #[arg(long, value_name = "status-list.json")]
+    pub status: Option<PathBuf>,
 }
 
 /// The token inside a verification URL (or the input itself when it is one):
@@ -127,11 +139,20 @@ async fn check(config: &Config, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     print_facts(&verified, &keys_path);
+    let status_path = args.status.clone().unwrap_or_else(|| config.data_dir.join("status-list.json"));
     let Some(base) = &args.online else {
-        println!("结论：有效（签名真实；未查询在线状态，加 --online 地址 可查询是否已作废或挂失）");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(offline_status(config, &verified, &keys, &status_path));
     };
-    let answer = fetch_status(base, token).await?;
+    match fetch_json(base, "/.well-known/xueji-status.json")
+        .await
+        .and_then(|v| keep_status_list(v, &keys, &status_path))
+    {
+        Ok(list) => {
+            println!("状态清单：已更新（{} 发布，有效至 {}；{}）", list.issued, list.valid_until, status_path.display())
+        }
+        Err(e) => println!("状态清单：未能更新（{e:#}）"),
+    }
+    let answer = fetch_json(base, &format!("/v/{token}.json")).await?;
     let verdict = answer["verdict"].as_str().unwrap_or("invalid");
     let label = answer["label"].as_str().unwrap_or("无法验证");
     if let Some(school) = answer["document"]["school_name"].as_str() {
@@ -162,14 +183,82 @@ fn print_facts(v: &Verified, keys_path: &Path) {
     println!("文书标识：{}", c.document_id);
 }
 
-/// `GET {base}/v/{token}.json` over plain HTTP/1.1 (see the module docs).
-async fn fetch_status(base: &str, token: &str) -> anyhow::Result<Value> {
+/// What the kept status list says of the document, offline.
+fn offline_status(config: &Config, verified: &Verified, keys: &KeySet, path: &Path) -> ExitCode {
+    use crate::verify::status_list::Standing;
+    let unknown = "结论：有效（签名真实；未查询在线状态，加 --online 地址 可查询是否已作废或挂失）";
+    let list = match read_status_list(path, keys) {
+        Ok(Some(list)) => list,
+        Ok(None) => {
+            println!("{unknown}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            println!("状态清单：不可用（{e:#}）");
+            println!("{unknown}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let today = config.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+    match list.standing(verified.claims.status_index, today) {
+        Standing::Valid { as_of } => {
+            println!("离线状态（据 {as_of} 的状态清单）：未作废、未挂失");
+            println!("结论：有效（截至 {as_of}）");
+            ExitCode::SUCCESS
+        }
+        Standing::Revoked { as_of } => {
+            println!("离线状态（据 {as_of} 的状态清单）：已作废或已挂失");
+            println!("结论：已作废或已挂失（截至 {as_of}）");
+            ExitCode::from(1)
+        }
+        Standing::UnknownSince(since) => {
+            println!("离线状态：保存的状态清单已于 {since} 过期，请加 --online 地址 更新");
+            println!("结论：签名真实，状态未知（自 {since} 起）");
+            ExitCode::from(3)
+        }
+        Standing::NotCovered => {
+            println!("离线状态：这份文书不在状态清单中（签发较早，或晚于清单）");
+            println!("{unknown}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The kept status list, checked against the key set; `None` when none is kept.
+fn read_status_list(path: &Path, keys: &KeySet) -> anyhow::Result<Option<crate::verify::status_list::CheckedList>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("无法读取 {}", path.display())),
+    };
+    let list: crate::verify::status_list::StatusList =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} 不是状态清单", path.display()))?;
+    Ok(Some(crate::verify::status_list::check(&list, keys)?))
+}
+
+/// Checks a fetched status list and keeps it (written whole, then renamed).
+fn keep_status_list(
+    answer: Value,
+    keys: &KeySet,
+    path: &Path,
+) -> anyhow::Result<crate::verify::status_list::CheckedList> {
+    let list: crate::verify::status_list::StatusList =
+        serde_json::from_value(answer).context("验证服务的状态清单格式不对")?;
+    let checked = crate::verify::status_list::check(&list, keys)?;
+    let tmp = path.with_extension("json.part");
+    std::fs::write(&tmp, serde_json::to_vec(&list)?).with_context(|| format!("无法写入 {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("无法写入 {}", path.display()))?;
+    Ok(checked)
+}
+
+/// `GET {base}{path}` over plain HTTP/1.1 (see the module docs), as JSON.
+async fn fetch_json(base: &str, path: &str) -> anyhow::Result<Value> {
     let url = url::Url::parse(base).with_context(|| format!("--online 地址 {base} 无效"))?;
     if url.scheme() != "http" {
         anyhow::bail!("--online 只支持 http:// 地址（本命令不含 TLS）；https 服务请在浏览器中打开验证网址");
     }
     let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
-    let path = format!("{}/v/{token}.json", url.path().trim_end_matches('/'));
+    let path = format!("{}{path}", url.path().trim_end_matches('/'));
     let addrs = url.socket_addrs(|| Some(80)).with_context(|| format!("无法解析 {authority}"))?;
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(&*addrs).await?;

@@ -33,6 +33,9 @@ pub struct DocumentRow {
     /// The sha256 of the data it was rendered from (`None`: before it was kept).
     #[serde(skip)]
     pub data_sha256: Option<String>,
+    /// Its bit in the status list (`None`: printed before the list).
+    #[serde(skip)]
+    pub status_index: Option<i64>,
 }
 
 fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
@@ -49,10 +52,11 @@ fn row_of(r: &sqlx::any::AnyRow) -> Result<DocumentRow, sqlx::Error> {
         status: r.try_get("status")?,
         pages: r.try_get("pages")?,
         data_sha256: r.try_get("data_sha256")?,
+        status_index: r.try_get("status_index")?,
     })
 }
 
-const DOC_COLUMNS: &str = "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status, pages, data_sha256";
+const DOC_COLUMNS: &str = "doc_id, kind, number, template_version, sha256, kid, verify_url, issue_date, issued_at, status, pages, data_sha256, status_index";
 
 /// The student's newest valid document of a kind (by kind code), if any.
 pub async fn current<'c>(
@@ -155,14 +159,16 @@ pub struct NewDocument<'a> {
     pub pages: i64,
     /// The sha256 of the data it was rendered from.
     pub data_sha256: &'a str,
+    /// Its bit in the status list, as its token carries it.
+    pub status_index: Option<i64>,
 }
 
 /// Records a newly issued document as valid.
 pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO documents (doc_id, kind, student_id, school_id, number, template, template_version, sha256, kid,
-            verify_url, extra, issue_date, issued_by, issued_at, stage, pages, data_sha256, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'valid')",
+            verify_url, extra, issue_date, issued_by, issued_at, stage, pages, data_sha256, status_index, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'valid')",
     )
     .bind(d.doc_id)
     .bind(d.kind)
@@ -181,6 +187,7 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, d: &NewDocument<'_
     .bind(d.stage)
     .bind(d.pages)
     .bind(d.data_sha256)
+    .bind(d.status_index)
     .execute(e)
     .await?;
     Ok(())
@@ -224,4 +231,9 @@ pub async fn supersede<'c>(
 /// archive keeps them; a superseded or revoked paper still verifies).
 pub async fn kept_digests<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT DISTINCT sha256 FROM documents").fetch_all(e).await
+}
+
+/// The next index in the status list (one counter for every document).
+pub async fn next_status_index<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("UPDATE status_list_counter SET last = last + 1 WHERE id = 1 RETURNING last").fetch_one(e).await
 }

@@ -48,3 +48,18 @@ pub async fn document_status<'c>(
     })
     .transpose()
 }
+
+/// The status list's contents: how many indexes were given (the list's
+/// size), and the indexes of the documents revoked or lost.
+pub async fn status_list_rows<'c, E>(e: E) -> Result<(i64, Vec<i64>), sqlx::Error>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    let last: i64 = sqlx::query_scalar("SELECT last FROM status_list_counter WHERE id = 1").fetch_one(e).await?;
+    let set = sqlx::query_scalar(
+        "SELECT status_index FROM documents WHERE status IN ('revoked', 'lost') AND status_index IS NOT NULL",
+    )
+    .fetch_all(e)
+    .await?;
+    Ok((last + 1, set))
+}

@@ -64,6 +64,9 @@ pub struct Options {
     /// stage, school and dates. `None` for forms; for a certificate printed
     /// again, the student's latest graduation of a stage that has one.
     pub graduation: Option<Graduation>,
+    /// The document's bit in the status list, carried in its token: given
+    /// when a document is printed anew, kept when it is printed again.
+    pub status_index: Option<u32>,
 }
 
 /// Whether a student's status (and grade) allows this document.
@@ -155,6 +158,7 @@ struct NewRecord {
     kid: String,
     extra: String,
     issued_by: Option<i64>,
+    status_index: Option<u32>,
 }
 
 impl Prepared {
@@ -218,6 +222,7 @@ async fn insert(
             stage: new.stage.map(Stage::code),
             pages: i64::try_from(issued.pdf.pages).unwrap_or(i64::MAX),
             data_sha256: &new.data_sha256,
+            status_index: new.status_index.map(i64::from),
         },
     )
     .await
@@ -358,6 +363,7 @@ async fn reprint(
     // The kind-specific parts given at issue (e.g. the number a proof replaces) stay with the document.
     let stored = db::documents::extra_of(&app.db.pool, &existing.doc_id).await?;
     let mut opts = opts;
+    opts.status_index = existing.status_index.and_then(|i| u32::try_from(i).ok());
     if let Some(Ok(Value::Object(mut extra))) = stored.map(|t| serde_json::from_str::<Value>(&t)) {
         extra.extend(opts.extra);
         opts.extra = extra;
@@ -403,6 +409,9 @@ async fn fresh(
     issue_date: NaiveDate,
 ) -> AppResult<(Issued, NewRecord)> {
     let doc_id = DocumentId::random();
+    let mut opts = opts;
+    let index = db::documents::next_status_index(&app.db.pool).await?;
+    opts.status_index = u32::try_from(index).ok().filter(|i| *i <= crate::verify::MAX_STATUS_INDEX);
     let issued = render(app, student, school, kind, doc_id, opts.number.clone(), issue_date, &opts).await?;
     let kid = app.keys.active_signer().map_err(|e| AppError::Internal(e.into()))?.kid().to_string();
     let new = NewRecord {
@@ -415,6 +424,7 @@ async fn fresh(
         kid,
         extra: serde_json::Value::Object(opts.extra).to_string(),
         issued_by: opts.actor_id,
+        status_index: opts.status_index,
     };
     Ok((issued, new))
 }
@@ -518,6 +528,7 @@ pub async fn request(
         issue_date,
         school_code: SchoolCode::new(&school.code).map_err(|e| AppError::Internal(e.into()))?,
         masked_name: MaskedName::mask(&student.name),
+        status_index: opts.status_index,
     };
     let token = crate::verify::sign(&signer, &claims);
     let verify_url = crate::verify::qr_url(&app.public_base_url, &token);

@@ -72,6 +72,7 @@ const PAGE: &str = "verify.html";
 pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/.well-known/xueji-keys.json", get(key_set))
+        .route("/.well-known/xueji-status.json", get(status_list))
         .route("/v", get(empty_token))
         .route("/v/", get(empty_token))
         .route("/v/{*rest}", get(verdict).post(check))
@@ -125,7 +126,12 @@ struct Public {
     /// Reads of a document's row in flight: requests for the same document
     /// that arrive while one is running share its answer (single flight).
     reads: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<RowRead>>>>,
+    /// The status list last made, and when.
+    status_list: Mutex<Option<(Instant, Bytes)>>,
 }
+
+/// The status list is made again after this long.
+const STATUS_LIST_TTL: Duration = Duration::from_secs(60);
 
 /// Tokens remembered at most (about 1 MiB); the memo is cleared when full.
 const VERIFIED_MEMO: usize = 4096;
@@ -434,6 +440,7 @@ fn found_page(app: &Web, token: &str, found: &Found, check: Option<&str>) -> Res
             number => claims.number.as_str(),
             issue_date => chinese_date(claims.issue_date),
             school => found.school_name.clone().unwrap_or_else(|| format!("学校标识码 {}", claims.school_code)),
+            status_index => claims.status_index,
         },
         domain => domain(app),
         action => format!("/v/{token}/check"),
@@ -486,6 +493,7 @@ fn found_json(app: &Web, found: &Found) -> Response {
             "school_code": claims.school_code.to_string(),
             "school_name": found.school_name,
             "masked_name": claims.masked_name.as_str(),
+            "status_index": claims.status_index,
         })),
         domain: domain(app),
     };
@@ -500,6 +508,40 @@ async fn key_set(State(app): State<Arc<Web>>) -> Response {
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
         ],
         axum::Json(app.keys.public_key_set()),
+    )
+        .into_response()
+}
+
+/// `GET /.well-known/xueji-status.json`: the signed status list, made at
+/// most once a minute (the same bytes for everyone in between).
+async fn status_list(
+    State(app): State<Arc<Web>>,
+    Extension(public): Extension<Arc<Public>>,
+    Requester(ip): Requester,
+) -> Response {
+    if let Some(limited) = public.limit(&app, ip) {
+        return limited;
+    }
+    let cached = public.status_list.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let body = match cached {
+        Some((at, body)) if at.elapsed() < STATUS_LIST_TTL => body,
+        _ => match crate::service::status_list::current(&app).await {
+            Ok(list) => {
+                let body = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
+                *public.status_list.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((Instant::now(), body.clone()));
+                body
+            }
+            Err(e) => return unavailable(&e),
+        },
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60")),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+        ],
+        body,
     )
         .into_response()
 }

@@ -30,5 +30,7 @@ pub mod schools;
 pub mod share_codes;
 /// The pupils with special needs, known to the special school.
 pub mod special_needs;
+/// The signed status list of every document printed (revoked or lost).
+pub mod status_list;
 /// A student's photo and resident ID number, changed outside a case.
 pub mod students;

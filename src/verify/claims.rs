@@ -291,6 +291,10 @@ pub struct Claims {
     pub school_code: SchoolCode,
     /// The student's masked name.
     pub masked_name: MaskedName,
+    /// The document's bit in the published status list, if it has one
+    /// (documents printed before the list have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_index: Option<u32>,
 }
 
 #[cfg(test)]

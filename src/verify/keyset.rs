@@ -145,6 +145,7 @@ mod tests {
             issue_date: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
             school_code: SchoolCode::new("2122019004").unwrap(),
             masked_name: MaskedName::mask("王小明"),
+            status_index: None,
         }
     }
 

@@ -32,6 +32,7 @@
 //!     issue_date: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
 //!     school_code: SchoolCode::new("2122000001")?,
 //!     masked_name: MaskedName::mask("欧阳小明"),
+//!     status_index: Some(41),
 //! };
 //! let token = verify::sign(&keys.active_signer()?, &claims);
 //! let url = verify::qr_url("https://verify.example.cn", &token); // HTTPS://VERIFY.EXAMPLE.CN/V/…
@@ -43,12 +44,16 @@ pub mod digits;
 mod keys;
 mod keyset;
 mod kid;
+pub mod status_list;
 mod token;
 
 pub use claims::{Claims, ClaimsError, DocumentId, DocumentKind, DocumentNumber, MaskedName, SchoolCode, mask_name};
 pub use keys::{ALGORITHM, KEY_SET_FORMAT, KEYS_FILE, KeyError, KeyInfo, KeyStatus, KeyStore, Kid, Signer};
 pub use keyset::{KeySet, VerifyingKeys};
-pub use token::{MAX_TOKEN_CHARS, SIGNING_DOMAIN, TOKEN_VERSION, TokenError, Verified, sign, verify};
+pub use token::{
+    MAX_STATUS_INDEX, MAX_TOKEN_CHARS, SIGNING_DOMAIN, TOKEN_VERSION, TOKEN_VERSION_INDEXED, TokenError, Verified,
+    sign, verify,
+};
 
 /// The URL a document's QR code carries: the service's public base URL
 /// with its scheme and host upper-cased (both are case-insensitive), then

@@ -41,15 +41,24 @@ use super::digits;
 use super::keys::{KeyStatus, Kid, Signer};
 use super::keyset::VerifyingKeys;
 
-/// The token format version this code writes and reads.
+/// The token format version of tokens without a status index (read, and
+/// written for a document that has none).
 pub const TOKEN_VERSION: u8 = 1;
+/// The token format version carrying the document's index in the status
+/// list (see [`super::status_list`]): the issue date as 2 bytes, days from
+/// 2000-01-01, then after the school code the 3-byte index.
+pub const TOKEN_VERSION_INDEXED: u8 = 2;
+/// Status indexes fit 3 bytes.
+pub const MAX_STATUS_INDEX: u32 = (1 << 24) - 1;
 /// Prefix of every signed message, so a token signature means nothing elsewhere.
 pub const SIGNING_DOMAIN: &[u8] = b"xueji-verify-v1\0";
 
 const SIGNATURE_LEN: usize = 64;
 /// Payload bytes before the variable-length fields, plus their two length bytes.
 const FIXED_LEN: usize = 1 + Kid::LEN + DocumentId::LEN + 1 + 4 + 5 + 1 + 1;
-const MAX_PAYLOAD_LEN: usize = FIXED_LEN + DocumentNumber::MAX_LEN + MaskedName::MAX_BYTES;
+/// Version 2: the date takes 2 bytes less, the index 3 more.
+const FIXED_LEN_INDEXED: usize = FIXED_LEN - 2 + 3;
+const MAX_PAYLOAD_LEN: usize = FIXED_LEN_INDEXED + DocumentNumber::MAX_LEN + MaskedName::MAX_BYTES;
 const MIN_TOKEN_BYTES: usize = FIXED_LEN + SIGNATURE_LEN;
 const MAX_TOKEN_BYTES: usize = MAX_PAYLOAD_LEN + SIGNATURE_LEN;
 
@@ -182,16 +191,35 @@ fn encode_signed(signer: &Signer, payload: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// The first day a version-2 date can say.
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")
+}
+
+/// The version-2 date and index of `claims`, if it has an index and both fit.
+fn indexed(claims: &Claims) -> Option<(u16, u32)> {
+    let index = claims.status_index.filter(|i| *i <= MAX_STATUS_INDEX)?;
+    let days = u16::try_from((claims.issue_date - epoch()).num_days()).ok()?;
+    Some((days, index))
+}
+
 fn encode_payload(kid: Kid, claims: &Claims) -> Vec<u8> {
     let number = claims.number.as_str().as_bytes();
     let name = claims.masked_name.as_str().as_bytes();
-    let mut out = Vec::with_capacity(FIXED_LEN + number.len() + name.len());
-    out.push(TOKEN_VERSION);
+    let mut out = Vec::with_capacity(FIXED_LEN_INDEXED + number.len() + name.len());
+    let indexed = indexed(claims);
+    out.push(if indexed.is_some() { TOKEN_VERSION_INDEXED } else { TOKEN_VERSION });
     out.extend_from_slice(&kid.to_bytes());
     out.extend_from_slice(&claims.document_id.to_bytes());
     out.push(claims.kind.wire());
-    out.extend_from_slice(&claims.issue_date.num_days_from_ce().to_be_bytes());
+    match indexed {
+        Some((days, _)) => out.extend_from_slice(&days.to_be_bytes()),
+        None => out.extend_from_slice(&claims.issue_date.num_days_from_ce().to_be_bytes()),
+    }
     out.extend_from_slice(&claims.school_code.value().to_be_bytes()[3..]);
+    if let Some((_, index)) = indexed {
+        out.extend_from_slice(&index.to_be_bytes()[1..]);
+    }
     // Both lengths are bounded by their types (32 and 64), so they fit a byte.
     out.push(number.len() as u8);
     out.extend_from_slice(number);
@@ -226,17 +254,28 @@ impl<'a> Reader<'a> {
 
 fn parse_payload(payload: &[u8]) -> Result<(Kid, Claims), TokenError> {
     let mut r = Reader(payload);
-    if r.byte()? != TOKEN_VERSION {
+    let version = r.byte()?;
+    if version != TOKEN_VERSION && version != TOKEN_VERSION_INDEXED {
         return Err(TokenError::Malformed("格式版本不受支持"));
     }
     let kid = Kid::from_bytes(r.array()?);
     let document_id = DocumentId::from_bytes(r.array()?);
     let kind = DocumentKind::from_wire(r.byte()?).ok_or(TokenError::Malformed("文书类型未知"))?;
-    let issue_date = NaiveDate::from_num_days_from_ce_opt(i32::from_be_bytes(r.array()?))
-        .ok_or(TokenError::Malformed("签发日期无效"))?;
+    let issue_date = if version == TOKEN_VERSION_INDEXED {
+        epoch().checked_add_signed(chrono::Duration::days(i64::from(u16::from_be_bytes(r.array()?))))
+    } else {
+        NaiveDate::from_num_days_from_ce_opt(i32::from_be_bytes(r.array()?))
+    }
+    .ok_or(TokenError::Malformed("签发日期无效"))?;
     let [a, b, c, d, e] = r.array()?;
     let school_code = SchoolCode::from_value(u64::from_be_bytes([0, 0, 0, a, b, c, d, e]))
         .ok_or(TokenError::Malformed("学校标识码无效"))?;
+    let status_index = if version == TOKEN_VERSION_INDEXED {
+        let [a, b, c] = r.array()?;
+        Some(u32::from_be_bytes([0, a, b, c]))
+    } else {
+        None
+    };
     let number_len = usize::from(r.byte()?);
     let number = std::str::from_utf8(r.take(number_len)?)
         .ok()
@@ -248,7 +287,7 @@ fn parse_payload(payload: &[u8]) -> Result<(Kid, Claims), TokenError> {
     if !r.0.is_empty() {
         return Err(TokenError::Malformed("末尾有多余数据"));
     }
-    Ok((kid, Claims { document_id, kind, number, issue_date, school_code, masked_name }))
+    Ok((kid, Claims { document_id, kind, number, issue_date, school_code, masked_name, status_index }))
 }
 
 #[cfg(test)]
@@ -275,6 +314,7 @@ mod tests {
             issue_date: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
             school_code: SchoolCode::new("2122000001").unwrap(),
             masked_name: MaskedName::mask("欧阳小明"),
+            status_index: None,
         }
     }
 
@@ -298,6 +338,33 @@ mod tests {
     /// that carries a valid signature.
     fn sign_raw(signer: &Signer, payload: &[u8]) -> String {
         spell(&encode_signed(signer, payload))
+    }
+
+    #[test]
+    fn a_token_with_a_status_index_carries_it_and_fits_the_same_code() {
+        let (_tmp, keys) = store();
+        let signer = keys.active_signer().unwrap();
+        let mut claims = certificate();
+        claims.status_index = Some(123_456);
+        let token = sign(&signer, &claims);
+        assert_eq!(raw(&token)[0], TOKEN_VERSION_INDEXED);
+        assert_eq!(token.len(), 302, "124 bytes: the date 2 bytes shorter, the index 3 longer");
+        assert_eq!(verify(&token, &keys).unwrap().claims, claims);
+        // The index and the two-byte date are signed like the rest.
+        for index in [22, 23, 45, 46, 47] {
+            assert!(verify(&flip(&token, index, 1), &keys).is_err(), "byte {index}");
+        }
+        // Indexes and dates it cannot carry fall back to a token without an index.
+        for (index, date) in
+            [(MAX_STATUS_INDEX + 1, claims.issue_date), (1, NaiveDate::from_ymd_opt(1999, 12, 31).unwrap())]
+        {
+            let mut c = claims.clone();
+            (c.status_index, c.issue_date) = (Some(index), date);
+            let back = verify(&sign(&signer, &c), &keys).unwrap().claims;
+            assert_eq!((back.status_index, back.issue_date), (None, date));
+        }
+        claims.issue_date = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+        assert_eq!(verify(&sign(&signer, &claims), &keys).unwrap().claims, claims, "the first day it can say");
     }
 
     #[test]
@@ -367,6 +434,7 @@ mod tests {
                 issue_date: date,
                 school_code: SchoolCode::new("0000000000").unwrap(),
                 masked_name: MaskedName::mask(""),
+                status_index: None,
             };
             let token = sign(&signer, &claims);
             assert_eq!(verify(&token, &keys).unwrap().claims, claims);
@@ -376,6 +444,7 @@ mod tests {
         claims.number = DocumentNumber::new(&"Z".repeat(32)).unwrap();
         claims.school_code = SchoolCode::new("9999999999").unwrap();
         claims.masked_name = MaskedName::mask(&"𠮷".repeat(80));
+        claims.status_index = Some(MAX_STATUS_INDEX);
         assert_eq!(claims.masked_name.as_str().len(), MaskedName::MAX_BYTES);
         let token = sign(&signer, &claims);
         assert_eq!(token.len(), MAX_TOKEN_CHARS);
@@ -556,9 +625,11 @@ mod tests {
         let mut trailing = good.clone();
         trailing.push(0);
         cases.push(("末尾有多余数据", trailing));
-        let mut version = good.clone();
-        version[0] = 2;
-        cases.push(("格式版本不受支持", version));
+        for v in [0u8, 3, 255] {
+            let mut version = good.clone();
+            version[0] = v;
+            cases.push(("格式版本不受支持", version));
+        }
         for kind in [0u8, 11, 255] {
             let mut bad = good.clone();
             bad[21] = kind;

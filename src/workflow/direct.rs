@@ -206,7 +206,12 @@ async fn issue_recall_in(
         app,
         &student,
         DocKind::RecallNotice,
-        crate::documents::Options { number: Some(number.clone()), extra, actor_id: actor.user_id, graduation: None },
+        crate::documents::Options {
+            number: Some(number.clone()),
+            extra,
+            actor_id: actor.user_id,
+            ..Default::default()
+        },
     )
     .await?;
     let recorded =

@@ -148,6 +148,7 @@ async fn every_token_fault_answers_the_same_无法验证_page_and_never_a_500() 
         issue_date: today(),
         school_code: SchoolCode::new(TOWN).unwrap(),
         masked_name: MaskedName::mask(NAME),
+        status_index: None,
     };
     let foreign = xueji::verify::sign(&other.active_signer().unwrap(), &claims);
     // A validly signed token for a document that was never recorded.
@@ -512,10 +513,20 @@ async fn the_log_shows_no_token_and_no_personal_data() {
     }
 }
 
-/// Runs the `xueji` binary (on a blocking thread: the server shares this test's runtime).
+/// Runs the `xueji` binary (on a blocking thread: the server shares this test's runtime),
+/// on the tests' date.
 async fn xueji(data_dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    xueji_on(data_dir, today(), args).await
+}
+
+/// Runs the `xueji` binary as on `day`.
+async fn xueji_on(data_dir: &std::path::Path, day: chrono::NaiveDate, args: &[&str]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xueji"));
-    command.args(args).env("XUEJI_DATA_DIR", data_dir).env_remove("XUEJI_DATABASE_URL");
+    command
+        .args(args)
+        .env("XUEJI_DATA_DIR", data_dir)
+        .env("XUEJI_TODAY", day.to_string())
+        .env_remove("XUEJI_DATABASE_URL");
     let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -585,4 +596,71 @@ async fn the_cli_verifies_a_token_an_image_and_offline_with_a_published_key_set(
     let (code, _, err) = xueji(&data, &["verify", &url, "--online", "https://verify.example.cn"]).await;
     assert_eq!(code, 2);
     assert!(err.contains("http://"), "{err}");
+}
+
+#[tokio::test]
+async fn offline_the_kept_status_list_says_revoked_valid_as_of_or_unknown_since() {
+    let app = spawn_app().await;
+    let (_, url) = certificate(&app, NAME, 72, "2201222026B000043").await;
+    let data = app.app.config.data_dir.clone();
+    let claims = xueji::verify::verify(&token_of(&url), &app.app.keys).unwrap().claims;
+    assert!(claims.status_index.is_some(), "a new document's token carries its index");
+
+    // Online once: the signed list is fetched, checked and kept.
+    let (code, out, err) = xueji(&data, &["verify", &url, "--online", &app.base]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("状态清单：已更新"), "{out}");
+    assert!(data.join("status-list.json").exists());
+    // Offline: valid as of the list's date.
+    let (code, out, _) = xueji(&data, &["verify", &url]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("结论：有效（截至 {}）", today())), "{out}");
+
+    // The bureau revokes it; a list made after that says so, offline too.
+    let doc_id: String = sqlx::query_scalar("SELECT doc_id FROM documents WHERE number = '2201222026B000043'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let bureau = sign_in(&app, "bureau").await;
+    let res =
+        bureau.send_json(&format!("/api/documents/{doc_id}/revoke"), &serde_json::json!({"reason": "错印"})).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let fresh = app.restart_at(today()).await;
+    let list: serde_json::Value = visitor()
+        .get(format!("{}/.well-known/xueji-status.json", fresh.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["format"], "xueji-status/1");
+    assert!(!list.to_string().contains(NAME) && !list.to_string().contains(MASKED), "no personal data in the list");
+    xueji(&data, &["verify", &url, "--online", &fresh.base]).await;
+    let (code, out, _) = xueji(&data, &["verify", &url]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("结论：已作废或已挂失"), "{out}");
+
+    // Past the list's validity: genuine, status unknown since its last day.
+    let until: chrono::NaiveDate = list["valid_until"].as_str().unwrap().parse().unwrap();
+    let (code, out, _) = xueji_on(&data, until + chrono::Duration::days(1), &["verify", &url]).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("签名：真实") && out.contains(&format!("状态未知（自 {until} 起）")), "{out}");
+    // A changed list is not believed.
+    let kept = data.join("status-list.json");
+    let mut changed: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    changed["valid_until"] = "2099-01-01".into();
+    std::fs::write(&kept, changed.to_string()).unwrap();
+    let (code, out, _) = xueji(&data, &["verify", &url]).await;
+    assert_eq!(code, 0, "the signature is still genuine: {out}");
+    assert!(out.contains("状态清单：不可用（状态清单签名无效）"), "{out}");
+
+    // A token signed by a key after it was retired: 无法验证.
+    let old = app.app.keys.active_signer().unwrap();
+    app.app.keys.rotate().unwrap();
+    let late = Claims { issue_date: today() + chrono::Duration::days(400), ..claims };
+    let forged = xueji::verify::sign(&old, &late);
+    let (code, out, _) = xueji(&data, &["verify", &forged]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("签发日期不在密钥") && out.contains("结论：无法验证"), "{out}");
 }

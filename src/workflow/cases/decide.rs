@@ -442,7 +442,7 @@ async fn print_form_in(
         app,
         &student,
         kind,
-        crate::documents::Options { number: None, extra, actor_id: actor.user_id, graduation: None },
+        crate::documents::Options { number: None, extra, actor_id: actor.user_id, ..Default::default() },
     )
     .await?;
     let mut tx = app.db.pool.begin().await?;

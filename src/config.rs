@@ -8,7 +8,7 @@
 //! | `XUEJI_BIND` | `127.0.0.1:8080` |
 //! | `XUEJI_DB_POOL_SIZE` | `8` on SQLite, `16` on PostgreSQL: database connections for staff requests and commands |
 //! | `XUEJI_DB_ACQUIRE_TIMEOUT_MS` | `3000`: how long a request waits for a connection before it is answered 503 with `Retry-After` |
-//! | `XUEJI_PUBLIC_BASE_URL` | `http://{bind}` |
+//! | `XUEJI_PUBLIC_BASE_URL` | `http://{bind}`; up to 33 characters keeps a certificate's QR code at version 8 |
 //! | `XUEJI_TEMPLATES_DIR` | found: see below |
 //! | `XUEJI_FONTS_DIR` | found: see below |
 //! | `XUEJI_SESSION_IDLE_MINUTES` | `30` |

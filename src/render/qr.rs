@@ -130,6 +130,16 @@ mod tests {
         assert_eq!((qr.version, qr.ec_level, qr.modules), (8, 'M', 49), "{qr:?}");
         assert!((qr.module_mm - 0.6).abs() < 1e-9);
         assert!((qr.width_mm - 57.0 * 0.6).abs() < 1e-9);
+        // A token with its status index (302 digits) behind a base URL of up
+        // to 33 characters (`HTTPS://XJ.JYJ.NONGAN.GOV.CN` is 28) stays version 8.
+        let token: String = (0..302).map(|i| char::from(b'0' + (i * 3 % 10) as u8)).collect();
+        let longest = (20..60)
+            .take_while(|n| {
+                let url = format!("HTTPS://{}/V/{token}", "X".repeat(n - 8));
+                printed_qr(&url).expect("qr").version == 8
+            })
+            .last();
+        assert_eq!(longest, Some(33), "the longest base URL for version 8");
         // The same URL in lower case with the token in base64url needs a
         // bigger code (the old spelling).
         let old = format!("https://verify.example.cn/v/{}", "AbC-_9xY".repeat(21));

@@ -325,6 +325,14 @@ async fn report_lost_in(
             format!("编号 {number} 的证书当前不是有效状态，不能挂失"),
         ));
     }
+    // Only a certificate handed over can be lost by its holder (Art. 31); a
+    // sheet spoiled or mislaid at the school is voided and printed again.
+    if numbers::hand_over_of(&app.db.pool, &doc_id).await?.is_none() {
+        return Err(AppError::conflict(
+            "certificate.not_handed_over",
+            format!("编号 {number} 的证书尚未登记颁发：未颁发的证书损坏或遗失时应作废后重新印制，不开具学历证明书"),
+        ));
+    }
     let mut conn = app.db.pool.acquire().await?;
     let student = crate::db::students::by_id(&mut conn, student_id).await?.ok_or(AppError::NotFound)?;
     drop(conn);

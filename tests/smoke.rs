@@ -312,7 +312,8 @@ async fn a_newcomer_runs_the_readme() {
         .and_then(|d| d["number"].as_str())
         .expect("the graduate's certificate number")
         .to_owned();
-    // Lost: the bureau replaces it with a 学历证明书 naming its number.
+    // Handed over, then lost: the bureau replaces it with a 学历证明书 naming its number.
+    registrar.post(&format!("/api/certificates/{number}/hand-over"), &json!({"received_by": "家长"})).await;
     admin.post(&format!("/api/certificates/{number}/lost"), &json!({"reason": "遗失"})).await;
     let proof = registrar.document(&gid, "academic_proof").await;
     assert!(pdf::pdftotext(&proof).contains(&number), "the proof names the lost number");

@@ -109,7 +109,13 @@ async fn a_certificate_is_issued_once_voided_sheets_are_never_reused_and_a_loss_
     let res = app.void_certificate(&first, &json!({"reason": "再次"})).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
-    // Lost: a 学历证明书 naming the lost number; the certificate shows "lost, replaced by …".
+    // Lost: only once handed over; then a 学历证明书 naming the lost number,
+    // and the certificate shows "lost, replaced by …".
+    let res = app.report_certificate_lost(&second, &json!({"reason": "遗失"})).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "certificate.not_handed_over");
+    assert_eq!(app.certificates_in_state("voided").await.json::<Value>().await.unwrap().as_array().unwrap().len(), 1);
+    app.hand_over_certificate(&second, "家长").await.json_ok().await;
     let res = app.report_certificate_lost(&second, &json!({"reason": "遗失"})).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();

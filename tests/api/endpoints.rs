@@ -249,6 +249,15 @@ pub trait Endpoints {
         self.send_json(&format!("/api/certificates/{number}/void"), body).await
     }
 
+    /// `POST /api/certificates/{number}/hand-over`: the certificate handed over (颁发) today.
+    async fn hand_over_certificate(&self, number: &str, received_by: &str) -> Response {
+        self.send_json(
+            &format!("/api/certificates/{number}/hand-over"),
+            &serde_json::json!({"received_by": received_by}),
+        )
+        .await
+    }
+
     /// `POST /api/certificates/{number}/lost`: a lost certificate, with its proof.
     async fn report_certificate_lost(&self, number: &str, body: &Value) -> Response {
         self.send_json(&format!("/api/certificates/{number}/lost"), body).await

@@ -95,6 +95,7 @@ async fn the_bureau_records_a_schools_principal_and_registrar_and_a_school_canno
     let number = issued.json_ok().await["issued"][0].as_str().unwrap().to_owned();
     let text = pdftotext(&bureau.document(&pid, "graduation_certificate").await.bytes().await.unwrap());
     assert!(text.contains("校长：周志强"), "{text}");
+    bureau.hand_over_certificate(&number, "毕业生").await.json_ok().await;
     bureau.report_certificate_lost(&number, &json!({"reason": "遗失"})).await.json_ok().await;
     let text = pdftotext(&bureau.document(&pid, "academic_proof").await.bytes().await.unwrap());
     assert!(text.contains("校长：周志强") && text.contains("经办人：") && text.contains("陈静"), "{text}");

@@ -191,6 +191,7 @@ async fn the_longest_names_print_on_one_line_on_every_document() {
             printed.push((i, kind, pdf(app.document(&p.graduate, kind).await).await));
         }
         let number = certificate_number(&app, &p.graduate, "graduation_certificate").await;
+        app.hand_over_certificate(&number, "家长").await.json_with(StatusCode::OK).await;
         app.report_certificate_lost(&number, &json!({"reason": "遗失"})).await.json_with(StatusCode::OK).await;
         let proof = pdf(app.document(&p.graduate, "academic_proof").await).await;
         printed.push((i, "academic_proof", proof));

@@ -405,3 +405,22 @@ pub async fn list(db: &Db, state: Option<&str>, number: Option<&str>, limit: i64
         .map(|entry| NumberRow { title: DocKind::from_code(&entry.kind).map_or("", DocKind::title_zh), entry })
         .collect())
 }
+
+/// A student's valid certificates (and 学历证明书) with their hand-over, for
+/// the student's page: number, title, and who received it when.
+pub async fn of_student(app: &App, student_id: i64) -> AppResult<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for d in crate::documents::of_student(app, student_id).await? {
+        let Some(kind) = DocKind::from_code(&d.kind).filter(|k| k.is_certificate()) else { continue };
+        let (Some(number), "valid") = (d.number.as_deref(), d.status.as_str()) else { continue };
+        let hand_over = numbers::hand_over_of(&app.db.pool, &d.doc_id).await?;
+        out.push(json!({
+            "number": number,
+            "title": kind.title_zh(),
+            "issue_date": d.issue_date,
+            "handed_over_on": hand_over.as_ref().map(|h| h.on.clone()),
+            "handed_over_to": hand_over.map(|h| h.to),
+        }));
+    }
+    Ok(out)
+}

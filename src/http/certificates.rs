@@ -132,6 +132,10 @@ pub struct HandOverForm {
     received_by: String,
     #[serde(default)]
     on: Option<String>,
+    /// The page to go back to (a student's page), when the form is not the
+    /// certificates page's.
+    #[serde(default)]
+    back: Option<String>,
 }
 
 fn hand_over_day(on: Option<&str>) -> Result<Option<chrono::NaiveDate>, AppError> {
@@ -160,7 +164,11 @@ async fn hand_over_form(
     staff.check_csrf(&form.csrf)?;
     let on = hand_over_day(form.on.as_deref())?;
     certificates::hand_over(&app, &staff.actor, &number, &form.received_by, on).await?;
-    Ok(Redirect::to(&format!("/certificates?number={number}")))
+    // Only back to a page of this service (never another site).
+    match form.back.as_deref().filter(|b| b.starts_with("/students/") && !b.contains("//")) {
+        Some(back) => Ok(Redirect::to(back)),
+        None => Ok(Redirect::to(&format!("/certificates?number={number}"))),
+    }
 }
 
 /// A reason, for voids, losses and revocations.

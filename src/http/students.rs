@@ -234,6 +234,7 @@ pub(crate) async fn render_student(
         .map(|k| context! { code => k.code(), title => k.title_zh() })
         .collect();
     let workflow = crate::http::workflow_pages::student_section(app, staff, &student, &school).await?;
+    let certificates = crate::certificates::of_student(app, student.id).await?;
     let class_name = student.class_name();
     let status_label = student.status.label();
     let events: Vec<_> = events
@@ -249,7 +250,7 @@ pub(crate) async fn render_student(
         "student.html",
         Some(staff),
         context! { s => student, class_name => class_name, status_label => status_label, events => events,
-        printable => printable, wf => workflow, error => notice.error, message => notice.message,
+        printable => printable, certificates => certificates, wf => workflow, error => notice.error, message => notice.message,
         form => notice.form, prev => notice.values },
     )?;
     Ok((status, html).into_response())

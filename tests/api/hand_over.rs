@@ -226,3 +226,34 @@ async fn a_form_printed_again_serves_its_kept_bytes_until_the_record_changes() {
     assert!(second.contains("新址2号") && second.contains("说明（新版）"), "{second}");
     assert_eq!(statuses().await, ["superseded", "valid"]);
 }
+
+#[tokio::test]
+async fn the_school_hands_a_certificate_over_from_the_students_page() {
+    let app = spawn_app().await;
+    let (pid, number) = graduate_with_certificate(&app, "页面颁发生", 402).await;
+    let school = sign_in(&app, &format!("r{JUNIOR}")).await;
+    let page = school.student_page(&pid).await.text().await.unwrap();
+    assert!(page.contains(&number) && page.contains("登记颁发") && page.contains("分享码"), "{page}");
+
+    // The form goes back to the student's page.
+    let csrf = school.csrf.clone();
+    let back = format!("/students/{pid}#certificates");
+    let fields = [("csrf", csrf.as_str()), ("received_by", "页面颁发生家长"), ("back", back.as_str())];
+    let res = school.send_form(&format!("/certificates/{number}/hand-over"), &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], back.as_str());
+    let page = school.student_page(&pid).await.text().await.unwrap();
+    assert!(page.contains("由 页面颁发生家长 领取") && !page.contains("登记颁发</button>"), "{page}");
+
+    // Never to another site.
+    let (_, other) = graduate_with_certificate(&app, "另一颁发生", 403).await;
+    let fields = [("csrf", csrf.as_str()), ("received_by", "家长"), ("back", "//evil.example/students/x")];
+    let res = school.send_form(&format!("/certificates/{other}/hand-over"), &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/certificates?number={other}").as_str());
+    let handed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE handed_over_on IS NOT NULL")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(handed, 2);
+}

@@ -294,6 +294,11 @@ async fn every_item_of_the_record_prints_and_the_history_is_listed() {
     let row = every_item();
     import(&app, &town, std::slice::from_ref(&row)).await;
     let pid = app.public_id("林沐阳").await;
+    let page = town.student_page(&pid).await.text().await.unwrap();
+    for shown in ["<td>住校</td>", "<td>单亲留守儿童</td>", "<th>随迁子女</th><td>否</td>", "<td>非随班就读</td>"]
+    {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
 
     // 休学, then 复学, each through both approvals; the suspension form is printed while open.
     let apply = json!({"reason": "因病住院治疗", "guardian_name": "王秀兰", "guardian_phone": "13904310602"});
@@ -511,6 +516,12 @@ async fn a_pupil_in_an_inclusive_class_has_the_disability_box_ticked() {
     assert!(disabled > 0.8 && orphan < 0.3, "ink in the box: 残疾 {disabled:.2}, 孤儿 {orphan:.2}");
     let basic = pdftotext(&pdf_of(town.document(&pid, "basic_info").await).await);
     assert!(basic.contains("智力残疾随班就读"), "{basic}");
+    // The student's page says the same, and leaves what is unknown empty, never 否 or 走读.
+    let page = town.student_page(&pid).await.text().await.unwrap();
+    assert!(page.contains("<td>智力残疾随班就读（智力残疾）</td>"), "{page}");
+    for unknown in ["就读方式", "留守儿童", "随迁子女"] {
+        assert!(page.contains(&format!("<th>{unknown}</th><td></td>")), "{unknown} unknown: {page}");
+    }
 }
 
 #[tokio::test]

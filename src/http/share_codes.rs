@@ -5,6 +5,7 @@
 //! bureau; every action audited by the service.
 
 use crate::db::share_codes::ShareCodeRow;
+use crate::domain::share_code::DAYS;
 use crate::error::AppError;
 use crate::http::Web;
 use crate::http::auth::Staff;
@@ -86,12 +87,8 @@ fn show(
         app,
         "share_codes.html",
         Some(staff),
-        context! { number => number, rows => rows, issued => issued, days => *share_code_days().start(), max_days => *share_code_days().end() },
+        context! { number => number, rows => rows, issued => issued, days => *DAYS.start(), max_days => *DAYS.end() },
     )
-}
-
-fn share_code_days() -> std::ops::RangeInclusive<u32> {
-    crate::domain::share_code::DAYS
 }
 
 /// `GET /certificates/{number}/share-codes`.

@@ -41,7 +41,7 @@ use crate::error::AppError;
 use crate::http::Web;
 use crate::http::constant_time_eq;
 use crate::http::ratelimit::{RateLimiter, client_ip};
-use crate::verify::{self, KeyStatus, Verified};
+use crate::verify::{self, DocumentKind, KeyStatus, Verified};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Multipart, State};
@@ -295,7 +295,7 @@ impl Approvals {
 
 /// Whether the paper is a numbered certificate, which is valid as such, or
 /// a form the system printed from the record at a date, which says only that.
-fn paper_of(kind: crate::verify::DocumentKind) -> &'static str {
+fn paper_of(kind: DocumentKind) -> &'static str {
     if kind.is_certificate() { "certificate" } else { "form" }
 }
 
@@ -374,7 +374,9 @@ async fn lookup(app: &Web, public: &Public, token: &str) -> Result<Option<Found>
         }
     };
     let school_name = public.school_name(app, &claims.school_code.to_string()).await?;
-    let approvals = Approvals::of(row.extra.as_deref());
+    // Only an application's form has approvals; other papers' extra data is not read.
+    let application = matches!(claims.kind, DocumentKind::TransferApplication | DocumentKind::SuspensionApplication);
+    let approvals = if application { Approvals::of(row.extra.as_deref()) } else { None };
     Ok(Some(Found { sha256: row.sha256, verified, status, school_name, approvals }))
 }
 

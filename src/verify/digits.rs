@@ -4,13 +4,14 @@
 //! and digits at 11 bits for 2, and other bytes at 8 bits each. A signed
 //! token is random-looking bytes: as base64url (byte mode, since it mixes
 //! cases) it costs 10.7 bits a byte, as upper-case base32 (alphanumeric
-//! mode) 8.8, and as decimal digits 8.1. The 123 bytes of a certificate's
-//! token become 299 digits, which with a 30-character upper-case URL fit a
-//! version-8 code at level M; the same token as base32 needs version 9.
+//! mode) 8.8, and as decimal digits 8.1. The 124 bytes of a certificate's
+//! token become 302 digits, which behind an upper-case base URL of up to 33
+//! characters fit a version-8 code at level M; the same token as base32
+//! needs version 9.
 //!
 //! Every 7 bytes (a big-endian number below 2^56) are written as 17 digits,
 //! zero-padded; a last group of `k` bytes (1–6) takes the fewest digits
-//! that can hold 256^k − 1 ([`DIGITS`]). Every length of a last group gives
+//! that can hold 256^k − 1 (3, 5, 8, 10, 13, 15 digits). Every length of a last group gives
 //! a different number of digits, so the digits decode without a length.
 //! Decoding is canonical: a group whose value does not fit its bytes, or a
 //! number of digits no byte count gives, is refused, so one byte string has

@@ -2,9 +2,10 @@
 //!
 //! Every certificate and form carries a QR code with
 //! `HTTPS://<HOST>/V/{token}` ([`qr_url`]: upper case, the token in
-//! digits, so the code uses the QR alphanumeric and numeric modes). The token is a compact Ed25519-signed record of
-//! the document (kind, number, issue date, school, masked name and a random
-//! document id); the public page calls [`verify`] and shows either the signed
+//! digits, so the code uses the QR alphanumeric and numeric modes). The
+//! token is a compact Ed25519-signed record of the document (kind, number,
+//! issue date, school, masked name, a random document id and its index in
+//! the [`status_list`]); the public page calls [`verify`] and shows either the signed
 //! content or "无法验证" ([`TokenError::public_message`]).
 //!
 //! - [`KeyStore`] keeps the keys in a directory (`data/keys/`): private seeds
@@ -15,7 +16,7 @@
 //! - [`sign`] and [`verify`] write and check tokens,
 //!   `payload || Ed25519 signature` spelled in decimal digits (earlier
 //!   tokens in base64url still verify); the byte layout is the table at the
-//!   top of `token.rs` (123 bytes, 299 digits for a certificate).
+//!   top of `token.rs` (124 bytes, 302 digits for a certificate).
 //! - [`KeySet`] is the published key set alone (no private key), for checking
 //!   tokens offline; [`verify`] takes either ([`VerifyingKeys`]).
 //! - [`mask_name`] hides all but the first and last character of a name.
@@ -83,7 +84,20 @@ pub fn token_in(input: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::qr_url;
+    use super::{qr_url, token_in};
+
+    #[test]
+    fn tokens_are_found_in_urls() {
+        assert_eq!(token_in("AbC-_1"), "AbC-_1");
+        assert_eq!(token_in(" https://verify.example.cn/v/AbC-_1 \n"), "AbC-_1");
+        assert_eq!(token_in("http://127.0.0.1:8080/v/AbC-_1/"), "AbC-_1");
+        assert_eq!(token_in("http://h/v/AbC-_1?from=wechat#top"), "AbC-_1");
+        assert_eq!(token_in("http://h/v/AbC-_1.json"), "AbC-_1");
+        assert_eq!(token_in("http://h/v/AbC-_1/check"), "AbC-_1");
+        assert_eq!(token_in("http://h/v/"), "");
+        assert_eq!(token_in("HTTPS://VERIFY.EXAMPLE.CN/V/0123456789"), "0123456789");
+        assert_eq!(token_in("https://h/V/x/v/0123"), "0123");
+    }
 
     #[test]
     fn the_qr_url_is_upper_case_but_for_a_path() {

@@ -4,8 +4,8 @@
 //! set when the document is revoked or lost; the bits gzip-compressed and
 //! base64url-encoded, dated, valid until a stated day, and signed with the
 //! service's key. `xueji verify` keeps the latest list and answers offline
-//! "有效，截至 <list date>" or the revocation; past its validity, "status
-//! unknown since <date>".
+//! "有效，截至 (the list's date)" or the revocation; past its validity,
+//! "status unknown since (its last day)".
 //!
 //! The signed message is [`STATUS_DOMAIN`] `|| issued || 0 || valid_until || 0
 //! || size (u32, big-endian) || bits` (dates as `YYYY-MM-DD`, the bits

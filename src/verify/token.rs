@@ -22,14 +22,21 @@
 //! | 32+n | 1 | `m`, length of the masked name in bytes (0–64) |
 //! | 33+n | m | masked name, UTF-8 |
 //!
+//! Format 2 ([`TOKEN_VERSION_INDEXED`], written for every document with a
+//! status index) differs in two fields: the issue date at offset 22 is 2
+//! bytes, `u16` days from 2000-01-01, and the school code (now at 24) is
+//! followed by the document's 3-byte index in the status list (at 29), so
+//! `n` stands at 32 and the payload is one byte longer.
+//!
 //! followed by the 64-byte Ed25519 signature of [`SIGNING_DOMAIN`]` || payload`.
 //! Parsing is strict: every length and value is checked, and trailing bytes
 //! are refused. The signature covers every byte of the payload, so no field can
 //! be changed; the document id is random, so no token can be guessed.
 //!
 //! A certificate with an 18-character number and a 4-character name gives a
-//! 123-byte token of 299 digits (164 characters as base64url); the longest
-//! possible token is [`MAX_TOKEN_CHARS`] digits.
+//! 124-byte token of 302 digits in format 2 (123 bytes, 299 digits in format
+//! 1, 164 characters as base64url); the longest possible token is
+//! [`MAX_TOKEN_CHARS`] digits.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -121,6 +121,25 @@ async fn a_share_code_opens_the_certificate_until_it_expires_or_is_revoked() {
     assert_eq!(shown.len(), 14, "{made}");
     assert!(typed(&app.base, &shown).await.1.contains("<h1>有效</h1>"));
     assert!(!school.fetch(&page_path).await.text().await.unwrap().contains(&shown), "shown once only");
+
+    // The certificate revoked: a code still open says so; no new code is made for it.
+    let doc_id: String = sqlx::query_scalar("SELECT doc_id FROM documents WHERE number = $1")
+        .bind(&number)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let bureau = sign_in(&app, "bureau").await;
+    let res = bureau.send_json(&format!("/api/documents/{doc_id}/revoke"), &json!({"reason": "错印"})).await;
+    assert!(res.status().is_success());
+    assert!(typed(&app.base, &shown).await.1.contains("<h1>已作废</h1>"));
+    let before = share_codes(&app).await;
+    refused_with(
+        school.send_json(&path, &json!({"holder": "家长", "days": 30})).await,
+        StatusCode::CONFLICT,
+        "share.not_valid",
+    )
+    .await;
+    assert_eq!(share_codes(&app).await, before);
 }
 
 #[tokio::test]

@@ -24,10 +24,11 @@ pub struct CodeForm {
     code: String,
 }
 
-fn share_page(app: &Web, status: StatusCode, refused: bool) -> Response {
+/// The page to type a code on; `refused` when the last code opened nothing.
+fn share_page(app: &Web, refused: bool) -> Response {
     let page = app.pages().get_template(PAGE).and_then(|t| t.render(context! { refused, domain => domain(app) }));
     match page {
-        Ok(html) => html_response(status, html),
+        Ok(html) => html_response(StatusCode::OK, html),
         Err(e) => unavailable(&crate::error::AppError::Internal(anyhow::Error::new(e).context("rendering share.html"))),
     }
 }
@@ -41,7 +42,7 @@ pub async fn form_page(
     if let Some(limited) = public.limit(&app, ip) {
         return limited;
     }
-    share_page(&app, StatusCode::OK, false)
+    share_page(&app, false)
 }
 
 /// `POST /s`.
@@ -57,7 +58,7 @@ pub async fn open(
     let typed = form.map(|Form(f)| f.code).unwrap_or_default();
     let url = match share_codes::open(&app, &typed).await {
         Ok(Some(url)) => url,
-        Ok(None) => return share_page(&app, StatusCode::OK, true),
+        Ok(None) => return share_page(&app, true),
         Err(e) => return unavailable(&e),
     };
     let token = crate::verify::token_in(&url);
@@ -68,7 +69,7 @@ pub async fn open(
         },
         // A code whose certificate no longer verifies (its key compromised):
         // the same answer as for any other code that opens nothing.
-        Ok(None) => share_page(&app, StatusCode::OK, true),
+        Ok(None) => share_page(&app, true),
         Err(e) => unavailable(&e),
     }
 }

@@ -91,7 +91,7 @@ pub async fn issue_to(
 }
 
 /// [`issue_to`] up to the render: the number is taken, nothing else is written.
-async fn prepare_issue(
+pub(crate) async fn prepare_issue(
     app: &App,
     student: &Student,
     graduation: &Graduation,
@@ -130,7 +130,7 @@ async fn prepare_issue(
 }
 
 /// Records a prepared certificate and marks its number issued, in `tx`.
-async fn record_issue(tx: &mut sqlx::Transaction<'static, sqlx::Any>, prepared: &Prepared) -> AppResult<()> {
+pub(crate) async fn record_issue(tx: &mut sqlx::Transaction<'static, sqlx::Any>, prepared: &Prepared) -> AppResult<()> {
     prepared.record(tx).await?;
     let number = prepared.issued.number.as_deref().unwrap_or_default();
     numbers::mark_issued(&mut **tx, number, &prepared.issued.doc_id, &now_text()).await?;

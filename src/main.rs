@@ -82,6 +82,9 @@ enum Command {
     /// 证书编号：分配、列出
     #[command(subcommand)]
     Certificates(xueji::cli::certificates::CertificatesCommand),
+    /// 历史毕业生（系统建立前毕业）：据毕业生登记册补录，开具学历证明书
+    #[command(subcommand)]
+    Historical(xueji::cli::historical::HistoricalCommand),
     /// 节假日安排（工作日期限所依据）：显示、导入、导出
     #[command(subcommand)]
     Calendar(xueji::cli::calendar::CalendarCommand),
@@ -303,6 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::National(cmd) => return xueji::cli::national::run(&config, cmd).await,
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
+        Command::Historical(cmd) => return xueji::cli::historical::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
         Command::Schools(cmd) => return xueji::cli::schools::run(&config, cmd).await,

@@ -50,13 +50,16 @@ pub enum PaperKind {
     SuspensionApplication,
     /// 死亡证明
     DeathCertificate,
+    /// 毕业生登记册 (a page of a school's paper ledger of graduates, for a
+    /// graduation before the system)
+    GraduateLedger,
     /// 其他
     Other,
 }
 
 impl PaperKind {
     /// Every kind, in form order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::RegistrationForm,
         Self::BasicInfoForm,
         Self::HouseholdRegister,
@@ -66,6 +69,7 @@ impl PaperKind {
         Self::TransferProof,
         Self::SuspensionApplication,
         Self::DeathCertificate,
+        Self::GraduateLedger,
         Self::Other,
     ];
 
@@ -81,6 +85,7 @@ impl PaperKind {
             Self::TransferProof => "transfer_proof",
             Self::SuspensionApplication => "suspension_application",
             Self::DeathCertificate => "death_certificate",
+            Self::GraduateLedger => "graduate_ledger",
             Self::Other => "other",
         }
     }
@@ -97,6 +102,7 @@ impl PaperKind {
             Self::TransferProof => "转学证明材料",
             Self::SuspensionApplication => "休学复学申请表",
             Self::DeathCertificate => "死亡证明",
+            Self::GraduateLedger => "毕业生登记册",
             Self::Other => "其他",
         }
     }

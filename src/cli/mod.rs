@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod certificates;
 pub mod documents;
+pub mod historical;
 pub mod keys;
 pub mod national;
 pub mod schools;

@@ -74,6 +74,8 @@ pub fn check_allowed(kind: DocKind, student: &Student, school_kind: SchoolKind) 
     use StudentStatus as S;
     let st = student.status;
     let ok = match kind {
+        // A record typed in from a paper ledger holds what a proof needs, not what a form does.
+        _ if st == S::Historical => kind == DocKind::AcademicProof,
         DocKind::BasicInfo | DocKind::Registration | DocKind::RecordCard => true,
         DocKind::AdmissionNotice => matches!(st, S::Active) && student.grade.number() == *school_kind.grades().start(),
         // The form stays printable after the move, with its four opinions.
@@ -305,6 +307,19 @@ async fn prepare_certificate(app: &App, student: &Student, kind: DocKind, mut op
             })?
         }
     };
+    // A graduation from before the system had its certificate on paper then;
+    // printing one now would be a reissue (Art. 31): only the proof.
+    if graduation.historical && kind != DocKind::AcademicProof {
+        return Err(AppError::conflict(
+            "certificate.historical",
+            format!(
+                "该学生{}{}年毕业于系统建立之前，不补发《{}》，只能由教育局据纸质档案开具学历证明书",
+                graduation.stage.label(),
+                graduation.year,
+                kind.title_zh()
+            ),
+        ));
+    }
     opts.graduation = Some(graduation.clone());
     let school = schools::by_id(&app.db.pool, graduation.school_id).await?.ok_or(AppError::NotFound)?;
     let existing =
@@ -544,6 +559,8 @@ pub async fn request(
         _ => None,
     };
     let graduated = match &opts.graduation {
+        // A graduation typed in from the ledger says when its stage began.
+        Some(g) if g.entered_on.is_some() => Some((g, g.entered_on.map(|d| d.to_string()).unwrap_or_default())),
         Some(g) => {
             let events = students::events_of(&app.db.pool, student.id).await?;
             let from = match g.stage {

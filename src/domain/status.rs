@@ -35,11 +35,14 @@ pub enum StudentStatus {
     /// 已合并: a duplicate record merged into the one kept (Art. 11, 14);
     /// readable, pointing to the kept record, closed.
     Merged,
+    /// 历史毕业: a graduate of the years before this system, typed in by the
+    /// bureau from the school's paper ledger (Art. 31); read-only.
+    Historical,
 }
 
 impl StudentStatus {
     /// Every status.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Pending,
         Self::Submitted,
         Self::Refused,
@@ -54,6 +57,7 @@ impl StudentStatus {
         Self::Abroad,
         Self::Missing,
         Self::Merged,
+        Self::Historical,
     ];
 
     /// Stable code stored in the database.
@@ -73,6 +77,7 @@ impl StudentStatus {
             Self::Abroad => "abroad",
             Self::Missing => "missing",
             Self::Merged => "merged",
+            Self::Historical => "historical",
         }
     }
 
@@ -93,6 +98,7 @@ impl StudentStatus {
             Self::Abroad => "出境",
             Self::Missing => "失踪或羁押",
             Self::Merged => "已合并",
+            Self::Historical => "历史毕业（据纸质档案补录）",
         }
     }
 

@@ -239,7 +239,10 @@ fn refuse(code: &'static str, from: StudentStatus, action: Action, why: &str) ->
 /// in [`apply`] (a deceased record is never reopened; a record that left
 /// the system stays closed here).
 pub fn is_closed(status: StudentStatus) -> bool {
-    matches!(status, StudentStatus::Deceased | StudentStatus::TransferredOut | StudentStatus::Merged)
+    matches!(
+        status,
+        StudentStatus::Deceased | StudentStatus::TransferredOut | StudentStatus::Merged | StudentStatus::Historical
+    )
 }
 
 #[cfg(test)]
@@ -286,7 +289,7 @@ mod tests {
     #[test]
     fn closed_records_stay_closed() {
         for action in Action::ALL {
-            for from in [S::Deceased, S::TransferredOut, S::Merged] {
+            for from in [S::Deceased, S::TransferredOut, S::Merged, S::Historical] {
                 assert!(apply(from, action, Facts::default()).is_err(), "{action:?} from {from:?}");
             }
         }
@@ -316,6 +319,11 @@ mod tests {
                         if to == S::TransferredOut {
                             assert_eq!(action, Action::CompleteTransferOut);
                         }
+                        assert_ne!(
+                            to,
+                            S::Historical,
+                            "only the bureau's record of a pre-system graduate is historical"
+                        );
                         if from.is_approved() {
                             assert!(to.is_approved(), "{action:?} from {from:?} un-approves the record");
                         }

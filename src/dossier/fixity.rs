@@ -228,12 +228,13 @@ pub async fn run_fixity(
 
 /// Objects that no manifest lists and that must stay: those imports under
 /// way have stored and are about to name in their versions (journaled, not
-/// yet in any manifest), the intake papers and the issued documents' PDFs
-/// ([`super::papers`]).
+/// yet in any manifest), the intake papers, the issued documents' PDFs
+/// ([`super::papers`]) and the ledger scans of pre-system graduations.
 pub(super) async fn needed_by_imports(db: &Db) -> Result<HashSet<Digest>> {
     let mut needed: HashSet<Digest> =
         db::intake::paper_digests(&db.pool).await?.iter().filter_map(|d| d.parse().ok()).collect();
     needed.extend(db::documents::kept_digests(&db.pool).await?.iter().filter_map(|d| d.parse::<Digest>().ok()));
+    needed.extend(db::graduations::evidence_digests(&db.pool).await?.iter().filter_map(|d| d.parse::<Digest>().ok()));
     for journal in db::import_journal::all(&db.pool).await? {
         let planned: Vec<NewVersion> = serde_json::from_str(&journal.planned).map_err(Failure::internal)?;
         needed.extend(planned.iter().flat_map(|v| v.entries.iter().map(|e| e.digest)));

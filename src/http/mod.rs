@@ -15,6 +15,7 @@ mod denials;
 pub mod documents;
 pub(crate) mod error;
 pub mod health;
+pub mod historical;
 pub mod intake;
 mod intake_pages;
 pub mod keys;
@@ -115,6 +116,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(intake_pages::router())
         .merge(documents::router())
         .merge(certificates::router())
+        .merge(historical::router())
         .merge(share_codes::router())
         .merge(calendar::router())
         .merge(archive::router())

@@ -266,6 +266,7 @@ pub fn event_label(kind: &str) -> &str {
         "application_withdrawn" => "申请撤回",
         "recall_issued" => "开具劝返复学通知书",
         "recall_delivered" => "劝返复学通知书送达",
+        "historical_graduation" => "据纸质毕业生登记册补录毕业",
         other => crate::domain::Action::ALL.into_iter().find(|a| a.code() == other).map_or(other, |a| a.label()),
     }
 }

@@ -12,6 +12,8 @@ pub mod audit;
 pub mod delays;
 /// Printing a student's documents.
 pub mod documents;
+/// Pre-system graduates typed in from the paper ledger, and their proofs.
+pub mod historical;
 /// The signing keys' life cycle: rotate, retire, compromise.
 pub mod keys;
 /// The national system's spreadsheets: the intake list and 调档学生导出.

@@ -16,6 +16,7 @@ mod endpoints;
 mod forms;
 mod hand_over;
 mod helpers;
+mod historical;
 mod import;
 mod intake;
 mod keys;

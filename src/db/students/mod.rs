@@ -453,3 +453,58 @@ pub async fn events_of<'c>(e: impl Executor<'c, Database = Any>, student_id: i64
         })
         .collect()
 }
+
+/// The read-only record of a graduate from before this system (status
+/// `historical`), as the bureau types it from the school's ledger: only
+/// what the ledger and the ID number say; every other item unknown.
+#[derive(Debug, Clone)]
+pub struct NewHistoricalStudent<'a> {
+    /// 学籍号 (`G` + the ID number).
+    pub student_no: &'a str,
+    /// The school graduated from.
+    pub school_id: i64,
+    /// The last grade of the stage.
+    pub grade: Grade,
+    /// 姓名.
+    pub name: &'a str,
+    /// 性别.
+    pub gender: Gender,
+    /// 出生日期.
+    pub birth_date: NaiveDate,
+    /// 身份证件号 (a resident ID).
+    pub id_number: &'a str,
+    /// The day the stage began.
+    pub entry_date: NaiveDate,
+    /// The day the bureau recorded it (its 报到日期 here).
+    pub recorded_on: NaiveDate,
+}
+
+/// Inserts a historical record; returns its internal id and public id.
+pub async fn insert_historical(
+    conn: &mut sqlx::AnyConnection,
+    s: &NewHistoricalStudent<'_>,
+    now: &str,
+) -> Result<(i64, String), sqlx::Error> {
+    let public_id = new_public_id();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO students (public_id, student_no, school_id, class_id, grade, status, name, gender, birth_date,
+            ethnicity, id_type, id_number, entry_date, registered_on, created_at, updated_at)
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, '', '居民身份证', $9, $10, $11, $12, $12)
+         RETURNING id",
+    )
+    .bind(&public_id)
+    .bind(s.student_no)
+    .bind(s.school_id)
+    .bind(i64::from(s.grade.number()))
+    .bind(StudentStatus::Historical.code())
+    .bind(s.name)
+    .bind(s.gender.code())
+    .bind(s.birth_date.to_string())
+    .bind(s.id_number)
+    .bind(s.entry_date.to_string())
+    .bind(s.recorded_on.to_string())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((id, public_id))
+}

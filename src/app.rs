@@ -129,6 +129,11 @@ impl Server {
         if recovered.failed > 0 {
             tracing::error!(failed = recovered.failed, "interrupted imports left unfinished");
         }
+        // Rows from before the search's name initials, or written by an older binary.
+        let filled = crate::db::students::fill_name_initials(&app.db.pool).await?;
+        if filled > 0 {
+            tracing::info!(rows = filled, "name initials computed");
+        }
         let web = Arc::new(crate::http::Web::new(app)?);
         Ok(Self { listener, web })
     }

@@ -5,6 +5,7 @@
 //! another school's student gets 404, and the attempt is audited as `denied`.
 
 use crate::db::schools;
+use crate::db::students::search::Flag;
 use crate::db::students::{self, Filter};
 use crate::domain::StudentStatus;
 use crate::error::AppError;
@@ -12,9 +13,10 @@ use crate::http::Web;
 use crate::http::auth::Staff;
 use crate::http::pages::{PageError, render};
 use crate::http::workflow_pages::{Notice, OkQuery};
+use crate::service::search::{SearchPage, SearchRequest};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use minijinja::context;
@@ -56,14 +58,73 @@ pub struct ListQuery {
     page: Option<i64>,
 }
 
-/// A search (sent in the body, so names never stand in a URL or a log).
-#[derive(Debug, serde::Deserialize)]
+/// The page's search form (sent in the body, so names and ID numbers never
+/// stand in a URL or a log): the API's [`SearchRequest`] with one checkbox
+/// per flag (`flag_left_behind=on`), and the session's CSRF token.
+#[derive(Debug, Default, serde::Deserialize)]
 pub struct SearchForm {
-    /// Name or student number.
+    #[serde(default)]
     q: String,
-    /// The form's CSRF token (pages only).
+    #[serde(default)]
+    school: String,
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    before: String,
+    #[serde(default)]
+    page: Option<i64>,
+    #[serde(default)]
+    flag_left_behind: Option<String>,
+    #[serde(default)]
+    flag_migrant_child: Option<String>,
+    #[serde(default)]
+    flag_inclusive: Option<String>,
+    #[serde(default)]
+    flag_boarding: Option<String>,
+    #[serde(default)]
+    flag_orphan: Option<String>,
+    #[serde(default)]
+    flag_martyr_child: Option<String>,
+    #[serde(default)]
+    flag_no_id: Option<String>,
+    /// The form's CSRF token.
     #[serde(default)]
     csrf: String,
+}
+
+impl SearchForm {
+    fn request(&self) -> SearchRequest {
+        let flags = [
+            (&self.flag_left_behind, Flag::LeftBehind),
+            (&self.flag_migrant_child, Flag::MigrantChild),
+            (&self.flag_inclusive, Flag::Inclusive),
+            (&self.flag_boarding, Flag::Boarding),
+            (&self.flag_orphan, Flag::Orphan),
+            (&self.flag_martyr_child, Flag::MartyrChild),
+            (&self.flag_no_id, Flag::NoId),
+        ]
+        .into_iter()
+        .filter(|(v, _)| v.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|(_, f)| f.code().to_owned())
+        .collect();
+        SearchRequest {
+            q: self.q.clone(),
+            school: self.school.clone(),
+            grade: self.grade.clone(),
+            class: self.class.clone(),
+            status: self.status.clone(),
+            flags,
+            after: self.after.clone(),
+            before: self.before.clone(),
+            page: self.page,
+        }
+    }
 }
 
 /// A list page's results.
@@ -130,35 +191,80 @@ async fn list_page(
     State(app): State<Arc<Web>>,
     staff: Staff,
     Query(q): Query<ListQuery>,
-) -> Result<Html<String>, PageError> {
-    let filter = build_filter(&app, &staff, &q).await?;
-    let result = run_list(&app, &staff, &filter, q.page.unwrap_or(1), "student.list").await?;
+) -> Result<Response, PageError> {
+    // The list's filters (none personal) may stand in the URL; the rest of
+    // the search, and every further page, is a POST of the same form.
+    let req = SearchRequest {
+        school: q.school.unwrap_or_default(),
+        grade: q.grade.unwrap_or_default(),
+        status: q.status.unwrap_or_default(),
+        ..SearchRequest::default()
+    };
+    let result = crate::service::search::search(&app, &staff.actor, &req).await?;
     let schools = scope_schools(&app, &staff).await?;
-    render(
+    let classes = classes_for(&app, &staff, &schools, &req.school).await?;
+    let html = render(
         &app,
         "students.html",
         Some(&staff),
-        context! { result => result, schools => schools, statuses => statuses(),
-        q => context!{ school => q.school, grade => q.grade, status => q.status }, searched => false },
-    )
+        context! { search => result, schools => schools, statuses => statuses(), flags => flag_choices(),
+        classes => classes, q => req, searched => false, error => () },
+    )?;
+    Ok(html.into_response())
 }
 
 async fn search_page(
     State(app): State<Arc<Web>>,
     staff: Staff,
     Form(form): Form<SearchForm>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf)?;
-    let filter = Filter { school_ids: staff.actor.scope.clone(), query: Some(form.q.clone()), ..Filter::default() };
-    let result = run_list(&app, &staff, &filter, 1, "student.search").await?;
+    let req = form.request();
     let schools = scope_schools(&app, &staff).await?;
-    render(
+    let (result, error, status) = match crate::service::search::search(&app, &staff.actor, &req).await {
+        Ok(r) => (Some(r), None, StatusCode::OK),
+        // A value the search does not know is shown beside the form as typed.
+        Err(e @ (AppError::Domain(_) | AppError::BadRequest { .. })) => (None, Some(e.to_string()), e.status()),
+        Err(e) => return Err(e.into()),
+    };
+    let classes = classes_for(&app, &staff, &schools, &req.school).await?;
+    let html = render(
         &app,
         "students.html",
         Some(&staff),
-        context! { result => result, schools => schools, statuses => statuses(),
-        q => context!{ text => form.q }, searched => true },
-    )
+        context! { search => result, schools => schools, statuses => statuses(), flags => flag_choices(),
+        classes => classes, q => req, searched => true, error => error },
+    )?;
+    Ok((status, html).into_response())
+}
+
+/// The flags the form offers: code and label.
+fn flag_choices() -> Vec<(&'static str, &'static str)> {
+    Flag::ALL.iter().map(|f| (f.code(), f.label())).collect()
+}
+
+/// The classes the form offers: those of the chosen school, or of the
+/// caller's only school (value `grade-number`, with head teacher and places).
+async fn classes_for(
+    app: &Web,
+    staff: &Staff,
+    visible: &[schools::School],
+    chosen: &str,
+) -> Result<Vec<minijinja::Value>, AppError> {
+    let school = match chosen.trim() {
+        "" if visible.len() == 1 => visible.first(),
+        "" => None,
+        code => visible.iter().find(|s| s.code == code),
+    };
+    let Some(school) = school.filter(|s| staff.may_see(s.id)) else { return Ok(Vec::new()) };
+    let classes = schools::classes_of(&app.db.pool, school.id).await?;
+    Ok(classes
+        .into_iter()
+        .map(|c| {
+            context! { value => format!("{}-{}", c.grade, c.number), name => c.name(), head_teacher => c.head_teacher,
+            free => (c.cap - c.enrolled).max(0) }
+        })
+        .collect())
 }
 
 async fn list_api(
@@ -173,10 +279,9 @@ async fn list_api(
 async fn search_api(
     State(app): State<Arc<Web>>,
     staff: Staff,
-    Json(form): Json<SearchForm>,
-) -> Result<Json<ListResult>, AppError> {
-    let filter = Filter { school_ids: staff.actor.scope.clone(), query: Some(form.q), ..Filter::default() };
-    Ok(Json(run_list(&app, &staff, &filter, 1, "student.search").await?))
+    Json(req): Json<SearchRequest>,
+) -> Result<Json<SearchPage>, AppError> {
+    Ok(Json(crate::service::search::search(&app, &staff.actor, &req).await?))
 }
 
 /// One student's record and history, after the access check and its audit entry.

@@ -28,6 +28,8 @@ pub mod records;
 pub mod roster;
 /// The principal, registrar and head teachers the papers name.
 pub mod schools;
+/// Finding students: text, school, grade, class, status and flags, paged by key.
+pub mod search;
 /// Share codes: a certificate's verification opened by a typed code.
 pub mod share_codes;
 /// The pupils with special needs, known to the special school.

@@ -26,6 +26,7 @@ mod pool;
 mod problems;
 mod qr;
 mod records;
+mod search;
 mod share_codes;
 mod stages;
 mod verify;

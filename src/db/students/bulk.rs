@@ -14,7 +14,7 @@ const MAX_BINDS: usize = 30_000;
 const _: () = assert!(MAX_BINDS <= 32_766);
 
 /// Parameters per student row: the core columns, then the national items.
-const STUDENT_BINDS: usize = 24 + items::COUNT;
+const STUDENT_BINDS: usize = 25 + items::COUNT;
 
 /// Parameters per family-member row: student, position, [`GUARDIAN_COLUMNS`].
 const GUARDIAN_BINDS: usize = 14;
@@ -83,7 +83,7 @@ pub async fn insert_all(
             "INSERT INTO students (public_id, student_no, school_id, class_id, grade, status, name, former_name,
                 pinyin, gender, birth_date, birthplace, ethnicity, nationality, id_type, id_number,
                 household_address, household_type, current_address, entry_date, entry_mode, registered_on,
-                created_at, updated_at, {})
+                created_at, updated_at, name_initials, {})
              VALUES {} RETURNING id, public_id",
             items::COLUMNS,
             tuples(p, chunk.len(), STUDENT_BINDS, plain)
@@ -114,7 +114,8 @@ pub async fn insert_all(
                 .bind(&s.entry_mode)
                 .bind(s.registered_on.to_string())
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(crate::domain::name_initials(&s.name));
             q = items::bind(q, &s.national);
         }
         let mut by_public: HashMap<String, i64> = HashMap::with_capacity(chunk.len());

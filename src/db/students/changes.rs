@@ -132,8 +132,38 @@ pub async fn set_basic<'c>(
     let Some(column) = BASIC_COLUMNS.iter().find(|c| **c == column) else {
         return Err(sqlx::Error::ColumnNotFound(column.to_owned()));
     };
+    if *column == "name" {
+        // The initials the search finds a name by change with it.
+        sqlx::query("UPDATE students SET name = $1, name_initials = $2 WHERE id = $3")
+            .bind(value)
+            .bind(crate::domain::name_initials(value))
+            .bind(id)
+            .execute(e)
+            .await?;
+        return Ok(());
+    }
     sqlx::query(&format!("UPDATE students SET {column} = $1 WHERE id = $2")).bind(value).bind(id).execute(e).await?;
     Ok(())
+}
+
+/// Computes the name initials of every record that has none yet (rows
+/// written before the column, or by an older binary); returns how many.
+pub async fn fill_name_initials(pool: &sqlx::AnyPool) -> Result<u64, sqlx::Error> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM students WHERE name_initials IS NULL").fetch_all(pool).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = pool.begin().await?;
+    for (id, name) in &rows {
+        sqlx::query("UPDATE students SET name_initials = $1 WHERE id = $2 AND name_initials IS NULL")
+            .bind(crate::domain::name_initials(name))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// A student's photo, if one was given; [`sqlx::Error::RowNotFound`] if

@@ -90,7 +90,7 @@ pub async fn list(
 
 /// A list line from a row selecting public_id, student_no, name, gender,
 /// birth_date, grade, class_number, school_name and status.
-fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<StudentSummary, sqlx::Error> {
+pub(super) fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<StudentSummary, sqlx::Error> {
     Ok(StudentSummary {
         public_id: r.try_get("public_id")?,
         student_no: r.try_get("student_no")?,

@@ -10,6 +10,8 @@ mod items;
 mod lookup;
 mod rolls;
 
+/// The staff search.
+pub mod search;
 pub use bulk::insert_all;
 pub use changes::*;
 pub use items::NationalItems;
@@ -488,8 +490,8 @@ pub async fn insert_historical(
     let public_id = new_public_id();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO students (public_id, student_no, school_id, class_id, grade, status, name, gender, birth_date,
-            ethnicity, id_type, id_number, entry_date, registered_on, created_at, updated_at)
-         VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, '', '居民身份证', $9, $10, $11, $12, $12)
+            ethnicity, id_type, id_number, entry_date, registered_on, created_at, updated_at, name_initials)
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, '', '居民身份证', $9, $10, $11, $12, $12, $13)
          RETURNING id",
     )
     .bind(&public_id)
@@ -504,6 +506,7 @@ pub async fn insert_historical(
     .bind(s.entry_date.to_string())
     .bind(s.recorded_on.to_string())
     .bind(now)
+    .bind(crate::domain::name_initials(s.name))
     .fetch_one(&mut *conn)
     .await?;
     Ok((id, public_id))

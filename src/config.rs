@@ -23,6 +23,7 @@
 //! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
 //! | `XUEJI_FIXITY_DELAY_MINUTES` | `10`: first scheduled check after start-up |
 //! | `XUEJI_ORGANIZATION` | `农安县教育局`: `Source-Organization` of exported packages |
+//! | `XUEJI_TIME_ZONE` | `Asia/Shanghai`: the county's time zone, in which pages show times (`Asia/Shanghai`, `Asia/Urumqi`, or an offset such as `+08:00`) |
 //! | `XUEJI_ADMIN_PASSWORD` | unset: `xueji init` gives the first administrator a random password and prints it once |
 //! | `XUEJI_BENCH_DATABASE_URL` | unset: the benchmarks use SQLite in a temporary directory |
 //!
@@ -91,6 +92,8 @@ pub struct Config {
     pub fixity_delay_minutes: u64,
     /// `Source-Organization` of exported transfer packages.
     pub organization: String,
+    /// The county's time zone as an offset from UTC (`XUEJI_TIME_ZONE`).
+    pub time_zone: chrono::FixedOffset,
 }
 
 /// `Source-Organization` of exported packages when `XUEJI_ORGANIZATION` is not set.
@@ -216,6 +219,14 @@ impl Config {
             fixity_delay_minutes: env_u64("XUEJI_FIXITY_DELAY_MINUTES", DEFAULT_FIXITY_DELAY_MINUTES)
                 .unwrap_or(DEFAULT_FIXITY_DELAY_MINUTES),
             organization: env("XUEJI_ORGANIZATION").unwrap_or_else(|| DEFAULT_ORGANIZATION.to_owned()),
+            time_zone: match env("XUEJI_TIME_ZONE") {
+                None => crate::domain::date::CHINA,
+                Some(v) => crate::domain::date::parse_time_zone(&v).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "环境变量 XUEJI_TIME_ZONE 的值“{v}”不是 Asia/Shanghai、Asia/Urumqi 或 +08:00 这样的时区"
+                    )
+                })?,
+            },
             data_dir,
         })
     }
@@ -247,6 +258,7 @@ impl Config {
             fixity_hours_refused: None,
             fixity_delay_minutes: DEFAULT_FIXITY_DELAY_MINUTES,
             organization: DEFAULT_ORGANIZATION.to_owned(),
+            time_zone: crate::domain::date::CHINA,
         }
     }
 

@@ -440,3 +440,168 @@ async fn the_administrator_rotates_a_key_and_marks_the_old_one_on_the_keys_page(
             .unwrap();
     assert_eq!(rows, [("key.rotate".into(), "ok".into()), ("key.compromise".into(), "ok".into())]);
 }
+
+/// The inputs of the open page that no person could tell apart: no
+/// `<label>`, no `aria-label`, no `title` (hidden fields and buttons aside).
+const UNLABELLED: &str = r#"
+    return Array.from(document.querySelectorAll('input, select, textarea')).filter(el => {
+        const type = (el.getAttribute('type') || '').toLowerCase();
+        if (['hidden', 'submit', 'button', 'reset', 'image'].includes(type)) return false;
+        return !((el.labels && el.labels.length > 0) || el.getAttribute('aria-label')
+            || el.getAttribute('aria-labelledby') || el.getAttribute('title'));
+    }).map(el => location.pathname + ': ' + el.outerHTML.slice(0, 160));
+"#;
+
+/// The page's text, its screenshot kept as `pages/{name}.png`, and its
+/// unlabelled inputs added to `unlabelled`.
+async fn look(
+    browser: &fantoccini::Client,
+    dir: &Path,
+    name: &str,
+    unlabelled: &mut Vec<String>,
+) -> Result<String, fantoccini::error::CmdError> {
+    let text = browser.find(Locator::Css("body")).await?.text().await?;
+    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot().await?).unwrap();
+    let found = browser.execute(UNLABELLED, vec![]).await?;
+    unlabelled.extend(found.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)));
+    Ok(text)
+}
+
+/// A registrar and a bureau officer walk the pages they use all day at
+/// 1280×800, in headless Chromium: a search by ID number finds the pupil,
+/// page 2 of a 120-pupil search shows 51-100, the batch form refuses a class
+/// the school lacks and prints nothing, an error is a page in Chinese with
+/// its reference, times are local; every input of every page has a label.
+/// A screenshot of each page in `target/test-artefacts/pages/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_and_a_bureau_officer_walk_their_pages() {
+    let Some((driver, chromium)) = browser_binaries() else { return };
+    let shots = artefacts_dir().join("pages");
+    std::fs::create_dir_all(&shots).unwrap();
+    let app = spawn_app().await;
+    let given = [
+        "春", "夏", "秋", "冬", "东", "南", "西", "北", "山", "水", "林", "木", "石", "田", "禾", "云", "雨", "雪",
+        "风", "月",
+    ];
+    let mut rows = Vec::new();
+    for grade in 1..=6u8 {
+        for (i, g) in given.iter().enumerate() {
+            let seq = u16::from(grade) * 100 + i as u16;
+            rows.push(pupil(
+                &format!("刘{g}{}", given[usize::from(grade) + 6]),
+                (2020 - i32::from(grade), 4, 1 + i as u32),
+                seq,
+                grade,
+            ));
+        }
+    }
+    assert!(import_rows(app.db(), TOWN, rows).await.committed);
+    let (pid, id_number): (String, String) =
+        sqlx::query_as("SELECT public_id, id_number FROM students ORDER BY id LIMIT 1")
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+    let (_driver, browser, _profile) = headless_chromium(
+        &driver,
+        &chromium,
+        &artefacts_dir().join("chromedriver-pages.log"),
+        "--window-size=1280,800",
+        None,
+    )
+    .await;
+    let base = app.base.clone();
+    let mut unlabelled = Vec::new();
+    let outcome = async {
+        sign_in_page(&browser, &base, &format!("r{TOWN}")).await?;
+        let mut seen = Vec::new();
+        for (name, path) in [
+            ("students", "/students".to_owned()),
+            ("student", format!("/students/{pid}")),
+            ("dossier", format!("/students/{pid}/archive")),
+            ("cases", "/cases".to_owned()),
+            ("transfer-new", "/transfers/new".to_owned()),
+            ("records", "/records".to_owned()),
+            ("problems", "/problems".to_owned()),
+            ("intake", "/intake".to_owned()),
+            ("roster", "/roster".to_owned()),
+            ("batches", "/batches".to_owned()),
+            ("archive", "/archive".to_owned()),
+        ] {
+            browser.goto(&format!("{base}{path}")).await?;
+            seen.push((name, look(&browser, &shots, &format!("registrar-{name}"), &mut unlabelled).await?));
+        }
+        // The search by ID number, typed as a person would.
+        browser.goto(&format!("{base}/students")).await?;
+        browser.find(Locator::Css("form.search input[name=q]")).await?.send_keys(&id_number).await?;
+        browser.find(Locator::Css("form.search button")).await?.click().await?;
+        browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("td.rank")).await?;
+        let by_id = look(&browser, &shots, "registrar-search-id", &mut unlabelled).await?;
+        // 刘: three pages; the second shows 51 to 100.
+        browser.goto(&format!("{base}/students")).await?;
+        browser.find(Locator::Css("form.search input[name=q]")).await?.send_keys("刘").await?;
+        browser.find(Locator::Css("form.search button")).await?.click().await?;
+        browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("td.rank")).await?;
+        browser.find(Locator::XPath("//div[@class='pager']//button[text()='下一页']")).await?.click().await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::XPath("//td[@class='rank' and text()='51']"))
+            .await?;
+        let mut ranks = Vec::new();
+        for cell in browser.find_all(Locator::Css("td.rank")).await? {
+            ranks.push(cell.text().await?);
+        }
+        let second = look(&browser, &shots, "registrar-search-page2", &mut unlabelled).await?;
+        // The batch form: 一年级 9班 does not exist at the school.
+        browser.goto(&format!("{base}/batches")).await?;
+        browser.find(Locator::Css("select[name=grade] option[value='1']")).await?.click().await?;
+        browser.find(Locator::Css("select[name=class] option[value='9']")).await?.click().await?;
+        browser.find(Locator::Css("form[action='/batches'] button")).await?.click().await?;
+        browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("#reference")).await?;
+        let refused = look(&browser, &shots, "registrar-batch-refused", &mut unlabelled).await?;
+
+        sign_in_page(&browser, &base, "bureau").await?;
+        for (name, path) in [
+            ("students", "/students"),
+            ("cases", "/cases"),
+            ("records", "/records"),
+            ("problems", "/problems"),
+            ("certificates", "/certificates"),
+            ("historical", "/historical"),
+            ("calendar", "/calendar"),
+            ("years", "/years"),
+            ("overdue", "/overdue"),
+            ("archive", "/archive"),
+            ("special-needs", "/special-needs"),
+        ] {
+            browser.goto(&format!("{base}{path}")).await?;
+            seen.push((name, look(&browser, &shots, &format!("bureau-{name}"), &mut unlabelled).await?));
+        }
+        sign_in_page(&browser, &base, "admin").await?;
+        for (name, path) in [("audit", "/audit"), ("keys", "/keys")] {
+            browser.goto(&format!("{base}{path}")).await?;
+            seen.push((name, look(&browser, &shots, &format!("admin-{name}"), &mut unlabelled).await?));
+        }
+        Ok::<_, fantoccini::error::CmdError>((seen, by_id, ranks, second, refused))
+    }
+    .await;
+    let _ = browser.close().await;
+    let (seen, by_id, ranks, second, refused) = outcome.expect("the browser session");
+
+    for (name, text) in &seen {
+        assert!(!text.contains("\"code\"") && !text.contains("服务器错误"), "{name}: {text}");
+    }
+    let student = &seen.iter().find(|(n, _)| *n == "student").unwrap().1;
+    let utc = |t: &str| t.as_bytes().windows(10).any(|w| w[0] == b'T' && w[3] == b':' && w[6] == b':' && w[9] == b'Z');
+    assert!(!utc(student) && student.contains("年"), "times in local time: {student}");
+    assert!(by_id.contains("共 1 名学生"), "{by_id}");
+    assert!(second.contains("第 2 / 3 页"), "{second}");
+    assert_eq!(
+        (ranks.first().map(String::as_str), ranks.last().map(String::as_str), ranks.len()),
+        (Some("51"), Some("100"), 50)
+    );
+    assert!(refused.contains("一年级9班") && refused.contains("参考编号"), "{refused}");
+    let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(documents, 0, "the refused batch printed nothing");
+    assert!(unlabelled.is_empty(), "inputs without a label:\n{}", unlabelled.join("\n"));
+}

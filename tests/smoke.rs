@@ -42,16 +42,32 @@ fn xueji(dir: &Path) -> Command {
 struct Served {
     child: Child,
     base: String,
+    /// Every line the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Served {
     fn start(dir: &Path) -> Self {
         let mut child = xueji(dir)
             .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            // Warnings as for the commands, and the request lines (which carry each request's reference).
+            .env("XUEJI_LOG", "warn,xueji::http=info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start xueji serve --demo");
+        // The log (stderr) is kept to look for lines in, and shown as it comes.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if !line.contains(" INFO ") {
+                    eprintln!("{line}");
+                }
+                kept.lock().expect("log").push(line);
+            }
+        });
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         // The server prints its address once it is listening.
@@ -68,7 +84,7 @@ impl Served {
         };
         // Keep draining its stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        Served { child, base }
+        Served { child, base, log }
     }
 
     fn stop(mut self) -> ExitStatus {
@@ -240,6 +256,24 @@ async fn a_newcomer_runs_the_readme() {
     let (reg_user, reg_pw, ..) =
         accounts.iter().find(|a| a.0 == format!("r{junior}")).expect("the junior school's registrar").clone();
     let registrar = Session::login(&server.base, &reg_user, &reg_pw).await;
+
+    // A page that fails answers the error page in Chinese, with a reference
+    // that the server's log line for that request carries.
+    let res = registrar.get("/students/no-such-student").await;
+    assert_eq!(res.status(), 404);
+    let reference = res.headers()["x-request-id"].to_str().expect("reference").to_owned();
+    let page = res.text().await.expect("page");
+    assert!(
+        page.contains("<h1>未找到</h1>") && page.contains(&format!("参考编号：<span id=\"reference\">{reference}"))
+    );
+    let logged = || server.log.lock().expect("log").iter().any(|l| l.contains(&format!("r={reference}")));
+    for _ in 0..50 {
+        if logged() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(logged(), "the log line of the request names its reference {reference}");
 
     // The sample county's records were submitted and approved; the approval
     // pages open for the registrar and the bureau.

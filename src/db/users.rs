@@ -279,6 +279,15 @@ pub async fn clear_attempts<'c>(e: impl Executor<'c, Database = Any>, key: &str)
     Ok(sqlx::query("DELETE FROM login_attempts WHERE key = $1").bind(key).execute(e).await?.rows_affected() > 0)
 }
 
+/// Every account's display name by username, for lists that name who did
+/// something (an archive entry records the username).
+pub async fn display_names<'c>(
+    e: impl Executor<'c, Database = Any>,
+) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT username, display_name FROM users").fetch_all(e).await?;
+    Ok(rows.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

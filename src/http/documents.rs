@@ -129,11 +129,49 @@ async fn batch_start(
     if !staff.may_see(school.id) {
         return Err(AppError::NotFound.into());
     }
-    let grade = form.grade.trim().parse::<i64>().ok();
-    let class = form.class.trim().parse::<i64>().ok();
+    let (grade, class) = batch_scope(&app, &school, &form.grade, &form.class).await?;
     let job = crate::batch::start(app.app.clone(), staff.actor.clone(), school, kind, grade, class, form.zip.is_some())
         .await?;
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
+}
+
+/// The grade and class a batch is limited to, checked against the school:
+/// a value that is not a grade, or a class the school does not have, is
+/// refused by name; it never widens the batch to the whole school.
+async fn batch_scope(
+    app: &Web,
+    school: &crate::db::schools::School,
+    grade: &str,
+    class: &str,
+) -> Result<(Option<i64>, Option<i64>), AppError> {
+    use crate::domain::{DomainError, Grade};
+    let grade = match grade.trim() {
+        "" => None,
+        g => {
+            let g = Grade::parse(g)?;
+            g.check_school(school.kind)?;
+            Some(i64::from(g.number()))
+        }
+    };
+    let class = match class.trim().trim_end_matches('班') {
+        "" => None,
+        c => Some(
+            c.parse::<i64>()
+                .ok()
+                .filter(|n| (1..=99).contains(n))
+                .ok_or_else(|| DomainError::new("batch.class_invalid", "班级", c, "应为班号，如 1"))?,
+        ),
+    };
+    match (grade, class) {
+        (None, Some(c)) => {
+            Err(DomainError::new("batch.class_needs_grade", "班级", c.to_string(), "须同时选择年级").into())
+        }
+        (Some(g), Some(c)) if crate::db::schools::class_by(&app.db.pool, school.id, g, c).await?.is_none() => {
+            let name = crate::db::schools::class_name(g, c);
+            Err(DomainError::new("batch.class_unknown", "班级", name, &format!("在{}不存在", school.name)).into())
+        }
+        scope => Ok(scope),
+    }
 }
 
 async fn batch_status(
@@ -150,13 +188,13 @@ async fn batch_download(
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Response, AppError> {
+    let status = crate::batch::status(&job, staff.actor.user_id);
     let (bytes, name, mime) = crate::batch::take_result(&job, staff.actor.user_id)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    // Named as a person would: 《title》 and school, in Chinese, with the ASCII name as the fallback.
+    let ext = name.rsplit('.').next().unwrap_or("pdf");
+    let shown = status.map_or_else(|| name.clone(), |s| format!("{}-{}.{ext}", s.title, s.school));
+    let mut res = ([(header::CONTENT_TYPE, mime.to_owned())], bytes).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, crate::http::streams::disposition("attachment", &shown, &name));
+    Ok(res)
 }

@@ -14,6 +14,7 @@ pub mod certificates;
 mod denials;
 pub mod documents;
 pub(crate) mod error;
+pub mod error_page;
 pub mod health;
 pub mod historical;
 pub mod intake;
@@ -36,7 +37,7 @@ pub mod workflow_pages;
 use crate::app::App;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
@@ -169,11 +170,22 @@ fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// Logs each request (method, path, status, time) and adds the security headers.
 async fn log_and_harden(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let method = req.method().clone();
-    let path = verify::log_path(req.uri().path()).into_owned();
+    let raw_path = req.uri().path().to_owned();
+    let path = verify::log_path(&raw_path).into_owned();
     let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
+    let reference = error_page::new_reference();
+    let span = tracing::info_span!("req", r = %reference);
+    let res = error_page::with_reference(reference.clone(), async {
+        let res = next.run(req).await;
+        error_page::conform(&raw_path, res).await
+    })
+    .instrument(span)
+    .await;
+    let mut res = res;
     let h = res.headers_mut();
+    h.insert(HeaderName::from_static("x-request-id"), error_page::header_value(&reference));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -182,7 +194,7 @@ async fn log_and_harden(req: Request, next: Next) -> Response {
         HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"),
     );
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
-    tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, r = %reference, "request");
     res
 }
 

@@ -3,7 +3,6 @@
 use crate::error::AppError;
 use crate::http::Web;
 use crate::http::auth::Staff;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
@@ -32,6 +31,7 @@ pub const PAGES: &[&str] = &[
     "years.html",
     "overdue.html",
     "records.html",
+    "historical.html",
 ];
 
 /// Loads the page templates (`templates/web`), compiling every one of
@@ -48,6 +48,19 @@ pub fn environment(config: &crate::config::Config) -> anyhow::Result<minijinja::
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.add_filter("status_label", |s: String| {
         crate::domain::StudentStatus::parse(&s).map_or("未知", crate::domain::StudentStatus::label)
+    });
+    // Instants (RFC 3339, stored in UTC) in the county's time, dates as the forms print them.
+    let zone = config.time_zone;
+    env.add_filter("local_time", move |s: Option<String>| {
+        s.map(|s| crate::domain::date::local_time(&s, zone)).unwrap_or_default()
+    });
+    env.add_filter("date_zh", |s: Option<String>| s.map(|s| crate::domain::date::date_zh(&s)).unwrap_or_default());
+    // Who, when no account has that name: the command line and the scheduler by what they are.
+    env.add_filter("who", |s: Option<String>| match s.as_deref() {
+        Some(u) if u.starts_with("cli:") => format!("命令行（{}）", &u[4..]),
+        Some(u) if u.starts_with("scheduler") || u == "schedule" => "系统".to_owned(),
+        Some(u) => u.to_owned(),
+        None => String::new(),
     });
     env.add_filter("gender_label", |s: String| {
         crate::domain::Gender::parse(&s).map_or("", crate::domain::Gender::label)
@@ -89,16 +102,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let e = self.0;
         e.log();
-        let status = e.status();
-        let body = format!(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{0}</title></head>\
-             <body style=\"font-family:sans-serif;max-width:40rem;margin:3rem auto\"><h1>{0}</h1><p>{1}</p>\
-             <p><a href=\"/students\">返回学生名单</a></p><p style=\"color:#888\">错误代码：{2}</p></body></html>",
-            status_title(status),
-            html_escape(&e.to_string()),
-            e.code()
-        );
-        let mut response = (status, Html(body)).into_response();
+        let mut response = crate::http::error_page::page(e.status(), &e.to_string(), e.code());
         if let AppError::Busy = e {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
@@ -106,20 +110,6 @@ impl IntoResponse for PageError {
             );
         }
         response
-    }
-}
-
-fn status_title(s: StatusCode) -> &'static str {
-    match s.as_u16() {
-        400 | 422 => "输入有误",
-        401 => "请先登录",
-        403 => "没有权限",
-        404 => "未找到",
-        409 => "记录冲突",
-        413 => "文件过大",
-        415 => "文件类型不受支持",
-        503 => "服务繁忙",
-        _ => "服务器错误",
     }
 }
 

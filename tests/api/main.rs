@@ -22,6 +22,7 @@ mod intake;
 mod keys;
 mod long_names;
 mod national;
+mod pages;
 mod pool;
 mod problems;
 mod qr;

@@ -131,7 +131,21 @@ pub fn redact(text: &str) -> String {
 fn timestamp_at(s: &[char]) -> Option<usize> {
     let digits = |at: usize, n: usize| s.len() >= at + n && s[at..at + n].iter().all(char::is_ascii_digit);
     let mut at = 0;
-    if digits(0, 4) && s.get(4) == Some(&'-') && digits(5, 2) && s.get(7) == Some(&'-') && digits(8, 2) {
+    // A time as the pages show it: `2026年12月3日 10:05`.
+    if digits(0, 4) && s.get(4) == Some(&'年') {
+        let mut k = 5;
+        for unit in ['月', '日'] {
+            let n = s[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if !(1..=2).contains(&n) || s.get(k + n) != Some(&unit) {
+                return None;
+            }
+            k += n + 1;
+        }
+        if s.get(k) != Some(&' ') || !(digits(k + 1, 2) && s.get(k + 3) == Some(&':')) {
+            return None;
+        }
+        at = k + 1;
+    } else if digits(0, 4) && s.get(4) == Some(&'-') && digits(5, 2) && s.get(7) == Some(&'-') && digits(8, 2) {
         if matches!(s.get(10), Some('T' | ' ')) && digits(11, 2) && s.get(13) == Some(&':') {
             at = 11;
         } else {
@@ -177,6 +191,7 @@ fn redaction_keeps_dates_and_numbers_and_hides_ids_digests_and_times() {
     );
     assert_eq!(redact(&text), "学生 [id] 扫描件 [digest] 于 [time] 上传（[time]），学籍号 G220122202003010011");
     assert_eq!(redact("期限 2026-12-15，共 12:30"), "期限 2026-12-15，共 [time]");
+    assert_eq!(redact("于 2026年12月3日 09:05 上传，2026年12月3日办结"), "于 [time] 上传，2026年12月3日办结");
     assert_eq!(redact("摘要 21714d4bc3d7056e… 下载"), "摘要 [digest]… 下载");
     let page =
         "<html><nav>菜单</nav><main><h1>学生</h1><p>姓名：<b>王&amp;明</b></p><script>x=1</script></main></html>";

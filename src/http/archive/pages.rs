@@ -43,6 +43,7 @@ async fn render_archive(
             imported => page.imported,
             error => page.error,
             message => page.message,
+            names => staff_names(app).await?,
         },
     )?;
     Ok((status, html).into_response())
@@ -159,6 +160,12 @@ pub(super) async fn import_page(
     }
 }
 
+/// Who did what, by name: an account's display name, the command line as
+/// 命令行（user）, the scheduler as 系统.
+async fn staff_names(app: &Web) -> Result<std::collections::HashMap<String, String>, AppError> {
+    Ok(crate::db::users::display_names(&app.db.pool).await?)
+}
+
 async fn render_dossier(
     app: &Web,
     staff: &Staff,
@@ -184,6 +191,7 @@ async fn render_dossier(
             max_mb => app.archive.config().inspect.max_size / (1024 * 1024),
             error => notice.0,
             message => notice.1,
+            names => staff_names(app).await?,
         },
     )?;
     Ok((status, html).into_response())

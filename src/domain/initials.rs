@@ -42,6 +42,12 @@ fn letter(c: char) -> Option<char> {
     c.to_pinyin().and_then(|p| p.first_letter().chars().next())
 }
 
+/// A name as typed with the dot of a transliterated name (阿依古丽·买买提)
+/// written as 「.」「．」「•」「・」: with the 「·」 (U+00B7) the record uses.
+pub fn middle_dot(name: &str) -> String {
+    name.chars().map(|c| if matches!(c, '.' | '．' | '•' | '・' | '‧' | '･') { '·' } else { c }).collect()
+}
+
 /// Whether `q` reads as initials typed to find a name: 2 to 8 Latin letters.
 pub fn looks_like_initials(q: &str) -> bool {
     (2..=8).contains(&q.len()) && q.bytes().all(|b| b.is_ascii_alphabetic())
@@ -60,6 +66,13 @@ mod tests {
         assert!(name_initials("阿依古丽·买买提").split(' ').any(|v| v == "ayglmmt"));
         assert_eq!(name_initials(""), "");
         assert_eq!(name_initials("·"), "");
+    }
+
+    #[test]
+    fn a_typed_dot_is_the_record_s_middle_dot() {
+        assert_eq!(middle_dot("阿依古丽.买买提"), "阿依古丽·买买提");
+        assert_eq!(middle_dot("阿依古丽・买买提"), "阿依古丽·买买提");
+        assert_eq!(middle_dot("张三"), "张三");
     }
 
     #[test]

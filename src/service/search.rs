@@ -103,9 +103,7 @@ pub fn classify(q: &str) -> AppResult<Option<Text>> {
     if crate::domain::initials::looks_like_initials(q) {
         return Ok(Some(Text::Initials(q.to_ascii_lowercase())));
     }
-    let name: String =
-        q.chars().map(|c| if matches!(c, '.' | '．' | '•' | '・' | '‧' | '･') { '·' } else { c }).collect();
-    Ok(Some(Text::Name(name)))
+    Ok(Some(Text::Name(crate::domain::initials::middle_dot(q))))
 }
 
 fn text_kind(t: &Text) -> &'static str {

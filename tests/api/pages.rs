@@ -147,3 +147,38 @@ async fn times_show_in_the_county_s_time() {
     assert!(page.contains(&format!("<td>{shown}</td>")), "{shown}: {page}");
     assert!(!page.contains(&at), "no UTC instant on the page");
 }
+
+#[tokio::test]
+async fn the_transfer_form_offers_the_receiving_classes_and_reads_a_typed_dot() {
+    let app = spawn_app().await;
+    assert!(import_rows(app.db(), CENTRAL, vec![first_grader("阿依古丽·买买提", 61)]).await.committed);
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("城里甲", 62)]).await.committed);
+    let no: String = sqlx::query_scalar("SELECT student_no FROM students WHERE name = '阿依古丽·买买提'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let town = sign_in(&app, &format!("r{TOWN}")).await;
+    let page = town.fetch("/transfers/new").await.text().await.unwrap();
+    assert!(page.contains("<option value=\"1-1\"") && page.contains("一年级1班") && page.contains("个学位"), "{page}");
+    let csrf = town.parts().2.to_owned();
+    let form = |class: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("student_no", no.clone()),
+            ("name", "阿依古丽.买买提".to_owned()),
+            ("to_school", TOWN.to_owned()),
+            ("to_class", class.to_owned()),
+            ("reason", "家庭迁居".to_owned()),
+            ("guardian_name", "家长".to_owned()),
+        ]
+    };
+    // A class of another grade: refused on the form, naming why.
+    let res = town.send_form("/transfers/new", &form("2-1")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("转学不得变更年级"), "{page}");
+    // The name typed with 「.」 is the record's 「·」: the application opens.
+    let res = town.send_form("/transfers/new", &form("1-1")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+    assert_eq!(status_named(&app, "阿依古丽·买买提").await, "transfer_pending");
+}

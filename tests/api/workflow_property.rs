@@ -272,6 +272,7 @@ async fn act(app: &App, w: &World, rng: &mut ChaCha8Rng) -> (String, bool) {
                 student: None,
                 to_school: Some(to.into()),
                 to_class: Some(1),
+                to_grade: None,
                 external: None,
                 reason: "家庭迁居".into(),
                 guardian_name: "家长".into(),

@@ -294,6 +294,7 @@ pub(super) async fn run_student_action(
                     student: Some(id.to_owned()),
                     to_school: None,
                     to_class: None,
+                    to_grade: None,
                     external: Some(cases::External {
                         province: f.one("province").to_owned(),
                         county: f.one("county").to_owned(),

@@ -73,6 +73,10 @@ pub struct TransferRequest {
     /// The receiving class number, in the student's grade (in this system).
     #[serde(default)]
     pub to_class: Option<i64>,
+    /// The grade of the class picked, when the form's picker gives it: it
+    /// must be the student's (a transfer never changes the grade).
+    #[serde(default)]
+    pub to_grade: Option<i64>,
     /// The receiving school outside this system.
     #[serde(default)]
     pub external: Option<External>,
@@ -207,7 +211,9 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
         insert_case(app, &mut tx, actor, new, today).await?
     } else {
         let (no, name) = match (req.student_no.as_deref(), req.name.as_deref()) {
-            (Some(no), Some(name)) if !no.trim().is_empty() && !name.trim().is_empty() => (no.trim(), name.trim()),
+            (Some(no), Some(name)) if !no.trim().is_empty() && !name.trim().is_empty() => {
+                (no.trim(), crate::domain::initials::middle_dot(name.trim()))
+            }
             _ => {
                 return Err(AppError::bad_request(
                     "transfer.student_required",
@@ -229,7 +235,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
         if override_reason.is_none() {
             require_school(actor, to_school.id)?;
         }
-        let id = students::public_id_by_no_and_name(&mut *tx, &no.to_ascii_uppercase(), name).await?;
+        let id = students::public_id_by_no_and_name(&mut *tx, &no.to_ascii_uppercase(), &name).await?;
         let not_found = || {
             AppError::from(DomainError::new(
                 "transfer.student_not_found",
@@ -267,6 +273,15 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
                 &format!("没有{}，转学不得变更年级（第二十条）", grade.label()),
             ))
         })?;
+        if let Some(g) = req.to_grade.filter(|g| *g != i64::from(grade.number())) {
+            return Err(DomainError::new(
+                "transfer.grade_changed",
+                "转入班级",
+                crate::db::schools::grade_name(g),
+                &format!("与学生所在年级（{}）不同，转学不得变更年级（第二十条）", grade.label()),
+            )
+            .into());
+        }
         let class_number = req.to_class.ok_or_else(|| {
             AppError::bad_request("transfer.class_required", "请选择转入班级（to_class，同一年级的班号）")
         })?;

@@ -588,6 +588,44 @@ async fn a_registrar_and_a_bureau_officer_walk_their_pages() {
     let _ = browser.close().await;
     let (seen, by_id, ranks, second, refused) = outcome.expect("the browser session");
 
+    // The bureau's pages on a phone's width: nothing scrolls sideways.
+    let (_driver, phone, _profile) = headless_chromium(
+        &driver,
+        &chromium,
+        &artefacts_dir().join("chromedriver-phone.log"),
+        "--window-size=390,844",
+        None,
+    )
+    .await;
+    let narrow = async {
+        sign_in_page(&phone, &base, "bureau").await?;
+        let mut wide = Vec::new();
+        for (name, path) in [
+            ("students", "/students"),
+            ("cases", "/cases"),
+            ("records", "/records"),
+            ("problems", "/problems"),
+            ("certificates", "/certificates"),
+            ("historical", "/historical"),
+            ("overdue", "/overdue"),
+            ("years", "/years"),
+        ] {
+            phone.goto(&format!("{base}{path}")).await?;
+            let fits =
+                phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+            std::fs::write(shots.join(format!("phone-bureau-{name}.png")), phone.screenshot().await?).unwrap();
+            let (scroll, inner) = (fits[0].as_f64().unwrap_or(0.0), fits[1].as_f64().unwrap_or(0.0));
+            if scroll > inner + 1.0 {
+                wide.push(format!("{path}: {scroll} > {inner}"));
+            }
+        }
+        Ok::<_, fantoccini::error::CmdError>(wide)
+    }
+    .await;
+    let _ = phone.close().await;
+    let wide = narrow.expect("the phone session");
+    assert!(wide.is_empty(), "pages wider than a phone: {wide:?}");
+
     for (name, text) in &seen {
         assert!(!text.contains("\"code\"") && !text.contains("服务器错误"), "{name}: {text}");
     }

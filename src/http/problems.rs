@@ -25,12 +25,21 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/api/problems/{id}/resolve", post(resolve_api))
 }
 
-/// `?ok=1` after a resolution.
+/// `?ok=1` after a resolution; `?kind=` to show one kind, `?sort=school`
+/// to order by school (default: the oldest first).
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct ProblemsQuery {
     #[serde(default)]
     ok: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
 }
+
+/// The kinds of problem record, as the list's filter names them.
+const KINDS: [(&str, &str); 3] =
+    [("suspected_duplicate", "疑似重复"), ("no_id", "无身份证件号"), ("out_of_area", "学区外入学")];
 
 async fn page(
     State(app): State<Arc<Web>>,
@@ -38,7 +47,7 @@ async fn page(
     Query(q): Query<ProblemsQuery>,
 ) -> Result<Response, PageError> {
     let message = q.ok.is_some().then_some("问题学籍已处理，处理经过已记入该学生的学籍变动记录。");
-    show(&app, &staff, message, None, StatusCode::OK).await
+    show_list(&app, &staff, &q, message, None, StatusCode::OK).await
 }
 
 async fn show(
@@ -48,7 +57,33 @@ async fn show(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let list = problems::open_list(&app.db, &staff.actor).await?;
+    show_list(app, staff, &ProblemsQuery::default(), message, error, status).await
+}
+
+async fn show_list(
+    app: &Web,
+    staff: &Staff,
+    q: &ProblemsQuery,
+    message: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) if KINDS.iter().any(|(c, _)| *c == k) => Some(k),
+        Some(k) => return Err(AppError::bad_request("problem.kind_unknown", format!("没有“{k}”这类问题学籍")).into()),
+        None => None,
+    };
+    let all = problems::open_list(&app.db, &staff.actor).await?;
+    let counts: Vec<(&str, &str, usize)> =
+        KINDS.iter().map(|(c, l)| (*c, *l, all.iter().filter(|p| p.kind == *c).count())).collect();
+    let total = all.len();
+    let mut list: Vec<_> = all.into_iter().filter(|p| kind.is_none_or(|k| p.kind == k)).collect();
+    let by_school = q.sort.as_deref() == Some("school");
+    if by_school {
+        list.sort_by(|a, b| a.school_name.cmp(&b.school_name).then(a.created_at.cmp(&b.created_at)));
+    } else {
+        list.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    }
     // The school resolves with a proof from the dossier: its documents, to pick from.
     let mut rows = Vec::with_capacity(list.len());
     for p in list {
@@ -59,8 +94,13 @@ async fn show(
         };
         rows.push(context! { p => p, documents => documents });
     }
-    let html =
-        render(app, "problems.html", Some(staff), context! { problems => rows, message => message, error => error })?;
+    let html = render(
+        app,
+        "problems.html",
+        Some(staff),
+        context! { problems => rows, message => message, error => error, counts => counts, total => total,
+        kind => kind, sort => if by_school { "school" } else { "time" } },
+    )?;
     Ok((status, html).into_response())
 }
 

@@ -182,3 +182,29 @@ async fn the_transfer_form_offers_the_receiving_classes_and_reads_a_typed_dot() 
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
     assert_eq!(status_named(&app, "阿依古丽·买买提").await, "transfer_pending");
 }
+
+#[tokio::test]
+async fn long_lists_filter_by_kind_and_sort_and_refuse_what_they_do_not_know() {
+    let app = spawn_app().await;
+    let mut rows = Vec::new();
+    for (i, name) in ["无证乙", "无证甲"].into_iter().enumerate() {
+        let mut row = first_grader(name, 70 + i as u16);
+        row.id_type = "未办理".into();
+        row.id_number = String::new();
+        rows.push(row);
+    }
+    assert!(import_rows(app.db(), TOWN, rows).await.committed);
+    let bureau = sign_in(&app, "bureau").await;
+    let page = bureau.fetch("/problems?kind=no_id&sort=school").await.text().await.unwrap();
+    assert!(
+        page.contains("<strong>无身份证件号 2</strong>") && page.contains("无证甲") && page.contains("无证乙"),
+        "{page}"
+    );
+    let page = bureau.fetch("/problems?kind=out_of_area").await.text().await.unwrap();
+    assert!(!page.contains("无证甲"), "another kind is not listed");
+    error_page(bureau.fetch("/problems?kind=rich").await, StatusCode::BAD_REQUEST).await;
+    let page = bureau.fetch("/cases?kind=transfer&sort=opened").await.text().await.unwrap();
+    assert!(page.contains("<option value=\"transfer\" selected>"), "{page}");
+    let page = error_page(bureau.fetch("/cases?sort=name").await, StatusCode::BAD_REQUEST).await;
+    assert!(page.contains("不能按“name”排序"), "{page}");
+}

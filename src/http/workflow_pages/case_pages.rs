@@ -15,9 +15,62 @@ pub(super) async fn views(app: &Web, staff: &Staff, list: &[Case]) -> Result<Vec
 pub(super) async fn cases_page(
     State(app): State<Arc<Web>>,
     staff: Staff,
-    Query(q): Query<OkQuery>,
+    Query(q): Query<CasesQuery>,
 ) -> Result<Response, PageError> {
-    render_cases(&app, &staff, Notice::ok(q.ok.as_deref()), StatusCode::OK).await
+    let view = ListView::of(&q)?;
+    render_cases_as(&app, &staff, Notice::ok(q.ok.as_deref()), StatusCode::OK, &view).await
+}
+
+/// `?ok=…` after an action; `?kind=` one kind of application;
+/// `?sort=due|opened|school` (default: the nearest deadline first).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CasesQuery {
+    #[serde(default)]
+    ok: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+}
+
+/// How the lists are cut and ordered.
+#[derive(Debug, Default)]
+pub(super) struct ListView {
+    kind: Option<CaseKind>,
+    sort: &'static str,
+}
+
+impl ListView {
+    fn of(q: &CasesQuery) -> Result<Self, AppError> {
+        let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
+            Some(k) => Some(CaseKind::parse(k)?),
+            None => None,
+        };
+        let sort = match q.sort.as_deref().unwrap_or("due") {
+            "due" | "" => "due",
+            "opened" => "opened",
+            "school" => "school",
+            other => {
+                return Err(AppError::bad_request(
+                    "case.sort_unknown",
+                    format!("不能按“{other}”排序：可按期限、提出日期或学校"),
+                ));
+            }
+        };
+        Ok(Self { kind, sort })
+    }
+
+    /// The cases of the chosen kind, in the chosen order.
+    fn apply(&self, mut list: Vec<Case>) -> Vec<Case> {
+        list.retain(|c| self.kind.is_none_or(|k| c.kind == k));
+        match self.sort {
+            "opened" => list.sort_by(|a, b| b.opened_on.cmp(&a.opened_on)),
+            "school" => list.sort_by_key(|c| (c.school_id, c.stage_due.clone())),
+            // No deadline (a closed case) last.
+            _ => list.sort_by_key(|c| (c.stage_due.is_none(), c.stage_due.clone())),
+        }
+        list
+    }
 }
 
 pub(super) async fn render_cases(
@@ -26,8 +79,18 @@ pub(super) async fn render_cases(
     notice: Notice,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    render_cases_as(app, staff, notice, status, &ListView { kind: None, sort: "due" }).await
+}
+
+async fn render_cases_as(
+    app: &Web,
+    staff: &Staff,
+    notice: Notice,
+    status: StatusCode,
+    view: &ListView,
+) -> Result<Response, PageError> {
     let bureau = staff.user.role.is_bureau();
-    let open = cases::list(app, &staff.actor, true, None).await?;
+    let open = view.apply(cases::list(app, &staff.actor, true, None).await?);
     let (mine, others): (Vec<Case>, Vec<Case>) = open.into_iter().partition(|c| cases::my_turn(&staff.actor, c));
     // Registrars: the last closed ones too (a completed transfer's dossier is handed over after it).
     let closed: Vec<Case> = if bureau {
@@ -36,7 +99,7 @@ pub(super) async fn render_cases(
         cases::list(app, &staff.actor, false, None)
             .await?
             .into_iter()
-            .filter(|c| c.state != "open")
+            .filter(|c| c.state != "open" && view.kind.is_none_or(|k| c.kind == k))
             .take(RECENT_CLOSED)
             .collect()
     };
@@ -78,6 +141,8 @@ pub(super) async fn render_cases(
         Some(staff),
         context! {
             mine => mine, others => others, closed => closed, reminders => reminders,
+            kinds => CaseKind::ALL.iter().map(|k| (k.code(), k.label())).collect::<Vec<_>>(),
+            kind => view.kind.map(CaseKind::code), sort => view.sort,
             junior_schools => junior_schools, intake_classes => intake_classes,
             error => notice.error, message => notice.message, form => notice.form, prev => notice.values,
         },

@@ -97,6 +97,13 @@ impl AppError {
         }
     }
 
+    /// Whether this is a refusal the person can act on (a rule, a bad or
+    /// conflicting value, a step not theirs): a page shows it beside the
+    /// form, as typed, rather than as an error page.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Domain(_) | Self::BadRequest { .. } | Self::Conflict { .. } | Self::NotPermitted { .. })
+    }
+
     /// Whether this is a fault on our side (not something the caller did).
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Internal(_) | Self::Busy)

@@ -134,17 +134,7 @@ async fn show(
 async fn answer(app: &Web, staff: &Staff, result: Result<String, AppError>) -> Result<Response, PageError> {
     match result {
         Ok(done) => Ok(Redirect::to(&format!("/historical?ok={done}")).into_response()),
-        Err(e)
-            if matches!(
-                e,
-                AppError::BadRequest { .. }
-                    | AppError::Conflict { .. }
-                    | AppError::Domain(_)
-                    | AppError::NotPermitted { .. }
-            ) =>
-        {
-            show(app, staff, None, Some(e.to_string()), e.status()).await
-        }
+        Err(e) if e.is_refusal() => show(app, staff, None, Some(e.to_string()), e.status()).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -120,17 +120,7 @@ async fn answer(
             let school = school.map(|c| format!("&school={c}")).unwrap_or_default();
             Ok(Redirect::to(&format!("/intake?ok={done}{school}")).into_response())
         }
-        Err(e)
-            if matches!(
-                e,
-                AppError::BadRequest { .. }
-                    | AppError::Conflict { .. }
-                    | AppError::Domain(_)
-                    | AppError::NotPermitted { .. }
-            ) =>
-        {
-            show(app, staff, school, None, Some(e.to_string()), e.status()).await
-        }
+        Err(e) if e.is_refusal() => show(app, staff, school, None, Some(e.to_string()), e.status()).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -184,10 +184,7 @@ impl Fields {
 /// Whether a refusal is shown on the page itself (the person can correct
 /// the form), rather than as an error page.
 fn shown_inline(e: &AppError) -> bool {
-    matches!(
-        e,
-        AppError::Domain(_) | AppError::BadRequest { .. } | AppError::Conflict { .. } | AppError::NotPermitted { .. }
-    )
+    e.is_refusal()
 }
 
 fn see_other(to: &str) -> Response {

@@ -363,6 +363,13 @@ async fn a_suspected_dropout_gets_a_recall_notice_and_refusals_stay_on_the_page(
     assert_eq!(see_other(&res), format!("/students/{pid}?ok=delivered"));
     let (_, body) = page(t.student_page(&pid).await).await;
     assert!(body.contains("签收人：赵建国"), "{body}");
+    // The issued notice printed again from the student's page: its kept PDF, never 「记录已存在」.
+    for _ in 0..2 {
+        let res = t.follow(&format!("/students/{pid}/documents/recall_notice")).await;
+        let status = res.status();
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!((status, kind.as_str()), (StatusCode::OK, "application/pdf"), "{}", res.text().await.unwrap());
+    }
 }
 
 #[tokio::test]

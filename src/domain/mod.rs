@@ -28,7 +28,7 @@ pub use doc_kind::DocKind;
 pub use id_number::{Gender, IdNumber};
 pub use initials::name_initials;
 pub use rules::{ClassCap, check_entry_age, coming_intake_year, first_grade_year, school_year_start};
-pub use school::{Grade, SchoolKind};
+pub use school::{ClassRef, Grade, SchoolKind};
 pub use stage::Stage;
 pub use status::StudentStatus;
 pub use student_no::StudentNo;

@@ -132,6 +132,28 @@ impl Grade {
     }
 }
 
+/// A class as a form names it: its number within a grade (`2`), or grade
+/// and number as a class picker sends them (`3-2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassRef {
+    /// The grade, when the text gives it.
+    pub grade: Option<Grade>,
+    /// The class number, 1 to 99.
+    pub number: i64,
+}
+
+impl ClassRef {
+    /// Reads a class as typed or picked; `None` when the text is not one.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (grade, number) = match s.trim().split_once('-') {
+            Some((g, n)) => (Some(Grade::parse(g).ok()?), n),
+            None => (None, s.trim()),
+        };
+        let number = number.trim().parse::<i64>().ok().filter(|n| (1..=99).contains(n))?;
+        Some(Self { grade, number })
+    }
+}
+
 impl fmt::Display for Grade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -141,6 +163,17 @@ impl fmt::Display for Grade {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_class_is_read_as_typed_or_picked() {
+        let three = Grade::parse("3").ok();
+        assert_eq!(ClassRef::parse("2"), Some(ClassRef { grade: None, number: 2 }));
+        assert_eq!(ClassRef::parse(" 2 "), Some(ClassRef { grade: None, number: 2 }));
+        assert_eq!(ClassRef::parse("3-2"), Some(ClassRef { grade: three, number: 2 }));
+        for bad in ["", "一班", "2班", "0", "100", "10-1", "3-", "-2"] {
+            assert_eq!(ClassRef::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn grades_parse_in_all_spellings() {

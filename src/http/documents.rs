@@ -135,43 +135,28 @@ async fn batch_start(
     Ok(Redirect::to(&format!("/batches/{job}")).into_response())
 }
 
-/// The grade and class a batch is limited to, checked against the school:
-/// a value that is not a grade, or a class the school does not have, is
-/// refused by name; it never widens the batch to the whole school.
+/// The grade and class a batch is limited to, checked against the school
+/// (see [`crate::service::schools::class_scope`]): a grade the school does
+/// not teach or a class it lacks is refused by name; it never widens the
+/// batch to the whole school.
 async fn batch_scope(
     app: &Web,
     school: &crate::db::schools::School,
     grade: &str,
     class: &str,
 ) -> Result<(Option<i64>, Option<i64>), AppError> {
-    use crate::domain::{DomainError, Grade};
-    let grade = match grade.trim() {
-        "" => None,
-        g => {
-            let g = Grade::parse(g)?;
-            g.check_school(school.kind)?;
-            Some(i64::from(g.number()))
-        }
+    let codes = crate::service::schools::ClassCodes {
+        invalid: "batch.class_invalid",
+        needs_grade: "batch.class_needs_grade",
+        unknown: "batch.class_unknown",
     };
-    let class = match class.trim().trim_end_matches('班') {
-        "" => None,
-        c => Some(
-            c.parse::<i64>()
-                .ok()
-                .filter(|n| (1..=99).contains(n))
-                .ok_or_else(|| DomainError::new("batch.class_invalid", "班级", c, "应为班号，如 1"))?,
-        ),
-    };
-    match (grade, class) {
-        (None, Some(c)) => {
-            Err(DomainError::new("batch.class_needs_grade", "班级", c.to_string(), "须同时选择年级").into())
-        }
-        (Some(g), Some(c)) if crate::db::schools::class_by(&app.db.pool, school.id, g, c).await?.is_none() => {
-            let name = crate::db::schools::class_name(g, c);
-            Err(DomainError::new("batch.class_unknown", "班级", name, &format!("在{}不存在", school.name)).into())
-        }
-        scope => Ok(scope),
+    // The batch form also reads a class typed as 「1班」.
+    let class = class.trim().trim_end_matches('班');
+    let (grade, class) = crate::service::schools::class_scope(&app.db, Some(school), grade, class, &codes).await?;
+    if let Some(g) = grade {
+        g.check_school(school.kind)?;
     }
+    Ok((grade.map(i64::from), class))
 }
 
 async fn batch_status(

@@ -12,6 +12,7 @@
 //! every other error has.
 
 use crate::error::ErrorBody;
+use crate::http::pages::html_escape as escape;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -78,10 +79,6 @@ fn default_message(s: StatusCode) -> &'static str {
         415 => "提交的内容类型不受支持",
         _ => "处理请求时出错",
     }
-}
-
-fn escape(s: &str) -> String {
-    crate::http::pages::html_escape(s)
 }
 
 /// The error page.

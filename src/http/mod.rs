@@ -177,13 +177,12 @@ async fn log_and_harden(req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let reference = error_page::new_reference();
     let span = tracing::info_span!("req", r = %reference);
-    let res = error_page::with_reference(reference.clone(), async {
+    let mut res = error_page::with_reference(reference.clone(), async {
         let res = next.run(req).await;
         error_page::conform(&raw_path, res).await
     })
     .instrument(span)
     .await;
-    let mut res = res;
     let h = res.headers_mut();
     h.insert(HeaderName::from_static("x-request-id"), error_page::header_value(&reference));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

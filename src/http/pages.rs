@@ -113,6 +113,19 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A school's classes as a picker offers them: value `grade-number` (read
+/// back by [`crate::domain::ClassRef`]), the name, head teacher and free places.
+pub async fn class_choices(app: &Web, school_id: i64) -> Result<Vec<minijinja::Value>, AppError> {
+    Ok(crate::db::schools::classes_of(&app.db.pool, school_id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            context! { value => format!("{}-{}", c.grade, c.number), name => c.name(),
+            head_teacher => c.head_teacher, free => (c.cap - c.enrolled).max(0) }
+        })
+        .collect())
+}
+
 /// Escapes text for HTML.
 pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")

@@ -158,7 +158,7 @@ async fn build_filter(app: &Web, staff: &Staff, q: &ListQuery) -> Result<Filter,
     Ok(filter)
 }
 
-async fn run_list(app: &Web, staff: &Staff, filter: &Filter, page: i64, action: &str) -> Result<ListResult, AppError> {
+async fn run_list(app: &Web, staff: &Staff, filter: &Filter, page: i64) -> Result<ListResult, AppError> {
     let page = page.max(1);
     let mut conn = app.db.pool.acquire().await?;
     let (list, total) = students::list(&mut conn, filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
@@ -168,7 +168,7 @@ async fn run_list(app: &Web, staff: &Staff, filter: &Filter, page: i64, action: 
     staff
         .audit(
             app,
-            action,
+            "student.list",
             ("school", &target),
             filter.school_id,
             "ok",
@@ -224,7 +224,7 @@ async fn search_page(
     let (result, error, status) = match crate::service::search::search(&app, &staff.actor, &req).await {
         Ok(r) => (Some(r), None, StatusCode::OK),
         // A value the search does not know is shown beside the form as typed.
-        Err(e @ (AppError::Domain(_) | AppError::BadRequest { .. })) => (None, Some(e.to_string()), e.status()),
+        Err(e) if e.is_refusal() => (None, Some(e.to_string()), e.status()),
         Err(e) => return Err(e.into()),
     };
     let classes = classes_for(&app, &staff, &schools, &req.school).await?;
@@ -244,7 +244,7 @@ fn flag_choices() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The classes the form offers: those of the chosen school, or of the
-/// caller's only school (value `grade-number`, with head teacher and places).
+/// caller's only school.
 async fn classes_for(
     app: &Web,
     staff: &Staff,
@@ -256,15 +256,10 @@ async fn classes_for(
         "" => None,
         code => visible.iter().find(|s| s.code == code),
     };
-    let Some(school) = school.filter(|s| staff.may_see(s.id)) else { return Ok(Vec::new()) };
-    let classes = schools::classes_of(&app.db.pool, school.id).await?;
-    Ok(classes
-        .into_iter()
-        .map(|c| {
-            context! { value => format!("{}-{}", c.grade, c.number), name => c.name(), head_teacher => c.head_teacher,
-            free => (c.cap - c.enrolled).max(0) }
-        })
-        .collect())
+    match school.filter(|s| staff.may_see(s.id)) {
+        Some(school) => crate::http::pages::class_choices(app, school.id).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 async fn list_api(
@@ -273,7 +268,7 @@ async fn list_api(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ListResult>, AppError> {
     let filter = build_filter(&app, &staff, &q).await?;
-    Ok(Json(run_list(&app, &staff, &filter, q.page.unwrap_or(1), "student.list").await?))
+    Ok(Json(run_list(&app, &staff, &filter, q.page.unwrap_or(1)).await?))
 }
 
 async fn search_api(

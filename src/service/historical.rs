@@ -205,11 +205,9 @@ pub async fn record(
         };
         if let Some(e) = &existing {
             let had = graduations::of_student(&app.db.pool, e.id).await?;
+            // Refused before the scan is stored; the insert below refuses a race the same way.
             if had.iter().any(|g| g.stage == c.stage) {
-                return Err(AppError::conflict(
-                    "historical.already_graduated",
-                    format!("该学生的{}毕业已有记录，不能再次补录", c.stage.label()),
-                ));
+                return Err(already_graduated(c.stage));
             }
         }
         let digest = crate::dossier::papers::store(&app.archive, scan.0, scan.1).await?;
@@ -260,10 +258,7 @@ pub async fn record(
         )
         .await?;
         if !inserted {
-            return Err(AppError::conflict(
-                "historical.already_graduated",
-                format!("该学生的{}毕业已有记录，不能再次补录", c.stage.label()),
-            ));
+            return Err(already_graduated(c.stage));
         }
         let to = existing.is_none().then_some(StudentStatus::Historical);
         let detail = json!({"school": c.school.code, "stage": c.stage.code(), "year": c.year});
@@ -298,8 +293,14 @@ pub async fn record(
     audit.close(&app.db, result).await
 }
 
+fn already_graduated(stage: Stage) -> AppError {
+    AppError::conflict("historical.already_graduated", format!("该学生的{}毕业已有记录，不能再次补录", stage.label()))
+}
+
 /// Files the stored ledger scan in the person's dossier; logs (codes only) and
-/// answers `false` when it cannot.
+/// answers `false` when it cannot. The scan is read back and checked once
+/// more: a dossier takes files, and a new person has no dossier before the
+/// record the scan had to be stored for exists.
 async fn file_in_dossier(app: &App, actor: &Actor, public_id: &str, digest: &str, name: &str, c: &Checked) -> bool {
     let filed = async {
         let student = crate::dossier::student_by_public_id(&app.db, public_id).await?.ok_or(AppError::NotFound)?;

@@ -201,3 +201,49 @@ pub async fn set_district(
     .await;
     audit.close(db, result).await
 }
+
+/// The stable codes a caller's refusals of a grade and class carry.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassCodes {
+    /// The class text is not a class.
+    pub invalid: &'static str,
+    /// A class named without its grade.
+    pub needs_grade: &'static str,
+    /// The school has no such class.
+    pub unknown: &'static str,
+}
+
+/// The grade and class a form names, checked against what the system
+/// knows: `grade` as `3` or `三年级`, `class` as `2` or (a picker's) `3-2`; a class needs a grade, and in `school` it must exist. Empty texts
+/// are `None`: a value that fails is refused by name, never dropped.
+pub async fn class_scope(
+    db: &Db,
+    school: Option<&School>,
+    grade: &str,
+    class: &str,
+    codes: &ClassCodes,
+) -> AppResult<(Option<Grade>, Option<i64>)> {
+    let grade = match grade.trim() {
+        "" => None,
+        g => Some(Grade::parse(g)?),
+    };
+    let class = match class.trim() {
+        "" => return Ok((grade, None)),
+        c => c,
+    };
+    let picked = crate::domain::ClassRef::parse(class)
+        .ok_or_else(|| AppError::from(DomainError::new(codes.invalid, "班级", class, "应为班号，如 2")))?;
+    let grade = match (grade, picked.grade) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(DomainError::new(codes.invalid, "班级", class, "与所选年级不符").into());
+        }
+        (a, b) => a.or(b).ok_or_else(|| DomainError::new(codes.needs_grade, "班级", class, "须同时选择年级"))?,
+    };
+    if let Some(school) = school
+        && schools::class_by(&db.pool, school.id, i64::from(grade), picked.number).await?.is_none()
+    {
+        let name = schools::class_name(i64::from(grade), picked.number);
+        return Err(DomainError::new(codes.unknown, "班级", name, &format!("在{}不存在", school.name)).into());
+    }
+    Ok((Some(grade), Some(picked.number)))
+}

@@ -10,9 +10,10 @@ use crate::app::App;
 use crate::db::schools;
 use crate::db::students::StudentSummary;
 use crate::db::students::search::{self, Flag, Key, Page, Search, Text};
-use crate::domain::{Actor, DomainError, Grade, StudentStatus};
+use crate::domain::{Actor, DomainError, StudentStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::Audit;
+use crate::service::schools::{ClassCodes, class_scope};
 
 /// Rows to a page.
 pub const PAGE_SIZE: i64 = 50;
@@ -132,40 +133,14 @@ async fn criteria(app: &App, actor: &Actor, req: &SearchRequest) -> AppResult<(S
             Some(school)
         }
     };
-    let grade = match req.grade.trim() {
-        "" => None,
-        g => Some(Grade::parse(g)?),
+    let codes = ClassCodes {
+        invalid: "search.class_invalid",
+        needs_grade: "search.class_needs_grade",
+        unknown: "search.class_unknown",
     };
-    let (grade, class) = match req.class.trim() {
-        "" => (grade, None),
-        c => {
-            let (g, n) = match c.split_once('-') {
-                Some((g, n)) => (Some(Grade::parse(g)?), n),
-                None => (None, c),
-            };
-            let n: i64 = n
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=99).contains(n))
-                .ok_or_else(|| refused("search.class_invalid", "班级", c, "应为班号，如 2"))?;
-            let grade = match (grade, g) {
-                (Some(a), Some(b)) if a != b => {
-                    return Err(refused("search.class_invalid", "班级", c, "与所选年级不符"));
-                }
-                (a, b) => a.or(b).ok_or_else(|| refused("search.class_needs_grade", "班级", c, "须同时选择年级"))?,
-            };
-            (Some(grade), Some(n))
-        }
-    };
-    s.grade = grade.map(|g| i64::from(g.number()));
+    let (grade, class) = class_scope(&app.db, school.as_ref(), &req.grade, &req.class, &codes).await?;
+    s.grade = grade.map(i64::from);
     s.class_number = class;
-    if let (Some(school), Some(g), Some(n)) = (&school, s.grade, class)
-        && schools::class_by(&app.db.pool, school.id, g, n).await?.is_none()
-    {
-        let name = schools::class_name(g, n);
-        return Err(refused("search.class_unknown", "班级", &name, &format!("在{}不存在", school.name)));
-    }
     s.status = match req.status.trim() {
         "" => None,
         st => Some(StudentStatus::parse(st)?),

@@ -172,6 +172,10 @@ async fn the_transfer_form_offers_the_receiving_classes_and_reads_a_typed_dot() 
             ("guardian_name", "家长".to_owned()),
         ]
     };
+    // Not a class at all: refused on the form.
+    let res = town.send_form("/transfers/new", &form("一班")).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("转入班级无效"));
     // A class of another grade: refused on the form, naming why.
     let res = town.send_form("/transfers/new", &form("2-1")).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);

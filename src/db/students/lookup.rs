@@ -17,8 +17,6 @@ pub struct Filter {
     pub class_id: Option<i64>,
     /// Only this status.
     pub status: Option<StudentStatus>,
-    /// Name or student number contains / starts with this.
-    pub query: Option<String>,
 }
 
 /// A page of students matching `filter`, and the total count.
@@ -51,14 +49,6 @@ pub async fn list(
     if let Some(st) = filter.status {
         texts.push(st.code().to_owned());
         clauses.push(format!("s.status = ${}", text_base + texts.len()));
-    }
-    if let Some(q) = filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        texts.push(format!("%{escaped}%"));
-        let n = text_base + texts.len();
-        texts.push(format!("{}%", escaped.to_ascii_uppercase()));
-        let m = text_base + texts.len();
-        clauses.push(format!("(s.name LIKE ${n} ESCAPE '\\' OR s.student_no LIKE ${m} ESCAPE '\\')"));
     }
     let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let count_sql = format!("SELECT COUNT(*) FROM students s {where_}");

@@ -14,16 +14,8 @@ pub(super) async fn render_transfer(
     let schools = scope_schools(app, staff).await?;
     // The receiving school's classes with head teacher and free places, when
     // the school is known (a registrar's own); the bureau types the number.
-    let classes: Vec<minijinja::Value> = match staff.actor.school_id.and_then(|id| schools.iter().find(|s| s.id == id))
-    {
-        Some(school) => crate::db::schools::classes_of(&app.db.pool, school.id)
-            .await?
-            .into_iter()
-            .map(|c| {
-                context! { value => format!("{}-{}", c.grade, c.number), name => c.name(),
-                head_teacher => c.head_teacher, free => (c.cap - c.enrolled).max(0) }
-            })
-            .collect(),
+    let classes = match staff.actor.school_id.and_then(|id| schools.iter().find(|s| s.id == id)) {
+        Some(school) => crate::http::pages::class_choices(app, school.id).await?,
         None => Vec::new(),
     };
     let html = render(
@@ -51,20 +43,20 @@ pub(super) async fn transfer_form(
     staff.check_csrf(f.one("csrf"))?;
     let result = async {
         // `3-2` from the class picker (grade and number), or a class number typed.
-        let bad = || AppError::bad_request("form.number_invalid", "转入班级无效，请从列表中选择");
-        let picked = match f.one("to_class").trim().split_once('-') {
-            Some((g, n)) => {
-                Some((Some(g.trim().parse::<i64>().map_err(|_| bad())?), n.trim().parse::<i64>().map_err(|_| bad())?))
-            }
-            None => f.number("to_class", "转入班号")?.map(|n| (None, n)),
+        let picked = match f.one("to_class").trim() {
+            "" => None,
+            c => Some(
+                crate::domain::ClassRef::parse(c)
+                    .ok_or_else(|| AppError::bad_request("form.number_invalid", "转入班级无效，请从列表中选择"))?,
+            ),
         };
         let req = cases::TransferRequest {
             student_no: Some(f.one("student_no").to_owned()),
             name: Some(f.one("name").to_owned()),
             student: None,
             to_school: f.opt("to_school"),
-            to_class: picked.map(|(_, n)| n),
-            to_grade: picked.and_then(|(g, _)| g),
+            to_class: picked.map(|c| c.number),
+            to_grade: picked.and_then(|c| c.grade).map(i64::from),
             external: None,
             reason: f.one("reason").to_owned(),
             guardian_name: f.one("guardian_name").to_owned(),

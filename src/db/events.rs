@@ -85,14 +85,16 @@ pub struct NewEvent<'a> {
     pub proofs: &'a [String],
     /// Who (a user id; `None` for the command line).
     pub actor_id: Option<i64>,
+    /// The day it took effect in the record (the service's today).
+    pub on: NaiveDate,
 }
 
 /// Appends an event with its proofs.
 pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, ev: &NewEvent<'_>, now: &str) -> Result<(), sqlx::Error> {
     let proofs = serde_json::to_string(ev.proofs).map_err(|e| sqlx::Error::Encode(e.into()))?;
     sqlx::query(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at, on_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(ev.student_id)
     .bind(ev.kind)
@@ -102,6 +104,7 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, ev: &NewEvent<'_>,
     .bind(proofs)
     .bind(ev.actor_id)
     .bind(now)
+    .bind(ev.on.to_string())
     .execute(e)
     .await?;
     Ok(())

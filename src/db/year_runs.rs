@@ -158,6 +158,8 @@ pub struct BulkEvent<'a> {
     pub actor_id: Option<i64>,
     /// When (the run's instant).
     pub now: &'a str,
+    /// The day it took effect (`YYYY-MM-DD`, the service's today).
+    pub on: &'a str,
 }
 
 /// Graduates the school's active students of `grade`: one event each
@@ -171,8 +173,8 @@ pub async fn graduate(
     ev: &BulkEvent<'_>,
 ) -> Result<u64, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         SELECT id, $1, 'active', $2, $3, '[]', $4, $5 FROM students
+        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at, on_date)
+         SELECT id, $1, 'active', $2, $3, '[]', $4, $5, $8 FROM students
          WHERE school_id = $6 AND grade = $7 AND status = 'active'",
     )
     .bind(ev.kind)
@@ -182,6 +184,7 @@ pub async fn graduate(
     .bind(ev.now)
     .bind(school_id)
     .bind(grade)
+    .bind(ev.on)
     .execute(&mut **tx)
     .await?;
     Ok(sqlx::query(
@@ -207,8 +210,8 @@ pub async fn promote_unclassed(
     ev: &BulkEvent<'_>,
 ) -> Result<u64, sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         SELECT id, $1, status, status, $2, '[]', $3, $4 FROM students
+        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at, on_date)
+         SELECT id, $1, status, status, $2, '[]', $3, $4, $7 FROM students
          WHERE school_id = $5 AND class_id IS NULL AND grade = $6 AND status IN {SEATED}"
     ))
     .bind(ev.kind)
@@ -217,6 +220,7 @@ pub async fn promote_unclassed(
     .bind(ev.now)
     .bind(school_id)
     .bind(grade)
+    .bind(ev.on)
     .execute(&mut **tx)
     .await?;
     Ok(sqlx::query(&format!(
@@ -242,8 +246,8 @@ pub async fn promote_class(
     ev: &BulkEvent<'_>,
 ) -> Result<u64, sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         SELECT id, $1, status, status, $2, '[]', $3, $4 FROM students
+        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at, on_date)
+         SELECT id, $1, status, status, $2, '[]', $3, $4, $7 FROM students
          WHERE class_id = $5 AND grade = $6 AND status IN {SEATED}"
     ))
     .bind(ev.kind)
@@ -252,6 +256,7 @@ pub async fn promote_class(
     .bind(ev.now)
     .bind(class_id)
     .bind(grade)
+    .bind(ev.on)
     .execute(&mut **tx)
     .await?;
     Ok(sqlx::query(&format!(

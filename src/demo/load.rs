@@ -41,7 +41,7 @@ pub fn random_password() -> String {
 /// approves them, through the same services as the pages (Art. 10 step 6):
 /// the sample county starts 在籍, with that history, except the records
 /// with an open problem (no ID, suspected duplicate), which wait for it.
-async fn approve(db: &Db, school: &crate::db::schools::School) -> anyhow::Result<()> {
+async fn approve(db: &Db, school: &crate::db::schools::School, today: chrono::NaiveDate) -> anyhow::Result<()> {
     use crate::domain::{Channel, StudentStatus};
     use crate::service::{accounts, records};
     let holder = match school.central_school_id {
@@ -55,7 +55,7 @@ async fn approve(db: &Db, school: &crate::db::schools::School) -> anyhow::Result
     let registrar = actor(format!("r{holder}")).await?;
     let bureau = actor("bureau".to_owned()).await?;
     let req = records::SubmitRequest { school: school.code.clone(), students: Vec::new() };
-    match records::submit(db, &registrar, &req).await {
+    match records::submit(db, &registrar, today, &req).await {
         Ok(_) => {}
         // Every new record of the school has an open problem (Art. 11): they wait.
         Err(e) if e.code() == "record.nothing_to_submit" => return Ok(()),
@@ -67,7 +67,7 @@ async fn approve(db: &Db, school: &crate::db::schools::School) -> anyhow::Result
     let decisions: Vec<records::Decision> =
         ids.into_iter().map(|student| records::Decision { student, approve: true, reason: String::new() }).collect();
     if !decisions.is_empty() {
-        records::review(db, &bureau, &decisions).await?;
+        records::review(db, &bureau, today, &decisions).await?;
     }
     Ok(())
 }
@@ -188,7 +188,7 @@ pub async fn load(
                 report.errors.first().map(|e| format!("第{}行 {}：{}", e.row, e.column, e.reason)).unwrap_or_default();
             anyhow::bail!("示例县 {} 的名册未通过检查（{} 处错误，首个：{first}）", school.name, report.errors.len());
         }
-        approve(db, &school).await?;
+        approve(db, &school, today).await?;
         progress(done + 1, total);
     }
     Ok(accounts)

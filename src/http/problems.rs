@@ -139,7 +139,7 @@ async fn form(State(app): State<Arc<Web>>, staff: Staff, Form(f): Form<ResolveFo
         },
         _ => return show(&app, &staff, None, Some("请选择处理方式".into()), StatusCode::BAD_REQUEST).await,
     };
-    match problems::resolve(&app.db, &staff.actor, f.problem, &how).await {
+    match problems::resolve(&app.db, &staff.actor, app.today(), f.problem, &how).await {
         Ok(_) => Ok(Redirect::to("/problems?ok=1").into_response()),
         Err(e) if matches!(e, AppError::Conflict { .. } | AppError::Domain(_) | AppError::BadRequest { .. }) => {
             show(&app, &staff, None, Some(e.to_string()), e.status()).await
@@ -161,5 +161,5 @@ async fn resolve_api(
     Path(id): Path<i64>,
     Json(how): Json<Resolution>,
 ) -> Result<Json<Resolved>, AppError> {
-    Ok(Json(problems::resolve(&app.db, &staff.actor, id, &how).await?))
+    Ok(Json(problems::resolve(&app.db, &staff.actor, app.today(), id, &how).await?))
 }

@@ -90,7 +90,7 @@ async fn form(
         "submit" => {
             let students = fields.iter().filter(|(n, _)| n == "student").map(|(_, v)| v.clone()).collect();
             let req = SubmitRequest { school: get("school").to_owned(), students };
-            records::submit(&app.db, &staff.actor, &req).await.map(|_| "submitted")
+            records::submit(&app.db, &staff.actor, app.today(), &req).await.map(|_| "submitted")
         }
         "review" => {
             let decisions: Vec<Decision> = fields
@@ -105,7 +105,7 @@ async fn form(
                     Some(Decision { student: id.to_owned(), approve, reason: get(&format!("reason_{id}")).to_owned() })
                 })
                 .collect();
-            records::review(&app.db, &staff.actor, &decisions).await.map(|_| "reviewed")
+            records::review(&app.db, &staff.actor, app.today(), &decisions).await.map(|_| "reviewed")
         }
         _ => return Err(AppError::bad_request("record.unknown_action", "未知的操作").into()),
     };
@@ -148,7 +148,7 @@ async fn submit_api(
     staff: Staff,
     Json(req): Json<SubmitRequest>,
 ) -> Result<Json<Submitted>, AppError> {
-    Ok(Json(Submitted { submitted: records::submit(&app.db, &staff.actor, &req).await? }))
+    Ok(Json(Submitted { submitted: records::submit(&app.db, &staff.actor, app.today(), &req).await? }))
 }
 
 /// The bureau's decisions.
@@ -162,5 +162,5 @@ async fn review_api(
     staff: Staff,
     Json(body): Json<ReviewBody>,
 ) -> Result<Json<Reviewed>, AppError> {
-    Ok(Json(records::review(&app.db, &staff.actor, &body.decisions).await?))
+    Ok(Json(records::review(&app.db, &staff.actor, app.today(), &body.decisions).await?))
 }

@@ -420,7 +420,7 @@ pub async fn write(
         rows.push((c.row, no_id));
         students.push(c.student);
     }
-    let ids = students::insert_all(tx, &students, opts.actor_id, &now).await?;
+    let ids = students::insert_all(tx, &students, opts.actor_id, &now, opts.today).await?;
     let mut written = Vec::with_capacity(students.len());
     for (i, ((row, no_id), (s, &id))) in rows.into_iter().zip(students.iter().zip(&ids)).enumerate() {
         if let Some(kind) = no_id {

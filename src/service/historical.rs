@@ -272,6 +272,7 @@ pub async fn record(
                 detail: &detail,
                 proofs: std::slice::from_ref(&digest),
                 actor_id: actor.user_id,
+                on: app.today(),
             },
             &now,
         )

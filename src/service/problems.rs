@@ -19,6 +19,7 @@ use crate::domain::{Action, Actor, DomainError};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::Audit;
 use crate::workflow::{StatusDates, change_status, facts, lock_visible, require_bureau, school_of};
+use chrono::NaiveDate;
 use serde_json::json;
 
 /// How a problem is resolved.
@@ -75,15 +76,22 @@ pub async fn open_list(db: &Db, actor: &Actor) -> AppResult<Vec<problems::Proble
 
 /// Resolves an open problem record. The student's school resolves with a
 /// proof or a change; the bureau merges. Audited with the change.
-pub async fn resolve(db: &Db, actor: &Actor, problem_id: i64, how: &Resolution) -> AppResult<Resolved> {
+pub async fn resolve(
+    db: &Db,
+    actor: &Actor,
+    today: NaiveDate,
+    problem_id: i64,
+    how: &Resolution,
+) -> AppResult<Resolved> {
     let mut audit = Audit::new(actor, "problem.resolve", ("problem", &problem_id.to_string()));
-    let result = resolve_in(db, actor, problem_id, how, &mut audit).await;
+    let result = resolve_in(db, actor, today, problem_id, how, &mut audit).await;
     audit.close(db, result).await
 }
 
 async fn resolve_in(
     db: &Db,
     actor: &Actor,
+    today: NaiveDate,
     problem_id: i64,
     how: &Resolution,
     audit: &mut Audit<'_>,
@@ -128,6 +136,7 @@ async fn resolve_in(
                     &json!({ "reason": reason, "problem": problem.id }),
                     &[],
                     actor.user_id,
+                    today,
                 )
                 .await?;
             }
@@ -192,6 +201,7 @@ async fn resolve_in(
                 &json!({"merged_into": kept, "problem": problem.id}),
                 &[],
                 actor.user_id,
+                today,
             )
             .await?;
             ("merge", json!({"how": "merge", "kept": kept, "merged": away}), Some(away))
@@ -209,6 +219,7 @@ async fn resolve_in(
         &json!({"problem": problem.id, "kind": problem.kind, "resolution": resolution}),
         actor.user_id,
         &now,
+        today,
     )
     .await?;
     audit.detail(format!("how={name}"));

@@ -10,6 +10,7 @@ use crate::domain::{Action, Actor, DomainError, StudentStatus};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Audit};
 use crate::workflow::{StatusDates, change_status, facts, lock_visible, require_bureau, require_school, school_of};
+use chrono::NaiveDate;
 use serde_json::json;
 
 /// The most records one list shows.
@@ -49,13 +50,19 @@ pub struct Reviewed {
 
 /// The school submits its new records to the bureau: each goes from 待审核
 /// (or 不予建籍, when named) to 已上报, with its event; one audit row.
-pub async fn submit(db: &Db, actor: &Actor, req: &SubmitRequest) -> AppResult<usize> {
+pub async fn submit(db: &Db, actor: &Actor, today: NaiveDate, req: &SubmitRequest) -> AppResult<usize> {
     let mut audit = Audit::new(actor, "record.submit", ("school", req.school.trim()));
-    let result = submit_in(db, actor, req, &mut audit).await;
+    let result = submit_in(db, actor, today, req, &mut audit).await;
     audit.close(db, result).await
 }
 
-async fn submit_in(db: &Db, actor: &Actor, req: &SubmitRequest, audit: &mut Audit<'_>) -> AppResult<usize> {
+async fn submit_in(
+    db: &Db,
+    actor: &Actor,
+    today: NaiveDate,
+    req: &SubmitRequest,
+    audit: &mut Audit<'_>,
+) -> AppResult<usize> {
     let mut tx = db.pool.begin().await?;
     let school = schools::by_code(&mut *tx, req.school.trim()).await?.ok_or(AppError::NotFound)?;
     require_school(actor, school.id)?;
@@ -90,6 +97,7 @@ async fn submit_in(db: &Db, actor: &Actor, req: &SubmitRequest, audit: &mut Audi
             &json!({}),
             &[],
             actor.user_id,
+            today,
         )
         .await?;
     }
@@ -156,13 +164,19 @@ async fn awaiting_in(
 /// The bureau decides on submitted records, all in one transaction: each
 /// approved record becomes 在籍, each refused one 不予建籍 with its reason;
 /// one event and one audit row per record. Any bad decision refuses the lot.
-pub async fn review(db: &Db, actor: &Actor, decisions: &[Decision]) -> AppResult<Reviewed> {
+pub async fn review(db: &Db, actor: &Actor, today: NaiveDate, decisions: &[Decision]) -> AppResult<Reviewed> {
     let mut audit = Audit::new(actor, "record.review", ("batch", "-"));
-    let result = review_in(db, actor, decisions, &mut audit).await;
+    let result = review_in(db, actor, today, decisions, &mut audit).await;
     audit.close(db, result).await
 }
 
-async fn review_in(db: &Db, actor: &Actor, decisions: &[Decision], audit: &mut Audit<'_>) -> AppResult<Reviewed> {
+async fn review_in(
+    db: &Db,
+    actor: &Actor,
+    today: NaiveDate,
+    decisions: &[Decision],
+    audit: &mut Audit<'_>,
+) -> AppResult<Reviewed> {
     require_bureau(actor)?;
     if decisions.is_empty() {
         return Err(AppError::bad_request("record.no_decision", "请至少对一条学籍作出审核决定"));
@@ -207,6 +221,7 @@ async fn review_in(db: &Db, actor: &Actor, decisions: &[Decision], audit: &mut A
             &detail,
             &[],
             actor.user_id,
+            today,
         )
         .await?;
         audit::write(&mut *tx, actor, name, ("student", &student.public_id), Some(student.school_id), "ok", "").await?;

@@ -88,6 +88,7 @@ pub async fn receive_resident_id(
             &serde_json::json!({ "from": old.as_str(), "to": new.as_str() }),
             actor.user_id,
             &now,
+            app.today(),
         )
         .await?;
         audit.commit(tx).await?;

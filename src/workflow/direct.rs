@@ -119,6 +119,7 @@ async fn report(
         &detail,
         &[],
         actor.user_id,
+        app.today(),
     )
     .await?;
     audit.commit(tx).await?;
@@ -267,6 +268,7 @@ async fn record_recall(
         &json!({"number": number, "return_by": return_by.to_string(), "document": issued.doc_id}),
         &[],
         actor.user_id,
+        app.today(),
     )
     .await?;
     audit.commit(tx).await?;
@@ -334,6 +336,7 @@ async fn record_delivery_in(
         &json!({"number": number, "delivered_on": on.to_string(), "method": method}),
         &[],
         actor.user_id,
+        app.today(),
     )
     .await?;
     audit.target(&recall.student);
@@ -412,6 +415,7 @@ async fn record_return_in(
         &detail,
         &[],
         actor.user_id,
+        app.today(),
     )
     .await?;
     students::set_grade_and_class(&mut *tx, student.id, grade, class.id).await?;
@@ -491,6 +495,7 @@ async fn record_death_in(
         &detail,
         &proofs,
         actor.user_id,
+        app.today(),
     )
     .await?;
     audit.commit(tx).await?;
@@ -554,6 +559,7 @@ async fn report_missing_in(
         &detail,
         &proofs,
         actor.user_id,
+        app.today(),
     )
     .await?;
     audit.commit(tx).await?;

@@ -150,6 +150,7 @@ pub async fn change_status(
     detail: &Value,
     proofs: &[String],
     actor_id: Option<i64>,
+    on: NaiveDate,
 ) -> AppResult<StudentStatus> {
     let to = transitions::apply(student.status, action, facts)?;
     // An open problem record (Art. 11) holds the record where it is, as in
@@ -175,7 +176,7 @@ pub async fn change_status(
     if changed != 1 {
         return Err(AppError::conflict("status.changed", "该学生的学籍状态刚被他人修改，请刷新后重试"));
     }
-    record_event(tx, student.id, action.code(), Some(student.status), Some(to), detail, proofs, actor_id).await?;
+    record_event(tx, student.id, action.code(), Some(student.status), Some(to), detail, proofs, actor_id, on).await?;
     Ok(to)
 }
 
@@ -190,8 +191,9 @@ pub async fn record_event(
     detail: &Value,
     proofs: &[String],
     actor_id: Option<i64>,
+    on: NaiveDate,
 ) -> AppResult<()> {
-    let event = events::NewEvent { student_id, kind, from, to, detail, proofs, actor_id };
+    let event = events::NewEvent { student_id, kind, from, to, detail, proofs, actor_id, on };
     events::insert(&mut **tx, &event, &crate::db::now_text()).await?;
     Ok(())
 }

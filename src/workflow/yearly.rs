@@ -315,7 +315,7 @@ async fn run_in(
         let n = match kind {
             RunKind::Graduation => graduate_school(&mut tx, school, year, actor.user_id, &now, today).await?,
             RunKind::Promotion => {
-                let (n, c) = promote_school(&mut tx, school, year, actor.user_id, &now).await?;
+                let (n, c) = promote_school(&mut tx, school, year, actor.user_id, &now, today).await?;
                 created += c;
                 n
             }
@@ -349,7 +349,8 @@ async fn graduate_school(
         Facts { graduating_grade: true, ..Facts::default() },
     )?;
     let detail = json!({"year": year, "school": school.code}).to_string();
-    let ev = year_runs::BulkEvent { kind: Action::Graduate.code(), detail: &detail, actor_id: actor, now };
+    let on = today.to_string();
+    let ev = year_runs::BulkEvent { kind: Action::Graduate.code(), detail: &detail, actor_id: actor, now, on: &on };
     let stage = crate::domain::Stage::ended_by(school.kind);
     crate::db::graduations::record_run(&mut **tx, school.id, g, stage, year, today).await?;
     let n = year_runs::graduate(tx, school.id, g, to.code(), today, &ev).await?;
@@ -362,7 +363,9 @@ async fn promote_school(
     year: i32,
     actor: Option<i64>,
     now: &str,
+    today: NaiveDate,
 ) -> AppResult<(i64, i64)> {
+    let on = today.to_string();
     let top = i64::from(school.kind.graduating_grade());
     let first = i64::from(*school.kind.grades().start());
     let mut moved = 0;
@@ -371,7 +374,7 @@ async fn promote_school(
     for grade in (first..top).rev() {
         // Seated students without a class (none are expected) still go up.
         let detail = json!({"year": year, "from_grade": grade, "to_grade": grade + 1}).to_string();
-        let ev = year_runs::BulkEvent { kind: Action::Promote.code(), detail: &detail, actor_id: actor, now };
+        let ev = year_runs::BulkEvent { kind: Action::Promote.code(), detail: &detail, actor_id: actor, now, on: &on };
         let n = year_runs::promote_unclassed(tx, school.id, grade, &ev).await?;
         moved += i64::try_from(n).unwrap_or(i64::MAX);
         let classes = schools::classes_of(&mut **tx, school.id).await?;
@@ -393,7 +396,8 @@ async fn promote_school(
                 }
             };
             let detail = json!({"year": year, "from_grade": grade, "to_grade": grade + 1}).to_string();
-            let ev = year_runs::BulkEvent { kind: Action::Promote.code(), detail: &detail, actor_id: actor, now };
+            let ev =
+                year_runs::BulkEvent { kind: Action::Promote.code(), detail: &detail, actor_id: actor, now, on: &on };
             let n = year_runs::promote_class(tx, class.id, grade, target, &ev).await?;
             let n = i64::try_from(n).unwrap_or(i64::MAX);
             moved += n;
@@ -496,6 +500,7 @@ async fn junior_intake_in(app: &App, actor: &Actor, req: &IntakeRequest, audit: 
         &detail,
         &[],
         actor.user_id,
+        today,
     )
     .await?;
     rolls::enter_junior(&mut *tx, student.id, school.id, class.id).await?;

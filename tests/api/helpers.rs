@@ -261,7 +261,7 @@ pub async fn approve_new_records(db: &Db, school_code: &str) {
     }
     let registrar = actor_of(db, &username).await;
     let req = records::SubmitRequest { school: school_code.to_owned(), students: Vec::new() };
-    match records::submit(db, &registrar, &req).await {
+    match records::submit(db, &registrar, today(), &req).await {
         Ok(_) => {}
         // Every new record has an open problem: they wait (Art. 11).
         Err(e) if e.code() == "record.nothing_to_submit" => return,
@@ -273,7 +273,7 @@ pub async fn approve_new_records(db: &Db, school_code: &str) {
         .into_iter()
         .map(|r| records::Decision { student: r.summary.public_id, approve: true, reason: String::new() })
         .collect();
-    records::review(db, &bureau, &decisions).await.unwrap();
+    records::review(db, &bureau, today(), &decisions).await.unwrap();
 }
 
 /// What the bundled fonts print, read once per test binary (coverage only, no font data kept).

@@ -20,7 +20,7 @@ const STUDENT_BINDS: usize = 25 + items::COUNT;
 const GUARDIAN_BINDS: usize = 14;
 
 /// Parameters per `enrolled` event row (the rest are literals).
-const EVENT_BINDS: usize = 5;
+const EVENT_BINDS: usize = 6;
 
 /// How the statement names its parameters. PostgreSQL numbers them
 /// (`$1`). SQLite takes them anonymous (`?`), in order: the driver looks up
@@ -72,8 +72,10 @@ pub async fn insert_all(
     students: &[NewStudent],
     actor_id: Option<i64>,
     now: &str,
+    on: chrono::NaiveDate,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let p = Placeholders::of(conn);
+    let on = on.to_string();
     let mut ids = Vec::with_capacity(students.len());
     for chunk in students.chunks(MAX_BINDS / STUDENT_BINDS) {
         // Rows come back from RETURNING in no promised order: each is matched
@@ -145,19 +147,29 @@ pub async fn insert_all(
     let events: Vec<(i64, String)> = students
         .iter()
         .zip(&ids)
-        .map(|(s, id)| (*id, serde_json::json!({"school_id": s.school_id, "grade": s.grade.number()}).to_string()))
+        .map(|(s, id)| {
+            let detail =
+                serde_json::json!({"school_id": s.school_id, "grade": s.grade.number(), "class_id": s.class_id});
+            (*id, detail.to_string())
+        })
         .collect();
     for chunk in events.chunks(MAX_BINDS / EVENT_BINDS) {
         let sql = format!(
-            "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
+            "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at, on_date)
              VALUES {}",
             tuples(p, chunk.len(), EVENT_BINDS, |n| {
-                format!("({}, 'enrolled', NULL, {}, {}, '[]', {}, {})", n[0], n[1], n[2], n[3], n[4])
+                format!("({}, 'enrolled', NULL, {}, {}, '[]', {}, {}, {})", n[0], n[1], n[2], n[3], n[4], n[5])
             })
         );
         let mut q = sqlx::query(&sql);
         for (id, detail) in chunk {
-            q = q.bind(*id).bind(StudentStatus::Pending.code()).bind(detail.as_str()).bind(actor_id).bind(now);
+            q = q
+                .bind(*id)
+                .bind(StudentStatus::Pending.code())
+                .bind(detail.as_str())
+                .bind(actor_id)
+                .bind(now)
+                .bind(on.as_str());
         }
         q.execute(&mut *conn).await?;
     }

@@ -298,10 +298,11 @@ pub async fn add_event<'c>(
     detail: &serde_json::Value,
     actor_id: Option<i64>,
     now: &str,
+    on: NaiveDate,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at)
-         VALUES ($1, $2, $3, $4, $5, '[]', $6, $7)",
+        "INSERT INTO student_events (student_id, kind, from_status, to_status, detail, proofs, actor_id, at, on_date)
+         VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8)",
     )
     .bind(student_id)
     .bind(kind)
@@ -310,6 +311,7 @@ pub async fn add_event<'c>(
     .bind(detail.to_string())
     .bind(actor_id)
     .bind(now)
+    .bind(on.to_string())
     .execute(e)
     .await?;
     Ok(())

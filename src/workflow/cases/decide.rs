@@ -132,10 +132,12 @@ async fn decide_in(app: &App, actor: &Actor, case_id: &str, d: &Decision, audit:
                 &detail,
                 &[],
                 actor.user_id,
+                today,
             )
             .await?;
         } else {
-            record_event(&mut tx, student.id, "application_refused", None, None, &detail, &[], actor.user_id).await?;
+            record_event(&mut tx, student.id, "application_refused", None, None, &detail, &[], actor.user_id, today)
+                .await?;
         }
     } else if let Some(next) = stages.get(pos + 1) {
         let due = app.calendar().add_working_days(today, STEP_WORKING_DAYS);
@@ -194,6 +196,7 @@ async fn complete(
                 &detail,
                 &proofs,
                 actor,
+                today,
             )
             .await?;
             students::move_to_school(&mut **tx, student.id, to.id, class.id).await?;
@@ -211,6 +214,7 @@ async fn complete(
                 &detail,
                 &proofs,
                 actor,
+                today,
             )
             .await?;
             set_handover(tx, case, today).await?;
@@ -229,6 +233,7 @@ async fn complete(
                 &detail,
                 &proofs,
                 actor,
+                today,
             )
             .await?;
         }
@@ -240,7 +245,8 @@ async fn complete(
             detail["reason"] = case.detail["reason"].clone();
             let action = if case.kind == CaseKind::Suspension { Action::Suspend } else { Action::RenewSuspension };
             let since = if case.kind == CaseKind::Suspension { start } else { None };
-            change_status(tx, &student, action, f, StatusDates { since, until: end }, &detail, &proofs, actor).await?;
+            change_status(tx, &student, action, f, StatusDates { since, until: end }, &detail, &proofs, actor, today)
+                .await?;
         }
         CaseKind::Resumption => {
             let grade = case.detail["resume_grade"].as_i64().unwrap_or(i64::from(student.grade));
@@ -260,6 +266,7 @@ async fn complete(
                 &detail,
                 &proofs,
                 actor,
+                today,
             )
             .await?;
             students::set_grade_and_class(&mut **tx, student.id, grade, class.id).await?;
@@ -276,7 +283,7 @@ async fn complete(
             }
             detail["changes"] = checked;
             crate::domain::transitions::apply(student.status, Action::ChangeInfo, f)?;
-            record_event(tx, student.id, Action::ChangeInfo.code(), None, None, &detail, &proofs, actor).await?;
+            record_event(tx, student.id, Action::ChangeInfo.code(), None, None, &detail, &proofs, actor, today).await?;
         }
     }
     Ok(())
@@ -313,10 +320,21 @@ async fn withdraw_in(app: &App, actor: &Actor, case_id: &str, reason: &str, audi
     if case.kind == CaseKind::Transfer && student.status == StudentStatus::TransferPending {
         let school = school_of(&mut *tx, &student).await?;
         let f = facts(&student, &school, false);
-        change_status(&mut tx, &student, Action::StopTransfer, f, StatusDates::default(), &detail, &[], actor.user_id)
-            .await?;
+        change_status(
+            &mut tx,
+            &student,
+            Action::StopTransfer,
+            f,
+            StatusDates::default(),
+            &detail,
+            &[],
+            actor.user_id,
+            today,
+        )
+        .await?;
     } else {
-        record_event(&mut tx, student.id, "application_withdrawn", None, None, &detail, &[], actor.user_id).await?;
+        record_event(&mut tx, student.id, "application_withdrawn", None, None, &detail, &[], actor.user_id, today)
+            .await?;
     }
     audit.commit(tx).await?;
     by_public_id(&app.db.pool, case_id).await?.ok_or(AppError::NotFound)

@@ -214,7 +214,7 @@ async fn insert_case(
     // change nothing until approved, so their history notes the application here.
     if case.kind != CaseKind::Transfer {
         let detail = json!({"case": case.public_id, "kind": case.kind.code()});
-        record_event(tx, new.student.id, "application_opened", None, None, &detail, &[], actor.user_id).await?;
+        record_event(tx, new.student.id, "application_opened", None, None, &detail, &[], actor.user_id, today).await?;
     }
     Ok(case)
 }

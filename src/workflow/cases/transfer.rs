@@ -196,6 +196,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
                     "override_reason": override_reason}),
             &proofs.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
             actor.user_id,
+            today,
         )
         .await?;
         let new = NewCase {
@@ -299,6 +300,7 @@ async fn open_transfer_in(app: &App, actor: &Actor, req: &TransferRequest, audit
             &json!({"to_school": to_school.code, "to_class": class.name(), "override_reason": override_reason}),
             &proofs.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
             actor.user_id,
+            today,
         )
         .await?;
         let detail = json!({

@@ -85,6 +85,9 @@ enum Command {
     /// 历史毕业生（系统建立前毕业）：据毕业生登记册补录，开具学历证明书
     #[command(subcommand)]
     Historical(xueji::cli::historical::HistoricalCommand),
+    /// 统计报表：列出，按基准日计算并导出 xlsx
+    #[command(subcommand)]
+    Report(xueji::cli::report::ReportCommand),
     /// 节假日安排（工作日期限所依据）：显示、导入、导出
     #[command(subcommand)]
     Calendar(xueji::cli::calendar::CalendarCommand),
@@ -183,6 +186,15 @@ enum Bench {
         /// 以 JSON 输出报告
         #[arg(long)]
         json: bool,
+    },
+    /// 统计报表：载入示例县，计时读取学籍与变动历史、计算每张年度统计表（取中位数）
+    Reports {
+        /// 学生人数
+        #[arg(long, default_value_t = 20_000)]
+        students: usize,
+        /// 重复次数
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// 毕业与升级：载入示例县，计时预览与执行（7月15日毕业，8月10日升级）
     Yearly {
@@ -309,6 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::National(cmd) => return xueji::cli::national::run(&config, cmd).await,
         Command::Certificates(cmd) => return xueji::cli::certificates::run(&config, cmd).await,
         Command::Historical(cmd) => return xueji::cli::historical::run(&config, cmd).await,
+        Command::Report(cmd) => return xueji::cli::report::run(&config, cmd).await,
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
         Command::Schools(cmd) => return xueji::cli::schools::run(&config, cmd).await,
@@ -320,6 +333,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Archive(cmd) => return xueji::cli::archive::run(&config, cmd).await,
         Command::Bench { what: Bench::Render { count } } => xueji::bench::render(&config, count)?,
         Command::Bench { what: Bench::Yearly { students, year } } => xueji::bench::yearly(students, year).await?,
+        Command::Bench { what: Bench::Reports { students, runs } } => {
+            xueji::bench::reports::reports(students, runs).await?
+        }
         Command::Bench { what: Bench::Import { rows, runs } } => {
             xueji::bench::import(&config, rows, runs).await?;
         }

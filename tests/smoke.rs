@@ -395,6 +395,28 @@ async fn a_newcomer_runs_the_readme() {
     assert_eq!(report["staff"]["requests"], 40, "{report:#}");
     assert_eq!(report["staff"]["statuses"]["200"], 40, "{report:#}");
 
+    // The bureau's numbers on the sample county: the dashboard draws its
+    // charts, and every table adds up to its totals and balances.
+    let page = admin.get("/statistics").await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.expect("dashboard");
+    assert!(page.contains("<svg") && page.contains("班额分布"), "the dashboard's charts");
+    let list = admin.json("/api/reports").await;
+    let names: Vec<String> = list["reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in &names {
+        let t = admin.json(&format!("/api/reports/{name}")).await;
+        adds_up(&t);
+    }
+    let grade = admin.json("/api/reports/grade").await;
+    let total = grade["rows"].as_array().expect("rows").last().expect("total")["cells"][0].as_u64().expect("count");
+    assert!(total > 15_000, "the sample county's enrolment: {total}");
+
     // SIGTERM: a clean exit.
     let status = server.stop();
     assert!(status.success(), "xueji serve exits cleanly on SIGTERM: {status}");
@@ -415,7 +437,43 @@ async fn a_newcomer_runs_the_readme() {
     ]));
     assert_eq!(code, 0, "{text}");
     assert!(std::fs::read(elsewhere.join("form.pdf")).expect("form written").starts_with(b"%PDF-"));
+    let (code, text) = run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args(["report", "list"]));
+    assert!(code == 0 && text.contains("movement"), "{text}");
+    let (code, text) =
+        run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args(["report", "run", "class_size", "-o", "class.xlsx"]));
+    assert_eq!(code, 0, "{text}");
+    assert!(std::fs::read(elsewhere.join("class.xlsx")).expect("table written").starts_with(b"PK"));
+    let (code, text) = run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args(["report", "run", "nonesuch"]));
+    assert!(code != 0 && text.contains("没有名为“nonesuch”的统计表"), "{text}");
     assert!(!elsewhere.join("data").exists(), "nothing written beside the other directory");
+}
+
+/// A table's rows add up to its totals row and its columns to its first,
+/// where the definition says they split the population; a movement table
+/// balances with no student unaccounted for.
+fn adds_up(t: &Value) {
+    let rows = t["rows"].as_array().expect("rows");
+    let cols = t["columns"].as_array().expect("columns");
+    let count = |r: &Value, c: usize| r["cells"][c].as_f64();
+    let body: Vec<&Value> = rows.iter().filter(|r| r["total"] == false).collect();
+    if t["rows_add_up"] == true
+        && let Some(total) = rows.iter().find(|r| r["total"] == true)
+    {
+        for (c, col) in cols.iter().enumerate() {
+            if col["rate"] == true {
+                continue;
+            }
+            let sum: f64 = body.iter().filter_map(|r| count(r, c)).sum();
+            assert_eq!(Some(sum), count(total, c), "{}: column {} adds up", t["name"], col["label"]);
+        }
+    }
+    if t["columns_add_up"] == true {
+        for r in rows {
+            let sum: f64 = (1..cols.len()).filter_map(|c| count(r, c)).sum();
+            assert_eq!(Some(sum), count(r, 0), "{}: row {} adds up", t["name"], r["label"]);
+        }
+    }
+    assert_eq!(t["imbalances"], serde_json::json!([]), "{} balances", t["name"]);
 }
 
 /// An installed layout, `bin/xueji` beside `share/xueji/{templates,fonts}`,

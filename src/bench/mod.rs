@@ -1,6 +1,7 @@
 //! `xueji bench …`: measured figures for `docs/benchmarks.md`.
 
 pub mod load;
+pub mod reports;
 
 use crate::config::Config;
 use crate::db::Db;

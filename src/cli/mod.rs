@@ -9,6 +9,7 @@ pub mod documents;
 pub mod historical;
 pub mod keys;
 pub mod national;
+pub mod report;
 pub mod schools;
 pub mod users;
 pub mod verify;

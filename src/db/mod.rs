@@ -43,6 +43,8 @@ pub mod overdue;
 pub mod problems;
 /// Recall notices, their delivery and the printed notice's status.
 pub mod recalls;
+/// What the statistics read: students, moving events, export approvals.
+pub mod reports;
 /// Class rolls: seats, placing a student, the students of a batch.
 pub mod rolls;
 pub mod schools;

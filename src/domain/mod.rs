@@ -12,6 +12,7 @@ pub mod id_number;
 pub mod initials;
 pub mod intake;
 pub mod national;
+pub mod report;
 pub mod rules;
 pub mod school;
 pub mod share_code;

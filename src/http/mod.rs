@@ -11,6 +11,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod calendar;
 pub mod certificates;
+mod charts;
 mod denials;
 pub mod documents;
 pub(crate) mod error;
@@ -24,6 +25,7 @@ pub mod pages;
 pub mod problems;
 pub mod ratelimit;
 pub mod records;
+pub mod reports;
 pub mod roster;
 pub mod schools;
 /// Share codes for staff: make, list, revoke.
@@ -125,6 +127,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(keys::router())
         .merge(records::router())
         .merge(problems::router())
+        .merge(reports::router())
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())

@@ -178,7 +178,7 @@ async fn run_list(app: &Web, staff: &Staff, filter: &Filter, page: i64) -> Resul
     Ok(ListResult { students: list, total, page, pages: (total + PAGE_SIZE - 1) / PAGE_SIZE })
 }
 
-async fn scope_schools(app: &Web, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
+pub(crate) async fn scope_schools(app: &Web, staff: &Staff) -> Result<Vec<schools::School>, AppError> {
     let all = schools::list(&app.db.pool).await?;
     Ok(all.into_iter().filter(|s| staff.may_see(s.id)).collect())
 }

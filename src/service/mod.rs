@@ -24,6 +24,8 @@ pub mod plans;
 pub mod problems;
 /// The bureau's approval of new records.
 pub mod records;
+/// The bureau's statistics: report definitions, tables as of a date, the lists behind them, exports.
+pub mod reports;
 /// Importing and exporting a school's roster.
 pub mod roster;
 /// The principal, registrar and head teachers the papers name.

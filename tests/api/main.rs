@@ -30,6 +30,7 @@ mod records;
 mod search;
 mod share_codes;
 mod stages;
+mod statistics;
 mod verify;
 mod workflow;
 mod workflow_pages;

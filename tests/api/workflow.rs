@@ -23,7 +23,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 
 impl Session {
     /// Scans a paper into the student's dossier; its digest.
-    async fn scan(&self, pid: &str, kind: &str, seed: u8) -> String {
+    pub(crate) async fn scan(&self, pid: &str, kind: &str, seed: u8) -> String {
         let res = self.upload_scan(pid, &format!("kind={kind}&name=scan{seed}.png"), png(40, 30, seed)).await;
         let status = res.status();
         let body: Value = res.json().await.unwrap();
@@ -32,7 +32,7 @@ impl Session {
     }
 
     /// Uploads a proof with a case (into the dossier, filed with the case); its digest.
-    async fn case_proof(&self, case: &str, kind: &str, label: &str, seed: u8) -> String {
+    pub(crate) async fn case_proof(&self, case: &str, kind: &str, label: &str, seed: u8) -> String {
         let res = self
             .upload_case_proof(case, &format!("kind={kind}&name=proof{seed}.png&label={label}"), png(48, 32, seed))
             .await;
@@ -44,7 +44,7 @@ impl Session {
     }
 
     /// Approves the waiting stage; the case after it.
-    async fn approve(&self, case: &str, stage: &str, opinion: &str, signer: &str) -> Value {
+    pub(crate) async fn approve(&self, case: &str, stage: &str, opinion: &str, signer: &str) -> Value {
         self.decide(case, &json!({"stage": stage, "decision": "approve", "opinion": opinion, "signer": signer}))
             .await
             .json_with(StatusCode::OK)

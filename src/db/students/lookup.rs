@@ -333,3 +333,31 @@ pub async fn ids_by_internal<'c>(
         sqlx::query("SELECT id, public_id, school_id FROM students WHERE id = $1").bind(id).fetch_optional(e).await?;
     row.as_ref().map(ids_from_row).transpose()
 }
+
+/// List lines of these students (internal ids, at most a page of them), in
+/// the order given; an id with no row is left out.
+pub async fn summaries_by_ids(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, StudentSummary)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT s.id, s.public_id, s.student_no, s.name, s.gender, s.birth_date, s.grade, c.number AS class_number,
+                sc.name AS school_name, s.status
+         FROM students s JOIN schools sc ON sc.id = s.school_id LEFT JOIN classes c ON c.id = s.class_id
+         WHERE s.id IN ({marks})"
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let mut found: std::collections::HashMap<i64, StudentSummary> = std::collections::HashMap::new();
+    for r in &rows {
+        found.insert(r.try_get("id")?, summary_from_row(r)?);
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id).map(|s| (*id, s))).collect())
+}

@@ -5,18 +5,20 @@
 //! opened (有效 and the masked name), then a tampered URL (无法验证).
 //! Screenshots of both pages are kept in `target/test-artefacts/`. At a
 //! desktop's size: a suspension carried through the pages by a registrar and
-//! the bureau, and the signing keys rotated and marked on `/keys`.
+//! the bureau, and the signing keys rotated and marked on `/keys`; the
+//! county dashboard's charts against their tables ([`statistics`]).
 //!
 //! Without chromedriver the test fails when `CI` is set and is skipped with a
 //! notice otherwise. `XUEJI_CHROMEDRIVER` and `XUEJI_CHROMIUM` name the
 //! binaries when they are not `chromedriver` and `chromium` on the `PATH`.
 
 #[allow(dead_code, reason = "this binary uses a few of the API suite's endpoints")]
-#[path = "api/endpoints.rs"]
+#[path = "../api/endpoints.rs"]
 mod endpoints;
 #[allow(dead_code, reason = "this binary uses a few of the API suite's helpers")]
-#[path = "api/helpers.rs"]
+#[path = "../api/helpers.rs"]
 mod helpers;
+mod statistics;
 
 use fantoccini::{ClientBuilder, Locator};
 use helpers::*;

@@ -1,0 +1,278 @@
+//! What the statistics read: every student's row in one pass, the events
+//! that move a student (status changes, transfers, promotions, intakes), and
+//! the bureau's approvals for a list to leave the service.
+
+use sqlx::{Any, Executor, Row};
+
+/// A student's row, as the statistics read it (codes as stored).
+#[derive(Debug, Clone)]
+pub struct PupilRow {
+    /// Internal id.
+    pub id: i64,
+    /// School.
+    pub school_id: i64,
+    /// Grade.
+    pub grade: i64,
+    /// Class number, if seated in a class.
+    pub class_number: Option<i64>,
+    /// Status code.
+    pub status: String,
+    /// `male` / `female`.
+    pub gender: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// 民族 as stored.
+    pub ethnicity: String,
+    /// 入学年月 as stored.
+    pub entry_date: String,
+    /// 身份证件类型.
+    pub id_type: String,
+    /// 身份证件号.
+    pub id_number: Option<String>,
+    /// 0/1 flags, `None` unknown: preschool, migrant_child, orphan, martyr_child, only_child.
+    pub flags: [Option<i64>; 5],
+    /// Codes, `None` unknown: left_behind, inclusive, disability, study_mode, hmt.
+    pub codes: [Option<String>; 5],
+    /// 户口性质 as stored.
+    pub household_type: String,
+    /// 入学方式 as stored.
+    pub entry_mode: String,
+    /// Has an open problem record.
+    pub problem: bool,
+}
+
+/// Every student's row.
+pub async fn pupils<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<PupilRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.school_id, s.grade, c.number AS class_number, s.status, s.gender, s.birth_date, s.ethnicity,
+                s.entry_date, s.id_type, s.id_number, s.preschool, s.migrant_child, s.orphan, s.martyr_child,
+                s.only_child, s.left_behind, s.inclusive, s.disability, s.study_mode, s.hmt, s.household_type,
+                s.entry_mode,
+                CASE WHEN p.student_id IS NULL THEN 0 ELSE 1 END AS problem
+         FROM students s
+         LEFT JOIN classes c ON c.id = s.class_id
+         LEFT JOIN (SELECT DISTINCT student_id FROM problem_records WHERE state = 'open') p ON p.student_id = s.id",
+    )
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let flag = |c: &str| r.try_get::<Option<i64>, _>(c);
+            let code = |c: &str| r.try_get::<Option<String>, _>(c);
+            Ok(PupilRow {
+                id: r.try_get("id")?,
+                school_id: r.try_get("school_id")?,
+                grade: r.try_get("grade")?,
+                class_number: r.try_get("class_number")?,
+                status: r.try_get("status")?,
+                gender: r.try_get("gender")?,
+                birth_date: r.try_get("birth_date")?,
+                ethnicity: r.try_get("ethnicity")?,
+                entry_date: r.try_get("entry_date")?,
+                id_type: r.try_get("id_type")?,
+                id_number: r.try_get("id_number")?,
+                flags: [
+                    flag("preschool")?,
+                    flag("migrant_child")?,
+                    flag("orphan")?,
+                    flag("martyr_child")?,
+                    flag("only_child")?,
+                ],
+                codes: [
+                    code("left_behind")?,
+                    code("inclusive")?,
+                    code("disability")?,
+                    code("study_mode")?,
+                    code("hmt")?,
+                ],
+                household_type: r.try_get("household_type")?,
+                entry_mode: r.try_get("entry_mode")?,
+                problem: r.try_get::<i64, _>("problem")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// Every class's internal id and number.
+pub async fn class_numbers<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, number FROM classes").fetch_all(e).await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("number")?))).collect()
+}
+
+/// An event that moves a student, as stored.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// The student.
+    pub student_id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub on_date: String,
+    /// Details (JSON text) for the kinds that move a student between schools, grades or classes.
+    pub detail: Option<String>,
+}
+
+/// The kinds whose details say where a student went.
+pub const PLACE_KINDS: [&str; 6] = ["enrolled", "transferred", "junior_intake", "promoted", "returned", "found"];
+
+/// Every event that changes a student's status or place, by student and in order.
+pub async fn moving_events<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<EventRow>, sqlx::Error> {
+    let kinds = PLACE_KINDS.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT student_id, kind, from_status, to_status, COALESCE(on_date, substr(at, 1, 10)) AS on_date,
+                CASE WHEN kind IN ({kinds}) THEN detail END AS detail
+         FROM student_events WHERE to_status IS NOT NULL OR kind IN ({kinds})
+         ORDER BY student_id, id"
+    ))
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EventRow {
+                student_id: r.try_get("student_id")?,
+                kind: r.try_get("kind")?,
+                from_status: r.try_get("from_status")?,
+                to_status: r.try_get("to_status")?,
+                on_date: r.try_get("on_date")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
+
+/// The bureau's approval for one list to leave the service.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Approval {
+    /// Internal id.
+    pub id: i64,
+    /// Our number, printed on the export (`外发-2026-0001`).
+    pub number: String,
+    /// The bureau's written approval (文号).
+    pub document_no: String,
+    /// Why.
+    pub purpose: String,
+    /// To whom.
+    pub recipient: String,
+    /// Report name.
+    pub report: String,
+    /// Reference date.
+    pub as_of: String,
+    /// Row key.
+    pub row_key: String,
+    /// Column.
+    pub col: i64,
+    /// Who approved (user id).
+    pub approved_by: Option<i64>,
+    /// When.
+    pub approved_at: String,
+    /// Last day it may be used.
+    pub expires_on: String,
+    /// Exports made with it.
+    pub exports: i64,
+}
+
+/// An approval to record.
+#[derive(Debug, Clone)]
+pub struct NewApproval<'a> {
+    /// 文号.
+    pub document_no: &'a str,
+    /// Why.
+    pub purpose: &'a str,
+    /// To whom.
+    pub recipient: &'a str,
+    /// Report name.
+    pub report: &'a str,
+    /// Reference date.
+    pub as_of: &'a str,
+    /// Row key.
+    pub row_key: &'a str,
+    /// Column.
+    pub col: i64,
+    /// Who.
+    pub approved_by: Option<i64>,
+    /// When.
+    pub approved_at: &'a str,
+    /// Until.
+    pub expires_on: &'a str,
+}
+
+const APPROVAL_COLUMNS: &str = "id, number, document_no, purpose, recipient, report, as_of, row_key, col, approved_by,
+     approved_at, expires_on, exports";
+
+fn approval_from_row(r: &sqlx::any::AnyRow) -> Result<Approval, sqlx::Error> {
+    Ok(Approval {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        document_no: r.try_get("document_no")?,
+        purpose: r.try_get("purpose")?,
+        recipient: r.try_get("recipient")?,
+        report: r.try_get("report")?,
+        as_of: r.try_get("as_of")?,
+        row_key: r.try_get("row_key")?,
+        col: r.try_get("col")?,
+        approved_by: r.try_get("approved_by")?,
+        approved_at: r.try_get("approved_at")?,
+        expires_on: r.try_get("expires_on")?,
+        exports: r.try_get("exports")?,
+    })
+}
+
+/// Records an approval, numbered `外发-<year>-<n>` in the order recorded; returns it.
+pub async fn insert_approval(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    a: &NewApproval<'_>,
+    year: i32,
+) -> Result<Approval, sqlx::Error> {
+    let prefix = format!("外发-{year}-");
+    let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_approvals WHERE number LIKE $1")
+        .bind(format!("{prefix}%"))
+        .fetch_one(&mut **tx)
+        .await?;
+    let number = format!("{prefix}{:04}", taken + 1);
+    let row = sqlx::query(&format!(
+        "INSERT INTO export_approvals (number, document_no, purpose, recipient, report, as_of, row_key, col,
+             approved_by, approved_at, expires_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {APPROVAL_COLUMNS}"
+    ))
+    .bind(&number)
+    .bind(a.document_no)
+    .bind(a.purpose)
+    .bind(a.recipient)
+    .bind(a.report)
+    .bind(a.as_of)
+    .bind(a.row_key)
+    .bind(a.col)
+    .bind(a.approved_by)
+    .bind(a.approved_at)
+    .bind(a.expires_on)
+    .fetch_one(&mut **tx)
+    .await?;
+    approval_from_row(&row)
+}
+
+/// The approval with this number.
+pub async fn approval<'c>(e: impl Executor<'c, Database = Any>, number: &str) -> Result<Option<Approval>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {APPROVAL_COLUMNS} FROM export_approvals WHERE number = $1"))
+        .bind(number)
+        .fetch_optional(e)
+        .await?;
+    row.as_ref().map(approval_from_row).transpose()
+}
+
+/// The approvals recorded, newest first.
+pub async fn approvals<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<Approval>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {APPROVAL_COLUMNS} FROM export_approvals ORDER BY id DESC LIMIT 200"))
+        .fetch_all(e)
+        .await?;
+    rows.iter().map(approval_from_row).collect()
+}
+
+/// Counts one export made with the approval.
+pub async fn count_export<'c>(e: impl Executor<'c, Database = Any>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE export_approvals SET exports = exports + 1 WHERE id = $1").bind(id).execute(e).await?;
+    Ok(())
+}

@@ -23,6 +23,7 @@
 //! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
 //! | `XUEJI_FIXITY_DELAY_MINUTES` | `10`: first scheduled check after start-up |
 //! | `XUEJI_ORGANIZATION` | `农安县教育局`: `Source-Organization` of exported packages |
+//! | `XUEJI_ABSENCE_WARN_DAYS` | `3`: school days of reported absence after which the registrar has a to-do (控辍保学 early warning) |
 //! | `XUEJI_TIME_ZONE` | `Asia/Shanghai`: the county's time zone, in which pages show times (`Asia/Shanghai`, `Asia/Urumqi`, or an offset such as `+08:00`) |
 //! | `XUEJI_ADMIN_PASSWORD` | unset: `xueji init` gives the first administrator a random password and prints it once |
 //! | `XUEJI_BENCH_DATABASE_URL` | unset: the benchmarks use SQLite in a temporary directory |
@@ -76,6 +77,8 @@ pub struct Config {
     pub verify_rate_per_minute: u32,
     /// Public verification pages: requests a client may send at once.
     pub verify_burst: u32,
+    /// School days of reported absence after which the registrar has a to-do (`XUEJI_ABSENCE_WARN_DAYS`).
+    pub absence_warn_days: u32,
     /// Reverse proxies trusted to name the client in `X-Forwarded-For`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest scan accepted, in MiB.
@@ -198,6 +201,7 @@ impl Config {
                 .transpose()?,
             verify_rate_per_minute: env_positive("XUEJI_VERIFY_RATE", 60)?,
             verify_burst: env_positive("XUEJI_VERIFY_BURST", 20)?,
+            absence_warn_days: env_positive("XUEJI_ABSENCE_WARN_DAYS", 3)?,
             db_pool_size: env("XUEJI_DB_POOL_SIZE").map(|_| env_positive("XUEJI_DB_POOL_SIZE", 1)).transpose()?,
             db_acquire_timeout_ms: u64::from(env_positive("XUEJI_DB_ACQUIRE_TIMEOUT_MS", DEFAULT_ACQUIRE_TIMEOUT_MS)?),
             trusted_proxies: env("XUEJI_TRUSTED_PROXY")
@@ -249,6 +253,7 @@ impl Config {
             today: None,
             verify_rate_per_minute: 60,
             verify_burst: 20,
+            absence_warn_days: 3,
             db_pool_size: None,
             db_acquire_timeout_ms: u64::from(DEFAULT_ACQUIRE_TIMEOUT_MS),
             trusted_proxies: Vec::new(),

@@ -28,6 +28,8 @@ pub mod delays;
 pub mod documents;
 /// The paper-file archive's tables: dossiers, their search index, thumbnails, imports, fixity runs.
 pub mod dossier;
+/// Dropout control: the ledger's entries and visits, monthly submissions, absences.
+pub mod dropout;
 /// A student's status changes and the events recording them.
 pub mod events;
 /// Graduations: the school and stage each ended, for the certificates.

@@ -14,6 +14,7 @@ pub mod certificates;
 mod charts;
 mod denials;
 pub mod documents;
+pub mod dropout;
 pub(crate) mod error;
 pub mod error_page;
 pub mod health;
@@ -128,6 +129,7 @@ pub fn router(app: Arc<Web>) -> Router {
         .merge(records::router())
         .merge(problems::router())
         .merge(reports::router())
+        .merge(dropout::router())
         .merge(verify::router())
         .merge(workflow::router())
         .merge(workflow_pages::router())

@@ -12,6 +12,8 @@ pub mod audit;
 pub mod delays;
 /// Printing a student's documents.
 pub mod documents;
+/// Dropout control (控辍保学): the monthly ledger, home visits, absences and the early warning.
+pub mod dropout;
 /// Pre-system graduates typed in from the paper ledger, and their proofs.
 pub mod historical;
 /// The signing keys' life cycle: rotate, retire, compromise.

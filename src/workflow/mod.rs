@@ -177,6 +177,8 @@ pub async fn change_status(
         return Err(AppError::conflict("status.changed", "该学生的学籍状态刚被他人修改，请刷新后重试"));
     }
     record_event(tx, student.id, action.code(), Some(student.status), Some(to), detail, proofs, actor_id, on).await?;
+    // The dropout-control ledger follows the status in the same transaction.
+    crate::service::dropout::follow_status(tx, student, to, action, dates.since.unwrap_or(on), on, actor_id).await?;
     Ok(to)
 }
 

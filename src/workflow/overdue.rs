@@ -185,6 +185,63 @@ pub async fn list(app: &App, scope: Option<&[i64]>) -> AppResult<Vec<Item>> {
         }
     }
 
+    dropout_control(app, &visible, &mut items).await?;
     items.sort_by(|a, b| b.days_overdue.cmp(&a.days_overdue).then_with(|| a.school_code.cmp(&b.school_code)));
     Ok(items)
+}
+
+/// The dropout-control ledgers not submitted by the 28th (for a school whose
+/// record had begun by then), and the absences that reached the warning.
+async fn dropout_control(app: &App, visible: &(dyn Fn(i64) -> bool + Sync), items: &mut Vec<Item>) -> AppResult<()> {
+    use crate::db::dropout;
+    use crate::service::dropout::{months_due, school_days_absent};
+    let today = app.today();
+    let schools = crate::db::schools::list(&app.db.pool).await?;
+    let begun = dropout::first_days(&app.db.pool).await?;
+    for (month, due) in months_due(today) {
+        let submitted = dropout::months(&app.db.pool, &month).await?;
+        for s in schools.iter().filter(|s| visible(s.id)) {
+            let started =
+                begun.iter().find(|(id, _)| *id == s.id).is_some_and(|(_, d)| d.as_str() <= due.to_string().as_str());
+            if !started || submitted.iter().any(|m| m.school_id == s.id) {
+                continue;
+            }
+            items.push(Item {
+                kind: "dropout_ledger_late",
+                label: "控辍保学月报逾期未报送",
+                school_code: s.code.clone(),
+                school_name: s.name.clone(),
+                student: String::new(),
+                student_name: String::new(),
+                what: month.clone(),
+                due: due.to_string(),
+                days_overdue: (today - due).num_days(),
+                link: format!("/dropout?school={}&month={month}", s.code),
+            });
+        }
+    }
+    let cal = app.calendar();
+    let warn = i64::from(app.config.absence_warn_days);
+    for a in dropout::open_absences(&app.db.pool).await? {
+        let (Some(since), true) = (parse(&a.since), visible(a.school_id)) else { continue };
+        let days = school_days_absent(&cal, since, today);
+        if days < warn {
+            continue;
+        }
+        let Some(s) = schools.iter().find(|s| s.id == a.school_id) else { continue };
+        let reached = since.pred_opt().map_or(since, |d| cal.add_working_days(d, u32::try_from(warn).unwrap_or(3)));
+        items.push(Item {
+            kind: "absence_warning",
+            label: "连续缺课预警",
+            school_code: s.code.clone(),
+            school_name: s.name.clone(),
+            link: format!("/students/{}", a.public_id),
+            student: a.public_id,
+            student_name: a.name,
+            what: format!("自{since}起缺课{days}个上学日，请核实并劝返，满一周按疑似辍学上报"),
+            due: reached.to_string(),
+            days_overdue: days - warn,
+        });
+    }
+    Ok(())
 }

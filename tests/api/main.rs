@@ -12,6 +12,7 @@ mod calendar;
 mod certificates;
 mod delays;
 mod documents;
+mod dropout;
 mod endpoints;
 mod forms;
 mod hand_over;

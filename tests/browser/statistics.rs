@@ -52,7 +52,8 @@ async fn the_dashboard_draws_each_table_beside_its_chart_and_a_count_opens_its_p
     assert!(text.contains("在校生 8 人"), "{text}");
     let charts = charts.as_array().expect("charts");
     let titles: Vec<&str> = charts.iter().map(|c| c["title"].as_str().unwrap()).collect();
-    for part in ["各年级在校生数", "班额分布", "小学巩固率与辍学率", "未在校学生"] {
+    for part in ["各年级在校生数", "班额分布", "小学巩固率与辍学率", "控辍保学台账在册人数"]
+    {
         assert!(titles.iter().any(|t| t.contains(part)), "{part} in {titles:?}");
     }
     for c in charts {

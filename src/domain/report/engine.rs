@@ -128,14 +128,6 @@ impl Prepared {
         self.record.events.iter().map(|e| e.on).min()
     }
 
-    /// Students in `status` at the end of `date`, where they were then.
-    pub fn count_in_status(&self, date: NaiveDate, status: crate::domain::StudentStatus, scope: &Scope) -> usize {
-        (0..self.record.pupils.len())
-            .map(|i| self.place_at(i, date))
-            .filter(|p| p.exists && p.status == status && scope.allows(p.school_id))
-            .count()
-    }
-
     /// Students whose history disagrees with their row, with the reason.
     pub fn conflicts(&self) -> Vec<(i64, String)> {
         self.histories
@@ -156,7 +148,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn allows(&self, school_id: i64) -> bool {
+    /// Whether the reader may see this school.
+    pub fn allows(&self, school_id: i64) -> bool {
         match self {
             Self::County => true,
             Self::Schools(ids) => ids.contains(&school_id),

@@ -1,12 +1,12 @@
 //! The county dashboard's figures: enrolment by grade over the last years,
-//! the class-size bands, retention and dropout by school, and the students
-//! out of school (suspected dropout, dropout, missing) at each month's end.
+//! the class-size bands, retention and dropout by school, and the dropout-
+//! control ledger's open entries at each month's end.
 //! All from the same record and the same definitions as the tables.
 
 use super::{Catalogue, catalogue, prepare};
 use crate::app::App;
 use crate::domain::report::engine::{self, Cell, Prepared, Scope, Table};
-use crate::domain::{Actor, StudentStatus, school_year_start};
+use crate::domain::{Actor, school_year_start};
 use crate::error::AppResult;
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -137,37 +137,44 @@ pub async fn dashboard(app: &App, actor: &Actor) -> AppResult<Dashboard> {
             });
         }
     }
-    charts.push(out_of_school(&prep, today, &scope));
+    charts.push(ledger_over_time(app, today, &scope).await?);
     Ok(Dashboard { enrolled_now, charts, conflicts: prep.conflicts().len() })
 }
 
-/// Students out of school (疑似辍学, 辍学, 失踪) at the end of each of the last twelve months.
-fn out_of_school(prep: &Prepared, today: NaiveDate, scope: &Scope) -> Figures {
+/// The dropout-control ledger's open entries at the end of each of the last twelve months, by kind.
+async fn ledger_over_time(app: &App, today: NaiveDate, scope: &Scope) -> AppResult<Figures> {
     let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let ends: Vec<NaiveDate> = (0..12u32)
+    let ends: Vec<String> = (0..12u32)
         .rev()
         .filter_map(|k| this_month.checked_sub_months(Months::new(k)))
         .map(|first| first.checked_add_months(Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(first).min(today))
+        .map(|d| d.to_string())
         .collect();
-    let statuses = [StudentStatus::SuspectedDropout, StudentStatus::Dropout, StudentStatus::Missing];
-    let series = statuses
+    let spans = crate::db::dropout::spans(&app.db.pool).await?;
+    let series = crate::service::dropout::KINDS
         .iter()
-        .map(|s| {
-            let values = ends.iter().map(|d| {
+        .map(|(code, label)| {
+            let values = ends.iter().map(|end| {
+                let open = spans.iter().filter(|(school, kind, opened, closed)| {
+                    kind == code
+                        && scope.allows(*school)
+                        && opened.as_str() <= end.as_str()
+                        && closed.as_deref().is_none_or(|c| c > end.as_str())
+                });
                 #[expect(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
-                let n = prep.count_in_status(*d, *s, scope) as f64;
+                let n = open.count() as f64;
                 Some(n)
             });
-            (s.label().to_owned(), values.collect())
+            ((*label).to_owned(), values.collect())
         })
         .collect();
-    Figures {
-        title: "未在校学生（各月末）".into(),
+    Ok(Figures {
+        title: "控辍保学台账在册人数（各月末）".into(),
         report: None,
         as_of: Some(today),
-        categories: ends.iter().map(|d| format!("{}月", d.month())).collect(),
+        categories: ends.iter().map(|d| format!("{}月", d.get(5..7).unwrap_or("").trim_start_matches('0'))).collect(),
         highlight: Vec::new(),
         series,
         unit: String::new(),
-    }
+    })
 }

@@ -3,58 +3,15 @@
 //! into its list ([`members`]) by the same code that counted it.
 
 use super::history::{Event, Place, Pupil, Timeline, age_on};
+pub use super::history::{Location, SchoolFact};
 use super::{Cond, Dimension, Field, Measure, Op, Report, Unit};
 use crate::domain::{Gender, SchoolKind, school_year_start};
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-/// 城区, 镇区 or 乡村: the school's place, as the base tables break it down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Location {
-    /// 城区: a county-town school.
-    Urban,
-    /// 镇区: a township's own school (its central school, a township junior school).
-    Town,
-    /// 乡村: a village school attached to a central school.
-    Rural,
-}
-
-impl Location {
-    /// As printed.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Urban => "城区",
-            Self::Town => "镇区",
-            Self::Rural => "乡村",
-        }
-    }
-
-    /// From the school's record.
-    pub fn of(county_town: bool, has_central_school: bool) -> Self {
-        match (county_town, has_central_school) {
-            (true, _) => Self::Urban,
-            (false, false) => Self::Town,
-            (false, true) => Self::Rural,
-        }
-    }
-}
-
-/// A school as the statistics see it.
-#[derive(Debug, Clone)]
-pub struct SchoolFact {
-    /// Internal id.
-    pub id: i64,
-    /// 学校标识码.
-    pub code: String,
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: SchoolKind,
-    /// Place.
-    pub location: Location,
-}
+mod flows;
+use flows::{movement, retention};
 
 /// Everything the reports read, loaded once.
 #[derive(Debug, Clone, Default)]
@@ -698,163 +655,6 @@ fn count_one(report: &Report, ctx: &Ctx<'_>, unit: Hit, hit: &mut dyn FnMut(RowK
         }
         if report.def.total_row.is_some() {
             hit(RowKey::Total, c, unit);
-        }
-    }
-}
-
-/// The movement table: per school, the year's opening, each column's
-/// movements, the closing, and the difference; a student whose own
-/// movements do not take them from the opening to the closing is listed.
-fn movement(
-    report: &Report,
-    prep: &Prepared,
-    as_of: NaiveDate,
-    scope: &Scope,
-    hit: &mut dyn FnMut(RowKey, usize, Hit),
-    imbalances: &mut Vec<Imbalance>,
-) {
-    let since = year_before(as_of);
-    let cols = &report.def.columns;
-    let col_of = |m: Measure| cols.iter().position(|c| c.measure == Some(m));
-    for (i, p) in prep.record.pupils.iter().enumerate() {
-        let events = prep.events_of(i);
-        // Per school this student touched: opening + in − out − closing.
-        let mut balance: BTreeMap<i64, (i64, Vec<String>)> = BTreeMap::new();
-        let mut emit = |school: i64, col: Option<usize>, delta: i64, why: Option<String>| {
-            if !scope.allows(school) {
-                return;
-            }
-            let entry = balance.entry(school).or_insert((0, Vec::new()));
-            entry.0 += delta;
-            if let Some(w) = why {
-                entry.1.push(w);
-            }
-            if let Some(c) = col {
-                hit(RowKey::School(school), c, Hit::Student(p.id));
-                if report.def.total_row.is_some() {
-                    hit(RowKey::Total, c, Hit::Student(p.id));
-                }
-            }
-        };
-        let open = prep.place_at(i, since);
-        if open.enrolled() {
-            emit(open.school_id, col_of(Measure::Opening), 1, None);
-        }
-        let steps = &prep.histories[i].1.steps;
-        for s in steps {
-            let e = &events[s.event];
-            if e.on <= since || e.on > as_of {
-                continue;
-            }
-            // Where the history says each event left the student; the closing
-            // below reads the row, so a row changed without its event shows.
-            let after = s.after;
-            let left = s.before.enrolled() && !(after.enrolled() && after.school_id == s.before.school_id);
-            let came = after.enrolled() && !(s.before.enrolled() && s.before.school_id == after.school_id);
-            let find = |m: Measure| cols.iter().position(|c| c.measure == Some(m) && c.kinds.contains(&e.kind));
-            if left {
-                match find(Measure::Out) {
-                    Some(c) => emit(s.before.school_id, Some(c), -1, None),
-                    None => {
-                        emit(s.before.school_id, None, -1, Some(format!("离开本校的变动“{}”未归入任何减少栏", e.kind)))
-                    }
-                }
-            }
-            if came {
-                match find(Measure::In) {
-                    Some(c) => emit(after.school_id, Some(c), 1, None),
-                    None => emit(after.school_id, None, 1, Some(format!("进入本校的变动“{}”未归入任何增加栏", e.kind))),
-                }
-            }
-        }
-        let close = prep.place_at(i, as_of);
-        if close.enrolled() {
-            emit(close.school_id, col_of(Measure::Closing), -1, None);
-        }
-        let conflict = prep.histories[i].1.conflict.clone();
-        for (school, (delta, why)) in balance {
-            if delta != 0 {
-                let reason = why.into_iter().chain(conflict.clone()).collect::<Vec<_>>().join("；");
-                let reason = if reason.is_empty() { "学年初、变动与学年末不符".to_owned() } else { reason };
-                if let Some(c) = col_of(Measure::Difference) {
-                    hit(RowKey::School(school), c, Hit::Student(p.id));
-                    if report.def.total_row.is_some() {
-                        hit(RowKey::Total, c, Hit::Student(p.id));
-                    }
-                }
-                imbalances.push(Imbalance { student_id: p.id, school_id: school, reason });
-            }
-        }
-    }
-}
-
-/// 巩固率 for the cohort graduating in the year up to `as_of`, and the year's dropout rate.
-fn retention(
-    report: &Report,
-    prep: &Prepared,
-    as_of: NaiveDate,
-    scope: &Scope,
-    hit: &mut dyn FnMut(RowKey, usize, Hit),
-) {
-    let since = year_before(as_of);
-    let cohort = school_year_start(as_of);
-    let cols = &report.def.columns;
-    let col_of = |m: Measure| cols.iter().position(|c| c.measure == Some(m));
-    for (i, p) in prep.record.pupils.iter().enumerate() {
-        let events = prep.events_of(i);
-        let mut emit = |school_id: i64, m: Measure| {
-            let Some(school) = prep.school(school_id) else { return };
-            if !scope.allows(school_id) || !school_in(report, school) {
-                return;
-            }
-            if let Some(c) = col_of(m) {
-                hit(RowKey::School(school_id), c, Hit::Student(p.id));
-                if report.def.total_row.is_some() {
-                    hit(RowKey::Total, c, Hit::Student(p.id));
-                }
-            }
-        };
-        let open = prep.place_at(i, since);
-        if open.enrolled() {
-            emit(open.school_id, Measure::Opening);
-        }
-        let mut counted_in: Option<i64> = None;
-        for s in &prep.histories[i].1.steps {
-            let e = &events[s.event];
-            let graduating = |school: i64| prep.school(school).map_or(6, |s| s.kind.graduating_grade());
-            let cohort_of =
-                |school: i64, grade: u8| school_year_start(e.on) + i32::from(graduating(school)) - i32::from(grade) + 1;
-            let came = s.after.enrolled() && !(s.before.enrolled() && s.before.school_id == s.after.school_id);
-            if came && cohort_of(s.after.school_id, s.after.grade) == cohort {
-                match e.kind.as_str() {
-                    "transferred" => {
-                        emit(s.after.school_id, Measure::CohortIn);
-                        counted_in = Some(s.after.school_id);
-                    }
-                    "record_approved" | "junior_intake" | "enrolled" if counted_in != Some(s.after.school_id) => {
-                        emit(s.after.school_id, Measure::CohortEntrants);
-                        counted_in = Some(s.after.school_id);
-                    }
-                    _ => {}
-                }
-            }
-            let moved_away = matches!(e.kind.as_str(), "transferred" | "transferred_out")
-                && s.before.exists
-                && (e.kind == "transferred_out" || s.after.school_id != s.before.school_id);
-            if moved_away && counted_in == Some(s.before.school_id) {
-                emit(s.before.school_id, Measure::CohortOut);
-                counted_in = None;
-            }
-            if e.kind == "graduated" && e.on > since && e.on <= as_of {
-                emit(s.after.school_id, Measure::Graduates);
-            }
-            if e.kind == "dropout_reported" && e.on > since && e.on <= as_of {
-                emit(s.before.school_id, Measure::Dropouts);
-            }
-        }
-        // Entrants + in − out: the students the cohort still holds at a school.
-        if let Some(school) = counted_in {
-            emit(school, Measure::CohortBase);
         }
     }
 }

@@ -16,8 +16,9 @@
 //! - Attributes other than place and status (gender, birth date, the
 //!   national items) are read as they are now.
 
-use crate::domain::{Gender, Grade, StudentStatus};
+use crate::domain::{Gender, Grade, SchoolKind, StudentStatus};
 use chrono::NaiveDate;
+use serde::Serialize;
 
 /// Where a student stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +225,53 @@ fn differences(history: Place, row: Place) -> String {
         what.push(format!("学籍状态（历史“{}”，现为“{}”）", history.status.label(), row.status.label()));
     }
     format!("现有学籍的{}与变动历史不符", what.join("、"))
+}
+
+/// 城区, 镇区 or 乡村: the school's place, as the base tables break it down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Location {
+    /// 城区: a county-town school.
+    Urban,
+    /// 镇区: a township's own school (its central school, a township junior school).
+    Town,
+    /// 乡村: a village school attached to a central school.
+    Rural,
+}
+
+impl Location {
+    /// As printed.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Urban => "城区",
+            Self::Town => "镇区",
+            Self::Rural => "乡村",
+        }
+    }
+
+    /// From the school's record.
+    pub fn of(county_town: bool, has_central_school: bool) -> Self {
+        match (county_town, has_central_school) {
+            (true, _) => Self::Urban,
+            (false, false) => Self::Town,
+            (false, true) => Self::Rural,
+        }
+    }
+}
+
+/// A school as the statistics see it.
+#[derive(Debug, Clone)]
+pub struct SchoolFact {
+    /// Internal id.
+    pub id: i64,
+    /// 学校标识码.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: SchoolKind,
+    /// Place.
+    pub location: Location,
 }
 
 /// Full years of age on `date`.

@@ -127,10 +127,23 @@ pub async fn prepare(app: &App, catalogue: &Catalogue) -> AppResult<Prepared> {
         })
         .collect();
     let classes: HashMap<i64, i64> = reports::class_numbers(&mut *conn).await?.into_iter().collect();
-    let pupils = reports::pupils(&mut *conn).await?.into_iter().filter_map(pupil).collect();
-    let events =
-        reports::moving_events(&mut *conn).await?.into_iter().filter_map(|e| event(e, &codes, &classes)).collect();
-    Ok(Prepared::new(Record { schools: facts, pupils, events, county_area: catalogue.county_area.clone() }))
+    let t = std::time::Instant::now();
+    let pupils: Vec<Pupil> = reports::pupils(&mut conn).await?.into_iter().filter_map(pupil).collect();
+    let t_pupils = t.elapsed();
+    let events: Vec<Event> =
+        reports::moving_events(&mut conn).await?.into_iter().filter_map(|e| event(e, &codes, &classes)).collect();
+    let t_events = t.elapsed() - t_pupils;
+    let (n_pupils, n_events) = (pupils.len(), events.len());
+    let prep = Prepared::new(Record { schools: facts, pupils, events, county_area: catalogue.county_area.clone() });
+    tracing::debug!(
+        pupils = n_pupils,
+        events = n_events,
+        pupils_ms = t_pupils.as_millis(),
+        events_ms = t_events.as_millis(),
+        replay_ms = (t.elapsed() - t_pupils - t_events).as_millis(),
+        "statistics: record read"
+    );
+    Ok(prep)
 }
 
 fn pupil(r: reports::PupilRow) -> Option<Pupil> {

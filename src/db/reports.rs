@@ -169,8 +169,8 @@ pub struct EventRow {
 /// The kinds whose details say where a student went.
 pub const PLACE_KINDS: [&str; 6] = ["enrolled", "transferred", "junior_intake", "promoted", "returned", "found"];
 
-/// Every event that changes a student's status or place, by student and in
-/// order (read packed: see [`packed_rows`]).
+/// Every event that changes a student's status or place, each student's in
+/// the order written (read packed: see [`packed_rows`]; the engine groups them).
 pub async fn moving_events(conn: &mut sqlx::AnyConnection) -> Result<Vec<EventRow>, sqlx::Error> {
     let kinds = PLACE_KINDS.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
     let fields = ["student_id", "kind", "from_status", "to_status", "COALESCE(on_date, substr(at, 1, 10))"]
@@ -184,7 +184,7 @@ pub async fn moving_events(conn: &mut sqlx::AnyConnection) -> Result<Vec<EventRo
          FROM student_events WHERE to_status IS NOT NULL OR kind IN ({kinds})"
     );
     let bad = || sqlx::Error::Decode("statistics: a packed event row with a missing field".into());
-    let mut out: Vec<EventRow> = packed_rows(conn, &select, "k")
+    let out: Vec<EventRow> = packed_rows(conn, &select, "k")
         .await?
         .iter()
         .map(|packed| {
@@ -201,8 +201,6 @@ pub async fn moving_events(conn: &mut sqlx::AnyConnection) -> Result<Vec<EventRo
             })
         })
         .collect::<Result<_, _>>()?;
-    // Chunks are by student; within one, the events in order of writing.
-    out.sort_by_key(|e| e.student_id);
     Ok(out)
 }
 
@@ -323,14 +321,6 @@ pub async fn approval<'c>(e: impl Executor<'c, Database = Any>, number: &str) ->
         .fetch_optional(e)
         .await?;
     row.as_ref().map(approval_from_row).transpose()
-}
-
-/// The approvals recorded, newest first.
-pub async fn approvals<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<Approval>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {APPROVAL_COLUMNS} FROM export_approvals ORDER BY id DESC LIMIT 200"))
-        .fetch_all(e)
-        .await?;
-    rows.iter().map(approval_from_row).collect()
 }
 
 /// Counts one export made with the approval.

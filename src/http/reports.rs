@@ -112,9 +112,7 @@ fn xlsx(file: ListFile) -> Response {
         [
             (
                 header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                    .parse()
-                    .unwrap_or(header::HeaderValue::from_static("application/octet-stream")),
+                header::HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             ),
             (header::CONTENT_DISPOSITION, disposition("attachment", &file.file_name, "report.xlsx")),
         ],

@@ -105,6 +105,14 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The schools `actor` may see.
+    pub fn of(actor: &crate::domain::Actor) -> Self {
+        match &actor.scope {
+            None => Self::County,
+            Some(ids) => Self::Schools(ids.clone()),
+        }
+    }
+
     /// Whether the reader may see this school.
     pub fn allows(&self, school_id: i64) -> bool {
         match self {
@@ -140,10 +148,7 @@ impl RowKey {
             Self::Grade(g) => format!("g{g}"),
             Self::Stage(s) => format!("st-{s}"),
             Self::School(id) => format!("s{id}"),
-            Self::Location(l) => format!(
-                "loc-{}",
-                serde_json::to_value(l).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-            ),
+            Self::Location(l) => format!("loc-{}", l.code()),
             Self::Age(a) => format!("a{a}"),
             Self::Item(i) => format!("i{i}"),
             Self::Total => "total".into(),
@@ -289,15 +294,11 @@ pub fn compute(report: &Report, prep: &Prepared, as_of: NaiveDate, scope: &Scope
             .filter(|s| scope.allows(s.id) && school_in(report, s))
             .map(|s| RowKey::School(s.id))
             .collect(),
-        (Some(Dimension::Grade), Unit::Students | Unit::Graduates | Unit::Classes) => {
-            let mut seen: Vec<RowKey> = cells.keys().map(|(k, _)| k.clone()).filter(|k| *k != RowKey::Total).collect();
-            seen.dedup();
-            seen
-        }
         (Some(Dimension::Stage), _) => vec![RowKey::Stage("primary"), RowKey::Stage("junior")],
         (Some(Dimension::Location), _) => {
             vec![RowKey::Location(Location::Urban), RowKey::Location(Location::Town), RowKey::Location(Location::Rural)]
         }
+        // Grades and ages: those that occur, in order.
         (Some(_), _) => {
             let mut seen: Vec<RowKey> = cells.keys().map(|(k, _)| k.clone()).filter(|k| *k != RowKey::Total).collect();
             seen.dedup();

@@ -240,6 +240,15 @@ pub enum Location {
 }
 
 impl Location {
+    /// Stable code, as in a row's link.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Urban => "urban",
+            Self::Town => "town",
+            Self::Rural => "rural",
+        }
+    }
+
     /// As printed.
     pub fn label(self) -> &'static str {
         match self {

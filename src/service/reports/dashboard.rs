@@ -40,13 +40,6 @@ pub struct Dashboard {
     pub conflicts: usize,
 }
 
-fn scope(actor: &Actor) -> Scope {
-    match &actor.scope {
-        None => Scope::County,
-        Some(ids) => Scope::Schools(ids.clone()),
-    }
-}
-
 fn run(c: &Catalogue, prep: &Prepared, name: &str, as_of: NaiveDate, scope: &Scope) -> Option<Table> {
     c.layout(name, school_year_start(as_of)).map(|r| engine::compute(r, prep, as_of, scope))
 }
@@ -63,7 +56,7 @@ fn value(cell: Cell) -> Option<f64> {
 pub async fn dashboard(app: &App, actor: &Actor) -> AppResult<Dashboard> {
     let c = catalogue(&app.config)?;
     let prep = prepare(app, &c).await?;
-    let scope = scope(actor);
+    let scope = Scope::of(actor);
     let today = app.today();
     let mut charts = Vec::new();
     let now = run(&c, &prep, "grade", today, &scope);

@@ -254,10 +254,7 @@ pub struct TableRequest {
 /// The reader's scope, narrowed to one school when asked.
 async fn scope_of(app: &App, actor: &Actor, school: Option<&str>) -> AppResult<Scope> {
     let Some(code) = school.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok(match &actor.scope {
-            None => Scope::County,
-            Some(ids) => Scope::Schools(ids.clone()),
-        });
+        return Ok(Scope::of(actor));
     };
     let s = crate::db::schools::by_code(&app.db.pool, code).await?.ok_or(AppError::NotFound)?;
     if !actor.may_see(s.id) {
@@ -494,12 +491,6 @@ async fn approve_in(app: &App, actor: &Actor, req: &ApprovalRequest, audit: &mut
     audit.detail(format!("{} number={}", cell_audit_detail(&req.cell, m.as_of, m.ids.len()), approval.number));
     audit.commit(tx).await?;
     Ok(approval)
-}
-
-/// The approvals recorded (bureau staff).
-pub async fn approvals(app: &App, actor: &Actor) -> AppResult<Vec<Approval>> {
-    crate::workflow::require_bureau(actor)?;
-    Ok(reports::approvals(&app.db.pool).await?)
 }
 
 /// A list asked for export.

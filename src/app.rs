@@ -6,6 +6,7 @@ use crate::db::Db;
 use crate::verify::KeyStore;
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Everything a request handler needs.
@@ -101,12 +102,31 @@ pub fn renderer(config: &Config) -> anyhow::Result<Arc<crate::render::Renderer>>
     Ok(r)
 }
 
-/// Opens (creating if needed) the archive under the data directory.
+/// Opens (creating if needed) the archive: under the data directory, in the
+/// folder a `file://` URL names, or in an S3-compatible bucket
+/// (`XUEJI_ARCHIVE_URL`), whose temp files stay under the data directory.
 pub fn open_archive(config: &Config) -> anyhow::Result<xueji_archive::Archive> {
-    let root = config.data_dir.join("archive");
-    std::fs::create_dir_all(&root).with_context(|| format!("无法创建档案目录 {}", root.display()))?;
-    xueji_archive::Archive::open(&root, crate::dossier::archive_config(config))
-        .with_context(|| format!("无法打开档案库 {}", root.display()))
+    let local = config.data_dir.join("archive");
+    let archive_config = crate::dossier::archive_config(config);
+    match config.archive_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) if url.starts_with("s3://") => {
+            let location = xueji_archive::S3Location::parse(url)?;
+            let shown = location.display_root();
+            let credentials = xueji_archive::S3Credentials::from_env()?;
+            xueji_archive::Archive::open_s3(&local, archive_config, location, credentials)
+                .with_context(|| format!("无法打开对象存储中的档案库 {}", shown.display()))
+        }
+        Some(url) => {
+            let Some(path) = url.strip_prefix("file://") else {
+                anyhow::bail!("XUEJI_ARCHIVE_URL 应以 file:// 或 s3:// 开头：{url}");
+            };
+            let root = PathBuf::from(path);
+            xueji_archive::Archive::open(&root, archive_config)
+                .with_context(|| format!("无法打开档案库 {}", root.display()))
+        }
+        None => xueji_archive::Archive::open(&local, archive_config)
+            .with_context(|| format!("无法打开档案库 {}", local.display())),
+    }
 }
 
 /// A bound, not yet running server.

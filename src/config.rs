@@ -18,6 +18,7 @@
 //! | `XUEJI_VERIFY_RATE` | `60`: requests per minute per client address on the public `/v/…` pages |
 //! | `XUEJI_VERIFY_BURST` | `20`: requests a client may send at once before the rate applies |
 //! | `XUEJI_TRUSTED_PROXY` | unset: comma-separated proxy addresses whose last `X-Forwarded-For` hop is the client |
+//! | `XUEJI_ARCHIVE_URL` | `file://{data}/archive`; `s3://BUCKET/PREFIX?endpoint=http://HOST:PORT[&region=R]` keeps objects and dossier versions in an S3-compatible store (keys in `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`; temp files stay in `{data}/archive`) |
 //! | `XUEJI_ARCHIVE_MAX_MB` | `200`: largest scan accepted |
 //! | `XUEJI_ARCHIVE_IMPORT_MAX_MB` | `20480`: largest transfer package, unpacked |
 //! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
@@ -77,6 +78,9 @@ pub struct Config {
     pub verify_rate_per_minute: u32,
     /// Public verification pages: requests a client may send at once.
     pub verify_burst: u32,
+    /// Where the archive keeps its objects (`XUEJI_ARCHIVE_URL`): `None` for
+    /// `{data}/archive`, else `file://…` or `s3://…`.
+    pub archive_url: Option<String>,
     /// School days of reported absence after which the registrar has a to-do (`XUEJI_ABSENCE_WARN_DAYS`).
     pub absence_warn_days: u32,
     /// Reverse proxies trusted to name the client in `X-Forwarded-For`.
@@ -216,6 +220,7 @@ impl Config {
                 })
                 .transpose()?
                 .unwrap_or_default(),
+            archive_url: env("XUEJI_ARCHIVE_URL"),
             archive_max_mb: env_mb("XUEJI_ARCHIVE_MAX_MB", max_mb)?,
             archive_import_max_mb: env_mb("XUEJI_ARCHIVE_IMPORT_MAX_MB", import_max_mb)?,
             fixity_hours,
@@ -257,6 +262,7 @@ impl Config {
             db_pool_size: None,
             db_acquire_timeout_ms: u64::from(DEFAULT_ACQUIRE_TIMEOUT_MS),
             trusted_proxies: Vec::new(),
+            archive_url: None,
             archive_max_mb,
             archive_import_max_mb,
             fixity_hours: DEFAULT_FIXITY_HOURS,

@@ -9,11 +9,11 @@ use ed25519_dalek::VerifyingKey;
 use crate::bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, STAGING_DIR, export_bag, import_bag};
 use crate::digest::{Digest, Hasher};
 use crate::error::{ArchiveError, IoContext, Result, shown_name};
-use crate::fixity::{FixityReport, VerifyOptions, VerifyProgress, verify};
+use crate::fixity::{FixityReport, Source, VerifyOptions, VerifyProgress, verify_in};
 use crate::ingest::{Ingested, ingest};
 use crate::inspect::InspectConfig;
 use crate::manifest::{Manifest, ManifestStore, NewVersion};
-use crate::store::{LocalStore, ObjectStore};
+use crate::store::{LocalStore, ObjectStore, S3Credentials, S3Location, S3Store};
 
 /// Limits and tuning for an [`Archive`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,13 +34,27 @@ pub struct ArchiveConfig {
 /// <root>/dossiers/<id>/v<N>.json    dossier versions
 /// <root>/staging/.tmp-bag-*         bags being verified
 /// ```
+///
+/// or, opened with [`Archive::open_s3`], with objects and dossier versions
+/// in an S3-compatible bucket (the same names under its prefix) and only
+/// temp files under the local root (`tmp/`, `staging/`).
 #[derive(Debug, Clone)]
 pub struct Archive {
     root: PathBuf,
     config: ArchiveConfig,
-    store: LocalStore,
+    objects: Objects,
     manifests: ManifestStore,
 }
+
+/// Where the objects are.
+#[derive(Debug, Clone)]
+enum Objects {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+/// The local directory for a remote store's temp files.
+const REMOTE_TEMP_DIR: &str = "tmp";
 
 impl Archive {
     /// Opens the archive at `root`, creating its directories if needed.
@@ -55,12 +69,71 @@ impl Archive {
         let root = std::fs::canonicalize(&root).ctx("解析档案目录路径", &root)?;
         let store = LocalStore::open(&root)?;
         let manifests = ManifestStore::open(&root)?;
-        Ok(Self { root, config, store, manifests })
+        Ok(Self { root, config, objects: Objects::Local(store), manifests })
     }
 
-    /// The root directory.
+    /// Opens the archive in an S3-compatible bucket, keeping temp files
+    /// (uploads being hashed, downloads being read, bags being checked)
+    /// under the local `root`. Fails at once if the bucket does not answer
+    /// or refuses the keys.
+    pub fn open_s3(
+        root: impl Into<PathBuf>,
+        config: ArchiveConfig,
+        location: S3Location,
+        credentials: S3Credentials,
+    ) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).ctx("创建档案目录", &root)?;
+        let root = std::fs::canonicalize(&root).ctx("解析档案目录路径", &root)?;
+        let store = S3Store::open(location, credentials, root.join(REMOTE_TEMP_DIR))?;
+        let manifests = ManifestStore::remote(store.clone());
+        Ok(Self { root, config, objects: Objects::S3(store), manifests })
+    }
+
+    /// The local root directory (for a remote store, of temp files only).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where objects and dossier versions are, as fixity and sweep reports
+    /// name them: the local root, or `s3://bucket/prefix`.
+    pub fn location(&self) -> PathBuf {
+        match &self.objects {
+            Objects::Local(_) => self.root.clone(),
+            Objects::S3(s3) => s3.location().display_root(),
+        }
+    }
+
+    /// The S3-compatible store, if the archive is kept in one.
+    pub fn remote(&self) -> Option<&S3Store> {
+        match &self.objects {
+            Objects::Local(_) => None,
+            Objects::S3(s3) => Some(s3),
+        }
+    }
+
+    /// The local store, if the archive is kept on this machine's disk.
+    pub fn local_store(&self) -> Option<&LocalStore> {
+        match &self.objects {
+            Objects::Local(local) => Some(local),
+            Objects::S3(_) => None,
+        }
+    }
+
+    fn source(&self) -> Source<'_> {
+        match &self.objects {
+            Objects::Local(_) => Source::Local(&self.root),
+            Objects::S3(store) => Source::Remote { store, local_root: &self.root },
+        }
+    }
+
+    /// Where puts stage their temp files (on the same filesystem as the
+    /// objects for the local store, so a put is a rename).
+    fn staging_dir(&self) -> &Path {
+        match &self.objects {
+            Objects::Local(local) => local.objects_dir(),
+            Objects::S3(s3) => s3.staging_dir(),
+        }
     }
 
     /// The limits in force.
@@ -69,8 +142,11 @@ impl Archive {
     }
 
     /// The object store.
-    pub fn store(&self) -> &LocalStore {
-        &self.store
+    pub fn store(&self) -> &dyn ObjectStore {
+        match &self.objects {
+            Objects::Local(local) => local,
+            Objects::S3(s3) => s3,
+        }
     }
 
     /// The dossier manifests.
@@ -81,14 +157,36 @@ impl Archive {
     /// Checks and stores an uploaded file (see [`ingest`]); a refused file
     /// leaves neither object nor temp file.
     pub fn ingest(&self, reader: &mut dyn Read, original_name: &str) -> Result<Ingested> {
-        ingest(&self.store, self.store.objects_dir(), reader, original_name, &self.config.inspect)
+        ingest(self.store(), self.staging_dir(), reader, original_name, &self.config.inspect)
+    }
+
+    /// Runs `f` on the object as a file on this machine: the object itself
+    /// in a local store, a checked temp copy of a remote one (removed
+    /// afterwards). For inspecting a stored scan (thumbnails, page counts).
+    pub fn with_local_copy<T>(&self, digest: &Digest, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+        match &self.objects {
+            Objects::Local(local) => {
+                if !local.exists(digest)? {
+                    return Err(ArchiveError::ObjectNotFound { digest: *digest });
+                }
+                f(&local.object_path(digest))
+            }
+            Objects::S3(_) => {
+                let dir = self.staging_dir();
+                let mut temp =
+                    tempfile::Builder::new().prefix(crate::TEMP_PREFIX).tempfile_in(dir).ctx("创建临时文件", dir)?;
+                let mut reader = self.open_verified(digest)?;
+                std::io::copy(&mut reader, temp.as_file_mut()).map_err(|e| corrupt_or_io(digest, e))?;
+                f(temp.path())
+            }
+        }
     }
 
     /// Opens a stored object for reading, unchecked (fixity and export check
     /// on their own). To hand an object out, use [`read_verified`](Self::read_verified)
     /// or [`open_verified`](Self::open_verified).
     pub fn open_object(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
-        self.store.get(digest)
+        self.store().get(digest)
     }
 
     /// Reads a stored object whole and checks it against its digest before
@@ -105,7 +203,7 @@ impl Archive {
     /// (an `InvalidData` error carrying [`ArchiveError::ObjectCorrupt`]), so
     /// the transfer breaks off instead of completing with changed bytes.
     pub fn open_verified(&self, digest: &Digest) -> Result<Box<dyn Read + Send>> {
-        let inner = self.store.get(digest)?;
+        let inner = self.store().get(digest)?;
         Ok(Box::new(VerifiedReader { inner, expected: *digest, hasher: Some(Hasher::new()) }))
     }
 
@@ -113,7 +211,7 @@ impl Archive {
     /// object is stored with the stated size.
     pub fn add_version(&self, dossier_id: &str, new: NewVersion) -> Result<Manifest> {
         for entry in &new.entries {
-            let size = self.store.size(&entry.digest)?;
+            let size = self.store().size(&entry.digest)?;
             if size != entry.size {
                 return Err(ArchiveError::FieldInvalid {
                     field: "材料大小",
@@ -145,13 +243,13 @@ impl Archive {
 
     /// Runs the fixity check over the whole archive.
     pub fn verify(&self, progress: &(dyn Fn(&VerifyProgress) + Sync)) -> Result<FixityReport> {
-        verify(&self.root, &self.config.verify, progress)
+        verify_in(self.source(), &self.config.verify, progress)
     }
 
     /// Removes stale temp files and, if asked, unreferenced objects (see
     /// [`sweep`](crate::sweep::sweep)).
     pub fn sweep(&self, options: &crate::sweep::SweepOptions) -> Result<crate::sweep::SweepReport> {
-        crate::sweep::sweep(&self.root, options)
+        crate::sweep::sweep_in(self.source(), options)
     }
 
     /// Writes a signed bag with every version of a dossier.
@@ -163,7 +261,7 @@ impl Archive {
         writer: W,
     ) -> Result<ExportSummary> {
         let history = self.history(dossier_id)?;
-        export_bag(&self.store, &history, record_json, options, writer)
+        export_bag(self.store(), &history, record_json, options, writer)
     }
 
     /// Verifies a bag and, if it is sound, stores its objects; the
@@ -173,7 +271,7 @@ impl Archive {
         reader: R,
         keys: &dyn Fn(&str) -> Option<VerifyingKey>,
     ) -> Result<ImportedBag> {
-        import_bag(reader, keys, &self.config.import, &self.root.join(STAGING_DIR), &self.store)
+        import_bag(reader, keys, &self.config.import, &self.root.join(STAGING_DIR), self.store())
     }
 }
 

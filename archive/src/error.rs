@@ -137,6 +137,27 @@ pub enum ArchiveError {
         /// The store's objects directory.
         objects: PathBuf,
     },
+    /// The object store's address (`XUEJI_ARCHIVE_URL`) or credentials are
+    /// not usable.
+    #[error("对象存储地址不可用：{reason}")]
+    StoreUrlInvalid {
+        /// Why, in Chinese.
+        reason: String,
+    },
+    /// The S3-compatible store did not do what was asked (down, refused,
+    /// timed out after its retries). Nothing was half-stored: an object is
+    /// either there whole under its name or not there.
+    #[error("对象存储{op}失败（{key}）：{detail}")]
+    Store {
+        /// What was being done, in Chinese.
+        op: &'static str,
+        /// The key relative to the store's prefix (a digest or a dossier path).
+        key: String,
+        /// The client's error, shortened.
+        detail: String,
+        /// Whether the store refused the credentials.
+        denied: bool,
+    },
     /// A dossier id is empty, too long or contains control characters.
     #[error("档案编号不合法：{reason}")]
     DossierIdInvalid {
@@ -319,6 +340,9 @@ impl ArchiveError {
             Self::ObjectNotFound { .. } => "archive.object_not_found",
             Self::ObjectCorrupt { .. } => "archive.object_corrupt",
             Self::StagedElsewhere { .. } => "archive.staged_elsewhere",
+            Self::StoreUrlInvalid { .. } => "archive.store_url_invalid",
+            Self::Store { denied: true, .. } => "archive.store_denied",
+            Self::Store { .. } => "archive.store_unavailable",
             Self::DossierIdInvalid { .. } => "archive.dossier_id_invalid",
             Self::ManifestNotFound { .. } => "archive.manifest_not_found",
             Self::ManifestInvalid { .. } => "archive.manifest_invalid",

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -22,7 +22,78 @@ use crate::fsutil::{is_temp_name, read_retrying};
 use crate::manifest::{
     DOSSIERS_DIR, decode_dossier_dir_name, encode_dossier_id, parse_version_file_name, read_manifest_file,
 };
+use crate::manifest::{MAX_MANIFEST_BYTES, Manifest, parse_manifest};
+use crate::store::S3Store;
 use crate::store::local::{OBJECTS_DIR, is_prefix_name, parse_object_name};
+use crate::store::s3::parse_object_rel;
+
+/// What a fixity check or a sweep looks at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// An archive root holding `objects/`, `dossiers/` and `staging/`.
+    Local(&'a Path),
+    /// An S3-compatible store, and the local root holding its temp files.
+    Remote {
+        /// The store.
+        store: &'a S3Store,
+        /// The local archive root (`tmp/`, `staging/`).
+        local_root: &'a Path,
+    },
+}
+
+impl Source<'_> {
+    /// What paths in reports start with.
+    pub(crate) fn display_root(&self) -> PathBuf {
+        match self {
+            Source::Local(root) => root.to_path_buf(),
+            Source::Remote { store, .. } => store.location().display_root(),
+        }
+    }
+
+    /// The key of a remote path (relative to the store's prefix).
+    fn rel(&self, path: &Path) -> String {
+        let root = self.display_root();
+        path.strip_prefix(&root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+    }
+
+    fn open(&self, object: &ObjectFile) -> io::Result<Box<dyn Read + Send>> {
+        match self {
+            Source::Local(_) => Ok(Box::new(File::open(&object.path)?)),
+            Source::Remote { store, .. } => {
+                crate::store::ObjectStore::get(*store, &object.digest).map_err(|e| io::Error::other(e.to_string()))
+            }
+        }
+    }
+
+    fn read_manifest(&self, path: &Path) -> Result<Manifest> {
+        match self {
+            Source::Local(_) => read_manifest_file(path),
+            Source::Remote { store, .. } => {
+                let bytes = store.get_bytes(&self.rel(path), MAX_MANIFEST_BYTES)?.ok_or_else(|| {
+                    crate::ArchiveError::ManifestInvalid { path: path.to_path_buf(), detail: "已不存在".into() }
+                })?;
+                parse_manifest(&bytes)
+                    .map_err(|detail| crate::ArchiveError::ManifestInvalid { path: path.to_path_buf(), detail })
+            }
+        }
+    }
+
+    /// An object's modification time, looked at now.
+    pub(crate) fn modified_now(&self, object: &ObjectFile) -> Option<SystemTime> {
+        match self {
+            Source::Local(_) => fs::metadata(&object.path).and_then(|m| m.modified()).ok(),
+            Source::Remote { store, .. } => store.head(&self.rel(&object.path)).ok().flatten().and_then(|l| l.modified),
+        }
+    }
+
+    /// Removes an unreferenced object (the sweep's only deletion).
+    pub(crate) fn remove_object(&self, object: &ObjectFile) -> std::result::Result<(), String> {
+        match self {
+            Source::Local(_) => fs::remove_file(&object.path).map_err(|e| e.to_string()),
+            Source::Remote { store, .. } => store.delete(&self.rel(&object.path)).map_err(|e| e.to_string()),
+        }
+    }
+}
 
 /// How [`verify`] runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,11 +252,15 @@ pub(crate) struct Survey {
 /// not belong into `report` (stray, stale and young temps, unreadable
 /// directories).
 pub(crate) fn survey(
-    root: &Path,
+    source: Source<'_>,
     options: &VerifyOptions,
     now: SystemTime,
     report: &mut FixityReport,
 ) -> Result<Survey> {
+    let root = match source {
+        Source::Local(root) => root,
+        Source::Remote { store, local_root } => return survey_remote(store, local_root, options, now, report),
+    };
     // A mistyped root must not pass for an empty, clean archive.
     if !root.join(OBJECTS_DIR).is_dir() {
         return Err(crate::ArchiveError::io(
@@ -196,17 +271,55 @@ pub(crate) fn survey(
     }
     let objects = walk_objects(root, options, now, report)?;
     let manifests = walk_dossiers(root, options, now, report)?;
-    walk_staging(root, options, now, report)?;
+    walk_temp_dir(&root.join(STAGING_DIR), options, now, report)?;
+    Ok(Survey { objects, manifests })
+}
+
+/// The survey of a remote store: every key under its prefix, sorted into
+/// objects, manifests and strays, and the local temp directories.
+fn survey_remote(
+    store: &S3Store,
+    local_root: &Path,
+    options: &VerifyOptions,
+    now: SystemTime,
+    report: &mut FixityReport,
+) -> Result<Survey> {
+    let root = store.location().display_root();
+    let mut objects = Vec::new();
+    let mut manifests = Vec::new();
+    for listed in store.list_all("")? {
+        let path = root.join(&listed.rel);
+        if let Some(digest) = parse_object_rel(&listed.rel) {
+            objects.push(ObjectFile { digest, path, size: listed.size, modified: listed.modified });
+            continue;
+        }
+        let parts: Vec<&str> = listed.rel.split('/').collect();
+        if let [DOSSIERS_DIR, dir, file] = parts.as_slice()
+            && decode_dossier_dir_name(dir).is_some()
+            && let Some(version) = parse_version_file_name(file)
+        {
+            manifests.push((path, (*dir).to_owned(), version));
+            continue;
+        }
+        report.stray.push(path);
+    }
+    walk_temp_dir(store.staging_dir(), options, now, report)?;
+    walk_temp_dir(&local_root.join(STAGING_DIR), options, now, report)?;
+    manifests.sort();
     Ok(Survey { objects, manifests })
 }
 
 /// The digests the manifests in `survey` reference, each with the manifest
 /// files naming it; unreadable or misplaced manifests go to `report`.
-pub(crate) fn references(survey: &Survey, report: &mut FixityReport) -> BTreeMap<Digest, Vec<PathBuf>> {
+pub(crate) fn references(
+    source: Source<'_>,
+    survey: &Survey,
+    report: &mut FixityReport,
+) -> BTreeMap<Digest, Vec<PathBuf>> {
     let mut refs: BTreeMap<Digest, Vec<PathBuf>> = BTreeMap::new();
     for (path, dossier_dir_name, version) in &survey.manifests {
         report.manifests_checked += 1;
-        let manifest = match read_manifest_file(path) {
+        let manifest = match source.read_manifest(path) {
             Ok(m) => m,
             Err(e) => {
                 report.unreadable_manifests.push(UnreadableFile { path: path.clone(), reason: e.to_string() });
@@ -240,16 +353,25 @@ pub fn verify(
     options: &VerifyOptions,
     progress: &(dyn Fn(&VerifyProgress) + Sync),
 ) -> Result<FixityReport> {
+    verify_in(Source::Local(root), options, progress)
+}
+
+/// [`verify`] over a local root or a remote store.
+pub(crate) fn verify_in(
+    source: Source<'_>,
+    options: &VerifyOptions,
+    progress: &(dyn Fn(&VerifyProgress) + Sync),
+) -> Result<FixityReport> {
     let started = Instant::now();
     let mut report = FixityReport::default();
     let now = SystemTime::now();
-    let survey = survey(root, options, now, &mut report)?;
+    let survey = survey(source, options, now, &mut report)?;
 
-    hash_objects(&survey.objects, options, progress, &mut report);
+    hash_objects(source, &survey.objects, options, progress, &mut report);
 
-    let refs = references(&survey, &mut report);
+    let refs = references(source, &survey, &mut report);
     let present: HashSet<Digest> = survey.objects.iter().map(|o| o.digest).collect();
-    let objects_dir = root.join(OBJECTS_DIR);
+    let objects_dir = source.display_root().join(OBJECTS_DIR);
     report.missing = refs
         .iter()
         .filter(|(digest, _)| !present.contains(digest))
@@ -432,13 +554,14 @@ fn walk_dossiers(
     Ok(out)
 }
 
-fn walk_staging(root: &Path, options: &VerifyOptions, now: SystemTime, report: &mut FixityReport) -> Result<()> {
-    let dir = root.join(STAGING_DIR);
-    let Some(entries) = read_dir_if_exists(&dir)? else {
+/// Sorts what is in a local temp directory (`staging/`, a remote store's
+/// `tmp/`): temp files young or stale, anything else stray.
+fn walk_temp_dir(dir: &Path, options: &VerifyOptions, now: SystemTime, report: &mut FixityReport) -> Result<()> {
+    let Some(entries) = read_dir_if_exists(dir)? else {
         return Ok(());
     };
     for entry in entries {
-        let entry = entry.ctx("列出暂存目录", &dir)?;
+        let entry = entry.ctx("列出暂存目录", dir)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
         if is_temp_name(&name) {
@@ -455,8 +578,8 @@ enum HashOutcome {
     Unreadable(String),
 }
 
-fn hash_file(path: &Path, buf: &mut [u8], bytes_done: &AtomicU64) -> HashOutcome {
-    let mut file = match File::open(path) {
+fn hash_object(source: Source<'_>, object: &ObjectFile, buf: &mut [u8], bytes_done: &AtomicU64) -> HashOutcome {
+    let mut file = match source.open(object) {
         Ok(f) => f,
         Err(e) => return HashOutcome::Unreadable(e.to_string()),
     };
@@ -475,6 +598,7 @@ fn hash_file(path: &Path, buf: &mut [u8], bytes_done: &AtomicU64) -> HashOutcome
 }
 
 fn hash_objects(
+    source: Source<'_>,
     objects: &[ObjectFile],
     options: &VerifyOptions,
     progress: &(dyn Fn(&VerifyProgress) + Sync),
@@ -502,7 +626,7 @@ fn hash_objects(
                     let Some(obj) = order.get(i) else {
                         break;
                     };
-                    match hash_file(&obj.path, &mut buf, &bytes_done) {
+                    match hash_object(source, obj, &mut buf, &bytes_done) {
                         HashOutcome::Hashed(actual) if actual == obj.digest => {}
                         HashOutcome::Hashed(actual) => {
                             if let Ok(mut list) = changed.lock() {

@@ -5,7 +5,8 @@
 //! crate keeps the bytes, forever:
 //!
 //! - [`Digest`]: the sha256 that names every object.
-//! - [`ObjectStore`], with [`LocalStore`] (`objects/<xx>/<hex>` on disk) and
+//! - [`ObjectStore`], with [`LocalStore`] (`objects/<xx>/<hex>` on disk),
+//!   [`S3Store`] (the same names in an S3-compatible bucket) and
 //!   [`MemoryStore`] (tests): write-once, streaming, same bytes → one object.
 //! - [`inspect()`] / [`ingest()`]: type from magic numbers, refusals for
 //!   unsupported, mislabelled, corrupt, oversized or absurdly large images,
@@ -42,7 +43,7 @@ pub use fsutil::TEMP_PREFIX;
 pub use ingest::{Ingested, ingest};
 pub use inspect::{FileType, InspectConfig, Inspection, Thumbnail, inspect};
 pub use manifest::{Entry, Manifest, ManifestStore, NewVersion, PaperKind};
-pub use store::{LocalStore, MemoryStore, ObjectStore, PutOutcome, StagedObject};
+pub use store::{LocalStore, MemoryStore, ObjectStore, PutOutcome, S3Credentials, S3Location, S3Store, StagedObject};
 pub use sweep::{SweepOptions, SweepReport, sweep};
 
 /// Size of the chunks in which streams are read, hashed and written.

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 use crate::error::{ArchiveError, IoContext, Result, shown_name};
 use crate::fsutil::{TEMP_PREFIX, read_bounded, sync_dir};
+use crate::store::S3Store;
 
 /// Name of the manifests directory under the archive root.
 pub const DOSSIERS_DIR: &str = "dossiers";
@@ -182,10 +183,15 @@ pub struct NewVersion {
     pub note: String,
 }
 
-/// The `dossiers/` directory of an archive.
+/// The dossier versions of an archive: the `dossiers/` directory, or the
+/// `dossiers/` keys of an S3-compatible store (same names, same write-once
+/// rule: a version is put with `If-None-Match: *`).
 #[derive(Debug, Clone)]
 pub struct ManifestStore {
+    /// The directory, or for a remote store the place shown in messages
+    /// (`s3://bucket/prefix/dossiers`).
     dir: PathBuf,
+    remote: Option<S3Store>,
 }
 
 impl ManifestStore {
@@ -193,10 +199,15 @@ impl ManifestStore {
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
         let dir = root.as_ref().join(DOSSIERS_DIR);
         fs::create_dir_all(&dir).ctx("创建档案清单目录", &dir)?;
-        Ok(Self { dir })
+        Ok(Self { dir, remote: None })
     }
 
-    /// The `dossiers/` directory.
+    /// The versions kept in `store` under `dossiers/`.
+    pub fn remote(store: S3Store) -> Self {
+        Self { dir: store.location().display_root().join(DOSSIERS_DIR), remote: Some(store) }
+    }
+
+    /// The `dossiers/` directory (for a remote store, its place as shown).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -211,19 +222,29 @@ impl ManifestStore {
         Ok(self.dossier_dir(dossier_id)?.join(version_file_name(version)))
     }
 
+    /// The key of one version in a remote store.
+    fn version_rel(dossier_id: &str, version: u32) -> Result<String> {
+        Ok(format!("{DOSSIERS_DIR}/{}/{}", encode_dossier_id(dossier_id)?, version_file_name(version)))
+    }
+
     /// The dossier's version numbers, ascending (empty if it has none).
     pub fn versions(&self, dossier_id: &str) -> Result<Vec<u32>> {
-        let dir = self.dossier_dir(dossier_id)?;
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(ArchiveError::io("列出档案版本", &dir, e)),
-        };
         let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.ctx("列出档案版本", &dir)?;
-            if let Some(v) = parse_version_file_name(&entry.file_name().to_string_lossy()) {
-                out.push(v);
+        if let Some(remote) = &self.remote {
+            let listed = remote.list_all(&format!("{DOSSIERS_DIR}/{}/", encode_dossier_id(dossier_id)?))?;
+            out.extend(listed.iter().filter_map(|l| parse_version_file_name(l.rel.rsplit('/').next()?)));
+        } else {
+            let dir = self.dossier_dir(dossier_id)?;
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(ArchiveError::io("列出档案版本", &dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.ctx("列出档案版本", &dir)?;
+                if let Some(v) = parse_version_file_name(&entry.file_name().to_string_lossy()) {
+                    out.push(v);
+                }
             }
         }
         out.sort_unstable();
@@ -233,10 +254,17 @@ impl ManifestStore {
     /// Reads one version.
     pub fn get(&self, dossier_id: &str, version: u32) -> Result<Manifest> {
         let path = self.version_path(dossier_id, version)?;
-        if !path.is_file() {
-            return Err(ArchiveError::ManifestNotFound { dossier_id: shown_name(dossier_id), version });
-        }
-        let manifest = read_manifest_file(&path)?;
+        let not_found = || ArchiveError::ManifestNotFound { dossier_id: shown_name(dossier_id), version };
+        let manifest = if let Some(remote) = &self.remote {
+            let bytes = remote.get_bytes(&Self::version_rel(dossier_id, version)?, MAX_MANIFEST_BYTES)?;
+            let bytes = bytes.ok_or_else(not_found)?;
+            parse_manifest(&bytes).map_err(|detail| ArchiveError::ManifestInvalid { path: path.clone(), detail })?
+        } else {
+            if !path.is_file() {
+                return Err(not_found());
+            }
+            read_manifest_file(&path)?
+        };
         if manifest.dossier_id != dossier_id || manifest.version != version {
             return Err(ArchiveError::ManifestInvalid {
                 path,
@@ -262,14 +290,18 @@ impl ManifestStore {
     /// Every dossier id that has a directory here, sorted.
     pub fn dossier_ids(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).ctx("列出档案", &self.dir)? {
-            let entry = entry.ctx("列出档案", &self.dir)?;
-            // A stray file here is the fixity check's to report, not a dossier.
-            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            if let Some(id) = decode_dossier_dir_name(&entry.file_name().to_string_lossy()) {
-                out.push(id);
+        if let Some(remote) = &self.remote {
+            out.extend(remote.list_dirs(DOSSIERS_DIR)?.iter().filter_map(|name| decode_dossier_dir_name(name)));
+        } else {
+            for entry in fs::read_dir(&self.dir).ctx("列出档案", &self.dir)? {
+                let entry = entry.ctx("列出档案", &self.dir)?;
+                // A stray file here is the fixity check's to report, not a dossier.
+                if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                if let Some(id) = decode_dossier_dir_name(&entry.file_name().to_string_lossy()) {
+                    out.push(id);
+                }
             }
         }
         out.sort();
@@ -284,13 +316,19 @@ impl ManifestStore {
     /// [`crate::Archive::add_version`]).
     pub fn append(&self, dossier_id: &str, new: NewVersion) -> Result<Manifest> {
         validate_new_version(&new)?;
+        if let Some(remote) = &self.remote {
+            return self.append_with(dossier_id, new, &|version, bytes| {
+                remote.put_new(&Self::version_rel(dossier_id, version)?, bytes::Bytes::copy_from_slice(bytes))
+            });
+        }
         let dir = self.dossier_dir(dossier_id)?;
         let created = !dir.is_dir();
         if created {
             fs::create_dir_all(&dir).ctx("创建档案目录", &dir)?;
             sync_dir(&self.dir)?;
         }
-        let result = self.append_in(dossier_id, &dir, new);
+        let result = self
+            .append_with(dossier_id, new, &|version, bytes| write_no_clobber(&dir, &version_file_name(version), bytes));
         if result.is_err() && created {
             // A first version that could not be written (a full disk) leaves
             // no empty dossier directory behind; `remove_dir` only removes it
@@ -300,7 +338,14 @@ impl ManifestStore {
         result
     }
 
-    fn append_in(&self, dossier_id: &str, dir: &Path, new: NewVersion) -> Result<Manifest> {
+    /// Numbers and writes the version with `write`, which returns `false`
+    /// when that number was taken meanwhile (then the next one is tried).
+    fn append_with(
+        &self,
+        dossier_id: &str,
+        new: NewVersion,
+        write: &dyn Fn(u32, &[u8]) -> Result<bool>,
+    ) -> Result<Manifest> {
         for _ in 0..MAX_APPEND_ATTEMPTS {
             let history = self.history(dossier_id)?;
             for entry in &new.entries {
@@ -323,7 +368,7 @@ impl ManifestStore {
                 entries: new.entries.clone(),
                 note: new.note.clone(),
             };
-            if write_no_clobber(dir, &version_file_name(version), &manifest_bytes(&manifest)?)? {
+            if write(version, &manifest_bytes(&manifest)?)? {
                 return Ok(manifest);
             }
         }

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::fixity::{FixityReport, UnreadableFile, VerifyOptions, is_old, references, survey};
+use crate::fixity::{FixityReport, Source, UnreadableFile, VerifyOptions, is_old, references, survey};
 
 /// What [`sweep`] removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +59,15 @@ pub struct SweepReport {
 
 /// Sweeps the archive under `root` (see the module documentation).
 pub fn sweep(root: &Path, options: &SweepOptions) -> Result<SweepReport> {
+    sweep_in(Source::Local(root), options)
+}
+
+/// [`sweep`] over a local root or a remote store.
+pub(crate) fn sweep_in(source: Source<'_>, options: &SweepOptions) -> Result<SweepReport> {
     let now = SystemTime::now();
     let verify = VerifyOptions { stale_temp_after: options.older_than, ..VerifyOptions::default() };
     let mut found = FixityReport::default();
-    let survey = survey(root, &verify, now, &mut found)?;
+    let survey = survey(source, &verify, now, &mut found)?;
     let mut report = SweepReport { temps_in_progress: found.temps_in_progress.len(), ..SweepReport::default() };
     report.failed.append(&mut found.unreadable_objects);
 
@@ -84,7 +89,7 @@ pub fn sweep(root: &Path, options: &SweepOptions) -> Result<SweepReport> {
         }
     }
 
-    let refs = references(&survey, &mut found);
+    let refs = references(source, &survey, &mut found);
     let unreferenced: Vec<_> = survey.objects.iter().filter(|o| !refs.contains_key(&o.digest)).collect();
     if !options.unreferenced {
         report.unreferenced_kept = unreferenced.len();
@@ -99,18 +104,18 @@ pub fn sweep(root: &Path, options: &SweepOptions) -> Result<SweepReport> {
     } else {
         for object in unreferenced {
             // Looked at again now: a new upload of the same bytes touches the object.
-            let modified = fs::metadata(&object.path).and_then(|m| m.modified()).ok();
+            let modified = source.modified_now(object);
             if options.keep.contains(&object.digest) || !is_old(modified, options.older_than, now) {
                 report.unreferenced_kept += 1;
                 continue;
             }
-            let removed = if options.dry_run { Ok(()) } else { fs::remove_file(&object.path) };
+            let removed = if options.dry_run { Ok(()) } else { source.remove_object(object) };
             match removed {
                 Ok(()) => {
                     report.bytes_freed += object.size;
                     report.objects_removed.push(object.path.clone());
                 }
-                Err(e) => report.failed.push(UnreadableFile { path: object.path.clone(), reason: e.to_string() }),
+                Err(reason) => report.failed.push(UnreadableFile { path: object.path.clone(), reason }),
             }
         }
     }

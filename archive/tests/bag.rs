@@ -7,9 +7,7 @@ use std::fs::File;
 use std::io::{Cursor, Read, Seek, Write};
 
 use ed25519_dalek::VerifyingKey;
-use xueji_archive::{
-    Archive, ArchiveConfig, Entry, ExportOptions, ImportLimits, NewVersion, ObjectStore, PaperKind, key_id_for,
-};
+use xueji_archive::{Archive, ArchiveConfig, Entry, ExportOptions, ImportLimits, NewVersion, PaperKind, key_id_for};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -139,8 +137,8 @@ fn round_trip_gives_identical_objects_and_equal_manifests() {
     assert_eq!(imported.objects, objects);
     assert_eq!(target.store().list().expect("list"), objects);
     for d in &objects {
-        let a = std::fs::read(source.store().object_path(d)).expect("read");
-        let b = std::fs::read(target.store().object_path(d)).expect("read");
+        let a = std::fs::read(source.local_store().expect("local store").object_path(d)).expect("read");
+        let b = std::fs::read(target.local_store().expect("local store").object_path(d)).expect("read");
         assert_eq!(a, b, "object {d} differs");
     }
     assert_eq!(common::temp_count(target.root()), 0);

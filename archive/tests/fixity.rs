@@ -62,7 +62,7 @@ fn clean_archive_is_clean_and_progress_is_reported() {
 fn flipped_byte_is_reported_changed_exactly() {
     let (_dir, archive, entries) = populated();
     let victim = entries[1].digest;
-    let path = archive.store().object_path(&victim);
+    let path = archive.local_store().expect("local store").object_path(&victim);
     writable(&path);
     let mut bytes = fs::read(&path).expect("read");
     let mid = bytes.len() / 2;
@@ -84,7 +84,7 @@ fn flipped_byte_is_reported_changed_exactly() {
 fn deleted_object_is_reported_missing() {
     let (_dir, archive, entries) = populated();
     let victim = entries[0].digest;
-    let path = archive.store().object_path(&victim);
+    let path = archive.local_store().expect("local store").object_path(&victim);
     fs::remove_file(&path).expect("delete");
 
     let report = archive.verify(&|_| {}).expect("verify");
@@ -100,7 +100,7 @@ fn deleted_object_is_reported_missing() {
 #[test]
 fn stray_files_and_stale_temps_are_reported() {
     let (_dir, archive, entries) = populated();
-    let objects = archive.store().objects_dir().to_path_buf();
+    let objects = archive.local_store().expect("local store").objects_dir().to_path_buf();
     let prefix_dir = objects.join(entries[0].digest.prefix());
     let stray_in_prefix = prefix_dir.join("notes.txt");
     fs::write(&stray_in_prefix, b"x").expect("write");
@@ -140,7 +140,7 @@ fn stray_files_and_stale_temps_are_reported() {
 #[test]
 fn fresh_temp_alone_keeps_the_report_clean() {
     let (_dir, archive, _) = populated();
-    File::create(archive.store().objects_dir().join(".tmp-now")).expect("create");
+    File::create(archive.local_store().expect("local store").objects_dir().join(".tmp-now")).expect("create");
     let report = archive.verify(&|_| {}).expect("verify");
     assert!(report.is_clean());
     assert_eq!(report.temps_in_progress.len(), 1);
@@ -172,7 +172,6 @@ fn unreadable_and_misplaced_manifests_are_reported() {
 #[test]
 #[ignore = "writes 1 GiB; a measurement, not a check"]
 fn verify_throughput() {
-    use xueji_archive::ObjectStore;
     let (_dir, archive) = common::archive(ArchiveConfig::default());
     let mut seed = 0u8;
     for _ in 0..32 {

@@ -96,7 +96,7 @@ fn archive_on_a_relative_root_ingests_twice() {
     let b = archive.ingest(&mut &jpeg[..], "户口簿.jpg").expect("second ingest");
     assert!(a.created && !b.created);
     assert_eq!(a.digest, b.digest);
-    assert_eq!(temp_files(archive.store().objects_dir()), 0);
+    assert_eq!(temp_files(archive.local_store().expect("local store").objects_dir()), 0);
 }
 
 #[test]

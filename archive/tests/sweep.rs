@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use xueji_archive::{Archive, ArchiveConfig, Entry, NewVersion, ObjectStore, PaperKind, SweepOptions};
+use xueji_archive::{Archive, ArchiveConfig, Entry, NewVersion, PaperKind, SweepOptions};
 
 const TWO_HOURS: Duration = Duration::from_secs(2 * 3600);
 
@@ -37,7 +37,7 @@ fn with_orphan() -> (tempfile::TempDir, Archive, Entry, xueji_archive::Digest) {
         )
         .expect("version");
     let orphan = archive.ingest(&mut &common::pdf(3)[..], "中断.pdf").expect("ingest").digest;
-    age(&archive.store().object_path(&orphan), TWO_HOURS);
+    age(&archive.local_store().expect("local store").object_path(&orphan), TWO_HOURS);
     (dir, archive, kept, orphan)
 }
 
@@ -53,7 +53,7 @@ fn a_stray_file_in_dossiers_is_reported_and_the_walk_goes_on() {
     assert!(report.missing.is_empty() && report.changed.is_empty());
     // The old object that no version names is reported by name.
     let unreferenced: Vec<_> = report.unreferenced.iter().map(|u| (u.digest, u.path.clone())).collect();
-    assert_eq!(unreferenced, vec![(orphan, archive.store().object_path(&orphan))]);
+    assert_eq!(unreferenced, vec![(orphan, archive.local_store().expect("local store").object_path(&orphan))]);
     assert!(!unreferenced.iter().any(|(d, _)| *d == kept.digest));
     assert_eq!(report.problem_count(), 2);
 }
@@ -64,7 +64,7 @@ fn a_young_unreferenced_object_is_an_upload_in_progress_not_a_problem() {
     let digest = archive.ingest(&mut &common::pdf(2)[..], "刚上传.pdf").expect("ingest").digest;
     let report = archive.verify(&|_| {}).expect("verify");
     assert!(report.is_clean(), "{report:?}");
-    assert_eq!(report.unreferenced_recent, vec![archive.store().object_path(&digest)]);
+    assert_eq!(report.unreferenced_recent, vec![archive.local_store().expect("local store").object_path(&digest)]);
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn storing_the_same_bytes_again_makes_an_old_object_young() {
 #[test]
 fn sweep_removes_stale_temps_and_leaves_young_ones_and_every_object() {
     let (_dir, archive, kept, orphan) = with_orphan();
-    let objects = archive.store().objects_dir().to_path_buf();
+    let objects = archive.local_store().expect("local store").objects_dir().to_path_buf();
     let stale = objects.join(".tmp-crashed");
     fs::write(&stale, vec![7u8; 1000]).expect("write");
     age(&stale, TWO_HOURS);
@@ -130,10 +130,10 @@ fn sweep_removes_stale_temps_and_leaves_young_ones_and_every_object() {
 fn sweep_of_unreferenced_objects_keeps_what_is_referenced_or_still_needed() {
     let (_dir, archive, kept, orphan) = with_orphan();
     let needed = archive.ingest(&mut &common::pdf(4)[..], "导入中.pdf").expect("ingest").digest;
-    age(&archive.store().object_path(&needed), TWO_HOURS);
+    age(&archive.local_store().expect("local store").object_path(&needed), TWO_HOURS);
     let options = SweepOptions { unreferenced: true, keep: HashSet::from([needed]), ..SweepOptions::default() };
     let swept = archive.sweep(&options).expect("sweep");
-    assert_eq!(swept.objects_removed, vec![archive.store().object_path(&orphan)]);
+    assert_eq!(swept.objects_removed, vec![archive.local_store().expect("local store").object_path(&orphan)]);
     assert_eq!(swept.unreferenced_kept, 1);
     assert!(!archive.store().exists(&orphan).expect("exists"));
     assert!(archive.store().exists(&needed).expect("exists"));

@@ -389,7 +389,7 @@ async fn verify(db: &Db, archive: &Archive, json: bool) -> anyhow::Result<ExitCo
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print_fixity(archive.root(), &summary);
+        print_fixity(&archive.location(), &summary);
     }
     Ok(if summary.clean { ExitCode::SUCCESS } else { ExitCode::from(PROBLEMS) })
 }

@@ -316,8 +316,8 @@ pub async fn thumbnail(db: &Db, archive: &Archive, entry: &Entry) -> Result<Opti
     let archive2 = archive.clone();
     let digest = entry.digest;
     let made = blocking(move || {
-        let path = archive2.store().object_path(&digest);
-        Ok(xueji_archive::inspect(&path, "", &archive2.config().inspect)?.thumbnail)
+        let config = archive2.config().inspect.clone();
+        Ok(archive2.with_local_copy(&digest, |path| Ok(xueji_archive::inspect(path, "", &config)?.thumbnail))?)
     })
     .await?;
     let Some(t) = made else { return Ok(None) };

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use xueji_archive::{Archive, Digest, FixityReport, NewVersion, ObjectStore, VerifyProgress};
+use xueji_archive::{Archive, Digest, FixityReport, NewVersion, VerifyProgress};
 
 /// A missing object, for the report.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -165,9 +165,11 @@ pub async fn run_fixity(
         let mut report = archive2.verify(&|p| progress(p))?;
         // Stored by an import under way, named by the versions it is about to write.
         report.unreferenced.retain(|u| !needed.contains(&u.digest));
-        let mut summary = FixitySummary::from_report(archive2.root(), &report);
+        let mut summary = FixitySummary::from_report(&archive2.location(), &report);
+        // One listing, not a query per indexed file (a remote store answers each over the network).
+        let stored: std::collections::HashSet<Digest> = archive2.store().list()?.into_iter().collect();
         for (dossier, digest) in indexed {
-            let present = digest.parse::<Digest>().is_ok_and(|d| archive2.store().exists(&d).unwrap_or(false));
+            let present = digest.parse::<Digest>().is_ok_and(|d| stored.contains(&d));
             if !present {
                 summary.index_missing.push((dossier, digest));
             }

@@ -155,6 +155,10 @@ impl Failure {
             Self::Archive(ArchiveError::Io { op: "读取上传内容", .. }) => {
                 "上传未完成：连接中断，请重新上传".to_owned()
             }
+            // The store's own error (its address, its words) is for the log.
+            Self::Archive(ArchiveError::Store { .. }) => {
+                "档案对象存储暂时无法访问，本次操作未保存任何内容，请稍后重试；如持续出现请联系管理员".to_owned()
+            }
             Self::Archive(e) => e.to_string(),
         }
     }
@@ -186,6 +190,9 @@ impl Failure {
             Self::Archive(e @ ArchiveError::StorageFull { op, .. }) => {
                 tracing::error!(code = e.code(), op = *op, "archive storage is full; nothing was stored");
             }
+            Self::Archive(e @ ArchiveError::Store { op, key, detail, .. }) => {
+                tracing::error!(code = e.code(), op = *op, key = %key, detail = %detail, "object store failed");
+            }
             Self::Archive(e) if self.is_fault() => {
                 tracing::error!(code = e.code(), error = %e, "archive fault");
             }
@@ -210,6 +217,10 @@ pub enum Refusal {
     /// The disk or the quota is full: the file could not be kept (not the
     /// sender's fault; logged as an error for the administrator).
     StorageFull,
+    /// The object store (S3) did not answer or refused the service's keys:
+    /// nothing was kept; try again later (logged as an error for the
+    /// administrator).
+    StoreUnavailable,
     /// The file or package itself is refused: empty, of a type not kept,
     /// corrupt, too large an image or too deep a PDF, a bad package.
     Unprocessable,
@@ -220,6 +231,7 @@ pub fn refusal(e: &ArchiveError) -> Option<Refusal> {
     match e {
         ArchiveError::TooLarge { .. } => Some(Refusal::TooLarge),
         ArchiveError::StorageFull { .. } => Some(Refusal::StorageFull),
+        ArchiveError::Store { .. } => Some(Refusal::StoreUnavailable),
         ArchiveError::Io { op: "读取上传内容", .. } => Some(Refusal::Interrupted),
         ArchiveError::ManifestConflict { .. } => Some(Refusal::Conflict),
         ArchiveError::TypeUnsupported => Some(Refusal::WrongType),

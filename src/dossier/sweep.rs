@@ -73,7 +73,7 @@ pub async fn sweep(
     let options = SweepOptions { older_than: SWEEP_AFTER, unreferenced, keep, dry_run };
     let archive2 = archive.clone();
     let report = blocking(move || Ok(archive2.sweep(&options)?)).await?;
-    let summary = SweepSummary::from_report(archive.root(), report, dry_run);
+    let summary = SweepSummary::from_report(&archive.location(), report, dry_run);
     let asked = actor.via != crate::domain::Channel::Scheduler;
     if asked || summary.removed() > 0 || !summary.failed.is_empty() {
         let outcome = if summary.failed.is_empty() { "ok" } else { "problems" };

@@ -27,7 +27,8 @@ impl AppError {
 impl Failure {
     /// The HTTP status: 413 for a file over the limit, 400 for an upload
     /// cut off, 409 for a conflict with the dossier, 415 for a file of a type
-    /// the archive does not keep, 507 when the disk is full, 422 for any other
+    /// the archive does not keep, 507 when the disk is full, 503 when the
+    /// object store does not answer, 422 for any other
     /// refusal of a file or package, 500 for faults on our side.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -39,6 +40,7 @@ impl Failure {
                 Some(Refusal::WrongType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Some(Refusal::Gone) => StatusCode::GONE,
                 Some(Refusal::StorageFull) => StatusCode::INSUFFICIENT_STORAGE,
+                Some(Refusal::StoreUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
                 Some(Refusal::Unprocessable) => StatusCode::UNPROCESSABLE_ENTITY,
                 None => StatusCode::INTERNAL_SERVER_ERROR,
             },

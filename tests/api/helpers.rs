@@ -103,6 +103,18 @@ pub async fn fresh_database(dir: &std::path::Path) -> Scratch {
     }
 }
 
+/// The archive in an S3-compatible store when `XUEJI_TEST_ARCHIVE_URL` names
+/// one (`s3://bucket/prefix?endpoint=…`), under a prefix of the test's own;
+/// else `None`, the local folder.
+pub fn test_archive_url() -> Option<String> {
+    let base = std::env::var("XUEJI_TEST_ARCHIVE_URL").ok().filter(|u| u.starts_with("s3://"))?;
+    let mut url = url::Url::parse(&base).expect("XUEJI_TEST_ARCHIVE_URL");
+    let own = format!("t-{}", hex::encode(rand::random::<[u8; 6]>()));
+    let path = format!("{}/{own}", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    Some(url.to_string())
+}
+
 /// Starts a server on port 0 over a fresh database with the fixture loaded.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| ()).await
@@ -114,6 +126,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = fresh_database(dir.path()).await;
     let mut config = Config::for_data_dir(dir.path().to_path_buf(), Some(database.url.clone()));
     config.today = Some(today());
+    config.archive_url = test_archive_url();
     configure(&mut config);
     let db = Db::connect(&config.database_url).await.unwrap();
     load_fixture(&db).await;

@@ -23,6 +23,7 @@ mod intake;
 mod keys;
 mod long_names;
 mod national;
+mod object_store;
 mod pages;
 mod pool;
 mod problems;

@@ -26,10 +26,10 @@ async fn verify_names_every_fault_by_path_and_sweep_clears_what_crashes_left() {
     // a temp file and a staging directory that crashes left.
     std::fs::write(archive.manifests().dir().join("notes.txt"), b"?").unwrap();
     let orphan = archive.ingest(&mut &pdf("orphan")[..], "orphan.pdf").unwrap().digest;
-    old(&archive.store().object_path(&orphan));
+    old(&archive.local_store().expect("local store").object_path(&orphan));
     let lost_digest = Digest::of(&pdf("lost"));
-    std::fs::remove_file(archive.store().object_path(&lost_digest)).unwrap();
-    let temp = archive.store().objects_dir().join(".tmp-crashed");
+    std::fs::remove_file(archive.local_store().expect("local store").object_path(&lost_digest)).unwrap();
+    let temp = archive.local_store().expect("local store").objects_dir().join(".tmp-crashed");
     std::fs::write(&temp, vec![0u8; 4096]).unwrap();
     old(&temp);
     let bag = archive.root().join("staging").join(".tmp-bag-crashed");
@@ -42,7 +42,10 @@ async fn verify_names_every_fault_by_path_and_sweep_clears_what_crashes_left() {
     assert_eq!(code, Some(3), "{report:#}");
     let rel = |p: &Path| p.strip_prefix(archive.root()).unwrap().display().to_string();
     assert_eq!(report["stray"], serde_json::json!(["dossiers/notes.txt"]));
-    assert_eq!(report["unreferenced"], serde_json::json!([rel(&archive.store().object_path(&orphan))]));
+    assert_eq!(
+        report["unreferenced"],
+        serde_json::json!([rel(&archive.local_store().expect("local store").object_path(&orphan))])
+    );
     assert_eq!(report["missing"][0]["digest"], lost_digest.to_hex());
     let dossier: String = sqlx::query_scalar("SELECT archive_id FROM dossiers").fetch_one(&db.pool).await.unwrap();
     assert_eq!(report["index_missing"], serde_json::json!([[dossier, lost_digest.to_hex()]]));
@@ -72,7 +75,10 @@ async fn verify_names_every_fault_by_path_and_sweep_clears_what_crashes_left() {
     let (code, out, _) = run(xueji(&data).args(["archive", "sweep", "--unreferenced", "--json"]));
     assert_eq!(code, Some(0));
     let swept: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(swept["objects_removed"], serde_json::json!([rel(&archive.store().object_path(&orphan))]));
+    assert_eq!(
+        swept["objects_removed"],
+        serde_json::json!([rel(&archive.local_store().expect("local store").object_path(&orphan))])
+    );
     assert!(!archive.store().exists(&orphan).unwrap());
     assert!(archive.store().exists(&Digest::of(&pdf("kept"))).unwrap());
 

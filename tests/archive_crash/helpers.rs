@@ -8,7 +8,7 @@ pub(crate) use std::path::{Path, PathBuf};
 pub(crate) use std::process::{Command, Stdio};
 pub(crate) use std::time::{Duration, Instant};
 pub(crate) use xueji::db::Db;
-pub(crate) use xueji_archive::{Archive, ArchiveConfig, Digest, ObjectStore};
+pub(crate) use xueji_archive::{Archive, ArchiveConfig, Digest};
 
 use chrono::NaiveDate;
 use xueji::db::schools::{self, NewSchool};

@@ -62,7 +62,7 @@ async fn puts_killed_at_random_moments_lose_nothing_that_was_reported() {
     let archive = Archive::open(data.join("archive"), ArchiveConfig::default()).unwrap();
     let objects = archive.store().list().unwrap();
     let mut temps = 0usize;
-    for entry in std::fs::read_dir(archive.store().objects_dir()).unwrap() {
+    for entry in std::fs::read_dir(archive.local_store().expect("local store").objects_dir()).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with(".tmp-") {
@@ -224,7 +224,7 @@ async fn a_body_growing_past_the_limit_is_stopped_while_streaming() {
     assert_eq!(refused, "code=archive.too_large");
     let archive = Archive::open(data.join("archive"), ArchiveConfig::default()).unwrap();
     assert_eq!(archive.store().list().unwrap().len(), 1);
-    let temps = std::fs::read_dir(archive.store().objects_dir())
+    let temps = std::fs::read_dir(archive.local_store().expect("local store").objects_dir())
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".tmp-"))
         .count();

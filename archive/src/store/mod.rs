@@ -7,6 +7,7 @@
 
 pub(crate) mod local;
 mod memory;
+pub mod s3;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -16,6 +17,7 @@ use tempfile::NamedTempFile;
 
 pub use local::LocalStore;
 pub use memory::MemoryStore;
+pub use s3::{S3Credentials, S3Location, S3Store};
 
 use crate::digest::{Digest, Hasher};
 use crate::error::{ArchiveError, IoContext, Result};

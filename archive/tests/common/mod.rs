@@ -8,7 +8,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
-use xueji_archive::{Archive, ArchiveConfig, Entry, ObjectStore, PaperKind};
+use xueji_archive::{Archive, ArchiveConfig, Entry, PaperKind};
 
 /// A PNG of `w`×`h` with a gradient (so it does not compress to nothing).
 pub fn png(w: u32, h: u32) -> Vec<u8> {

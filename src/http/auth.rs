@@ -145,9 +145,15 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// The client address from the connection (no proxy headers are trusted here).
-pub fn client_addr(parts: &Parts) -> String {
-    addr_text(parts.extensions.get::<ConnectInfo<SocketAddr>>().copied())
+/// The client address: the connection's, or behind a proxy named in
+/// `XUEJI_TRUSTED_PROXY` the last `X-Forwarded-For` hop (as the public pages'
+/// rate limit reads it). Without this, behind nginx every sign-in would come
+/// from 127.0.0.1, and the per-address sign-in lock would lock out everyone.
+pub fn client_addr(parts: &Parts, trusted: &[std::net::IpAddr]) -> String {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() {
+        None => addr_text(None),
+        Some(c) => super::ratelimit::client_ip(Some(c.0.ip()), &parts.headers, trusted).to_string(),
+    }
 }
 
 /// A connection's client address as the audit log records it (`-` if unknown).
@@ -181,9 +187,10 @@ impl FromRequestParts<Arc<Web>> for Staff {
         let Some(session) = session else { return Err(reject) };
         let via = if parts.uri.path().starts_with("/api/") { Channel::Api } else { Channel::Page };
         let user = session.user;
-        let actor = crate::service::accounts::actor_for(&app.db, &user, &client_addr(parts), via)
-            .await
-            .map_err(AuthRejection::Internal)?;
+        let actor =
+            crate::service::accounts::actor_for(&app.db, &user, &client_addr(parts, &app.config.trusted_proxies), via)
+                .await
+                .map_err(AuthRejection::Internal)?;
         crate::service::audit::note_request_actor(&actor);
         let staff = Staff { actor, user, csrf: session.csrf, token_hash: session.token_hash };
         // Every API write carries the session's token in `X-CSRF-Token`: checked here, once.
@@ -197,11 +204,11 @@ impl FromRequestParts<Arc<Web>> for Staff {
 /// The client address, as an extractor.
 pub struct Client(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<Arc<Web>> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_addr(parts)))
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<Web>) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(parts, &app.config.trusted_proxies)))
     }
 }
 

@@ -188,3 +188,39 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM login_attempts WHERE key LIKE 'address:203.0.113.%'").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM login_attempts WHERE key = 'address:127.0.0.1'").await, 1);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_audit_and_the_sign_in_lock_see_the_real_client() {
+    let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let body = serde_json::json!({"username": "bureau", "password": PASSWORD});
+    let res = app
+        .client
+        .post(format!("{}/api/login", app.base))
+        .header("x-forwarded-for", "10.1.2.3")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let clients: Vec<String> = sqlx::query_scalar("SELECT DISTINCT client FROM audit_log WHERE client <> '-'")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(clients, vec!["10.1.2.3".to_owned()], "not the proxy's 127.0.0.1");
+
+    // Without the setting, the header is not believed.
+    let plain = spawn_app().await;
+    plain
+        .client
+        .post(format!("{}/api/login", plain.base))
+        .header("x-forwarded-for", "10.1.2.3")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let clients: Vec<String> = sqlx::query_scalar("SELECT DISTINCT client FROM audit_log WHERE client <> '-'")
+        .fetch_all(&plain.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(clients, vec!["127.0.0.1".to_owned()]);
+}

@@ -16,6 +16,7 @@ use xueji_archive::{
 /// A fresh prefix in the test bucket, or `None` (with a note) when no server is configured.
 fn location() -> Option<S3Location> {
     let Ok(url) = std::env::var("XUEJI_TEST_S3_URL") else {
+        assert!(std::env::var_os("CI").is_none(), "XUEJI_TEST_S3_URL is not set under CI (.ci/run starts SeaweedFS)");
         eprintln!("XUEJI_TEST_S3_URL is not set: the S3 tests need a server (.ci/run starts SeaweedFS)");
         return None;
     };

@@ -191,36 +191,29 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_audit_and_the_sign_in_lock_see_the_real_client() {
+    /// Signs in as `bureau` with a forwarded address and returns the addresses the audit log holds.
+    async fn forwarded_sign_in(app: &TestApp) -> (StatusCode, Vec<String>) {
+        let body = serde_json::json!({"username": "bureau", "password": PASSWORD});
+        let res = app
+            .client
+            .post(format!("{}/api/login", app.base))
+            .header("x-forwarded-for", "10.1.2.3")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let clients = sqlx::query_scalar("SELECT DISTINCT client FROM audit_log WHERE client <> '-'")
+            .fetch_all(&app.db().pool)
+            .await
+            .unwrap();
+        (res.status(), clients)
+    }
     let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
-    let body = serde_json::json!({"username": "bureau", "password": PASSWORD});
-    let res = app
-        .client
-        .post(format!("{}/api/login", app.base))
-        .header("x-forwarded-for", "10.1.2.3")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    let clients: Vec<String> = sqlx::query_scalar("SELECT DISTINCT client FROM audit_log WHERE client <> '-'")
-        .fetch_all(&app.db().pool)
-        .await
-        .unwrap();
+    let (status, clients) = forwarded_sign_in(&app).await;
+    assert!(status.is_success(), "{status}");
     assert_eq!(clients, vec!["10.1.2.3".to_owned()], "not the proxy's 127.0.0.1");
 
     // Without the setting, the header is not believed.
-    let plain = spawn_app().await;
-    plain
-        .client
-        .post(format!("{}/api/login", plain.base))
-        .header("x-forwarded-for", "10.1.2.3")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let clients: Vec<String> = sqlx::query_scalar("SELECT DISTINCT client FROM audit_log WHERE client <> '-'")
-        .fetch_all(&plain.db().pool)
-        .await
-        .unwrap();
+    let (_, clients) = forwarded_sign_in(&spawn_app().await).await;
     assert_eq!(clients, vec!["127.0.0.1".to_owned()]);
 }

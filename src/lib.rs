@@ -2,6 +2,8 @@
 
 /// Application state and the server.
 pub mod app;
+/// Backup and restore: database snapshot, signing keys, archive copy, sums.
+pub mod backup;
 /// Batch printing jobs.
 pub mod batch;
 /// Benchmarks behind `xueji bench`.

@@ -94,6 +94,10 @@ enum Command {
     /// 签名密钥：列出、轮换、停用、标记泄露
     #[command(subcommand)]
     Keys(xueji::cli::keys::KeysCommand),
+    /// 备份：数据库快照、签名密钥和档案库复制到一个目录（可重复运行，只复制新增的扫描件）；backup verify 校验备份
+    Backup(xueji::cli::backup::BackupArgs),
+    /// 从备份恢复到空的数据目录、数据库和档案库（先校验每个文件的摘要）
+    Restore(xueji::cli::backup::RestoreArgs),
     /// 审计日志：校验哈希链
     #[command(subcommand)]
     Audit(xueji::cli::audit::AuditCommand),
@@ -325,6 +329,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Calendar(cmd) => return xueji::cli::calendar::run(&config, cmd).await,
         Command::Users(cmd) => return xueji::cli::users::run(&config, cmd).await,
         Command::Schools(cmd) => return xueji::cli::schools::run(&config, cmd).await,
+        Command::Backup(args) => return xueji::cli::backup::run(&config, args).await,
+        Command::Restore(args) => return xueji::cli::backup::restore(&config, args).await,
         Command::Audit(cmd) => return xueji::cli::audit::run(&config, cmd).await,
         Command::Keys(cmd) => return xueji::cli::keys::run(&config, cmd).await,
         Command::Render(args) => return xueji::cli::documents::render(&config, args).await,

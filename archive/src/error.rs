@@ -158,6 +158,15 @@ pub enum ArchiveError {
         /// Whether the store refused the credentials.
         denied: bool,
     },
+    /// A backup directory holds something a backup never writes, or a
+    /// file that contradicts the archive.
+    #[error("备份不可用（{}）：{reason}", .path.display())]
+    BackupInvalid {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// Why, in Chinese.
+        reason: String,
+    },
     /// A dossier id is empty, too long or contains control characters.
     #[error("档案编号不合法：{reason}")]
     DossierIdInvalid {
@@ -343,6 +352,7 @@ impl ArchiveError {
             Self::StoreUrlInvalid { .. } => "archive.store_url_invalid",
             Self::Store { denied: true, .. } => "archive.store_denied",
             Self::Store { .. } => "archive.store_unavailable",
+            Self::BackupInvalid { .. } => "archive.backup_invalid",
             Self::DossierIdInvalid { .. } => "archive.dossier_id_invalid",
             Self::ManifestNotFound { .. } => "archive.manifest_not_found",
             Self::ManifestInvalid { .. } => "archive.manifest_invalid",

@@ -23,6 +23,7 @@
 //! [`ArchiveError::code`] for machines, never any file contents.
 
 mod archive;
+pub mod backup;
 pub mod bag;
 mod digest;
 mod error;
@@ -35,6 +36,7 @@ pub mod store;
 pub mod sweep;
 
 pub use archive::{Archive, ArchiveConfig};
+pub use backup::{CopyProgress, CopyReport};
 pub use bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, export_bag, import_bag, key_id_for};
 pub use digest::Digest;
 pub use error::{ArchiveError, HumanBytes, Result};

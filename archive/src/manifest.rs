@@ -274,6 +274,52 @@ impl ManifestStore {
         Ok(manifest)
     }
 
+    /// One version's bytes exactly as stored (for a backup copy).
+    pub fn version_bytes(&self, dossier_id: &str, version: u32) -> Result<Vec<u8>> {
+        let path = self.version_path(dossier_id, version)?;
+        let not_found = || ArchiveError::ManifestNotFound { dossier_id: shown_name(dossier_id), version };
+        let bytes = if let Some(remote) = &self.remote {
+            remote.get_bytes(&Self::version_rel(dossier_id, version)?, MAX_MANIFEST_BYTES)?.ok_or_else(not_found)?
+        } else {
+            if !path.is_file() {
+                return Err(not_found());
+            }
+            read_bounded(&path, MAX_MANIFEST_BYTES)?
+                .ok_or_else(|| ArchiveError::ManifestInvalid { path: path.clone(), detail: "文件过大".into() })?
+        };
+        Ok(bytes)
+    }
+
+    /// Writes one version's bytes as a backup holds them, write-once like
+    /// [`ManifestStore::append`]: they must parse as that dossier's version
+    /// `version`; `Ok(false)` when the same bytes are already there, an
+    /// error when different ones are.
+    pub fn put_version_bytes(&self, dossier_id: &str, version: u32, bytes: &[u8]) -> Result<bool> {
+        let path = self.version_path(dossier_id, version)?;
+        let manifest =
+            parse_manifest(bytes).map_err(|detail| ArchiveError::ManifestInvalid { path: path.clone(), detail })?;
+        if manifest.dossier_id != dossier_id || manifest.version != version {
+            return Err(ArchiveError::ManifestInvalid {
+                path,
+                detail: "文件中的档案编号或版本号与文件位置不符".into(),
+            });
+        }
+        let written = if let Some(remote) = &self.remote {
+            remote.put_new(&Self::version_rel(dossier_id, version)?, bytes::Bytes::copy_from_slice(bytes))?
+        } else {
+            let dir = self.dossier_dir(dossier_id)?;
+            if !dir.is_dir() {
+                fs::create_dir_all(&dir).ctx("创建档案目录", &dir)?;
+                sync_dir(&self.dir)?;
+            }
+            write_no_clobber(&dir, &version_file_name(version), bytes)?
+        };
+        if !written && self.version_bytes(dossier_id, version)? != bytes {
+            return Err(ArchiveError::ManifestInvalid { path, detail: "该版本已存在，且内容不同".into() });
+        }
+        Ok(written)
+    }
+
     /// The newest version, if any.
     pub fn latest(&self, dossier_id: &str) -> Result<Option<Manifest>> {
         match self.versions(dossier_id)?.last() {

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod certificates;
 pub mod documents;

@@ -16,6 +16,8 @@ macro_rules! seated_statuses {
 }
 
 pub mod audit;
+/// Database snapshots for backups, and restoring them.
+pub mod backup;
 /// The working-day calendar: listed dates and the log of years written.
 pub mod calendar;
 /// Cases (applications with ordered approvals), their decisions and proofs.

@@ -154,6 +154,11 @@ impl Server {
         if filled > 0 {
             tracing::info!(rows = filled, "name initials computed");
         }
+        // Jobs an instance that stopped was running are failed, not left "running".
+        let interrupted = crate::batch::fail_stale(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if interrupted > 0 {
+            tracing::warn!(jobs = interrupted, "batch jobs interrupted by a stop marked failed");
+        }
         let web = Arc::new(crate::http::Web::new(app)?);
         Ok(Self { listener, web })
     }
@@ -178,6 +183,7 @@ impl Server {
         let calendar = tokio::spawn(crate::calendar::refresh_schedule(app.clone()));
         let audit_head = tokio::spawn(crate::service::audit::head_schedule(app.db.clone()));
         let keys = tokio::spawn(crate::service::keys::reload_schedule(app.clone()));
+        let batches = tokio::spawn(crate::batch::schedule(app.clone()));
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
@@ -187,6 +193,7 @@ impl Server {
         calendar.abort();
         audit_head.abort();
         keys.abort();
+        batches.abort();
         app.db.pool.close().await;
         Ok(())
     }

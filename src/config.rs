@@ -23,6 +23,7 @@
 //! | `XUEJI_ARCHIVE_IMPORT_MAX_MB` | `20480`: largest transfer package, unpacked |
 //! | `XUEJI_FIXITY_HOURS` | `24`: hours between scheduled fixity checks (`0`: none) |
 //! | `XUEJI_FIXITY_DELAY_MINUTES` | `10`: first scheduled check after start-up |
+//! | `XUEJI_BATCH_KEEP_HOURS` | `24`: hours a finished batch print job and its file are kept (in the database and beside the archive, for every instance) |
 //! | `XUEJI_ORGANIZATION` | `农安县教育局`: `Source-Organization` of exported packages |
 //! | `XUEJI_ABSENCE_WARN_DAYS` | `3`: school days of reported absence after which the registrar has a to-do (控辍保学 early warning) |
 //! | `XUEJI_TIME_ZONE` | `Asia/Shanghai`: the county's time zone, in which pages show times (`Asia/Shanghai`, `Asia/Urumqi`, or an offset such as `+08:00`) |
@@ -97,6 +98,8 @@ pub struct Config {
     pub fixity_hours_refused: Option<String>,
     /// Minutes from start-up to the first scheduled fixity check.
     pub fixity_delay_minutes: u64,
+    /// Hours a finished batch print job and its file are kept (`XUEJI_BATCH_KEEP_HOURS`).
+    pub batch_keep_hours: u64,
     /// `Source-Organization` of exported transfer packages.
     pub organization: String,
     /// The county's time zone as an offset from UTC (`XUEJI_TIME_ZONE`).
@@ -111,6 +114,9 @@ const DEFAULT_FIXITY_HOURS: u64 = 24;
 
 /// Minutes to the first scheduled fixity check when `XUEJI_FIXITY_DELAY_MINUTES` is not set (or not a number).
 const DEFAULT_FIXITY_DELAY_MINUTES: u64 = 10;
+
+/// Hours a finished batch job is kept when `XUEJI_BATCH_KEEP_HOURS` is not set (or not a number).
+const DEFAULT_BATCH_KEEP_HOURS: u64 = 24;
 
 /// Milliseconds a request waits for a database connection when `XUEJI_DB_ACQUIRE_TIMEOUT_MS` is not set.
 const DEFAULT_ACQUIRE_TIMEOUT_MS: u32 = 3000;
@@ -227,6 +233,8 @@ impl Config {
             fixity_hours_refused,
             fixity_delay_minutes: env_u64("XUEJI_FIXITY_DELAY_MINUTES", DEFAULT_FIXITY_DELAY_MINUTES)
                 .unwrap_or(DEFAULT_FIXITY_DELAY_MINUTES),
+            batch_keep_hours: env_u64("XUEJI_BATCH_KEEP_HOURS", DEFAULT_BATCH_KEEP_HOURS)
+                .unwrap_or(DEFAULT_BATCH_KEEP_HOURS),
             organization: env("XUEJI_ORGANIZATION").unwrap_or_else(|| DEFAULT_ORGANIZATION.to_owned()),
             time_zone: match env("XUEJI_TIME_ZONE") {
                 None => crate::domain::date::CHINA,
@@ -268,6 +276,7 @@ impl Config {
             fixity_hours: DEFAULT_FIXITY_HOURS,
             fixity_hours_refused: None,
             fixity_delay_minutes: DEFAULT_FIXITY_DELAY_MINUTES,
+            batch_keep_hours: DEFAULT_BATCH_KEEP_HOURS,
             organization: DEFAULT_ORGANIZATION.to_owned(),
             time_zone: crate::domain::date::CHINA,
         }

@@ -30,6 +30,8 @@ pub mod dossier;
 pub mod error;
 /// The HTTP interface: pages and JSON API.
 pub mod http;
+/// Leases: work one instance of the service does at a time.
+pub mod lease;
 /// Rendering the official forms and certificates with typst.
 pub mod render;
 /// Roster spreadsheets: columns, import and export.

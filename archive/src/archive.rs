@@ -53,6 +53,22 @@ enum Objects {
     S3(S3Store),
 }
 
+/// Where [`Archive::put_result`] keeps its files, beside `objects/` and `dossiers/`.
+pub const RESULTS_DIR: &str = "results";
+
+fn result_rel(name: &str) -> Result<String> {
+    let sound = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !sound {
+        return Err(ArchiveError::FieldInvalid {
+            field: "结果文件名", reason: "只能含小写字母、数字、- 和 .".into()
+        });
+    }
+    Ok(format!("{RESULTS_DIR}/{name}"))
+}
+
 /// The local directory for a remote store's temp files.
 const REMOTE_TEMP_DIR: &str = "tmp";
 
@@ -146,6 +162,66 @@ impl Archive {
         match &self.objects {
             Objects::Local(local) => local,
             Objects::S3(s3) => s3,
+        }
+    }
+
+    /// Keeps a short-lived file beside the archive (a batch print's result,
+    /// for whichever instance of the service is asked for it): `results/NAME`
+    /// in the same store, not part of the archive (not checked, copied or
+    /// swept; the caller removes it). `name` is lowercase ASCII letters,
+    /// digits, `-` and `.`.
+    pub fn put_result(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
+        let rel = result_rel(name)?;
+        match &self.objects {
+            Objects::S3(s3) => {
+                s3.put_new(&rel, bytes::Bytes::from(bytes))?;
+            }
+            Objects::Local(_) => {
+                let dir = self.root.join(RESULTS_DIR);
+                std::fs::create_dir_all(&dir).ctx("创建结果目录", &dir)?;
+                let mut temp = tempfile::Builder::new()
+                    .prefix(crate::fsutil::TEMP_PREFIX)
+                    .tempfile_in(&dir)
+                    .ctx("创建临时文件", &dir)?;
+                std::io::Write::write_all(&mut temp, &bytes).ctx("写入临时文件", temp.path())?;
+                temp.as_file().sync_all().ctx("同步临时文件", temp.path())?;
+                let target = dir.join(name);
+                temp.persist(&target).map_err(|e| ArchiveError::io("保存结果文件", &target, e.error))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A file kept by [`Archive::put_result`], if it is there.
+    pub fn get_result(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let rel = result_rel(name)?;
+        match &self.objects {
+            Objects::S3(s3) => s3.get_bytes(&rel, u64::MAX),
+            Objects::Local(_) => {
+                let path = self.root.join(RESULTS_DIR).join(name);
+                match std::fs::read(&path) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(ArchiveError::io("读取结果文件", &path, e)),
+                }
+            }
+        }
+    }
+
+    /// Removes a file kept by [`Archive::put_result`] (nothing if it is not there).
+    pub fn delete_result(&self, name: &str) -> Result<()> {
+        let rel = result_rel(name)?;
+        match &self.objects {
+            Objects::S3(s3) => s3.delete(&rel),
+            Objects::Local(_) => {
+                let path = self.root.join(RESULTS_DIR).join(name);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(ArchiveError::io("删除结果文件", &path, e))
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
     }
 

@@ -288,6 +288,12 @@ fn survey_remote(
     let mut objects = Vec::new();
     let mut manifests = Vec::new();
     for listed in store.list_all("")? {
+        // The service's short-lived files beside the archive (batch results), not archive content.
+        if listed.rel.starts_with(crate::archive::RESULTS_DIR)
+            && listed.rel[crate::archive::RESULTS_DIR.len()..].starts_with('/')
+        {
+            continue;
+        }
         let path = root.join(&listed.rel);
         if let Some(digest) = parse_object_rel(&listed.rel) {
             objects.push(ObjectFile { digest, path, size: listed.size, modified: listed.modified });

@@ -18,6 +18,8 @@ macro_rules! seated_statuses {
 pub mod audit;
 /// Database snapshots for backups, and restoring them.
 pub mod backup;
+/// Batch print jobs: progress, heartbeat, outcome.
+pub mod batch_jobs;
 /// The working-day calendar: listed dates and the log of years written.
 pub mod calendar;
 /// Cases (applications with ordered approvals), their decisions and proofs.
@@ -42,6 +44,8 @@ pub mod import_journal;
 pub mod intake;
 /// The primary intake list (学前调档名单): children expected for the autumn intake.
 pub mod intake_list;
+/// Named leases for work one instance does at a time.
+pub mod leases;
 /// The rows behind the overdue list, across cases, students and recalls.
 pub mod overdue;
 pub mod problems;

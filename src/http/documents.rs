@@ -26,6 +26,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/batches", get(batch_form).post(batch_start))
         .route("/batches/{job}", get(batch_status))
         .route("/batches/{job}/download", get(batch_download))
+        .route("/api/batches/{job}", get(batch_status_api))
 }
 
 fn parse_kind(code: &str) -> Result<DocKind, AppError> {
@@ -164,21 +165,31 @@ async fn batch_status(
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let status = crate::batch::status(&job, staff.actor.user_id).ok_or(AppError::NotFound)?;
-    render(&app, "batch.html", Some(&staff), context! { job => status, schools => (), kinds => () })
+    let status = crate::batch::status(&app, &job, staff.actor.user_id).await?.ok_or(AppError::NotFound)?;
+    let keep_hours = app.config.batch_keep_hours;
+    render(&app, "batch.html", Some(&staff), context! { job => status, schools => (), kinds => (), keep_hours })
+}
+
+/// `GET /api/batches/{job}`: a job's progress as JSON, from any instance.
+async fn batch_status_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Path(job): Path<String>,
+) -> Result<Json<crate::batch::JobStatus>, AppError> {
+    Ok(Json(crate::batch::status(&app, &job, staff.actor.user_id).await?.ok_or(AppError::NotFound)?))
 }
 
 async fn batch_download(
-    State(_app): State<Arc<Web>>,
+    State(app): State<Arc<Web>>,
     staff: Staff,
     Path(job): Path<String>,
 ) -> Result<Response, AppError> {
-    let status = crate::batch::status(&job, staff.actor.user_id);
-    let (bytes, name, mime) = crate::batch::take_result(&job, staff.actor.user_id)?;
+    let status = crate::batch::status(&app, &job, staff.actor.user_id).await?;
+    let (bytes, name, mime) = crate::batch::take_result(&app, &job, staff.actor.user_id).await?;
     // Named as a person would: 《title》 and school, in Chinese, with the ASCII name as the fallback.
     let ext = name.rsplit('.').next().unwrap_or("pdf");
     let shown = status.map_or_else(|| name.clone(), |s| format!("{}-{}.{ext}", s.title, s.school));
-    let mut res = ([(header::CONTENT_TYPE, mime.to_owned())], bytes).into_response();
+    let mut res = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
     res.headers_mut()
         .insert(header::CONTENT_DISPOSITION, crate::http::streams::disposition("attachment", &shown, &name));
     Ok(res)

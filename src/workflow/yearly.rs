@@ -282,6 +282,10 @@ async fn run_in(
     audit: &mut Audit<'_>,
 ) -> AppResult<RunSummary> {
     require_bureau(actor)?;
+    // Another instance of the service doing a yearly run meanwhile is refused, not raced.
+    let Some(_lease) = crate::lease::Lease::take(&app.db, "year-run").await? else {
+        return Err(AppError::conflict("year.run_in_progress", "另一项学年操作（毕业或升级）正在进行，请稍后再试"));
+    };
     let late = match window(app, kind, year).await? {
         Err((code, message)) => return Err(AppError::conflict(code, message)),
         Ok(late) => late,

@@ -154,6 +154,36 @@ async fn a_class_batch_gives_one_pdf_with_a_page_per_student_and_shows_progress(
     }
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&app.db().pool).await.unwrap();
     assert_eq!(n, 12, "each page is a recorded document");
+
+    // A job whose instance stopped (no heartbeat for a minute) is shown failed, saying why.
+    let id = job.trim_start_matches("/batches/").to_owned();
+    let owner: Option<i64> = sqlx::query_scalar("SELECT owner_id FROM batch_jobs WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    let gone = xueji::db::batch_jobs::NewJob {
+        id: "00000000000000000000dead",
+        owner_id: owner,
+        title: "学生基本信息表",
+        school_name: "测试县城小学",
+        total: 30,
+        instance: "a stopped instance",
+        now: &(chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+    };
+    xueji::db::batch_jobs::insert(&app.db().pool, &gone).await.unwrap();
+    let status: serde_json::Value = app.follow("/api/batches/00000000000000000000dead").await.json().await.unwrap();
+    assert_eq!(status["state"], "failed", "{status}");
+    assert!(status["error"].as_str().unwrap().contains("中断"), "{status}");
+    let res = app.follow("/batches/00000000000000000000dead/download").await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // Finished jobs expire (after `XUEJI_BATCH_KEEP_HOURS`): row and file go, the download is then not found.
+    sqlx::query("UPDATE batch_jobs SET finished_at = '2000-01-01T00:00:00Z'").execute(&app.db().pool).await.unwrap();
+    let expired = xueji::batch::expire(&app.app).await.unwrap();
+    assert_eq!(expired, 2);
+    assert!(app.app.archive.get_result(&format!("batch-{id}")).unwrap().is_none(), "the file is gone");
+    assert_eq!(app.follow(&format!("{job}/download")).await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -125,9 +125,14 @@ async fn the_batch_form_refuses_a_class_the_school_lacks_and_names_its_download_
         })
         .collect();
     assert!(disposition.contains(&format!("filename*=UTF-8''{encoded}")), "{disposition}");
-    assert_eq!(pdftotext(&res.bytes().await.unwrap()).matches("批次").count(), 3);
-    // A second download is a page saying so, not raw JSON.
-    let page = error_page(town.fetch(&format!("{job}/download")).await, StatusCode::NOT_FOUND).await;
+    let first = res.bytes().await.unwrap();
+    assert_eq!(pdftotext(&first).matches("批次").count(), 3);
+    // The file is kept until the job expires: a broken download is tried again.
+    let again = town.fetch(&format!("{job}/download")).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.bytes().await.unwrap(), first);
+    // An unknown job is a page saying so, not raw JSON.
+    let page = error_page(town.fetch("/batches/0123456789abcdef01234567/download").await, StatusCode::NOT_FOUND).await;
     assert!(page.contains("未找到"), "{page}");
 }
 

@@ -9,6 +9,7 @@
 //! Once, every test passed with absolute temporary directories while the
 //! README's set-up died on its first upload: this test is the README's.
 
+mod instances;
 #[path = "../common/pdf.rs"]
 mod pdf;
 mod restore;

@@ -143,6 +143,19 @@ impl Session {
         Session { base: base.to_owned(), client, csrf }
     }
 
+    /// The same signed-in client against another instance of the service
+    /// (sessions live in the database).
+    pub(crate) fn on(&self, base: &str) -> Session {
+        Session { base: base.to_owned(), client: self.client.clone(), csrf: self.csrf.clone() }
+    }
+
+    /// A page form's POST (the CSRF token as a field); the answer after redirects.
+    pub(crate) async fn form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = fields.to_vec();
+        fields.push(("csrf", &self.csrf));
+        self.client.post(format!("{}{path}", self.base)).form(&fields).send().await.expect("POST form")
+    }
+
     pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")
     }

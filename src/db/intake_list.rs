@@ -152,6 +152,34 @@ pub async fn take_up<'c>(
     Ok(done.rows_affected())
 }
 
+/// [`take_up`] for every `(ID number, student)` of a roster just written:
+/// one query per 500 ID numbers finds the open entries among them, and only
+/// those are marked (a roster's pupils are rarely on the intake list, and a
+/// statement per pupil was a round trip per row on PostgreSQL).
+pub async fn take_up_all(
+    conn: &mut sqlx::AnyConnection,
+    written: &[(&str, i64)],
+    now: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut taken = 0;
+    for chunk in written.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+        let sql = format!(
+            "SELECT id_number FROM intake_list WHERE student_id IS NULL AND id_number IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for (id_number, _) in chunk {
+            q = q.bind(*id_number);
+        }
+        let open: std::collections::HashSet<String> = q.fetch_all(&mut *conn).await?.into_iter().collect();
+        for (id_number, student_id) in chunk.iter().filter(|(n, _)| open.contains(*n)) {
+            taken += take_up(&mut *conn, id_number, *student_id, now).await?;
+        }
+    }
+    Ok(taken)
+}
+
 /// A school's entries: `(open, taken up)`.
 pub async fn counts<'c>(e: impl Executor<'c, Database = Any>, school_id: i64) -> Result<(i64, i64), sqlx::Error> {
     let r = sqlx::query(

@@ -165,12 +165,9 @@ pub async fn import(
         let mut tx = db.pool.begin().await?;
         let (report, written) = check::write(&mut tx, school, checked, opts).await?;
         let now = crate::db::now_text();
-        let mut taken_up = 0;
-        for w in &written {
-            if let Some(id_number) = &w.id_number {
-                taken_up += intake_list::take_up(&mut *tx, id_number, w.student_id, &now).await?;
-            }
-        }
+        let numbered: Vec<(&str, i64)> =
+            written.iter().filter_map(|w| Some((w.id_number.as_deref()?, w.student_id))).collect();
+        let taken_up = intake_list::take_up_all(&mut tx, &numbered, &now).await?;
         audit.detail(detail(&report, taken_up));
         audit.commit(tx).await?;
         Ok((report, taken_up))

@@ -27,12 +27,15 @@ fn at(offset: Duration) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// A held lease; dropping it gives it back.
+/// A held lease. [`Lease::release`] gives it back; dropping it does so in
+/// the background (which a process about to exit may not finish: then it
+/// expires on its own).
 #[derive(Debug)]
 pub struct Lease {
     db: Db,
     name: &'static str,
     renewal: tokio::task::JoinHandle<()>,
+    released: bool,
 }
 
 impl Lease {
@@ -56,13 +59,36 @@ impl Lease {
                 }
             })
         };
-        Ok(Some(Lease { db: db.clone(), name, renewal }))
+        Ok(Some(Lease { db: db.clone(), name, renewal, released: false }))
+    }
+}
+
+impl Lease {
+    /// Gives the lease back now.
+    pub async fn release(mut self) {
+        self.renewal.abort();
+        self.released = true;
+        if let Err(e) = crate::db::leases::release(&self.db.pool, self.name, instance()).await {
+            tracing::warn!(lease = self.name, error = %e, "lease not given back; it expires on its own");
+        }
+    }
+
+    /// Runs `work` holding the lease `name` (`None` when another instance
+    /// holds it), and gives the lease back when it ends, however it ends.
+    pub async fn with<T>(db: &Db, name: &'static str, work: impl Future<Output = T>) -> AppResult<Option<T>> {
+        let Some(lease) = Self::take(db, name).await? else { return Ok(None) };
+        let out = work.await;
+        lease.release().await;
+        Ok(Some(out))
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         self.renewal.abort();
+        if self.released {
+            return;
+        }
         let (db, name) = (self.db.clone(), self.name);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {

@@ -156,11 +156,22 @@ pub async fn run_fixity(
         RunGuard(archive.root().to_path_buf())
     };
     // One run at a time across every instance on this database.
-    let Some(_lease) = crate::lease::Lease::take(db, "fixity").await.map_err(Failure::App)? else {
-        return Err(
-            AppError::conflict("archive.fixity_running", "完整性检查正在另一台服务器上进行，请稍后查看结果").into()
-        );
-    };
+    match crate::lease::Lease::with(db, "fixity", fixity_run(db, archive, started_by, progress)).await {
+        Ok(Some(result)) => result,
+        Ok(None) => {
+            Err(AppError::conflict("archive.fixity_running", "完整性检查正在另一台服务器上进行，请稍后查看结果").into())
+        }
+        Err(e) => Err(Failure::App(e)),
+    }
+}
+
+/// The fixity run itself, under the guard and the lease of [`run_fixity`].
+async fn fixity_run(
+    db: &Db,
+    archive: &Archive,
+    started_by: &str,
+    progress: Arc<dyn Fn(&VerifyProgress) + Send + Sync>,
+) -> Result<FixitySummary> {
     let started_at = crate::db::now_text();
     let dossiers: Vec<(String, i64)> =
         db::dossier::all(&db.pool).await?.into_iter().map(|d| (d.archive_id, d.versions)).collect();

@@ -269,7 +269,21 @@ pub async fn run(
     late_reason: Option<&str>,
 ) -> AppResult<RunSummary> {
     let mut audit = Audit::new(actor, "year.run", ("year", &format!("{}-{year}", kind.code())));
-    let result = run_in(app, actor, kind, year, late_reason, &mut audit).await;
+    // Another instance of the service doing a yearly run meanwhile is refused, not raced.
+    let result = match require_bureau(actor) {
+        Err(e) => Err(e),
+        Ok(()) => match crate::lease::Lease::take(&app.db, "year-run").await {
+            Ok(Some(lease)) => {
+                let result = run_in(app, actor, kind, year, late_reason, &mut audit).await;
+                lease.release().await;
+                result
+            }
+            Ok(None) => {
+                Err(AppError::conflict("year.run_in_progress", "另一项学年操作（毕业或升级）正在进行，请稍后再试"))
+            }
+            Err(e) => Err(e),
+        },
+    };
     audit.close(&app.db, result).await
 }
 
@@ -282,10 +296,6 @@ async fn run_in(
     audit: &mut Audit<'_>,
 ) -> AppResult<RunSummary> {
     require_bureau(actor)?;
-    // Another instance of the service doing a yearly run meanwhile is refused, not raced.
-    let Some(_lease) = crate::lease::Lease::take(&app.db, "year-run").await? else {
-        return Err(AppError::conflict("year.run_in_progress", "另一项学年操作（毕业或升级）正在进行，请稍后再试"));
-    };
     let late = match window(app, kind, year).await? {
         Err((code, message)) => return Err(AppError::conflict(code, message)),
         Ok(late) => late,

@@ -2020,3 +2020,41 @@ async fn a_junior_school_importing_a_primary_graduate_is_sent_to_the_junior_inta
     assert!(report.errors[0].reason.contains("升入初中"), "{}", report.errors[0].reason);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM students").await, before, "nothing written");
 }
+
+/// Work one instance does at a time: while another instance holds the
+/// fixity or yearly-run lease, the same work here is refused with a clear
+/// conflict and writes nothing; once the lease has expired (its holder
+/// died), it runs, and gives the lease back when done.
+#[tokio::test]
+async fn a_lease_another_instance_holds_refuses_the_work_until_it_expires() {
+    let app = spawn_app().await;
+    let db = app.db();
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(2)).to_rfc3339();
+    let now = chrono::Utc::now().to_rfc3339();
+    assert!(xueji::db::leases::acquire(&db.pool, "fixity", "another-instance", &now, &soon).await.unwrap());
+    let runs = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM fixity_runs").fetch_one(&app.db().pool).await.unwrap()
+    };
+    let err = xueji::dossier::run_fixity(db, &app.app.archive, "test", std::sync::Arc::new(|_| {}))
+        .await
+        .expect_err("held elsewhere");
+    assert_eq!(err.code(), "archive.fixity_running");
+    assert_eq!(runs().await, 0, "nothing ran");
+
+    // The holder died: its lease expired a second ago.
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    sqlx::query("UPDATE leases SET expires_at = $1").bind(&past).execute(&db.pool).await.unwrap();
+    xueji::dossier::run_fixity(db, &app.app.archive, "test", std::sync::Arc::new(|_| {})).await.expect("runs");
+    assert_eq!(runs().await, 1);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leases").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(left, 0, "given back when done");
+
+    // The yearly runs likewise.
+    assert!(xueji::db::leases::acquire(&db.pool, "year-run", "another-instance", &now, &soon).await.unwrap());
+    let mut bureau = app.restart_at(today()).await;
+    bureau.login("bureau").await;
+    let res = bureau.run_graduation(2026, &serde_json::json!({"late_reason": "补办"})).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "year.run_in_progress", "{body}");
+}

@@ -27,10 +27,9 @@
 use crate::config::Config;
 use crate::db::{Backend, Db};
 use anyhow::Context;
-use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use xueji_archive::{CopyProgress, CopyReport};
@@ -148,7 +147,7 @@ pub async fn create(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Sync
     };
     let info_bytes = serde_json::to_vec_pretty(&info)?;
     write_replacing(&dir.join(INFO_FILE), &info_bytes, 0o600)?;
-    sums.insert(INFO_FILE.to_owned(), hex::encode(Sha256::digest(&info_bytes)));
+    sums.insert(INFO_FILE.to_owned(), xueji_archive::Digest::of(&info_bytes).to_hex());
     let listing: String = sums.iter().map(|(path, sum)| format!("{sum}  {path}\n")).collect();
     write_replacing(&dir.join(SUMS_FILE), listing.as_bytes(), 0o600)?;
 
@@ -239,7 +238,7 @@ pub struct Restored {
 /// a restore never mixes two counties.
 pub async fn restore(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Sync)) -> anyhow::Result<Restored> {
     let info = info(dir)?;
-    let backend = backend_of(&config.database_url)?;
+    let backend = Backend::of_url(&config.database_url)?;
     let expected = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -302,16 +301,6 @@ pub async fn restore(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Syn
     crate::cli::write_audit(&db, "backup.restore", ("backup", ""), None, "ok", &detail).await?;
     db.pool.close().await;
     Ok(Restored { info, archive: report })
-}
-
-fn backend_of(url: &str) -> anyhow::Result<Backend> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Backend::Postgres)
-    } else if url.starts_with("sqlite:") {
-        Ok(Backend::Sqlite)
-    } else {
-        anyhow::bail!("数据库地址须以 sqlite:// 或 postgres:// 开头")
-    }
 }
 
 /// `SHA256SUMS`: path → sum; refuses a line that is not `<64 hex>  <path>`
@@ -448,17 +437,10 @@ fn rename_synced(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A file's sha256, lowercase hex.
+/// A file's sha256, lowercase hex (the archive's own streaming hash).
 fn sum_file(path: &Path) -> anyhow::Result<String> {
     let mut file = fs::File::open(path).with_context(|| format!("无法读取 {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).with_context(|| format!("无法读取 {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    let (digest, _) =
+        xueji_archive::Digest::of_reader(&mut file).with_context(|| format!("无法读取 {}", path.display()))?;
+    Ok(digest.to_hex())
 }

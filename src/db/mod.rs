@@ -118,6 +118,19 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine a database address names.
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            anyhow::bail!("数据库地址须以 sqlite:// 或 postgres:// 开头")
+        }
+    }
+}
+
 /// The database: a connection pool and its backend.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -141,13 +154,7 @@ impl Db {
     /// [`Db::connect`] with the pool sized and timed as `settings` say.
     pub async fn connect_with(url: &str, settings: PoolSettings) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            anyhow::bail!("数据库地址须以 sqlite:// 或 postgres:// 开头");
-        };
+        let backend = Backend::of_url(url)?;
         let url = match backend {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),

@@ -18,10 +18,20 @@ pub trait Endpoints {
 
     // ---- the requests every endpoint below is made of ----
 
-    /// GET `path`.
+    /// GET `path`. A GET is sent again once if the connection broke before
+    /// any answer came (a kept-alive connection the server had just closed,
+    /// seen on a loaded machine); any answer at all is returned as it is.
     async fn fetch(&self, path: &str) -> Response {
         let (client, base, _) = self.parts();
-        client.get(format!("{base}{path}")).send().await.unwrap()
+        let url = format!("{base}{path}");
+        match client.get(&url).send().await {
+            Ok(res) => res,
+            Err(e) if e.is_connect() || e.is_request() => {
+                eprintln!("GET {path}: {e}; sending again");
+                client.get(&url).send().await.unwrap()
+            }
+            Err(e) => panic!("GET {path}: {e}"),
+        }
     }
 
     /// POST `body` as JSON to `path`, with the CSRF header.

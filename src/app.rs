@@ -184,6 +184,7 @@ impl Server {
         let audit_head = tokio::spawn(crate::service::audit::head_schedule(app.db.clone()));
         let keys = tokio::spawn(crate::service::keys::reload_schedule(app.clone()));
         let batches = tokio::spawn(crate::batch::schedule(app.clone()));
+        let ocr = tokio::spawn(crate::ocr::schedule(app.clone()));
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
@@ -194,6 +195,7 @@ impl Server {
         audit_head.abort();
         keys.abort();
         batches.abort();
+        ocr.abort();
         app.db.pool.close().await;
         Ok(())
     }

@@ -100,6 +100,14 @@ pub struct Config {
     pub fixity_delay_minutes: u64,
     /// Hours a finished batch print job and its file are kept (`XUEJI_BATCH_KEEP_HOURS`).
     pub batch_keep_hours: u64,
+    /// Whether the service reads the text off archived papers in the
+    /// background (`XUEJI_OCR`, `on` by default; `off` leaves the queue to
+    /// `xueji archive ocr`).
+    pub ocr: bool,
+    /// Longest one page may take to read, in seconds (`XUEJI_OCR_PAGE_SECONDS`).
+    pub ocr_page_seconds: u64,
+    /// Most memory the reading program may use, in MiB (`XUEJI_OCR_MEMORY_MB`).
+    pub ocr_memory_mb: u64,
     /// `Source-Organization` of exported transfer packages.
     pub organization: String,
     /// The county's time zone as an offset from UTC (`XUEJI_TIME_ZONE`).
@@ -120,6 +128,10 @@ const DEFAULT_BATCH_KEEP_HOURS: u64 = 24;
 
 /// Milliseconds a request waits for a database connection when `XUEJI_DB_ACQUIRE_TIMEOUT_MS` is not set.
 const DEFAULT_ACQUIRE_TIMEOUT_MS: u32 = 3000;
+/// Seconds one page may take to read.
+const DEFAULT_OCR_PAGE_SECONDS: u32 = 120;
+/// MiB the reading program may use.
+const DEFAULT_OCR_MEMORY_MB: u32 = 1024;
 
 /// Bytes in a MiB, the unit of the archive's size settings.
 const MIB: u64 = 1024 * 1024;
@@ -235,6 +247,13 @@ impl Config {
                 .unwrap_or(DEFAULT_FIXITY_DELAY_MINUTES),
             batch_keep_hours: env_u64("XUEJI_BATCH_KEEP_HOURS", DEFAULT_BATCH_KEEP_HOURS)
                 .unwrap_or(DEFAULT_BATCH_KEEP_HOURS),
+            ocr: match env("XUEJI_OCR").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => anyhow::bail!("XUEJI_OCR 应为 on 或 off"),
+            },
+            ocr_page_seconds: u64::from(env_positive("XUEJI_OCR_PAGE_SECONDS", DEFAULT_OCR_PAGE_SECONDS)?),
+            ocr_memory_mb: u64::from(env_positive("XUEJI_OCR_MEMORY_MB", DEFAULT_OCR_MEMORY_MB)?),
             organization: env("XUEJI_ORGANIZATION").unwrap_or_else(|| DEFAULT_ORGANIZATION.to_owned()),
             time_zone: match env("XUEJI_TIME_ZONE") {
                 None => crate::domain::date::CHINA,
@@ -277,6 +296,9 @@ impl Config {
             fixity_hours_refused: None,
             fixity_delay_minutes: DEFAULT_FIXITY_DELAY_MINUTES,
             batch_keep_hours: DEFAULT_BATCH_KEEP_HOURS,
+            ocr: true,
+            ocr_page_seconds: u64::from(DEFAULT_OCR_PAGE_SECONDS),
+            ocr_memory_mb: u64::from(DEFAULT_OCR_MEMORY_MB),
             organization: DEFAULT_ORGANIZATION.to_owned(),
             time_zone: crate::domain::date::CHINA,
         }

@@ -32,6 +32,8 @@ pub mod error;
 pub mod http;
 /// Leases: work one instance of the service does at a time.
 pub mod lease;
+/// The text of archived papers: OCR, derived text files, full-text index.
+pub mod ocr;
 /// Rendering the official forms and certificates with typst.
 pub mod render;
 /// Roster spreadsheets: columns, import and export.

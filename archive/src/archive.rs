@@ -56,7 +56,29 @@ enum Objects {
 /// Where [`Archive::put_result`] keeps its files, beside `objects/` and `dossiers/`.
 pub const RESULTS_DIR: &str = "results";
 
-fn result_rel(name: &str) -> Result<String> {
+/// A local path to an object's bytes (see [`Archive::local_copy`]).
+#[derive(Debug)]
+pub enum LocalCopy {
+    /// The stored object itself (read it, never write it).
+    Stored(PathBuf),
+    /// A temp copy, removed when this is dropped.
+    Temp(tempfile::TempPath),
+}
+
+impl LocalCopy {
+    /// The path.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Stored(p) => p,
+            Self::Temp(p) => p,
+        }
+    }
+}
+
+/// Where [`Archive::put_derived`] keeps its files, beside `objects/` and `dossiers/`.
+pub const DERIVED_DIR: &str = "derived";
+
+fn side_rel(dir: &str, name: &str) -> Result<String> {
     let sound = !name.is_empty()
         && name.len() <= 128
         && !name.starts_with('.')
@@ -66,7 +88,16 @@ fn result_rel(name: &str) -> Result<String> {
             field: "结果文件名", reason: "只能含小写字母、数字、- 和 .".into()
         });
     }
-    Ok(format!("{RESULTS_DIR}/{name}"))
+    Ok(format!("{dir}/{name}"))
+}
+
+fn derived_name(digest: &Digest, ext: &str) -> Result<String> {
+    if ext.is_empty() || ext.len() > 8 || !ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(ArchiveError::FieldInvalid {
+            field: "派生文件类型", reason: "只能含小写字母和数字".into()
+        });
+    }
+    Ok(format!("{}.{ext}", digest.to_hex()))
 }
 
 /// The local directory for a remote store's temp files.
@@ -171,14 +202,54 @@ impl Archive {
     /// swept; the caller removes it). `name` is lowercase ASCII letters,
     /// digits, `-` and `.`.
     pub fn put_result(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
-        let rel = result_rel(name)?;
+        self.put_side(RESULTS_DIR, name, bytes)
+    }
+
+    /// A file kept by [`Archive::put_result`], if it is there.
+    pub fn get_result(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.get_side(RESULTS_DIR, name)
+    }
+
+    /// Removes a file kept by [`Archive::put_result`] (nothing if it is not there).
+    pub fn delete_result(&self, name: &str) -> Result<()> {
+        self.delete_side(RESULTS_DIR, name)
+    }
+
+    /// Keeps a file derived from an object (the text read off a scan):
+    /// `derived/{sha256 of the bytes}.{ext}`, beside the objects, never
+    /// replacing them. The name is the bytes' own digest, so a derived file
+    /// cannot change silently either: [`Archive::get_derived`] checks it.
+    /// Putting the same bytes again writes nothing. `ext` is lowercase ASCII.
+    pub fn put_derived(&self, ext: &str, bytes: Vec<u8>) -> Result<Digest> {
+        let digest = Digest::of(&bytes);
+        let name = derived_name(&digest, ext)?;
+        if self.get_side(DERIVED_DIR, &name)?.is_none() {
+            self.put_side(DERIVED_DIR, &name, bytes)?;
+        }
+        Ok(digest)
+    }
+
+    /// A derived file by its digest, checked against it: `None` if it is
+    /// not there, [`ArchiveError::ObjectCorrupt`] if its bytes changed.
+    pub fn get_derived(&self, digest: &Digest, ext: &str) -> Result<Option<Vec<u8>>> {
+        let name = derived_name(digest, ext)?;
+        let Some(bytes) = self.get_side(DERIVED_DIR, &name)? else { return Ok(None) };
+        let actual = Digest::of(&bytes);
+        if actual != *digest {
+            return Err(ArchiveError::ObjectCorrupt { digest: *digest });
+        }
+        Ok(Some(bytes))
+    }
+
+    fn put_side(&self, dir_name: &str, name: &str, bytes: Vec<u8>) -> Result<()> {
+        let rel = side_rel(dir_name, name)?;
         match &self.objects {
             Objects::S3(s3) => {
                 s3.put_new(&rel, bytes::Bytes::from(bytes))?;
             }
             Objects::Local(_) => {
-                let dir = self.root.join(RESULTS_DIR);
-                std::fs::create_dir_all(&dir).ctx("创建结果目录", &dir)?;
+                let dir = self.root.join(dir_name);
+                std::fs::create_dir_all(&dir).ctx("创建目录", &dir)?;
                 let mut temp = tempfile::Builder::new()
                     .prefix(crate::fsutil::TEMP_PREFIX)
                     .tempfile_in(&dir)
@@ -186,39 +257,35 @@ impl Archive {
                 std::io::Write::write_all(&mut temp, &bytes).ctx("写入临时文件", temp.path())?;
                 temp.as_file().sync_all().ctx("同步临时文件", temp.path())?;
                 let target = dir.join(name);
-                temp.persist(&target).map_err(|e| ArchiveError::io("保存结果文件", &target, e.error))?;
+                temp.persist(&target).map_err(|e| ArchiveError::io("保存文件", &target, e.error))?;
             }
         }
         Ok(())
     }
 
-    /// A file kept by [`Archive::put_result`], if it is there.
-    pub fn get_result(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let rel = result_rel(name)?;
+    fn get_side(&self, dir_name: &str, name: &str) -> Result<Option<Vec<u8>>> {
+        let rel = side_rel(dir_name, name)?;
         match &self.objects {
             Objects::S3(s3) => s3.get_bytes(&rel, u64::MAX),
             Objects::Local(_) => {
-                let path = self.root.join(RESULTS_DIR).join(name);
+                let path = self.root.join(dir_name).join(name);
                 match std::fs::read(&path) {
                     Ok(bytes) => Ok(Some(bytes)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(ArchiveError::io("读取结果文件", &path, e)),
+                    Err(e) => Err(ArchiveError::io("读取文件", &path, e)),
                 }
             }
         }
     }
 
-    /// Removes a file kept by [`Archive::put_result`] (nothing if it is not there).
-    pub fn delete_result(&self, name: &str) -> Result<()> {
-        let rel = result_rel(name)?;
+    fn delete_side(&self, dir_name: &str, name: &str) -> Result<()> {
+        let rel = side_rel(dir_name, name)?;
         match &self.objects {
             Objects::S3(s3) => s3.delete(&rel),
             Objects::Local(_) => {
-                let path = self.root.join(RESULTS_DIR).join(name);
+                let path = self.root.join(dir_name).join(name);
                 match std::fs::remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        Err(ArchiveError::io("删除结果文件", &path, e))
-                    }
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ArchiveError::io("删除文件", &path, e)),
                     _ => Ok(()),
                 }
             }
@@ -240,12 +307,20 @@ impl Archive {
     /// in a local store, a checked temp copy of a remote one (removed
     /// afterwards). For inspecting a stored scan (thumbnails, page counts).
     pub fn with_local_copy<T>(&self, digest: &Digest, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+        let copy = self.local_copy(digest)?;
+        f(copy.path())
+    }
+
+    /// A local file holding the object's bytes, for a program that reads a
+    /// path (the text reader): the object itself in a local store, a
+    /// checked temp copy (removed when dropped) for a remote one.
+    pub fn local_copy(&self, digest: &Digest) -> Result<LocalCopy> {
         match &self.objects {
             Objects::Local(local) => {
                 if !local.exists(digest)? {
                     return Err(ArchiveError::ObjectNotFound { digest: *digest });
                 }
-                f(&local.object_path(digest))
+                Ok(LocalCopy::Stored(local.object_path(digest)))
             }
             Objects::S3(_) => {
                 let dir = self.staging_dir();
@@ -253,7 +328,7 @@ impl Archive {
                     tempfile::Builder::new().prefix(crate::TEMP_PREFIX).tempfile_in(dir).ctx("创建临时文件", dir)?;
                 let mut reader = self.open_verified(digest)?;
                 std::io::copy(&mut reader, temp.as_file_mut()).map_err(|e| corrupt_or_io(digest, e))?;
-                f(temp.path())
+                Ok(LocalCopy::Temp(temp.into_temp_path()))
             }
         }
     }

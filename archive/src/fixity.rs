@@ -289,8 +289,10 @@ fn survey_remote(
     let mut manifests = Vec::new();
     for listed in store.list_all("")? {
         // The service's short-lived files beside the archive (batch results), not archive content.
-        if listed.rel.starts_with(crate::archive::RESULTS_DIR)
-            && listed.rel[crate::archive::RESULTS_DIR.len()..].starts_with('/')
+        // and files derived from objects (checked by the service against the digests it records).
+        if [crate::archive::RESULTS_DIR, crate::archive::DERIVED_DIR]
+            .iter()
+            .any(|dir| listed.rel.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
         {
             continue;
         }

@@ -35,7 +35,7 @@ pub mod manifest;
 pub mod store;
 pub mod sweep;
 
-pub use archive::{Archive, ArchiveConfig};
+pub use archive::{Archive, ArchiveConfig, LocalCopy};
 pub use backup::{CopyProgress, CopyReport};
 pub use bag::{ExportOptions, ExportSummary, ImportLimits, ImportedBag, export_bag, import_bag, key_id_for};
 pub use digest::Digest;

@@ -92,8 +92,21 @@ pub enum ArchiveCommand {
         /// 传输包（.zip）
         file: PathBuf,
     },
-    /// 按档案清单重建检索索引
+    /// 按档案清单重建检索索引，并按文字识别结果文件重建全文索引
     Reindex,
+    /// 文字识别：读取排队中的扫描件文字（PDF 自带文字层原样采用，扫描页用 Tesseract 识别），
+    /// 显示进度；--all 或 --student 先把这些扫描件重新排队
+    Ocr {
+        /// 全部扫描件重新识别
+        #[arg(long, conflicts_with = "student")]
+        all: bool,
+        /// 只重新识别该生（学籍号）的扫描件
+        #[arg(long)]
+        student: Option<String>,
+        /// 识别失败的重新排队
+        #[arg(long)]
+        retry_failed: bool,
+    },
     /// 清理：删除中断的写入留下的、超过一小时的临时文件；加 --unreferenced 时，
     /// 也删除超过一小时、没有任何档案版本引用的文件（服务每小时自动清理临时文件）
     Sweep {
@@ -142,7 +155,10 @@ pub async fn run(config: &Config, cmd: ArchiveCommand) -> anyhow::Result<ExitCod
             )
             .await?;
             println!("已重建检索索引：{} 份档案，{} 条扫描件记录。", r.dossiers, r.entries);
-            ExitCode::SUCCESS
+            super::ocr::reindex(&db, &archive).await?
+        }
+        ArchiveCommand::Ocr { all, student, retry_failed } => {
+            super::ocr::run(config, &db, &archive, all, student.as_deref(), retry_failed).await?
         }
         ArchiveCommand::Sweep { unreferenced, dry_run, json } => {
             sweep(&db, &archive, unreferenced, dry_run, json).await?

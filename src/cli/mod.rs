@@ -10,6 +10,7 @@ pub mod documents;
 pub mod historical;
 pub mod keys;
 pub mod national;
+pub mod ocr;
 pub mod report;
 pub mod schools;
 pub mod users;

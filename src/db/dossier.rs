@@ -138,6 +138,7 @@ pub async fn replace_index(
         .bind(e.supersedes.map(|d| d.to_hex()))
         .execute(&mut *conn)
         .await?;
+        super::archive_text::enqueue(&mut *conn, &e.digest.to_hex(), &e.media_type).await?;
     }
     sqlx::query("UPDATE dossiers SET versions = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(version))
@@ -205,18 +206,68 @@ pub struct Found {
     pub supersedes: Option<String>,
 }
 
-enum Param {
+pub(super) enum Param {
     Int(i64),
     Text(String),
 }
 
-fn mark(params: &mut Vec<Param>, p: Param) -> String {
+/// Binds `params` in order.
+pub(super) fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    params: &'q [Param],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        query = match p {
+            Param::Int(v) => query.bind(*v),
+            Param::Text(v) => query.bind(v.as_str()),
+        };
+    }
+    query
+}
+
+pub(super) fn mark(params: &mut Vec<Param>, p: Param) -> String {
     params.push(p);
     format!("${}", params.len())
 }
 
 fn escape_like(v: &str) -> String {
     v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The SQL conditions (on `e` = archive_entries, `s` = students) of
+/// `filter`, their parameters pushed on `params`; `None` if nothing can match.
+pub(super) fn filter_clauses(filter: &EntryFilter<'_>, params: &mut Vec<Param>) -> Option<Vec<String>> {
+    let mut clauses = Vec::new();
+    if let Some(ids) = filter.school_ids {
+        if ids.is_empty() {
+            return None;
+        }
+        let marks: Vec<String> = ids.iter().map(|id| mark(params, Param::Int(*id))).collect();
+        clauses.push(format!("s.school_id IN ({})", marks.join(", ")));
+    }
+    if let Some(id) = filter.school_id {
+        clauses.push(format!("s.school_id = {}", mark(params, Param::Int(id))));
+    }
+    if let Some(kind) = filter.kind {
+        clauses.push(format!("e.kind = {}", mark(params, Param::Text(kind.code().to_owned()))));
+    }
+    if let Some(no) = filter.student_no_prefix {
+        let m = mark(params, Param::Text(format!("{}%", escape_like(no))));
+        clauses.push(format!("s.student_no LIKE {m} ESCAPE '\\'"));
+    }
+    if let Some(name) = filter.name_contains {
+        let m = mark(params, Param::Text(format!("%{}%", escape_like(name))));
+        clauses.push(format!("s.name LIKE {m} ESCAPE '\\'"));
+    }
+    if let Some(from) = filter.added_from {
+        let m = mark(params, Param::Text(from.to_string()));
+        clauses.push(format!("e.added_on >= {m}"));
+    }
+    if let Some(to) = filter.added_to {
+        let m = mark(params, Param::Text(to.to_string()));
+        clauses.push(format!("e.added_on <= {m}"));
+    }
+    Some(clauses)
 }
 
 /// A page of the index rows matching `filter`, newest first, and how many
@@ -228,36 +279,7 @@ pub async fn search(
     offset: i64,
 ) -> Result<(Vec<Found>, i64), sqlx::Error> {
     let mut params = Vec::new();
-    let mut clauses = Vec::new();
-    if let Some(ids) = filter.school_ids {
-        if ids.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        let marks: Vec<String> = ids.iter().map(|id| mark(&mut params, Param::Int(*id))).collect();
-        clauses.push(format!("s.school_id IN ({})", marks.join(", ")));
-    }
-    if let Some(id) = filter.school_id {
-        clauses.push(format!("s.school_id = {}", mark(&mut params, Param::Int(id))));
-    }
-    if let Some(kind) = filter.kind {
-        clauses.push(format!("e.kind = {}", mark(&mut params, Param::Text(kind.code().to_owned()))));
-    }
-    if let Some(no) = filter.student_no_prefix {
-        let m = mark(&mut params, Param::Text(format!("{}%", escape_like(no))));
-        clauses.push(format!("s.student_no LIKE {m} ESCAPE '\\'"));
-    }
-    if let Some(name) = filter.name_contains {
-        let m = mark(&mut params, Param::Text(format!("%{}%", escape_like(name))));
-        clauses.push(format!("s.name LIKE {m} ESCAPE '\\'"));
-    }
-    if let Some(from) = filter.added_from {
-        let m = mark(&mut params, Param::Text(from.to_string()));
-        clauses.push(format!("e.added_on >= {m}"));
-    }
-    if let Some(to) = filter.added_to {
-        let m = mark(&mut params, Param::Text(to.to_string()));
-        clauses.push(format!("e.added_on <= {m}"));
-    }
+    let Some(clauses) = filter_clauses(filter, &mut params) else { return Ok((Vec::new(), 0)) };
     let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let from = "FROM archive_entries e JOIN students s ON s.id = e.student_id JOIN schools sc ON sc.id = s.school_id";
     let count_sql = format!("SELECT COUNT(*) {from} {where_}");
@@ -274,36 +296,29 @@ pub async fn search(
                 e.pages, e.media_type, e.size, e.added_by, e.added_at, e.added_on, e.supersedes
          {from} {where_} ORDER BY e.added_at DESC, e.id DESC LIMIT {limit} OFFSET {offset}"
     );
-    let mut query = sqlx::query(&sql);
-    for p in &params {
-        query = match p {
-            Param::Int(v) => query.bind(*v),
-            Param::Text(v) => query.bind(v.as_str()),
-        };
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let found = rows
-        .iter()
-        .map(|r| {
-            Ok(Found {
-                public_id: r.try_get("public_id")?,
-                student_no: r.try_get("student_no")?,
-                name: r.try_get("name")?,
-                school_name: r.try_get("school_name")?,
-                digest: r.try_get("digest")?,
-                kind: r.try_get::<String, _>("kind")?.parse().unwrap_or(PaperKind::Other),
-                original_name: r.try_get("original_name")?,
-                pages: u32::try_from(r.try_get::<i64, _>("pages")?).unwrap_or(0),
-                media_type: r.try_get("media_type")?,
-                size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
-                added_by: r.try_get("added_by")?,
-                added_at: r.try_get("added_at")?,
-                added_on: r.try_get("added_on")?,
-                supersedes: r.try_get("supersedes")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let rows = bind_all(sqlx::query(&sql), &params).fetch_all(&mut *conn).await?;
+    let found = rows.iter().map(found_row).collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((found, total))
+}
+
+/// A search row (the columns [`search`] selects) as [`Found`].
+pub(super) fn found_row(r: &sqlx::any::AnyRow) -> Result<Found, sqlx::Error> {
+    Ok(Found {
+        public_id: r.try_get("public_id")?,
+        student_no: r.try_get("student_no")?,
+        name: r.try_get("name")?,
+        school_name: r.try_get("school_name")?,
+        digest: r.try_get("digest")?,
+        kind: r.try_get::<String, _>("kind")?.parse().unwrap_or(PaperKind::Other),
+        original_name: r.try_get("original_name")?,
+        pages: u32::try_from(r.try_get::<i64, _>("pages")?).unwrap_or(0),
+        media_type: r.try_get("media_type")?,
+        size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+        added_by: r.try_get("added_by")?,
+        added_at: r.try_get("added_at")?,
+        added_on: r.try_get("added_on")?,
+        supersedes: r.try_get("supersedes")?,
+    })
 }
 
 /// A stored preview of an image scan.

@@ -15,6 +15,7 @@ macro_rules! seated_statuses {
     };
 }
 
+pub mod archive_text;
 pub mod audit;
 /// Database snapshots for backups, and restoring them.
 pub mod backup;

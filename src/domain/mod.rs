@@ -19,6 +19,7 @@ pub mod share_code;
 pub mod stage;
 pub mod status;
 pub mod student_no;
+pub mod text;
 pub mod throttle;
 pub mod transitions;
 pub mod working_days;

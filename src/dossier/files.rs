@@ -202,6 +202,46 @@ pub struct DossierView {
     pub entries: Vec<EntryView>,
     /// Every version, newest first.
     pub versions: Vec<VersionSummary>,
+    /// The text read off each object of the newest version.
+    pub texts: Vec<TextView>,
+}
+
+/// Whether and how an object's text was read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TextView {
+    /// The object.
+    pub digest: String,
+    /// `queued`, `running`, `done`, `failed`, or `none` (not queued).
+    pub state: String,
+    /// Why it failed.
+    pub error_code: Option<String>,
+    /// `ocr` or `pdf_text`, once read.
+    pub source: Option<String>,
+    /// The engine and its version, once read.
+    pub engine: Option<String>,
+    /// Pages read.
+    pub pages: Option<i64>,
+    /// The derived text file's digest.
+    pub text_digest: Option<String>,
+}
+
+impl From<db::archive_text::TextState> for TextView {
+    fn from(t: db::archive_text::TextState) -> Self {
+        let state = match (&t.job, &t.text) {
+            (Some(job), _) => job.clone(),
+            (None, Some(_)) => "done".to_owned(),
+            (None, None) => "none".to_owned(),
+        };
+        Self {
+            digest: t.digest,
+            state,
+            error_code: t.error_code,
+            source: t.text.as_ref().map(|x| x.source.clone()),
+            engine: t.text.as_ref().map(|x| format!("{} {}", x.engine, x.engine_version)),
+            pages: t.text.as_ref().map(|x| x.pages),
+            text_digest: t.text.map(|x| x.text_digest),
+        }
+    }
 }
 
 /// The student's dossier at `version` (default: the newest).
@@ -218,8 +258,12 @@ pub async fn view(db: &Db, archive: &Archive, student: &StudentRef, version: Opt
             note: String::new(),
             entries: Vec::new(),
             versions: Vec::new(),
+            texts: Vec::new(),
         });
     };
+    let mut texts: Vec<TextView> =
+        db::archive_text::states_of_student(&db.pool, student.id).await?.into_iter().map(TextView::from).collect();
+    texts.sort_by(|a, b| a.digest.cmp(&b.digest));
     let archive = archive.clone();
     blocking(move || {
         let history = archive.history(&dossier.archive_id)?;
@@ -247,6 +291,7 @@ pub async fn view(db: &Db, archive: &Archive, student: &StudentRef, version: Opt
             note: shown.map(|m| m.note.clone()).unwrap_or_default(),
             entries: shown.map(|m| m.entries.iter().map(EntryView::from).collect()).unwrap_or_default(),
             versions,
+            texts,
         })
     })
     .await

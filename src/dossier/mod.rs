@@ -52,8 +52,8 @@ mod transfer;
 
 pub use crate::db::dossier::DossierRow;
 pub use files::{
-    Added, DossierView, EntryView, Upload, VersionSummary, add_file, clean_name, find_entry, history, open_object,
-    thumbnail, view,
+    Added, DossierView, EntryView, TextView, Upload, VersionSummary, add_file, clean_name, find_entry, history,
+    open_object, thumbnail, view,
 };
 pub use fixity::{FixitySummary, MissingItem, fixity_running, fixity_schedule, last_fixity, run_fixity};
 pub use index::{ReindexReport, reindex_all};

@@ -4,12 +4,17 @@
 use super::files::EntryView;
 use super::{Failure, Result};
 use crate::db::{self, Db};
+use crate::domain::text::{Query, Snippet};
 use crate::error::AppError;
 use std::str::FromStr;
 use xueji_archive::PaperKind;
 
 /// Results per search page.
 pub const SEARCH_PAGE_SIZE: i64 = 100;
+/// Most pages a full-text search looks at (best ranked first).
+pub const TEXT_SEARCH_CAP: i64 = 1000;
+/// Characters shown either side of a full-text match.
+const SNIPPET_AROUND: usize = 30;
 
 /// A search of the index. Every field is optional; names are matched by
 /// substring, student numbers by prefix, dates on the day a scan was added.
@@ -33,6 +38,10 @@ pub struct SearchQuery {
     /// Added on or before (YYYY-MM-DD).
     #[serde(default)]
     pub to: Option<String>,
+    /// Words or phrases in the papers' text (read by OCR or from a PDF's
+    /// text layer); blanks separate them, quotation marks keep a phrase whole.
+    #[serde(default)]
+    pub text: Option<String>,
     /// Page, from 1.
     #[serde(default)]
     pub page: Option<i64>,
@@ -53,6 +62,7 @@ impl SearchQuery {
             ("kind", &self.kind),
             ("from", &self.from),
             ("to", &self.to),
+            ("text", &self.text),
         ] {
             if given(v).is_some() {
                 out.push(name);
@@ -78,6 +88,12 @@ pub struct Hit {
     pub entry: EntryView,
     /// Day added.
     pub added_on: String,
+    /// The page whose text matched (a full-text search).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_page: Option<u32>,
+    /// The match in its context on that page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Snippet>,
 }
 
 /// A page of search results.
@@ -128,32 +144,55 @@ pub async fn search(db: &Db, scope: Option<&[i64]>, q: &SearchQuery) -> Result<S
         filter.added_to = Some(parse_date("截止日期", to)?);
     }
     let page = q.page.unwrap_or(1).max(1);
+    if let Some(text) = given(&q.text) {
+        let query = Query::parse(text).map_err(|e| Failure::bad("archive.search_text", e.to_string()))?;
+        let mut conn = db.pool.acquire().await?;
+        let found = db::archive_text::search(&mut conn, db.backend, &filter, &query.terms(), TEXT_SEARCH_CAP).await?;
+        drop(conn);
+        let matching: Vec<_> = found.into_iter().filter(|f| query.matches(&f.text, &[&f.found.name])).collect();
+        let total = matching.len() as i64;
+        let hits = matching
+            .into_iter()
+            .skip(usize::try_from((page - 1) * SEARCH_PAGE_SIZE).unwrap_or(usize::MAX))
+            .take(SEARCH_PAGE_SIZE as usize)
+            .map(|f| {
+                let mut hit = hit(f.found);
+                hit.text_page = u32::try_from(f.page).ok();
+                hit.snippet = query.snippet(&f.text, SNIPPET_AROUND);
+                hit
+            })
+            .collect();
+        return Ok(SearchResult { hits, total, page, pages: (total + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE });
+    }
     let mut conn = db.pool.acquire().await?;
     let (found, total) =
         db::dossier::search(&mut conn, &filter, SEARCH_PAGE_SIZE, (page - 1) * SEARCH_PAGE_SIZE).await?;
     drop(conn);
-    let hits = found
-        .into_iter()
-        .map(|f| Hit {
-            public_id: f.public_id,
-            student_no: f.student_no,
-            name: f.name,
-            school_name: f.school_name,
-            added_on: f.added_on,
-            entry: EntryView {
-                digest: f.digest,
-                kind: f.kind.code(),
-                kind_label: f.kind.label(),
-                pages: f.pages,
-                original_name: f.original_name,
-                has_thumbnail: f.media_type.starts_with("image/"),
-                media_type: f.media_type,
-                size: f.size,
-                added_by: f.added_by,
-                added_at: f.added_at,
-                supersedes: f.supersedes,
-            },
-        })
-        .collect();
+    let hits = found.into_iter().map(hit).collect();
     Ok(SearchResult { hits, total, page, pages: (total + SEARCH_PAGE_SIZE - 1) / SEARCH_PAGE_SIZE })
+}
+
+fn hit(f: db::dossier::Found) -> Hit {
+    Hit {
+        public_id: f.public_id,
+        student_no: f.student_no,
+        name: f.name,
+        school_name: f.school_name,
+        added_on: f.added_on,
+        entry: EntryView {
+            digest: f.digest,
+            kind: f.kind.code(),
+            kind_label: f.kind.label(),
+            pages: f.pages,
+            original_name: f.original_name,
+            has_thumbnail: f.media_type.starts_with("image/"),
+            media_type: f.media_type,
+            size: f.size,
+            added_by: f.added_by,
+            added_at: f.added_at,
+            supersedes: f.supersedes,
+        },
+        text_page: None,
+        snippet: None,
+    }
 }

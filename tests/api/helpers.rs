@@ -127,6 +127,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_data_dir(dir.path().to_path_buf(), Some(database.url.clone()));
     config.today = Some(today());
     config.archive_url = test_archive_url();
+    // Text reading runs when a test asks for it (`xueji::ocr::run_one`), not in the background.
+    config.ocr = false;
     configure(&mut config);
     let db = Db::connect(&config.database_url).await.unwrap();
     load_fixture(&db).await;

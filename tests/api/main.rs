@@ -24,6 +24,7 @@ mod keys;
 mod long_names;
 mod national;
 mod object_store;
+mod ocr;
 mod pages;
 mod pool;
 mod problems;

@@ -228,6 +228,21 @@ async fn a_newcomer_runs_the_readme() {
     ]));
     assert_eq!(code, 0, "{text}");
     assert!(std::fs::read(elsewhere.join("form.pdf")).expect("form written").starts_with(b"%PDF-"));
+    // The printed form filed as a scan, and its text read (the PDF's own text layer) from the command line.
+    let (code, text) = run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args([
+        "archive",
+        "put",
+        "--student",
+        student_no,
+        "--kind",
+        "登记表",
+        "form.pdf",
+    ]));
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args(["archive", "ocr"]));
+    assert!(code == 0 && text.contains("文字识别完成"), "{text}");
+    let (code, text) = run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args(["archive", "reindex"]));
+    assert!(code == 0 && text.contains("已重建全文索引"), "{text}");
     let (code, text) = run(xueji(&elsewhere).env("XUEJI_DATA_DIR", &data).args(["report", "list"]));
     assert!(code == 0 && text.contains("movement"), "{text}");
     let (code, text) =

@@ -19,7 +19,9 @@ const PUPILS: usize = 10;
 /// What a student shows a registrar: the record, the dossier, the page.
 async fn seen(registrar: &Session, pid: &str) -> (Value, Value, String) {
     let record = registrar.json(&format!("/api/students/{pid}")).await;
-    let dossier = registrar.json(&format!("/api/students/{pid}/archive")).await;
+    let mut dossier = registrar.json(&format!("/api/students/{pid}/archive")).await;
+    // How far the background text reading has got is not part of what a backup keeps still.
+    dossier.as_object_mut().expect("dossier").remove("texts");
     let res = registrar.get(&format!("/students/{pid}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.expect("page");

@@ -55,6 +55,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/api/students/{id}/archive/bag.zip", get(export_api))
         .route("/api/students/{id}/archive/{digest}", get(download_api))
         .route("/api/students/{id}/archive/{digest}/thumbnail", get(thumbnail_api))
+        .route("/api/students/{id}/archive/{digest}/text", get(text_api))
         .route("/api/archive/search", post(search_api))
         .route("/api/archive/import", post(import_api))
         .route("/api/archive/fixity", get(fixity_api).post(fixity_start_api))
@@ -415,6 +416,31 @@ async fn thumbnail_api(
         (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300")),
     ];
     Ok((headers, bytes).into_response())
+}
+
+/// The text read off a scan: the derived file (`xueji-text/1` JSON), checked
+/// against its digest.
+async fn text_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Path((id, digest)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let (student, entry) = entry_for(&app, &staff, &id, &digest, "archive.text").await?;
+    let Some(file) = crate::ocr::text_file(&app.db, &app.archive, &entry.digest).await? else {
+        return Err(AppError::NotFound.into());
+    };
+    staff
+        .audit(
+            &app,
+            "archive.text",
+            ("student", &id),
+            Some(student.school_id),
+            "ok",
+            &format!("digest={}", entry.digest),
+        )
+        .await?;
+    let headers = [(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"))];
+    Ok((headers, Json(file)).into_response())
 }
 
 async fn export_api(State(app): State<Arc<Web>>, staff: Staff, Path(id): Path<String>) -> Result<Response, Failure> {

@@ -29,6 +29,7 @@ async fn render_archive(
 ) -> Result<Response, PageError> {
     let bureau = staff.user.role.is_bureau();
     let fixity = if bureau { Some(fixity_status(app).await.map_err(page_error)?) } else { None };
+    let ocr = if bureau { Some(crate::ocr::status(&app.db).await?) } else { None };
     let html = render(
         app,
         "archive.html",
@@ -44,6 +45,8 @@ async fn render_archive(
             error => page.error,
             message => page.message,
             names => staff_names(app).await?,
+            ocr => ocr,
+            ocr_enabled => app.config.ocr,
         },
     )?;
     Ok((status, html).into_response())

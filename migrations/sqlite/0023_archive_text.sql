@@ -1,0 +1,50 @@
+-- The text read off each archived object (OCR of scans, a PDF's own text
+-- layer), its queue, and the full-text index over it.
+--
+-- The text itself is a derived file in the archive (`derived/{sha256}.json`,
+-- one per object and reading, listing the engine, its version and each
+-- page); these tables are the work queue and the index, rebuilt from those
+-- files by `xueji archive reindex`.
+
+-- One job per object (by digest): queued when an index row first names it,
+-- taken by one worker at a time (`instance`, `heartbeat_at`: a job whose
+-- worker stopped is taken again), retried up to the limit, then failed with
+-- its code kept.
+CREATE TABLE ocr_jobs (
+    digest       TEXT    PRIMARY KEY,
+    media_type   TEXT    NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    error_code   TEXT,
+    instance     TEXT,
+    heartbeat_at TEXT,
+    queued_at    TEXT    NOT NULL,
+    finished_at  TEXT
+);
+CREATE INDEX ocr_jobs_state ON ocr_jobs (state, queued_at);
+
+-- The reading kept for an object: which derived file holds it.
+CREATE TABLE archive_texts (
+    digest         TEXT    PRIMARY KEY,
+    text_digest    TEXT    NOT NULL,
+    source         TEXT    NOT NULL CHECK (source IN ('ocr', 'pdf_text')),
+    engine         TEXT    NOT NULL,
+    engine_version TEXT    NOT NULL,
+    pages          INTEGER NOT NULL,
+    chars          INTEGER NOT NULL,
+    created_at     TEXT    NOT NULL
+);
+
+-- Each page's text, as read (normalized: no blanks between Chinese characters).
+CREATE TABLE archive_text_pages (
+    id     INTEGER PRIMARY KEY,
+    digest TEXT    NOT NULL REFERENCES archive_texts (digest),
+    page   INTEGER NOT NULL,
+    text   TEXT    NOT NULL,
+    UNIQUE (digest, page)
+);
+
+-- The index: each page's terms (characters and character pairs of Chinese
+-- text, words of Latin letters and digits), written by the service, one
+-- term per token. Rowid = archive_text_pages.id.
+CREATE VIRTUAL TABLE archive_text_terms USING fts5 (terms, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');

@@ -1,0 +1,268 @@
+//! The text of archived papers: a printed form scanned at 300 dpi (TIFF and
+//! JPEG, rendered with the bundled fonts), read by Tesseract, found by a
+//! word, a rare-character name and a phrase; a PDF's own text layer taken as
+//! is; a reading that fails leaves the scan archived and the job marked;
+//! search within scope and audited. Needs `tesseract` with `chi_sim` and
+//! poppler's `pdftoppm` (`.ci/run` installs them).
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use xueji::ocr::{self, Outcome, engine::Limits};
+
+/// A name with a rare character (堃, U+5803).
+const RARE: &str = "龚堃";
+const DIAGNOSIS: &str = "#align(center, text(size: 20pt)[农安县人民医院 诊断证明书])";
+const DIAGNOSIS_BODY: &str = "住址：农安县青山口乡三组\n\n经检查，该患儿患有支气管哮喘，需休息治疗三个月，建议休学。\n\n医师签字：王明　　2027 年 3 月 5 日";
+
+fn limits() -> Limits {
+    Limits { page_time: Duration::from_secs(120), memory: 2048 * 1024 * 1024, max_pages: 20 }
+}
+
+/// A page of paper the county never printed (a hospital's diagnosis, a
+/// household-register page), typeset from `body` with the bundled Noto Serif
+/// font by typst, as PDF.
+fn paper(body: &str) -> Vec<u8> {
+    use typst::diag::{FileError, FileResult};
+    use typst::foundations::{Bytes, Datetime, Duration as TypstDuration};
+    use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+    use typst::text::{Font, FontBook};
+    use typst::utils::LazyHash;
+    use typst::{Library, LibraryExt, World};
+
+    struct Paper {
+        library: LazyHash<Library>,
+        book: LazyHash<FontBook>,
+        fonts: Vec<Font>,
+        main: Source,
+    }
+    impl World for Paper {
+        fn library(&self) -> &LazyHash<Library> {
+            &self.library
+        }
+        fn book(&self) -> &LazyHash<FontBook> {
+            &self.book
+        }
+        fn main(&self) -> FileId {
+            self.main.id()
+        }
+        fn source(&self, id: FileId) -> FileResult<Source> {
+            if id == self.main.id() { Ok(self.main.clone()) } else { Err(FileError::AccessDenied) }
+        }
+        fn file(&self, _id: FileId) -> FileResult<Bytes> {
+            Err(FileError::AccessDenied)
+        }
+        fn font(&self, index: usize) -> Option<Font> {
+            self.fonts.get(index).cloned()
+        }
+        fn today(&self, _offset: Option<TypstDuration>) -> Option<Datetime> {
+            None
+        }
+    }
+    let font = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fonts/NotoSerifCJKsc-Regular.otf")).unwrap();
+    let fonts: Vec<Font> = Font::iter(Bytes::new(font)).collect();
+    let source = format!(
+        "#set page(paper: \"a4\", margin: 25mm)\n#set text(font: \"Noto Serif CJK SC\", size: 14pt, lang: \"zh\")\n#set par(leading: 1.2em)\n{body}"
+    );
+    let id = RootedPath::new(VirtualRoot::Project, VirtualPath::new("/main.typ").unwrap()).intern();
+    let world = Paper {
+        library: LazyHash::new(Library::builder().build()),
+        book: LazyHash::new(FontBook::from_fonts(fonts.iter())),
+        fonts,
+        main: Source::new(id, source),
+    };
+    let doc = typst::compile::<typst_layout::PagedDocument>(&world).output.expect("the paper compiles");
+    typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).expect("PDF")
+}
+
+/// Page 1 of `pdf` as a grey 300-dpi image, the way a scanner at the counter makes it.
+fn scan_of(pdf: &[u8]) -> image::DynamicImage {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("form.pdf");
+    std::fs::write(&input, pdf).unwrap();
+    let out = dir.path().join("page");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-gray", "-png", "-singlefile", "-f", "1", "-l", "1"])
+        .arg(&input)
+        .arg(&out)
+        .status()
+        .expect("pdftoppm (poppler-utils) is installed");
+    assert!(status.success());
+    image::open(out.with_extension("png")).unwrap()
+}
+
+fn encode(img: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, format).unwrap();
+    bytes.into_inner()
+}
+
+async fn read_all(app: &TestApp, limits: &Limits) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    while let Some(o) = ocr::run_one(&app.app.db, &app.app.archive, limits).await.unwrap() {
+        assert_ne!(o, Outcome::EngineMissing, "tesseract with chi_sim and poppler-utils are installed");
+        outcomes.push(o);
+    }
+    outcomes
+}
+
+async fn search(app: &TestApp, body: Value) -> Value {
+    let res = app.search_archive(&body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn digests(found: &Value) -> Vec<String> {
+    let mut out: Vec<String> =
+        found["hits"].as_array().unwrap().iter().map(|h| h["digest"].as_str().unwrap().to_owned()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test]
+async fn a_scanned_form_is_read_and_found_by_word_name_and_phrase_within_scope() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader(RARE, 11)]).await.committed);
+    assert!(import_rows(app.db(), VILLAGE, vec![first_grader("村小乙", 13)]).await.committed);
+    app.login(&format!("r{TOWN}")).await;
+    let pid = app.public_id(RARE).await;
+    let pdf = paper(&format!("{DIAGNOSIS}\n\n患儿姓名：{RARE}　性别：男\n\n{DIAGNOSIS_BODY}"));
+    let scan = scan_of(&pdf);
+    let tiff = encode(&scan, image::ImageFormat::Tiff);
+    let jpeg = encode(&scan.to_rgb8().into(), image::ImageFormat::Jpeg);
+    let mut uploaded = Vec::new();
+    for (name, bytes) in [("diagnosis.tif", tiff), ("diagnosis.jpg", jpeg), ("diagnosis.pdf", pdf)] {
+        let res = app.upload_scan(&pid, &format!("kind=diagnosis&name={name}"), bytes).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{name}");
+        let body: Value = res.json().await.unwrap();
+        uploaded.push(body["entry"]["digest"].as_str().unwrap().to_owned());
+    }
+    // Queued with the upload, read afterwards: the upload itself never waits for OCR.
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ocr_jobs WHERE state = 'queued'")
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 3);
+    let outcomes = read_all(&app, &limits()).await;
+    assert_eq!(outcomes, vec![Outcome::Done(1); 3]);
+    // The PDF's own text layer is taken as is; the scans are read by Tesseract.
+    let sources: Vec<(String, String)> = sqlx::query_as("SELECT digest, source FROM archive_texts ORDER BY digest")
+        .fetch_all(&app.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(sources.iter().filter(|(_, s)| s == "ocr").count(), 2, "{sources:?}");
+    assert_eq!(sources.iter().filter(|(_, s)| s == "pdf_text").count(), 1, "{sources:?}");
+
+    let mut all = uploaded.clone();
+    all.sort();
+    // A word of the form, the rare name, and a phrase in quotation marks.
+    for text in ["休学", RARE, "\"青山口乡\"", "人民医院 休学"] {
+        let found = search(&app, json!({"text": text})).await;
+        let read: Vec<String> =
+            sqlx::query_scalar("SELECT text FROM archive_text_pages").fetch_all(&app.db().pool).await.unwrap();
+        assert_eq!(digests(&found), all, "{text}: {found}\n{}", read.join("\n----\n"));
+        let hit = &found["hits"][0];
+        assert_eq!(hit["text_page"], 1);
+        let first = text.replace('"', "");
+        assert_eq!(hit["snippet"]["hit"].as_str(), first.split(' ').next(), "{hit}");
+    }
+    // Combined with the other filters: a kind this dossier lacks finds nothing.
+    assert_eq!(search(&app, json!({"text": RARE, "kind": "household_register"})).await["total"], 0);
+    assert_eq!(search(&app, json!({"text": RARE, "kind": "diagnosis"})).await["total"], 3);
+    // A phrase whose characters are all on the page but not together is not a match.
+    assert_eq!(search(&app, json!({"text": "\"山口青\""})).await["total"], 0);
+    // A bad query is a clear error.
+    let res = app.search_archive(&json!({"text": "\"未闭合"})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "archive.search_text");
+    // The search is audited by criteria, never by what was searched for.
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'archive.search' ORDER BY id DESC LIMIT 1 OFFSET 1",
+    )
+    .fetch_one(&app.db().pool)
+    .await
+    .unwrap();
+    assert!(detail.contains("by=") && detail.contains("text") && !detail.contains(RARE), "{detail}");
+
+    // Another school's registrar finds nothing of this pupil's papers.
+    app.login(&format!("r{CENTRAL}")).await;
+    assert_eq!(search(&app, json!({"text": RARE})).await["total"], 0);
+    // The bureau finds them, and the dossier shows each reading.
+    app.login("bureau").await;
+    assert_eq!(digests(&search(&app, json!({"text": RARE})).await), all);
+    let dossier: Value = app.dossier(&pid).await.json().await.unwrap();
+    let texts = dossier["texts"].as_array().unwrap();
+    assert_eq!(texts.len(), 3, "{dossier}");
+    assert!(texts.iter().all(|t| t["state"] == "done" && t["pages"] == 1), "{dossier}");
+    // The derived text file: its own digest, the engine, each page.
+    let res = app.fetch(&format!("/api/students/{pid}/archive/{}/text", uploaded[0])).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let file: Value = res.json().await.unwrap();
+    assert_eq!(file["format"], "xueji-text/1");
+    assert_eq!(file["object"], uploaded[0]);
+    assert_eq!(file["engine"], "tesseract");
+    assert!(file["pages"][0]["text"].as_str().unwrap().contains("青山口乡"), "{file}");
+
+    // Reindex from the derived files gives the same answers.
+    let report = ocr::reindex(&app.app.db, &app.app.archive).await.unwrap();
+    assert_eq!((report.texts, report.pages, report.requeued), (3, 3, 0));
+    assert_eq!(digests(&search(&app, json!({"text": RARE})).await), all);
+}
+
+#[tokio::test]
+async fn a_reading_that_fails_leaves_the_scan_archived_and_the_job_marked() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader("县城甲", 11)]).await.committed);
+    app.login(&format!("r{TOWN}")).await;
+    let pid = app.public_id("县城甲").await;
+    let pdf = app.document(&pid, "admission_notice").await.bytes().await.unwrap().to_vec();
+    let scan = encode(&scan_of(&pdf), image::ImageFormat::Png);
+    let res = app.upload_scan(&pid, "kind=registration_form&name=form.png", scan.clone()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    // Too little time for a page: each try times out; after the third the job is failed.
+    let hurried = Limits { page_time: Duration::from_millis(1), ..limits() };
+    let outcomes = read_all(&app, &hurried).await;
+    assert_eq!(
+        outcomes,
+        vec![
+            Outcome::Failed { code: "ocr.timeout", last: false },
+            Outcome::Failed { code: "ocr.timeout", last: false },
+            Outcome::Failed { code: "ocr.timeout", last: true },
+        ]
+    );
+    let job: (String, Option<String>, i64) =
+        sqlx::query_as("SELECT state, error_code, attempts FROM ocr_jobs WHERE digest = $1")
+            .bind(&digest)
+            .fetch_one(&app.db().pool)
+            .await
+            .unwrap();
+    assert_eq!(job, ("failed".to_owned(), Some("ocr.timeout".to_owned()), 3));
+    // The scan is as it was archived, byte for byte; nothing was indexed.
+    let back = app.download_scan(&pid, &digest).await.bytes().await.unwrap().to_vec();
+    assert_eq!(back, scan);
+    let texts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM archive_texts").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(texts, 0);
+    let dossier: Value = app.dossier(&pid).await.json().await.unwrap();
+    assert_eq!(dossier["texts"][0]["state"], "failed");
+    assert_eq!(dossier["texts"][0]["error_code"], "ocr.timeout");
+    // Too little memory: the reader cannot start; a clear code, the scan kept.
+    let res = app
+        .upload_scan(
+            &pid,
+            "kind=other&name=form2.jpg",
+            encode(&scan_of(&pdf).to_rgb8().into(), image::ImageFormat::Jpeg),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let starved = Limits { memory: 4 * 1024 * 1024, ..limits() };
+    let outcomes = read_all(&app, &starved).await;
+    assert_eq!(outcomes.last(), Some(&Outcome::Failed { code: "ocr.failed", last: true }));
+    // Queued again (as `xueji archive ocr --retry-failed` does), it reads with the normal limits.
+    let requeued =
+        xueji::db::archive_text::requeue(&app.db().pool, xueji::db::archive_text::Requeue::Failed).await.unwrap();
+    assert_eq!(requeued, 2);
+    assert_eq!(read_all(&app, &limits()).await, vec![Outcome::Done(1); 2]);
+}

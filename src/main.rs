@@ -137,6 +137,18 @@ enum Bench {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
     },
+    /// 全文检索：生成多页文字并建立全文索引，报告索引大小与检索 p50/p99；可加测文字识别速度
+    Text {
+        /// 页数
+        #[arg(long, default_value_t = 100_000)]
+        pages: usize,
+        /// 每类检索的次数
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// 文字识别测速：识别 300 dpi 的 A4 页若干次（0 为不测；需要 tesseract 与 pdftoppm）
+        #[arg(long, default_value_t = 0)]
+        ocr_pages: usize,
+    },
     /// 导入名册：生成一份名册，检查（dry run）并写入一所新学校，报告耗时
     Import {
         /// 行数
@@ -341,6 +353,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench { what: Bench::Yearly { students, year } } => xueji::bench::yearly(students, year).await?,
         Command::Bench { what: Bench::Reports { students, runs } } => {
             xueji::bench::reports::reports(students, runs).await?
+        }
+        Command::Bench { what: Bench::Text { pages, queries, ocr_pages } } => {
+            xueji::bench::text::text(pages, queries, ocr_pages).await?
         }
         Command::Bench { what: Bench::Import { rows, runs } } => {
             xueji::bench::import(&config, rows, runs).await?;

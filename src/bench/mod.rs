@@ -2,6 +2,7 @@
 
 pub mod load;
 pub mod reports;
+pub mod text;
 
 use crate::config::Config;
 use crate::db::Db;

@@ -166,6 +166,13 @@ impl Renderer {
         }
     }
 
+    /// Renders a kind's sample record (the template's `samples/` data): a
+    /// real page to measure with (the OCR benchmark).
+    pub fn render_sample(&self, kind: DocKind) -> Result<RenderedPdf, RenderError> {
+        let data = self.snapshot_unchecked().sample(kind).map_err(RenderError::Data)?;
+        self.render(&RenderRequest { kind, data, photo: None, issue_date: sample_date() })
+    }
+
     /// The family names of the loaded fonts, in load order.
     pub fn font_families(&self) -> Vec<String> {
         self.base.fonts.families()

@@ -324,6 +324,14 @@ pub async fn public_ids_in_status(
     .await
 }
 
+/// Every student's ids and name, by internal id (the benchmarks).
+pub async fn all_with_names<'c>(
+    e: impl Executor<'c, Database = Any>,
+) -> Result<Vec<(StudentIds, String)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, public_id, school_id, name FROM students ORDER BY id").fetch_all(e).await?;
+    rows.iter().map(|r| Ok((ids_from_row(r)?, r.try_get("name")?))).collect()
+}
+
 /// The ids of the student with this internal id.
 pub async fn ids_by_internal<'c>(
     e: impl Executor<'c, Database = Any>,

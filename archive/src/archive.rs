@@ -219,12 +219,19 @@ impl Archive {
     /// `derived/{sha256 of the bytes}.{ext}`, beside the objects, never
     /// replacing them. The name is the bytes' own digest, so a derived file
     /// cannot change silently either: [`Archive::get_derived`] checks it.
-    /// Putting the same bytes again writes nothing. `ext` is lowercase ASCII.
+    /// Putting the same bytes again writes nothing (a damaged file under that
+    /// name is replaced). `ext` is lowercase ASCII.
     pub fn put_derived(&self, ext: &str, bytes: Vec<u8>) -> Result<Digest> {
         let digest = Digest::of(&bytes);
         let name = derived_name(&digest, ext)?;
-        if self.get_side(DERIVED_DIR, &name)?.is_none() {
-            self.put_side(DERIVED_DIR, &name, bytes)?;
+        match self.get_side(DERIVED_DIR, &name)? {
+            Some(there) if Digest::of(&there) == digest => {}
+            Some(_) => {
+                // A damaged copy under this name: replaced by the right bytes.
+                self.delete_side(DERIVED_DIR, &name)?;
+                self.put_side(DERIVED_DIR, &name, bytes)?;
+            }
+            None => self.put_side(DERIVED_DIR, &name, bytes)?,
         }
         Ok(digest)
     }

@@ -250,14 +250,21 @@ async fn read_and_keep(
 /// The derived text file of an object, read back and checked.
 pub async fn text_file(db: &Db, archive: &Archive, digest: &Digest) -> Result<Option<TextFile>, AppError> {
     let Some(row) = db::archive_text::text_of(&db.pool, &digest.to_hex()).await? else { return Ok(None) };
+    derived_file(archive, &row).await?.map_err(archive_fault)
+}
+
+/// The derived file a reading row names: `Ok(Err(..))` when the file is
+/// missing (`ObjectNotFound`), damaged (`ObjectCorrupt`) or not a text file.
+async fn derived_file(
+    archive: &Archive,
+    row: &TextRow,
+) -> Result<Result<Option<TextFile>, xueji_archive::ArchiveError>, AppError> {
     let text_digest = row.text_digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
     let archive = archive.clone();
-    let bytes = tokio::task::spawn_blocking(move || archive.get_derived(&text_digest, "json"))
+    let read = tokio::task::spawn_blocking(move || archive.get_derived(&text_digest, "json"))
         .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(archive_fault)?;
-    let Some(bytes) = bytes else { return Ok(None) };
-    Ok(Some(serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(e.into()))?))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(read.map(|bytes| bytes.and_then(|b| serde_json::from_slice(&b).ok())))
 }
 
 /// What [`reindex`] did.
@@ -281,12 +288,11 @@ pub async fn reindex(db: &Db, archive: &Archive) -> Result<TextReindex, AppError
     let mut report = TextReindex::default();
     let mut broken = Vec::new();
     for row in rows {
-        let digest = row.digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
-        match text_file(db, archive, &digest).await {
+        match derived_file(archive, &row).await? {
             Ok(Some(file)) if file.object == row.digest => files.push((row, file)),
-            Ok(_) => broken.push(row.digest),
-            Err(AppError::Internal(e)) if e.to_string().contains("摘要不符") => broken.push(row.digest),
-            Err(e) => return Err(e),
+            // Missing, not a text file of this object, or damaged: read again.
+            Ok(_) | Err(xueji_archive::ArchiveError::ObjectCorrupt { .. }) => broken.push(row.digest),
+            Err(e) => return Err(archive_fault(e)),
         }
     }
     let mut tx = db.pool.begin().await?;

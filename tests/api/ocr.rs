@@ -113,6 +113,14 @@ async fn search(app: &TestApp, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
+async fn file_digest(app: &TestApp, digest: &str) -> String {
+    sqlx::query_scalar("SELECT text_digest FROM archive_texts WHERE digest = $1")
+        .bind(digest)
+        .fetch_one(&app.db().pool)
+        .await
+        .unwrap()
+}
+
 fn digests(found: &Value) -> Vec<String> {
     let mut out: Vec<String> =
         found["hits"].as_array().unwrap().iter().map(|h| h["digest"].as_str().unwrap().to_owned()).collect();
@@ -209,6 +217,18 @@ async fn a_scanned_form_is_read_and_found_by_word_name_and_phrase_within_scope()
     let report = ocr::reindex(&app.app.db, &app.app.archive).await.unwrap();
     assert_eq!((report.texts, report.pages, report.requeued), (3, 3, 0));
     assert_eq!(digests(&search(&app, json!({"text": RARE})).await), all);
+    // A derived file changed on disk is not trusted: the reindex queues its scan to be read again.
+    if app.app.archive.local_store().is_some() {
+        let text_digest = file_digest(&app, &uploaded[0]).await;
+        let path = app.app.archive.root().join("derived").join(format!("{text_digest}.json"));
+        std::fs::write(&path, b"{}").unwrap();
+        let res = app.fetch(&format!("/api/students/{pid}/archive/{}/text", uploaded[0])).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let report = ocr::reindex(&app.app.db, &app.app.archive).await.unwrap();
+        assert_eq!((report.texts, report.requeued), (2, 1));
+        assert_eq!(read_all(&app, &limits()).await, vec![Outcome::Done(1)]);
+        assert_eq!(digests(&search(&app, json!({"text": "\"青山口乡\""})).await), all);
+    }
 }
 
 #[tokio::test]

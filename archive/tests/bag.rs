@@ -12,6 +12,8 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 const RECORD: &[u8] = br#"{"student":"opaque to the archive","grade":3}"#;
+/// The text read off the registration form (a derived file, opaque here).
+const FORM_TEXT: &[u8] = r#"{"format":"xueji-text/1","pages":[{"page":1,"text":"登记表"}]}"#.as_bytes();
 
 /// A source archive with one dossier in two versions, exported to bytes.
 fn exported() -> (tempfile::TempDir, Archive, Vec<u8>) {
@@ -46,6 +48,8 @@ fn exported() -> (tempfile::TempDir, Archive, Vec<u8>) {
         .expect("v2");
     let key = common::signing_key(1);
     let key_id = key_id_for(&key.verifying_key());
+    // One text of an object in the bag, one of an object that is not.
+    let derived = [(form.digest, FORM_TEXT.to_vec()), (xueji_archive::Digest::of(b"elsewhere"), b"{}".to_vec())];
     let mut bag = Cursor::new(Vec::new());
     let summary = archive
         .export_bag(
@@ -56,13 +60,15 @@ fn exported() -> (tempfile::TempDir, Archive, Vec<u8>) {
                 bagging_date: "2024-10-08",
                 key_id: &key_id,
                 signing_key: &key,
+                derived: &derived,
             },
             &mut bag,
         )
         .expect("export");
     assert_eq!(summary.versions, 2);
     assert_eq!(summary.objects, 5);
-    assert_eq!(summary.payload_files, 1 + 2 + 5);
+    // record, versions, objects, the form's text, README and inventory.
+    assert_eq!(summary.payload_files, 1 + 2 + 5 + 1 + 2);
     (dir, archive, bag.into_inner())
 }
 
@@ -120,6 +126,7 @@ fn zip_empty() -> Vec<u8> {
 #[test]
 fn round_trip_gives_identical_objects_and_equal_manifests() {
     let (_src_dir, source, bag) = exported();
+    let form = source.history("学籍-2024-0001").expect("history")[0].entries[0].clone();
     let (_dst_dir, target) = common::archive(ArchiveConfig::default());
 
     let imported = target.import_bag(Cursor::new(&bag), &trusted).expect("import");
@@ -162,6 +169,29 @@ fn round_trip_gives_identical_objects_and_equal_manifests() {
         assert!(names.iter().any(|n| n == required), "{required} missing");
     }
     assert_eq!(names.iter().filter(|n| n.starts_with("data/objects/")).count(), 5);
+    assert_eq!(names.iter().filter(|n| n.starts_with("data/text/")).count(), 1);
+    assert_eq!(imported.derived.len(), 1);
+    assert_eq!(imported.derived[0].1, FORM_TEXT);
+    assert!(imported.manifests[0].entries.iter().any(|e| e.digest == imported.derived[0].0));
+
+    // Readable without the program: a README in Chinese, and an inventory
+    // naming every payload file by its sha256 and each version's papers.
+    let mut readme = String::new();
+    zip.by_name("data/README.txt").expect("README").read_to_string(&mut readme).expect("read");
+    assert!(readme.contains("objects/") && readme.contains("SHA-256"), "{readme}");
+    let mut inventory = String::new();
+    zip.by_name("data/inventory.json").expect("inventory").read_to_string(&mut inventory).expect("read");
+    let inventory: serde_json::Value = serde_json::from_str(&inventory).expect("inventory is JSON");
+    assert_eq!(inventory["head"], "v2");
+    let mut listed = String::new();
+    zip.by_name("manifest-sha256.txt").expect("manifest").read_to_string(&mut listed).expect("read");
+    for line in listed.lines().filter(|l| !l.ends_with("data/inventory.json")) {
+        let (digest, path) = line.split_once("  ").expect("a checksum line");
+        let paths = inventory["manifest"][digest].as_array().unwrap_or_else(|| panic!("{path} not in the inventory"));
+        assert!(paths.iter().any(|p| p == path.trim_start_matches("data/")), "{path}");
+    }
+    assert_eq!(inventory["versions"]["v2"]["state"].as_object().expect("state").len(), 4);
+    assert_eq!(inventory["versions"]["v1"]["state"][form.digest.to_hex()]["kind"], "登记表");
 
     // Importing the same bag again adds nothing.
     let again = target.import_bag(Cursor::new(&bag), &trusted).expect("import again");

@@ -52,6 +52,7 @@ fn package(versions: u32) -> Vec<u8> {
         bagging_date: "2024-10-08",
         key_id: &key_id,
         signing_key: &key,
+        derived: &[],
     };
     let mut bag = Cursor::new(Vec::new());
     archive.export_bag("学籍-2024-0001", br#"{"student":"x"}"#, &options, &mut bag).expect("export");

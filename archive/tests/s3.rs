@@ -155,6 +155,7 @@ fn a_dossier_travels_between_a_bucket_and_a_local_archive_byte_for_byte() {
     let mut bag = std::io::Cursor::new(Vec::new());
     let options = ExportOptions {
         signing_key: &key,
+        derived: &[],
         source_organization: "测试县教育局",
         bagging_date: "2024-09-01",
         key_id: &id,

@@ -118,11 +118,20 @@ pub async fn export(
     };
     let record_json = serde_json::to_vec_pretty(&record).map_err(Failure::internal)?;
     let (kid, key) = bag_signing_key(keys)?;
+    // The text read off each scan travels with it (data/text/), so the receiving
+    // county finds the papers without reading them again.
+    let derived = crate::ocr::derived_of_student(db, archive, student.id).await?;
     let archive = archive.clone();
     let org = config.organization.clone();
     blocking(move || {
         let date = bagging_date.to_string();
-        let options = ExportOptions { source_organization: &org, bagging_date: &date, key_id: &kid, signing_key: &key };
+        let options = ExportOptions {
+            source_organization: &org,
+            bagging_date: &date,
+            key_id: &kid,
+            signing_key: &key,
+            derived: &derived,
+        };
         let mut out = out;
         let summary = archive.export_bag(&dossier.archive_id, &record_json, &options, &mut out)?;
         out.sync_all().map_err(Failure::internal)?;
@@ -266,7 +275,11 @@ pub async fn import(
     // Every object is stored; from this commit on, the import is finished
     // even if this process dies now.
     tx.commit().await?;
-    finish(db, archive, journal, actor).await
+    let imported = finish(db, archive, journal, actor).await?;
+    // The readings the package carries, kept as this archive's own (a scan
+    // whose reading is missing or unusable is read here, as any other).
+    crate::ocr::adopt(db, archive, &bag.derived).await?;
+    Ok(imported)
 }
 
 /// The local versions a package becomes: each received version in order,

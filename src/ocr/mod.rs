@@ -416,3 +416,62 @@ pub async fn status(db: &Db) -> Result<QueueStatus, AppError> {
         .collect();
     Ok(status)
 }
+
+/// The derived text files of a student's scans (newest dossier version), for
+/// a transfer package: each object's digest and its file's bytes.
+pub async fn derived_of_student(
+    db: &Db,
+    archive: &Archive,
+    student_id: i64,
+) -> Result<Vec<(Digest, Vec<u8>)>, AppError> {
+    let mut out = Vec::new();
+    for state in db::archive_text::states_of_student(&db.pool, student_id).await? {
+        let Some(row) = state.text else { continue };
+        let object = row.digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
+        let text_digest = row.text_digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
+        let archive = archive.clone();
+        let bytes = tokio::task::spawn_blocking(move || archive.get_derived(&text_digest, "json"))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?
+            .map_err(archive_fault)?;
+        // A missing file is left out: the receiver reads that scan itself.
+        if let Some(bytes) = bytes {
+            out.push((object, bytes));
+        }
+    }
+    Ok(out)
+}
+
+/// Keeps readings that came with a transfer package as this archive's own:
+/// each one that is a [`TEXT_FORMAT`] file of its object is stored as a
+/// derived file, indexed, and its job marked done; others are left to be
+/// read here. Returns how many were kept.
+pub async fn adopt(db: &Db, archive: &Archive, derived: &[(Digest, Vec<u8>)]) -> Result<usize, AppError> {
+    let mut kept = 0;
+    for (object, bytes) in derived {
+        let Ok(file) = serde_json::from_slice::<TextFile>(bytes) else { continue };
+        let sound = file.format == TEXT_FORMAT
+            && file.object == object.to_hex()
+            && file.pages.iter().all(|p| Digest::of(p.text.as_bytes()).to_hex() == p.sha256);
+        if !sound {
+            tracing::warn!(digest = %object, "a transfer package's text file is not usable; the scan is read here");
+            continue;
+        }
+        let text_digest = {
+            let archive = archive.clone();
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || archive.put_derived("json", bytes))
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?
+                .map_err(archive_fault)?
+        };
+        let mut tx = db.pool.begin().await?;
+        let names = db::archive_text::owner_names(&mut *tx, &file.object).await?;
+        db::archive_text::save(&mut tx, db.backend, &file.row(&text_digest), &file.indexed_pages(&names)).await?;
+        db::archive_text::enqueue(&mut tx, &file.object, &file.media_type).await?;
+        db::archive_text::finish(&mut *tx, &file.object, "done", None).await?;
+        tx.commit().await?;
+        kept += 1;
+    }
+    Ok(kept)
+}

@@ -667,7 +667,7 @@ async fn import_bag(app: &TestApp, bag: Vec<u8>) -> (StatusCode, Value) {
 }
 
 /// Makes `to` trust packages signed by `from`.
-fn trust(from: &TestApp, to: &TestApp) {
+pub(crate) fn trust(from: &TestApp, to: &TestApp) {
     let dir = to.app.config.data_dir.join(xueji::dossier::TRUSTED_KEYS_DIR);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("sender.json"), from.app.keys.public_key_set().to_string()).unwrap();

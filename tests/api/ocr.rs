@@ -286,3 +286,53 @@ async fn a_reading_that_fails_leaves_the_scan_archived_and_the_job_marked() {
     assert_eq!(requeued, 2);
     assert_eq!(read_all(&app, &limits()).await, vec![Outcome::Done(1); 2]);
 }
+
+#[tokio::test]
+async fn the_text_travels_with_the_dossier_and_the_package_reads_without_the_program() {
+    let mut a = spawn_app().await;
+    assert!(import_rows(a.db(), TOWN, vec![first_grader(RARE, 11)]).await.committed);
+    a.login("bureau").await;
+    let pid_a = a.public_id(RARE).await;
+    let pdf = paper(&format!("{DIAGNOSIS}\n\n患儿姓名：{RARE}　性别：男\n\n{DIAGNOSIS_BODY}"));
+    let tiff = encode(&scan_of(&pdf), image::ImageFormat::Tiff);
+    let res = a.upload_scan(&pid_a, "kind=diagnosis&name=diagnosis.tif", tiff).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let digest = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    assert_eq!(read_all(&a, &limits()).await, vec![Outcome::Done(1)]);
+    let res = a.export_dossier(&pid_a).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let bag = res.bytes().await.unwrap().to_vec();
+    // The package: the scan, its text, an inventory and a README anyone can open.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bag)).unwrap();
+    let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    for name in [
+        format!("data/objects/{digest}.tif"),
+        format!("data/text/{digest}.json"),
+        "data/inventory.json".to_owned(),
+        "data/README.txt".to_owned(),
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let mut inventory = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("data/inventory.json").unwrap(), &mut inventory).unwrap();
+    let inventory: Value = serde_json::from_str(&inventory).unwrap();
+    assert_eq!(inventory["versions"]["v1"]["state"][&digest]["kind"], "诊断证明");
+    assert_eq!(inventory["manifest"][&digest][0], format!("objects/{digest}.tif"));
+
+    // The receiving county keeps the reading as its own: found at once, nothing read again.
+    let mut b = spawn_app().await;
+    assert!(import_rows(b.db(), TOWN, vec![first_grader(RARE, 11)]).await.committed);
+    crate::archive::trust(&a, &b);
+    b.login("bureau").await;
+    let res = b.import_dossier(bag).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    let job: (String,) = sqlx::query_as("SELECT state FROM ocr_jobs WHERE digest = $1")
+        .bind(&digest)
+        .fetch_one(&b.db().pool)
+        .await
+        .unwrap();
+    assert_eq!(job.0, "done");
+    let found = search(&b, json!({"text": "\"青山口乡\""})).await;
+    assert_eq!(digests(&found), vec![digest.clone()], "{found}");
+    assert!(read_all(&b, &limits()).await.is_empty());
+}

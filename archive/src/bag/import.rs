@@ -321,6 +321,7 @@ pub fn import_bag<R: Read + Seek>(
     }
     let mut manifests = Vec::new();
     let mut objects: BTreeMap<Digest, &Extracted> = BTreeMap::new();
+    let mut derived = Vec::new();
     for (name, file) in &files {
         if name == RECORD_JSON || !name.starts_with("data/") {
             continue;
@@ -345,6 +346,14 @@ pub fn import_bag<R: Read + Seek>(
             if objects.insert(digest, file).is_some() {
                 return Err(invalid(format!("对象 {digest} 出现了不止一次")));
             }
+        } else if let Some(file_name) = name.strip_prefix(TEXT_PREFIX) {
+            let stem = file_name.strip_suffix(".json").unwrap_or(file_name);
+            let digest: Digest = stem.parse().map_err(|_| ArchiveError::BagFileExtra { name: shown_name(name) })?;
+            let bytes = read_bounded(&file.path, MAX_RECORD_BYTES)?
+                .ok_or_else(|| invalid(format!("“{}”过大", shown_name(name))))?;
+            derived.push((digest, bytes));
+        } else if name == INVENTORY_JSON || name == README_TXT {
+            // For readers without the program; covered by the payload manifest.
         } else {
             return Err(ArchiveError::BagFileExtra { name: shown_name(name) });
         }
@@ -379,6 +388,7 @@ pub fn import_bag<R: Read + Seek>(
         record_json,
         bag_info,
         key_id,
+        derived: derived.into_iter().filter(|(d, _)| objects.contains_key(d)).collect(),
         objects: objects.keys().copied().collect(),
         objects_created,
         payload_bytes,

@@ -10,6 +10,11 @@
 //! data/record.json             the caller's record, opaque here
 //! data/manifest/v1.json …      the dossier's versions
 //! data/objects/<hex>.<ext>     every object the versions reference
+//! data/text/<hex>.json         the text read off an object (derived, optional)
+//! data/inventory.json          every payload file with its sha256, and each
+//!                              version's files (OCFL-like), for a reader
+//!                              without the program
+//! data/README.txt              what is where, in Chinese
 //! manifest-sha256.txt          sha256 of every payload file
 //! tagmanifest-sha256.txt       sha256 of bagit.txt, bag-info.txt and
 //!                              manifest-sha256.txt
@@ -57,6 +62,9 @@ const SIGNATURE_FILE: &str = "signature.ed25519";
 const RECORD_JSON: &str = "data/record.json";
 const MANIFESTS_PREFIX: &str = "data/manifest/";
 const OBJECTS_PREFIX: &str = "data/objects/";
+const TEXT_PREFIX: &str = "data/text/";
+const INVENTORY_JSON: &str = "data/inventory.json";
+const README_TXT: &str = "data/README.txt";
 const BAGIT_CONTENT: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
 /// Largest tag file (bagit.txt, bag-info.txt, the manifests) read into memory.
 const MAX_TAG_FILE: u64 = 16 * 1024 * 1024;
@@ -75,6 +83,10 @@ pub struct ExportOptions<'a> {
     pub key_id: &'a str,
     /// The signing key.
     pub signing_key: &'a SigningKey,
+    /// Files derived from objects of the bag (the text read off a scan):
+    /// the object's digest and the file's bytes, written as
+    /// `data/text/<hex>.json`. Those of objects not in the bag are left out.
+    pub derived: &'a [(Digest, Vec<u8>)],
 }
 
 /// What [`export_bag`] wrote.
@@ -86,7 +98,7 @@ pub struct ExportSummary {
     pub versions: usize,
     /// Number of distinct objects in the bag.
     pub objects: usize,
-    /// Payload files (record + versions + objects).
+    /// Payload files (record, versions, objects, texts, README, inventory).
     pub payload_files: u64,
     /// Payload bytes.
     pub payload_bytes: u64,
@@ -135,6 +147,9 @@ pub struct ImportedBag {
     pub key_id: String,
     /// Every object in the bag, sorted.
     pub objects: Vec<Digest>,
+    /// Files derived from objects of the bag (`data/text/`): the object's
+    /// digest and the file's bytes (checked by the payload manifest only).
+    pub derived: Vec<(Digest, Vec<u8>)>,
     /// How many of them were new to the store.
     pub objects_created: usize,
     /// Payload bytes.
@@ -216,6 +231,88 @@ impl<W: Write + Seek> BagZipWriter<W> {
     fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(Digest, u64)> {
         self.add(name, &mut &bytes[..], true, false)
     }
+}
+
+/// `data/README.txt`: what is where, for an archivist with only a file browser.
+fn readme(dossier_id: &str, versions: usize) -> String {
+    format!(
+        "学生纸质档案（电子）传输包\n\
+         \n\
+         档案编号：{dossier_id}　版本数：{versions}\n\
+         \n\
+         本目录不需要任何专用程序即可查阅：\n\
+         - record.json：学生学籍记录（JSON 文本，可用记事本打开）。\n\
+         - objects/：全部扫描件原件（JPEG、PNG、TIFF、PDF），文件名是该文件内容的 SHA-256 摘要。\n\
+         - manifest/v1.json、v2.json……：档案的各个版本；每个版本列出当时档案中的全部材料\n\
+           （材料类别、原文件名、页数、存档人、存档时间、摘要），最后一个版本为最新。\n\
+         - text/：从扫描件上识别出的文字（文字识别或 PDF 自带文字），每页一段，文件名是对应扫描件的摘要；\n\
+           识别可能有误，以原件为准。\n\
+         - inventory.json：清单：每个文件的 SHA-256 摘要，以及每个版本包含哪些材料。\n\
+         \n\
+         核对文件是否完好：计算文件的 SHA-256（如 Linux 的 sha256sum、Windows 的 certutil -hashfile 文件 SHA256），\n\
+         与文件名或 inventory.json、上一级目录的 manifest-sha256.txt 中的摘要比较，相同即未被改动。\n\
+         传输包由发出单位签名（signature.ed25519），导入本系统时自动核验。\n"
+    )
+}
+
+/// `data/inventory.json`, after OCFL's inventory: every payload file by
+/// digest, and each version's state (which objects, under which names).
+fn inventory(
+    dossier_id: &str,
+    versions: &[&Manifest],
+    objects: &BTreeMap<Digest, &'static str>,
+    payload: &[(String, Digest, u64)],
+) -> Result<Vec<u8>> {
+    let mut manifest = serde_json::Map::new();
+    for (name, digest, _) in payload {
+        let path = name.strip_prefix("data/").unwrap_or(name);
+        if let Some(paths) =
+            manifest.entry(digest.to_hex()).or_insert_with(|| serde_json::Value::Array(Vec::new())).as_array_mut()
+        {
+            paths.push(path.into());
+        }
+    }
+    let mut states = serde_json::Map::new();
+    for m in versions {
+        let mut state = serde_json::Map::new();
+        for e in &m.entries {
+            let ext = objects.get(&e.digest).copied().unwrap_or("");
+            let file =
+                if ext.is_empty() { format!("objects/{}", e.digest) } else { format!("objects/{}.{ext}", e.digest) };
+            state.insert(
+                e.digest.to_hex(),
+                serde_json::json!({
+                    "file": file,
+                    "kind": e.kind.label(),
+                    "original_name": e.original_name,
+                    "pages": e.pages,
+                    "added_by": e.added_by,
+                    "added_at": e.added_at,
+                    "supersedes": e.supersedes.map(|d| d.to_hex()),
+                }),
+            );
+        }
+        states.insert(
+            format!("v{}", m.version),
+            serde_json::json!({
+                "created": m.created_at,
+                "user": m.created_by,
+                "message": m.note,
+                "file": format!("manifest/v{}.json", m.version),
+                "state": state,
+            }),
+        );
+    }
+    let head = versions.last().map_or(String::new(), |m| format!("v{}", m.version));
+    let value = serde_json::json!({
+        "type": "xueji-dossier-inventory/1",
+        "id": dossier_id,
+        "digestAlgorithm": "sha256",
+        "head": head,
+        "manifest": manifest,
+        "versions": states,
+    });
+    serde_json::to_vec_pretty(&value).map_err(|e| ArchiveError::FieldInvalid { field: "清单", reason: e.to_string() })
 }
 
 /// Writes a signed BagIt zip of one dossier to `writer`.
@@ -301,6 +398,19 @@ pub fn export_bag<W: Write + Seek>(
         }
         payload.push((name, actual, n));
     }
+
+    for (digest, bytes) in options.derived {
+        if objects.contains_key(digest) {
+            let name = format!("{TEXT_PREFIX}{digest}.json");
+            let (d, n) = bag.add_bytes(&name, bytes)?;
+            payload.push((name, d, n));
+        }
+    }
+    let (d, n) = bag.add_bytes(README_TXT, readme(&dossier_id, sorted.len()).as_bytes())?;
+    payload.push((README_TXT.into(), d, n));
+    let inventory = inventory(&dossier_id, &sorted, &objects, &payload)?;
+    let (d, n) = bag.add_bytes(INVENTORY_JSON, &inventory)?;
+    payload.push((INVENTORY_JSON.into(), d, n));
 
     let payload_bytes: u64 = payload.iter().map(|p| p.2).sum();
     let payload_files = payload.len() as u64;

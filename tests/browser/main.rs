@@ -540,10 +540,18 @@ async fn a_registrar_and_a_bureau_officer_walk_their_pages() {
         let by_id = look(&browser, &shots, "registrar-search-id", &mut unlabelled).await?;
         // 刘: three pages; the second shows 51 to 100.
         browser.goto(&format!("{base}/students")).await?;
-        browser.find(Locator::Css("form.search input[name=q]")).await?.send_keys("刘").await?;
+        let q = browser.find(Locator::Css("form.search input[name=q]")).await?;
+        q.clear().await?;
+        q.send_keys("刘").await?;
         browser.find(Locator::Css("form.search button")).await?.click().await?;
-        browser.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("td.rank")).await?;
-        browser.find(Locator::XPath("//div[@class='pager']//button[text()='下一页']")).await?.click().await?;
+        // The answer page, not the one the click left: wait for its pager.
+        browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::XPath("//div[@class='pager']//button[text()='下一页']"))
+            .await?
+            .click()
+            .await?;
         browser
             .wait()
             .at_most(Duration::from_secs(30))

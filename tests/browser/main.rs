@@ -543,8 +543,14 @@ async fn a_registrar_and_a_bureau_officer_walk_their_pages() {
         let q = browser.find(Locator::Css("form.search input[name=q]")).await?;
         q.clear().await?;
         q.send_keys("刘").await?;
+        // The list page has a pager of its own: wait until the click has left it.
+        let before = browser.find(Locator::Css("main")).await?;
         browser.find(Locator::Css("form.search button")).await?.click().await?;
-        // The answer page, not the one the click left: wait for its pager.
+        let left = Instant::now();
+        while before.text().await.is_ok() && left.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The answer page's pager.
         browser
             .wait()
             .at_most(Duration::from_secs(30))

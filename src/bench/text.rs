@@ -73,7 +73,6 @@ pub async fn text(pages: usize, queries: usize, ocr_pages: usize) -> anyhow::Res
     // The papers: one page each, spread over the pupils' dossiers.
     let t = Instant::now();
     let per_student = pages.div_ceil(students.len());
-    let _ = &county.students;
     let mut rng = 0x9E37_79B9_7F4A_7C15_u64;
     let mut made = 0usize;
     let mut chars = 0usize;

@@ -278,19 +278,8 @@ pub async fn states_of_student<'c>(
     rows.iter()
         .map(|r| {
             let digest: String = r.try_get("digest")?;
-            let text = match r.try_get::<Option<String>, _>("text_digest")? {
-                Some(text_digest) => Some(TextRow {
-                    digest: digest.clone(),
-                    text_digest,
-                    source: r.try_get("source")?,
-                    engine: r.try_get("engine")?,
-                    engine_version: r.try_get("engine_version")?,
-                    pages: r.try_get("pages")?,
-                    chars: r.try_get("chars")?,
-                    created_at: r.try_get("created_at")?,
-                }),
-                None => None,
-            };
+            // The reading's columns, when there is one (`digest` is the entry's, the same).
+            let text = r.try_get::<Option<String>, _>("text_digest")?.is_some().then(|| text_row(r)).transpose()?;
             Ok(TextState { digest, job: r.try_get("state")?, error_code: r.try_get("error_code")?, text })
         })
         .collect()
@@ -453,21 +442,15 @@ pub async fn search(
                     "JOIN (SELECT rowid AS page_id, bm25(archive_text_terms) AS score FROM archive_text_terms
                            WHERE archive_text_terms MATCH {m}) hit ON hit.page_id = p.id"
                 ),
-                "hit.score",
+                "hit.score".to_owned(),
             )
         }
         Backend::Postgres => {
             let expr = terms.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(" & ");
             let m = mark(&mut params, Param::Text(expr));
             clauses.push(format!("p.terms @@ {m}::tsquery"));
-            (String::new(), "-ts_rank(p.terms, ($1)::tsquery)")
+            (String::new(), format!("-ts_rank(p.terms, {m}::tsquery)"))
         }
-    };
-    let rank = if backend == Backend::Postgres {
-        // The query is the last parameter.
-        rank.replace("$1", &format!("${}", params.len()))
-    } else {
-        rank.to_owned()
     };
     let sql = format!(
         "SELECT s.public_id, s.student_no, s.name, sc.name AS school_name, e.digest, e.kind, e.original_name,

@@ -177,6 +177,13 @@ pub async fn run_one(db: &Db, archive: &Archive, limits: &engine::Limits) -> Res
     Ok(Some(outcome))
 }
 
+/// Runs blocking archive work off the async threads; a panic is a fault.
+async fn on_archive<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, xueji_archive::ArchiveError> + Send + 'static,
+) -> Result<Result<T, xueji_archive::ArchiveError>, AppError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.into()))
+}
+
 enum JobError {
     Read(engine::ReadError),
     App(AppError),
@@ -204,10 +211,7 @@ async fn read_and_keep(
     let digest = job.digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
     let copy = {
         let archive = archive.clone();
-        tokio::task::spawn_blocking(move || archive.local_copy(&digest))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
-            .map_err(archive_fault)?
+        on_archive(move || archive.local_copy(&digest)).await?.map_err(archive_fault)?
     };
     let pages = u32::try_from(job.pages).unwrap_or(1);
     let reading = engine::read(copy.path(), &job.media_type, pages, limits).await.map_err(JobError::Read)?;
@@ -234,10 +238,7 @@ async fn read_and_keep(
     let bytes = serde_json::to_vec_pretty(&file).map_err(|e| AppError::Internal(e.into()))?;
     let text_digest = {
         let archive = archive.clone();
-        tokio::task::spawn_blocking(move || archive.put_derived("json", bytes))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
-            .map_err(archive_fault)?
+        on_archive(move || archive.put_derived("json", bytes)).await?.map_err(archive_fault)?
     };
     let mut tx = db.pool.begin().await?;
     let names = db::archive_text::owner_names(&mut *tx, &job.digest).await?;
@@ -259,12 +260,17 @@ async fn derived_file(
     archive: &Archive,
     row: &TextRow,
 ) -> Result<Result<Option<TextFile>, xueji_archive::ArchiveError>, AppError> {
+    Ok(derived_bytes(archive, row).await?.map(|bytes| bytes.and_then(|b| serde_json::from_slice(&b).ok())))
+}
+
+/// The bytes of the derived file a reading row names, checked against its digest.
+async fn derived_bytes(
+    archive: &Archive,
+    row: &TextRow,
+) -> Result<Result<Option<Vec<u8>>, xueji_archive::ArchiveError>, AppError> {
     let text_digest = row.text_digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
     let archive = archive.clone();
-    let read = tokio::task::spawn_blocking(move || archive.get_derived(&text_digest, "json"))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(read.map(|bytes| bytes.and_then(|b| serde_json::from_slice(&b).ok())))
+    on_archive(move || archive.get_derived(&text_digest, "json")).await
 }
 
 /// What [`reindex`] did.
@@ -428,12 +434,7 @@ pub async fn derived_of_student(
     for state in db::archive_text::states_of_student(&db.pool, student_id).await? {
         let Some(row) = state.text else { continue };
         let object = row.digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
-        let text_digest = row.text_digest.parse::<Digest>().map_err(|e| AppError::Internal(e.into()))?;
-        let archive = archive.clone();
-        let bytes = tokio::task::spawn_blocking(move || archive.get_derived(&text_digest, "json"))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
-            .map_err(archive_fault)?;
+        let bytes = derived_bytes(archive, &row).await?.map_err(archive_fault)?;
         // A missing file is left out: the receiver reads that scan itself.
         if let Some(bytes) = bytes {
             out.push((object, bytes));
@@ -460,10 +461,7 @@ pub async fn adopt(db: &Db, archive: &Archive, derived: &[(Digest, Vec<u8>)]) ->
         let text_digest = {
             let archive = archive.clone();
             let bytes = bytes.clone();
-            tokio::task::spawn_blocking(move || archive.put_derived("json", bytes))
-                .await
-                .map_err(|e| AppError::Internal(e.into()))?
-                .map_err(archive_fault)?
+            on_archive(move || archive.put_derived("json", bytes)).await?.map_err(archive_fault)?
         };
         let mut tx = db.pool.begin().await?;
         let names = db::archive_text::owner_names(&mut *tx, &file.object).await?;

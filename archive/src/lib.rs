@@ -32,6 +32,7 @@ mod fsutil;
 mod ingest;
 pub mod inspect;
 pub mod manifest;
+mod paper_kind;
 pub mod store;
 pub mod sweep;
 

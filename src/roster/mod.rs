@@ -9,6 +9,7 @@ pub mod check;
 pub mod export;
 mod hold;
 pub mod intake;
+mod member;
 pub mod national;
 pub mod read;
 mod rows;

@@ -248,6 +248,42 @@ impl Archive {
         Ok(Some(bytes))
     }
 
+    /// Every derived file in the store, by its digest and extension, sorted;
+    /// names that are not `<sha256>.<ext>` (temp files, strays) are left out.
+    pub fn derived_files(&self) -> Result<Vec<(Digest, String)>> {
+        let names: Vec<String> = match &self.objects {
+            Objects::S3(s3) => s3
+                .list_all(&format!("{DERIVED_DIR}/"))?
+                .into_iter()
+                .filter_map(|l| l.rel.strip_prefix(&format!("{DERIVED_DIR}/")).map(str::to_owned))
+                .collect(),
+            Objects::Local(_) => {
+                let dir = self.root.join(DERIVED_DIR);
+                match std::fs::read_dir(&dir) {
+                    Ok(entries) => {
+                        let mut names = Vec::new();
+                        for entry in entries {
+                            names.push(entry.ctx("读取目录", &dir)?.file_name().to_string_lossy().into_owned());
+                        }
+                        names
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                    Err(e) => return Err(ArchiveError::io("读取目录", &dir, e)),
+                }
+            }
+        };
+        let mut out: Vec<(Digest, String)> = names
+            .iter()
+            .filter_map(|name| {
+                let (hex, ext) = name.split_once('.')?;
+                let digest: Digest = hex.parse().ok()?;
+                derived_name(&digest, ext).ok().filter(|n| n == name).map(|_| (digest, ext.to_owned()))
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     fn put_side(&self, dir_name: &str, name: &str, bytes: Vec<u8>) -> Result<()> {
         let rel = side_rel(dir_name, name)?;
         match &self.objects {

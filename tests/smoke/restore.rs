@@ -142,7 +142,11 @@ async fn drill(county_env: &[(String, String)], restored_env: &[(String, String)
     assert_eq!(code, 0, "{out}");
     // 50 scans and the 2 documents printed, kept for the PDF check.
     assert!(out.contains("存档文件（扫描件和打印过的文书）52 个（本次复制 52 个"), "{out}");
-    let engine = if county_env.is_empty() { "数据库快照（sqlite）" } else { "数据库快照（postgres）" };
+    let engine = if !county_env.iter().any(|(k, _)| k == "XUEJI_DATABASE_URL") {
+        "数据库快照（sqlite）"
+    } else {
+        "数据库快照（postgres）"
+    };
     assert!(out.contains(engine), "{out}");
     // Each scan's text, beside it in the archive.
     assert!(out.contains("派生文件（识别出的文字、页面预览）50 个（本次复制 50 个"), "{out}");

@@ -311,6 +311,14 @@ pub async fn restore(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Syn
 
     // Migrations bring a backup of an older version up to this one.
     let db = Db::connect(&config.database_url).await?;
+    // The inventories are listings of the versions and texts just restored.
+    let inventories = crate::dossier::inventory::write_all(&db, &archive).await;
+    if let Err(e) = &inventories {
+        tracing::warn!(
+            code = e.code(),
+            "the restored archive's inventories could not be written; run `xueji archive reindex`"
+        );
+    }
     let detail = format!(
         "backup_created_at={} objects={} derived={}",
         info.created_at, report.objects_copied, report.derived_copied

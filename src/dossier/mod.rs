@@ -30,7 +30,8 @@
 //! The parts: `files` (putting, listing and getting a student's scans),
 //! `index` (appending versions under the lock, the search index and its
 //! rebuild), `search`, `fixity` (checks and their schedule), `sweep` and
-//! `transfer` (export and import of transfer packages). The settings (scan and package
+//! `transfer` (export and import of transfer packages), `inventory` (each
+//! dossier's inventory and the README in the kept archive). The settings (scan and package
 //! size limits, the fixity schedule, the organization named in packages) are
 //! read by [`crate::config`].
 //!
@@ -44,6 +45,8 @@
 mod files;
 mod fixity;
 mod index;
+/// The kept archive's inventories and README.
+pub mod inventory;
 /// Intake papers kept outside any dossier.
 pub mod papers;
 mod search;

@@ -10,12 +10,13 @@
 //! DIR/keys/                    keys.json and the private key files (0600)
 //! DIR/archive/objects/…        the scans, named by their sha256
 //! DIR/archive/dossiers/…       every dossier version
+//! DIR/archive/derived/…        the text read off each scan, page previews (named by their sha256)
 //! ```
 //!
 //! The database snapshot is taken first, then the archive is copied: the
 //! archive only ever grows, so every scan a snapshot's rows name is in the
-//! copy. A second run into the same directory copies only the objects and
-//! versions the first one lacks and replaces the snapshot, the keys and the
+//! copy. A second run into the same directory copies only the objects,
+//! versions and derived files the first one lacks and replaces the snapshot, the keys and the
 //! sums (each through a temp file and a rename). An interrupted run is
 //! finished by running it again; until then `backup verify` says what is
 //! out of date.
@@ -64,6 +65,10 @@ pub struct Info {
     pub archive_objects: u64,
     /// Dossier versions in the archive copy.
     pub dossier_versions: u64,
+    /// Derived files (texts, previews) in the archive copy (0 in a backup
+    /// written before they were copied).
+    #[serde(default)]
+    pub derived_files: u64,
 }
 
 /// A step of the work, for the command line's progress display.
@@ -144,6 +149,7 @@ pub async fn create(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Sync
         database_file: database_file.to_owned(),
         archive_objects: report.objects_copied + report.objects_kept,
         dossier_versions: report.versions_copied + report.versions_kept,
+        derived_files: report.derived_copied + report.derived_kept,
     };
     let info_bytes = serde_json::to_vec_pretty(&info)?;
     write_replacing(&dir.join(INFO_FILE), &info_bytes, 0o600)?;
@@ -152,9 +158,17 @@ pub async fn create(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Sync
     write_replacing(&dir.join(SUMS_FILE), listing.as_bytes(), 0o600)?;
 
     let detail = format!(
-        "database={} objects_copied={} objects_kept={} versions_copied={}",
-        info.database, report.objects_copied, report.objects_kept, report.versions_copied
+        "database={} objects_copied={} objects_kept={} versions_copied={} derived_copied={} derived_damaged={}",
+        info.database,
+        report.objects_copied,
+        report.objects_kept,
+        report.versions_copied,
+        report.derived_copied,
+        report.derived_damaged.len()
     );
+    for rel in &report.derived_damaged {
+        tracing::warn!(file = %rel, "a derived file no longer matches its digest: not copied to the backup");
+    }
     crate::cli::write_audit(&db, "backup.create", ("backup", ""), None, "ok", &detail).await?;
     db.pool.close().await;
     Ok(Summary { info, archive: report, files: sums.len() })
@@ -297,7 +311,18 @@ pub async fn restore(config: &Config, dir: &Path, progress: &(dyn Fn(Step) + Syn
 
     // Migrations bring a backup of an older version up to this one.
     let db = Db::connect(&config.database_url).await?;
-    let detail = format!("backup_created_at={} objects={}", info.created_at, report.objects_copied);
+    // The inventories are listings of the versions and texts just restored.
+    let inventories = crate::dossier::inventory::write_all(&db, &archive).await;
+    if let Err(e) = &inventories {
+        tracing::warn!(
+            code = e.code(),
+            "the restored archive's inventories could not be written; run `xueji archive reindex`"
+        );
+    }
+    let detail = format!(
+        "backup_created_at={} objects={} derived={}",
+        info.created_at, report.objects_copied, report.derived_copied
+    );
     crate::cli::write_audit(&db, "backup.restore", ("backup", ""), None, "ok", &detail).await?;
     db.pool.close().await;
     Ok(Restored { info, archive: report })

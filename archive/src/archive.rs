@@ -248,6 +248,87 @@ impl Archive {
         Ok(Some(bytes))
     }
 
+    /// Every derived file in the store, by its digest and extension, sorted;
+    /// names that are not `<sha256>.<ext>` (temp files, strays) are left out.
+    pub fn derived_files(&self) -> Result<Vec<(Digest, String)>> {
+        let names: Vec<String> = match &self.objects {
+            Objects::S3(s3) => s3
+                .list_all(&format!("{DERIVED_DIR}/"))?
+                .into_iter()
+                .filter_map(|l| l.rel.strip_prefix(&format!("{DERIVED_DIR}/")).map(str::to_owned))
+                .collect(),
+            Objects::Local(_) => {
+                let dir = self.root.join(DERIVED_DIR);
+                match std::fs::read_dir(&dir) {
+                    Ok(entries) => {
+                        let mut names = Vec::new();
+                        for entry in entries {
+                            names.push(entry.ctx("读取目录", &dir)?.file_name().to_string_lossy().into_owned());
+                        }
+                        names
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                    Err(e) => return Err(ArchiveError::io("读取目录", &dir, e)),
+                }
+            }
+        };
+        let mut out: Vec<(Digest, String)> = names
+            .iter()
+            .filter_map(|name| {
+                let (hex, ext) = name.split_once('.')?;
+                let digest: Digest = hex.parse().ok()?;
+                derived_name(&digest, ext).ok().filter(|n| n == name).map(|_| (digest, ext.to_owned()))
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Writes `bytes` at `rel` (a path under the root made by this crate,
+    /// `/`-separated): only if nothing is there when `replace` is false
+    /// (`false` returned if something was), else replacing what is.
+    pub(crate) fn write_beside(&self, rel: &str, bytes: Vec<u8>, replace: bool) -> Result<bool> {
+        match &self.objects {
+            Objects::S3(s3) if replace => s3.put_replacing(rel, bytes::Bytes::from(bytes)).map(|()| true),
+            Objects::S3(s3) => s3.put_new(rel, bytes::Bytes::from(bytes)),
+            Objects::Local(_) => {
+                let target = self.root.join(rel);
+                let dir = target.parent().unwrap_or(&self.root).to_path_buf();
+                std::fs::create_dir_all(&dir).ctx("创建目录", &dir)?;
+                let mut temp = tempfile::Builder::new()
+                    .prefix(crate::fsutil::TEMP_PREFIX)
+                    .tempfile_in(&dir)
+                    .ctx("创建临时文件", &dir)?;
+                std::io::Write::write_all(&mut temp, &bytes).ctx("写入临时文件", temp.path())?;
+                temp.as_file().sync_all().ctx("同步临时文件", temp.path())?;
+                if replace {
+                    temp.persist(&target).map_err(|e| ArchiveError::io("保存文件", &target, e.error))?;
+                } else if let Err(e) = temp.persist_noclobber(&target) {
+                    if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                        return Ok(false);
+                    }
+                    return Err(ArchiveError::io("保存文件", &target, e.error));
+                }
+                crate::fsutil::sync_dir(&dir)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The file at `rel` (see [`Archive::write_beside`]), if it is there.
+    pub(crate) fn read_beside(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        match &self.objects {
+            Objects::S3(s3) => s3.get_bytes(rel, max),
+            Objects::Local(_) => {
+                let path = self.root.join(rel);
+                if !path.is_file() {
+                    return Ok(None);
+                }
+                crate::fsutil::read_bounded(&path, max)?.map(Some).ok_or(ArchiveError::TooLarge { limit: max })
+            }
+        }
+    }
+
     fn put_side(&self, dir_name: &str, name: &str, bytes: Vec<u8>) -> Result<()> {
         let rel = side_rel(dir_name, name)?;
         match &self.objects {

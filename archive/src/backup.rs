@@ -12,6 +12,13 @@
 //! An object is read through [`Archive::open_verified`]: a damaged object
 //! stops the backup with [`ArchiveError::ObjectCorrupt`] instead of being
 //! copied as if it were sound.
+//!
+//! The derived files (`derived/<sha256>.<ext>`: the text read off each scan,
+//! page previews) are copied the same way, named by their own digest, each
+//! checked against it as [`Archive::get_derived`] does. A damaged one is not
+//! copied and does not stop the backup (it can be made again from its
+//! object): it is listed in [`CopyReport::derived_damaged`] for the caller
+//! to report.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -47,8 +54,15 @@ pub struct CopyReport {
     pub versions_copied: u64,
     /// Dossier versions the other side already had.
     pub versions_kept: u64,
+    /// Derived files copied by this run.
+    pub derived_copied: u64,
+    /// Derived files the other side already had.
+    pub derived_kept: u64,
+    /// Derived files not copied because their bytes no longer match their
+    /// name (`derived/<name>`, as in the store).
+    pub derived_damaged: Vec<String>,
     /// Every file of the copy, relative to its root with `/` separators,
-    /// and its sha256: the objects, then the dossier versions.
+    /// and its sha256: the objects, the dossier versions, the derived files.
     pub files: Vec<(String, Digest)>,
 }
 
@@ -56,6 +70,8 @@ pub struct CopyReport {
 const OBJECTS: &str = "objects";
 /// The dossiers directory of a backup (or of a local archive).
 const DOSSIERS: &str = "dossiers";
+/// The derived files' directory of a backup (or of a local archive).
+const DERIVED: &str = crate::archive::DERIVED_DIR;
 
 impl Archive {
     /// Copies every object and dossier version not yet in `dest` there
@@ -69,7 +85,8 @@ impl Archive {
                 versions.push((id.clone(), v));
             }
         }
-        let total = (digests.len() + versions.len()) as u64;
+        let derived = self.derived_files()?;
+        let total = (digests.len() + versions.len() + derived.len()) as u64;
         let mut report = CopyReport::default();
         let mut at = CopyProgress { done: 0, total, bytes: 0 };
         progress(at);
@@ -117,6 +134,39 @@ impl Archive {
             at.done += 1;
             progress(at);
         }
+        let dir = dest.join(DERIVED);
+        for (digest, ext) in derived {
+            let name = format!("{}.{ext}", digest.to_hex());
+            let target = dir.join(&name);
+            if target.is_file() {
+                report.derived_kept += 1;
+            } else {
+                match self.get_derived(&digest, &ext) {
+                    Ok(Some(bytes)) => {
+                        create_dir(&dir)?;
+                        let (_, size) = write_file(&dir, &target, &mut &bytes[..])?;
+                        report.derived_copied += 1;
+                        report.bytes_copied += size;
+                        at.bytes += size;
+                    }
+                    // Removed since it was listed: nothing to copy.
+                    Ok(None) => {
+                        at.done += 1;
+                        continue;
+                    }
+                    Err(ArchiveError::ObjectCorrupt { .. }) => {
+                        report.derived_damaged.push(format!("{DERIVED}/{name}"));
+                        at.done += 1;
+                        progress(at);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            report.files.push((format!("{DERIVED}/{name}"), digest));
+            at.done += 1;
+            progress(at);
+        }
         Ok(report)
     }
 
@@ -127,7 +177,8 @@ impl Archive {
     pub fn restore_from_backup(&self, src: &Path, progress: &(dyn Fn(CopyProgress) + Sync)) -> Result<CopyReport> {
         let objects = backup_objects(&src.join(OBJECTS))?;
         let versions = backup_versions(&src.join(DOSSIERS))?;
-        let total = (objects.len() + versions.len()) as u64;
+        let derived = backup_derived(&src.join(DERIVED))?;
+        let total = (objects.len() + versions.len() + derived.len()) as u64;
         let mut report = CopyReport::default();
         let mut at = CopyProgress { done: 0, total, bytes: 0 };
         progress(at);
@@ -164,8 +215,67 @@ impl Archive {
             at.done += 1;
             progress(at);
         }
+        for (digest, ext, path) in derived {
+            let bytes = fs::read(&path).ctx("读取备份文件", &path)?;
+            if Digest::of(&bytes) != digest {
+                return Err(ArchiveError::BackupInvalid {
+                    path, reason: "文件内容与文件名中的摘要不符".into()
+                });
+            }
+            let size = bytes.len() as u64;
+            match self.get_derived(&digest, &ext) {
+                Ok(Some(_)) => report.derived_kept += 1,
+                // Absent, or a damaged copy that put_derived replaces.
+                Ok(None) | Err(ArchiveError::ObjectCorrupt { .. }) => {
+                    self.put_derived(&ext, bytes)?;
+                    report.derived_copied += 1;
+                    report.bytes_copied += size;
+                    at.bytes += size;
+                }
+                Err(e) => return Err(e),
+            }
+            report.files.push((format!("{DERIVED}/{}.{ext}", digest.to_hex()), digest));
+            at.done += 1;
+            progress(at);
+        }
         Ok(report)
     }
+}
+
+/// Every derived file under a backup's `derived/`, sorted; a file whose name
+/// is not `<sha256>.<ext>` is refused.
+fn backup_derived(dir: &Path) -> Result<Vec<(Digest, String, PathBuf)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ArchiveError::io("读取备份目录", dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.ctx("读取备份目录", dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_temp_name(&name) {
+            continue;
+        }
+        let parsed = name.split_once('.').and_then(|(hex, ext)| {
+            let sound =
+                !ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            Some((hex.parse::<Digest>().ok()?, ext.to_owned())).filter(|(d, _)| sound && d.to_hex() == hex)
+        });
+        match parsed {
+            Some((digest, ext)) if entry.file_type().is_ok_and(|t| t.is_file()) => {
+                out.push((digest, ext, entry.path()))
+            }
+            _ => {
+                return Err(ArchiveError::BackupInvalid {
+                    path: entry.path(),
+                    reason: "不是派生文件（文件名应为其 sha256 摘要加扩展名）".into(),
+                });
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
@@ -343,6 +453,44 @@ mod tests {
         assert_eq!(b.read_verified(&first).expect("object"), b"%PDF-1.4 one");
         assert_eq!(b.manifests().version_bytes("s1", 1).ok(), a.manifests().version_bytes("s1", 1).ok());
         assert_eq!(restored.files, twice.files);
+    }
+
+    #[test]
+    fn derived_files_are_copied_once_checked_and_restored_and_a_damaged_one_is_reported() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let a = archive(&tmp.path().join("a"));
+        add(&a, "s1", b"%PDF-1.4 one");
+        let text = a.put_derived("json", br#"{"format":"xueji-text/1"}"#.to_vec()).expect("text");
+        let preview = a.put_derived("jpg", b"\xff\xd8 preview".to_vec()).expect("preview");
+        let dest = tmp.path().join("backup");
+        let once = a.copy_to_backup(&dest, &|_| {}).expect("backup");
+        assert_eq!((once.derived_copied, once.derived_kept), (2, 0));
+        assert!(once.files.contains(&(format!("derived/{}.json", text.to_hex()), text)), "{:?}", once.files);
+        let twice = a.copy_to_backup(&dest, &|_| {}).expect("again");
+        assert_eq!((twice.derived_copied, twice.derived_kept), (0, 2));
+
+        // A derived file damaged in the archive is not copied, and said.
+        let late = a.put_derived("json", br#"{"format":"xueji-text/1","late":1}"#.to_vec()).expect("late");
+        let path = tmp.path().join("a").join(DERIVED).join(format!("{}.json", late.to_hex()));
+        fs::write(&path, b"changed").expect("damage");
+        let third = a.copy_to_backup(&dest, &|_| {}).expect("backup with a damaged text");
+        assert_eq!(third.derived_damaged, vec![format!("derived/{}.json", late.to_hex())]);
+        assert!(!dest.join(DERIVED).join(format!("{}.json", late.to_hex())).exists());
+        assert!(!third.files.iter().any(|(_, d)| *d == late));
+
+        let b = archive(&tmp.path().join("b"));
+        let restored = b.restore_from_backup(&dest, &|_| {}).expect("restore");
+        assert_eq!(restored.derived_copied, 2);
+        assert_eq!(b.get_derived(&text, "json").expect("read").as_deref(), Some(&br#"{"format":"xueji-text/1"}"#[..]));
+        assert!(b.get_derived(&preview, "jpg").expect("read").is_some());
+        let mut want = vec![(text, "json".to_owned()), (preview, "jpg".to_owned())];
+        want.sort();
+        assert_eq!(b.derived_files().expect("list"), want);
+
+        // A derived file changed in the backup is refused by the restore.
+        fs::write(dest.join(DERIVED).join(format!("{}.jpg", preview.to_hex())), b"other").expect("damage backup");
+        let c = archive(&tmp.path().join("c"));
+        assert_eq!(c.restore_from_backup(&dest, &|_| {}).expect_err("damaged").code(), "archive.backup_invalid");
     }
 
     #[test]

@@ -298,6 +298,7 @@ fn survey_remote(
         if [crate::archive::RESULTS_DIR, crate::archive::DERIVED_DIR]
             .iter()
             .any(|dir| listed.rel.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
+            || crate::inventory::is_listing(&listed.rel)
         {
             continue;
         }

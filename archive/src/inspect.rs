@@ -37,7 +37,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ArchiveError, IoContext, Result, shown_name};
 
+mod page;
 mod pdf;
+
+pub use page::page_image;
 
 /// The file types the archive accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

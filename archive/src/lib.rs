@@ -17,6 +17,8 @@
 //!   (`dossiers/<id>/v<N>.json`).
 //! - [`verify`]: the fixity check; [`sweep`]: removing what crashed writes left.
 //! - [`export_bag`] / [`import_bag`]: signed BagIt transfer packages.
+//! - [`inventory`]: each dossier's inventory (`xueji-dossier-inventory/1`)
+//!   and the README, in packages and in the kept archive.
 //! - [`Archive`]: all of it under one root directory.
 //!
 //! Errors are [`ArchiveError`]: Chinese messages for people, a stable
@@ -31,6 +33,7 @@ pub mod fixity;
 mod fsutil;
 mod ingest;
 pub mod inspect;
+pub mod inventory;
 pub mod manifest;
 mod paper_kind;
 pub mod store;
@@ -45,6 +48,7 @@ pub use fixity::{FixityReport, UnreferencedObject, VerifyOptions, VerifyProgress
 pub use fsutil::TEMP_PREFIX;
 pub use ingest::{Ingested, ingest};
 pub use inspect::{FileType, InspectConfig, Inspection, Thumbnail, inspect};
+pub use inventory::InventoryWritten;
 pub use manifest::{Entry, Manifest, ManifestStore, NewVersion, PaperKind};
 pub use store::{LocalStore, MemoryStore, ObjectStore, PutOutcome, S3Credentials, S3Location, S3Store, StagedObject};
 pub use sweep::{SweepOptions, SweepReport, sweep};

@@ -42,6 +42,13 @@ fn version(entries: Vec<xueji_archive::Entry>, note: &str) -> NewVersion {
 }
 
 #[test]
+fn each_dossier_has_a_plain_inventory_and_the_root_a_readme() {
+    let Some(location) = location() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    common::check_inventories(&open(dir.path(), &location));
+}
+
+#[test]
 fn objects_are_write_once_named_by_their_hash_and_read_back_whole() {
     let Some(location) = location() else { return };
     let dir = tempfile::tempdir().expect("dir");

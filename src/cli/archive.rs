@@ -155,7 +155,22 @@ pub async fn run(config: &Config, cmd: ArchiveCommand) -> anyhow::Result<ExitCod
             )
             .await?;
             println!("已重建检索索引：{} 份档案，{} 条扫描件记录。", r.dossiers, r.entries);
-            super::ocr::reindex(&db, &archive).await?
+            let code = super::ocr::reindex(&db, &archive).await?;
+            let i = dossier::inventory::write_all(&db, &archive).await.map_err(fault)?;
+            super::write_audit(
+                &db,
+                "archive.inventory",
+                ("archive", "*"),
+                None,
+                "ok",
+                &format!("dossiers={} version_files={} texts={}", i.dossiers, i.version_files_written, i.texts),
+            )
+            .await?;
+            println!(
+                "已写入档案清单：{} 份档案（inventories/，新写入版本清单 {} 个，列出文字文件 {} 个）和档案库说明 README.txt。",
+                i.dossiers, i.version_files_written, i.texts
+            );
+            code
         }
         ArchiveCommand::Ocr { all, student, retry_failed } => {
             super::ocr::run(config, &db, &archive, all, student.as_deref(), retry_failed).await?

@@ -53,7 +53,7 @@ async fn create(config: &Config, dir: &std::path::Path) -> anyhow::Result<ExitCo
     let summary = summary?;
     let a = &summary.archive;
     println!(
-        "已备份到 {}：数据库快照（{}），签名密钥，存档文件（扫描件和打印过的文书）{} 个（本次复制 {} 个，{:.1} MiB），档案版本 {} 个（本次复制 {} 个）；校验清单列出 {} 个文件。",
+        "已备份到 {}：数据库快照（{}），签名密钥，存档文件（扫描件和打印过的文书）{} 个（本次复制 {} 个，{:.1} MiB），档案版本 {} 个（本次复制 {} 个），派生文件（识别出的文字、页面预览）{} 个（本次复制 {} 个）；校验清单列出 {} 个文件。",
         dir.display(),
         summary.info.database,
         a.objects_copied + a.objects_kept,
@@ -61,8 +61,18 @@ async fn create(config: &Config, dir: &std::path::Path) -> anyhow::Result<ExitCo
         a.bytes_copied as f64 / 1024.0 / 1024.0,
         a.versions_copied + a.versions_kept,
         a.versions_copied,
+        a.derived_copied + a.derived_kept,
+        a.derived_copied,
         summary.files,
     );
+    if !a.derived_damaged.is_empty() {
+        // Made again from their scans, so the backup stands; said, never copied.
+        eprintln!("警告：{} 个派生文件与其摘要不符，未复制到备份：", a.derived_damaged.len());
+        for rel in &a.derived_damaged {
+            eprintln!("  {rel}");
+        }
+        eprintln!("请运行 xueji archive reindex：文字文件损坏的扫描件将重新识别，页面预览将在下次查看时重新生成。");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,11 +120,12 @@ pub async fn restore(config: &Config, args: RestoreArgs) -> anyhow::Result<ExitC
     bar.done();
     let restored = restored?;
     println!(
-        "已从 {} 恢复：{} 时的数据库快照，签名密钥，存档文件 {} 个，档案版本 {} 个。请运行 xueji archive verify 检查档案库。",
+        "已从 {} 恢复：{} 时的数据库快照，签名密钥，存档文件 {} 个，档案版本 {} 个，派生文件 {} 个。请运行 xueji archive verify 检查档案库。",
         args.dir.display(),
         restored.info.created_at,
         restored.archive.objects_copied + restored.archive.objects_kept,
         restored.archive.versions_copied + restored.archive.versions_kept,
+        restored.archive.derived_copied + restored.archive.derived_kept,
     );
     Ok(ExitCode::SUCCESS)
 }

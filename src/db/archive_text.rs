@@ -232,6 +232,20 @@ pub async fn owner_names<'c>(e: impl Executor<'c, Database = Any>, digest: &str)
     .await
 }
 
+/// The archive ids of the dossiers whose newest version lists the object.
+pub async fn dossiers_listing<'c>(
+    e: impl Executor<'c, Database = Any>,
+    digest: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT d.archive_id FROM archive_entries e JOIN dossiers d ON d.id = e.dossier_id
+         WHERE e.digest = $1 ORDER BY d.archive_id",
+    )
+    .bind(digest)
+    .fetch_all(e)
+    .await
+}
+
 /// Every reading kept.
 pub async fn all_texts<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<TextRow>, sqlx::Error> {
     let rows = sqlx::query(&format!("SELECT {TEXT_COLUMNS} FROM archive_texts ORDER BY digest")).fetch_all(e).await?;

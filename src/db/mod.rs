@@ -49,6 +49,8 @@ pub mod intake_list;
 pub mod leases;
 /// The rows behind the overdue list, across cases, students and recalls.
 pub mod overdue;
+/// Which derived file holds each page preview.
+pub mod previews;
 pub mod problems;
 /// Recall notices, their delivery and the printed notice's status.
 pub mod recalls;

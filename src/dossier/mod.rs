@@ -30,7 +30,9 @@
 //! The parts: `files` (putting, listing and getting a student's scans),
 //! `index` (appending versions under the lock, the search index and its
 //! rebuild), `search`, `fixity` (checks and their schedule), `sweep` and
-//! `transfer` (export and import of transfer packages). The settings (scan and package
+//! `transfer` (export and import of transfer packages), `preview` (a page's
+//! small JPEG, kept as a derived file), `inventory` (each
+//! dossier's inventory and the README in the kept archive). The settings (scan and package
 //! size limits, the fixity schedule, the organization named in packages) are
 //! read by [`crate::config`].
 //!
@@ -44,8 +46,11 @@
 mod files;
 mod fixity;
 mod index;
+/// The kept archive's inventories and README.
+pub mod inventory;
 /// Intake papers kept outside any dossier.
 pub mod papers;
+mod preview;
 mod search;
 mod sweep;
 mod transfer;
@@ -57,6 +62,7 @@ pub use files::{
 };
 pub use fixity::{FixitySummary, MissingItem, fixity_running, fixity_schedule, last_fixity, run_fixity};
 pub use index::{ReindexReport, reindex_all};
+pub use preview::{PREVIEW_SIZE, page_preview};
 pub use search::{Hit, SEARCH_PAGE_SIZE, SearchQuery, SearchResult, search};
 pub use sweep::{SWEEP_AFTER, SweepSummary, sweep, sweep_schedule};
 pub use transfer::{

@@ -219,3 +219,31 @@ async fn read_pdf(path: &Path, pages: u32, limits: &Limits) -> Result<Reading, R
         pages: texts,
     })
 }
+
+/// A JPEG of page `page` (from 1) of the PDF at `path`, at most `max`
+/// pixels on its longer side: `pdftoppm` under the same limits as a reading.
+pub async fn pdf_page_jpeg(path: &Path, page: u32, max: u32, limits: &Limits) -> Result<Vec<u8>, ReadError> {
+    let dir = tempfile::tempdir().map_err(|_| ReadError::Failed)?;
+    let prefix = dir.path().join("page");
+    let (number, size) = (page.to_string(), max.to_string());
+    run(
+        "pdftoppm",
+        &[
+            "-jpeg".as_ref(),
+            "-jpegopt".as_ref(),
+            "quality=80".as_ref(),
+            "-scale-to".as_ref(),
+            size.as_ref(),
+            "-singlefile".as_ref(),
+            "-f".as_ref(),
+            number.as_ref(),
+            "-l".as_ref(),
+            number.as_ref(),
+            path.as_os_str(),
+            prefix.as_os_str(),
+        ],
+        limits,
+    )
+    .await?;
+    std::fs::read(prefix.with_extension("jpg")).map_err(|_| ReadError::Failed)
+}

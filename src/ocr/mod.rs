@@ -245,6 +245,7 @@ async fn read_and_keep(
     db::archive_text::save(&mut tx, db.backend, &file.row(&text_digest), &file.indexed_pages(&names)).await?;
     db::archive_text::finish(&mut *tx, &job.digest, "done", None).await?;
     tx.commit().await?;
+    crate::dossier::inventory::write_listing(db, archive, &job.digest).await;
     Ok(file.pages.len() as u32)
 }
 
@@ -469,6 +470,7 @@ pub async fn adopt(db: &Db, archive: &Archive, derived: &[(Digest, Vec<u8>)]) ->
         db::archive_text::enqueue(&mut tx, &file.object, &file.media_type).await?;
         db::archive_text::finish(&mut *tx, &file.object, "done", None).await?;
         tx.commit().await?;
+        crate::dossier::inventory::write_listing(db, archive, &file.object).await;
         kept += 1;
     }
     Ok(kept)

@@ -310,6 +310,11 @@ pub trait Endpoints {
         self.fetch(&format!("/api/students/{pid}/archive/{digest}/thumbnail")).await
     }
 
+    /// `GET /api/students/{pid}/archive/{digest}/pages/{page}/preview`: a page's small JPEG.
+    async fn page_preview(&self, pid: &str, digest: &str, page: &str) -> Response {
+        self.fetch(&format!("/api/students/{pid}/archive/{digest}/pages/{page}/preview")).await
+    }
+
     /// `GET /api/students/{pid}/archive/bag.zip`: the dossier as a transfer package.
     async fn export_dossier(&self, pid: &str) -> Response {
         self.fetch(&format!("/api/students/{pid}/archive/bag.zip")).await

@@ -336,3 +336,148 @@ async fn the_text_travels_with_the_dossier_and_the_package_reads_without_the_pro
     assert_eq!(digests(&found), vec![digest.clone()], "{found}");
     assert!(read_all(&b, &limits()).await.is_empty());
 }
+
+/// A TIFF with `pages` as its pages, in grey.
+fn tiff_of(pages: &[image::DynamicImage]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+        for page in pages {
+            let grey = page.to_luma8();
+            enc.write_image::<tiff::encoder::colortype::Gray8>(grey.width(), grey.height(), grey.as_raw()).unwrap();
+        }
+    }
+    out.into_inner()
+}
+
+/// The page a search hit was found on, shown beside it: page 2 of a TIFF is
+/// its own picture, a PDF page is a JPEG, a page the scan lacks is a clear
+/// 404, each made once and kept as a derived file; another school's
+/// registrar gets 404, and every read is audited.
+#[tokio::test]
+async fn a_page_preview_shows_that_page_within_scope_made_once_and_audited() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader(RARE, 11)]).await.committed);
+    app.login(&format!("r{TOWN}")).await;
+    let pid = app.public_id(RARE).await;
+    let pdf = paper(&format!("{DIAGNOSIS}\n\n患儿姓名：{RARE}\n\n{DIAGNOSIS_BODY}"));
+    let first = scan_of(&pdf).thumbnail(1240, 1754);
+    let second = scan_of(&paper("#align(center, text(size: 40pt)[户口簿 第二页])")).thumbnail(1240, 1754);
+    let mut digests = Vec::new();
+    for (name, bytes) in [("two-pages.tif", tiff_of(&[first, second])), ("diagnosis.pdf", pdf)] {
+        let res = app.upload_scan(&pid, &format!("kind=diagnosis&name={name}"), bytes).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{name}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["entry"]["pages"], if name.ends_with(".tif") { 2 } else { 1 }, "{body}");
+        digests.push(body["entry"]["digest"].as_str().unwrap().to_owned());
+    }
+    let (tiff, pdf) = (&digests[0], &digests[1]);
+    let jpeg = |bytes: &[u8]| {
+        assert_eq!(image::guess_format(bytes).unwrap(), image::ImageFormat::Jpeg);
+        let img = image::load_from_memory(bytes).unwrap();
+        assert!(img.width().max(img.height()) <= xueji::dossier::PREVIEW_SIZE, "small");
+        img
+    };
+    let mut previews = Vec::new();
+    for (digest, page) in [(tiff, "1"), (tiff, "2"), (pdf, "1")] {
+        let res = app.page_preview(&pid, digest, page).await;
+        assert_eq!(res.status(), StatusCode::OK, "{digest} page {page}");
+        assert_eq!(res.headers()["content-type"], "image/jpeg");
+        let bytes = res.bytes().await.unwrap().to_vec();
+        jpeg(&bytes);
+        previews.push(bytes);
+    }
+    assert_ne!(previews[0], previews[1], "page 2 of the TIFF is not page 1");
+    // Made once: asked again, the kept file is served, one derived file a page.
+    assert_eq!(app.page_preview(&pid, tiff, "2").await.bytes().await.unwrap().to_vec(), previews[1]);
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM archive_previews").fetch_one(&app.db().pool).await.unwrap();
+    assert_eq!(kept, 3);
+    let derived = app.app.archive.derived_files().unwrap();
+    assert_eq!(derived.iter().filter(|(_, ext)| ext == "jpg").count(), 3, "{derived:?}");
+    // A page the scan does not have.
+    for (digest, page) in [(tiff, "3"), (tiff, "0"), (pdf, "2"), (tiff, "x")] {
+        let res = app.page_preview(&pid, digest, page).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{digest} page {page}");
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "archive.page_not_found");
+    }
+    assert_eq!(app.audit_count("archive.page_preview", &pid, "ok").await, 4);
+    assert_eq!(app.audit_count("archive.page_preview", &pid, "not_found").await, 4);
+    // The search page shows each hit's page beside it (the PDF's too).
+    let res = app.search_archive_form(&[("csrf", app.csrf.as_str()), ("kind", "diagnosis")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    for digest in [tiff, pdf] {
+        assert!(page.contains(&format!("/archive/{digest}/pages/1/preview")), "{page}");
+    }
+
+    // Another school's registrar: 404, and the attempt audited.
+    app.login(&format!("r{CENTRAL}")).await;
+    let res = app.page_preview(&pid, tiff, "2").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_count("archive.page_preview", &pid, "denied").await, 1);
+}
+
+/// The kept archive, readable without the program: each dossier has an
+/// inventory beside its versions (every file by sha256 with its path, each
+/// version's papers, the text read off them), a version's own inventory is
+/// written once, and the archive's root has a README in Chinese.
+#[tokio::test]
+async fn the_kept_archive_lists_each_dossier_with_its_papers_and_texts() {
+    let mut app = spawn_app().await;
+    assert!(import_rows(app.db(), TOWN, vec![first_grader(RARE, 11)]).await.committed);
+    app.login(&format!("r{TOWN}")).await;
+    let pid = app.public_id(RARE).await;
+    let pdf = paper(&format!("{DIAGNOSIS}\n\n患儿姓名：{RARE}\n\n{DIAGNOSIS_BODY}"));
+    let res = app.upload_scan(&pid, "kind=diagnosis&name=diagnosis.pdf", pdf).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let scan = res.json::<Value>().await.unwrap()["entry"]["digest"].as_str().unwrap().to_owned();
+    let archive = &app.app.archive;
+    let id: String = sqlx::query_scalar("SELECT archive_id FROM dossiers").fetch_one(&app.db().pool).await.unwrap();
+    let inventory = |bytes: Vec<u8>| serde_json::from_slice::<Value>(&bytes).unwrap();
+    // Filed: version 1's inventory, written with the version, before any text.
+    let v1 = archive.version_inventory(&id, 1).unwrap().expect("v1 inventory");
+    let before = inventory(v1.clone());
+    assert_eq!(before["type"], "xueji-dossier-inventory/1");
+    assert_eq!(before["head"], "v1");
+    assert_eq!(before["versions"]["v1"]["state"][&scan]["kind"], "诊断证明");
+    assert!(before["versions"]["v1"]["state"][&scan].get("text").is_none());
+
+    // Read: the current inventory lists the text, version 1's is unchanged.
+    assert_eq!(read_all(&app, &limits()).await, vec![Outcome::Done(1)]);
+    let now = inventory(archive.inventory(&id).unwrap().expect("inventory"));
+    let text = format!("derived/{}.json", file_digest(&app, &scan).await);
+    assert_eq!(now["versions"]["v1"]["state"][&scan]["text"], text.as_str(), "{now}");
+    assert_eq!(now["versions"]["v1"]["state"][&scan]["file"], format!("objects/{}/{scan}", &scan[..2]));
+    assert_eq!(now["versions"]["v1"]["file"], format!("dossiers/{id}/v1.json"));
+    assert_eq!(archive.version_inventory(&id, 1).unwrap(), Some(v1.clone()), "written once");
+    // Every file the inventory lists is where it says, with that sha256.
+    let listed = now["manifest"].as_object().unwrap();
+    assert_eq!(listed.len(), 3, "the scan, the version, the text: {now}");
+    if let Some(local) = archive.local_store() {
+        let root = local.objects_dir().parent().unwrap().to_path_buf();
+        for (sum, paths) in listed {
+            for path in paths.as_array().unwrap() {
+                let bytes = std::fs::read(root.join(path.as_str().unwrap())).unwrap();
+                assert_eq!(&xueji_archive::Digest::of(&bytes).to_hex(), sum, "{path}");
+            }
+        }
+        let readme = std::fs::read_to_string(root.join("README.txt")).unwrap();
+        assert!(readme.contains("inventories/") && readme.contains("查找某个学生的材料"), "{readme}");
+    }
+
+    // A second paper: version 2's inventory, version 1's still as written.
+    let res = app
+        .upload_scan(&pid, "kind=other&name=note.jpg", encode(&scan_of(&paper("说明")), image::ImageFormat::Jpeg))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(inventory(archive.inventory(&id).unwrap().unwrap())["head"], "v2");
+    assert!(archive.version_inventory(&id, 2).unwrap().is_some());
+    assert_eq!(archive.version_inventory(&id, 1).unwrap(), Some(v1));
+    // Written again for every dossier (as `xueji archive reindex` does): nothing new to write.
+    let report = xueji::dossier::inventory::write_all(&app.app.db, archive).await.unwrap();
+    assert_eq!((report.dossiers, report.version_files_written, report.texts), (1, 0, 1));
+    // The fixity check counts the inventories and the README as no strays.
+    let fixity = archive.verify(&|_| {}).unwrap();
+    assert!(fixity.stray.is_empty(), "{:?}", fixity.stray);
+}

@@ -255,64 +255,31 @@ fn readme(dossier_id: &str, versions: usize) -> String {
     )
 }
 
-/// `data/inventory.json`, after OCFL's inventory: every payload file by
+/// `data/inventory.json` (see [`crate::inventory`]): every payload file by
 /// digest, and each version's state (which objects, under which names).
 fn inventory(
     dossier_id: &str,
     versions: &[&Manifest],
     objects: &BTreeMap<Digest, &'static str>,
+    texts: &[Digest],
     payload: &[(String, Digest, u64)],
 ) -> Result<Vec<u8>> {
-    let mut manifest = serde_json::Map::new();
-    for (name, digest, _) in payload {
-        let path = name.strip_prefix("data/").unwrap_or(name);
-        if let Some(paths) =
-            manifest.entry(digest.to_hex()).or_insert_with(|| serde_json::Value::Array(Vec::new())).as_array_mut()
-        {
-            paths.push(path.into());
-        }
-    }
-    let mut states = serde_json::Map::new();
-    for m in versions {
-        let mut state = serde_json::Map::new();
-        for e in &m.entries {
-            let ext = objects.get(&e.digest).copied().unwrap_or("");
-            let file =
-                if ext.is_empty() { format!("objects/{}", e.digest) } else { format!("objects/{}.{ext}", e.digest) };
-            state.insert(
-                e.digest.to_hex(),
-                serde_json::json!({
-                    "file": file,
-                    "kind": e.kind.label(),
-                    "original_name": e.original_name,
-                    "pages": e.pages,
-                    "added_by": e.added_by,
-                    "added_at": e.added_at,
-                    "supersedes": e.supersedes.map(|d| d.to_hex()),
-                }),
-            );
-        }
-        states.insert(
-            format!("v{}", m.version),
-            serde_json::json!({
-                "created": m.created_at,
-                "user": m.created_by,
-                "message": m.note,
-                "file": format!("manifest/v{}.json", m.version),
-                "state": state,
-            }),
-        );
-    }
-    let head = versions.last().map_or(String::new(), |m| format!("v{}", m.version));
-    let value = serde_json::json!({
-        "type": "xueji-dossier-inventory/1",
-        "id": dossier_id,
-        "digestAlgorithm": "sha256",
-        "head": head,
-        "manifest": manifest,
-        "versions": states,
-    });
-    serde_json::to_vec_pretty(&value).map_err(|e| ArchiveError::FieldInvalid { field: "清单", reason: e.to_string() })
+    let files: Vec<(String, Digest)> = payload
+        .iter()
+        .map(|(name, digest, _)| (name.strip_prefix("data/").unwrap_or(name).to_owned(), *digest))
+        .collect();
+    let object = |d: &Digest| match objects.get(d).copied().unwrap_or("") {
+        "" => format!("objects/{d}"),
+        ext => format!("objects/{d}.{ext}"),
+    };
+    let version = |v: u32| format!("manifest/v{v}.json");
+    let text = |d: &Digest| texts.contains(d).then(|| format!("text/{d}.json"));
+    crate::inventory::inventory(
+        dossier_id,
+        versions,
+        &files,
+        &crate::inventory::Layout { object: &object, version: &version, text: &text },
+    )
 }
 
 /// Writes a signed BagIt zip of one dossier to `writer`.
@@ -399,8 +366,10 @@ pub fn export_bag<W: Write + Seek>(
         payload.push((name, actual, n));
     }
 
+    let mut texts = Vec::new();
     for (digest, bytes) in options.derived {
-        if objects.contains_key(digest) {
+        if objects.contains_key(digest) && !texts.contains(digest) {
+            texts.push(*digest);
             let name = format!("{TEXT_PREFIX}{digest}.json");
             let (d, n) = bag.add_bytes(&name, bytes)?;
             payload.push((name, d, n));
@@ -408,7 +377,7 @@ pub fn export_bag<W: Write + Seek>(
     }
     let (d, n) = bag.add_bytes(README_TXT, readme(&dossier_id, sorted.len()).as_bytes())?;
     payload.push((README_TXT.into(), d, n));
-    let inventory = inventory(&dossier_id, &sorted, &objects, &payload)?;
+    let inventory = inventory(&dossier_id, &sorted, &objects, &texts, &payload)?;
     let (d, n) = bag.add_bytes(INVENTORY_JSON, &inventory)?;
     payload.push((INVENTORY_JSON.into(), d, n));
 

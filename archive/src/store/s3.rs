@@ -276,6 +276,15 @@ impl S3Store {
         }
     }
 
+    /// Writes `bytes` at `rel`, replacing what is there (only for the
+    /// listings beside the archive; objects and versions are never replaced).
+    pub fn put_replacing(&self, rel: &str, bytes: Bytes) -> Result<()> {
+        let (s3, key) = (self.inner.s3.clone(), self.inner.location.key(rel));
+        self.run("写入", async move { s3.put(&key, PutPayload::from_bytes(bytes)).await })?
+            .map(|_| ())
+            .map_err(|e| store_error("写入", rel, e))
+    }
+
     /// The size and time of `rel`, or `None` if it is not there.
     pub fn head(&self, rel: &str) -> Result<Option<Listed>> {
         let (s3, key) = (self.inner.s3.clone(), self.inner.location.key(rel));

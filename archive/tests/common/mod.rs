@@ -142,3 +142,67 @@ pub fn entry(archive: &Archive, bytes: &[u8], name: &str, kind: PaperKind) -> En
         supersedes: None,
     }
 }
+
+/// A file of the archive by its path under the root, whichever store.
+pub fn read_rel(archive: &Archive, rel: &str) -> Option<Vec<u8>> {
+    match archive.remote() {
+        Some(s3) => s3.get_bytes(rel, u64::MAX).expect("get"),
+        None => std::fs::read(archive.root().join(rel)).ok(),
+    }
+}
+
+/// The kept archive's inventories, in whichever store `archive` is: a
+/// dossier of two versions, a text read after version 1 was filed. Version
+/// inventories are written once; the current one lists every file by its
+/// path and sha256, each version's papers and their texts; the README is
+/// at the root; the fixity check sees no strays.
+pub fn check_inventories(archive: &Archive) {
+    use std::collections::BTreeMap;
+    use xueji_archive::{Digest, NewVersion};
+    let version = |entries: Vec<Entry>, note: &str| NewVersion {
+        created_at: NOW.into(),
+        created_by: "clerk-01".into(),
+        entries,
+        note: note.into(),
+    };
+    let form = entry(archive, &png(40, 30), "登记表.png", PaperKind::RegistrationForm);
+    archive.add_version("d-1", version(vec![form.clone()], "建档")).expect("v1");
+    let none = BTreeMap::new();
+    let first = archive.write_inventory("d-1", &none).expect("inventory");
+    assert_eq!((first.versions, first.version_files_written, first.texts), (1, 1, 0));
+    let v1 = archive.version_inventory("d-1", 1).expect("read").expect("v1 inventory");
+
+    let text = archive.put_derived("json", br#"{"format":"xueji-text/1"}"#.to_vec()).expect("text");
+    let register = entry(archive, &pdf(2), "户口簿.pdf", PaperKind::HouseholdRegister);
+    archive.add_version("d-1", version(vec![form.clone(), register.clone()], "补充")).expect("v2");
+    let texts = BTreeMap::from([(form.digest, text), (Digest::of(b"not in this dossier"), text)]);
+    let second = archive.write_inventory("d-1", &texts).expect("inventory");
+    assert_eq!((second.versions, second.version_files_written, second.texts), (2, 1, 1));
+    assert_eq!(archive.version_inventory("d-1", 1).expect("read"), Some(v1), "written once");
+
+    let current: serde_json::Value =
+        serde_json::from_slice(&archive.inventory("d-1").expect("read").expect("current")).expect("JSON");
+    assert_eq!(current["type"], "xueji-dossier-inventory/1");
+    assert_eq!(current["head"], "v2");
+    let paper = &current["versions"]["v2"]["state"][form.digest.to_hex()];
+    assert_eq!(paper["kind"], "登记表");
+    assert_eq!(paper["added_at"], NOW);
+    assert_eq!(paper["text"], format!("derived/{text}.json"));
+    assert_eq!(current["versions"]["v2"]["state"][register.digest.to_hex()]["pages"], 2);
+    assert_eq!(current["versions"]["v1"]["file"], "dossiers/d-1/v1.json");
+    // Two objects, two versions, one text: each where it says, with its sum.
+    let listed = current["manifest"].as_object().expect("manifest");
+    assert_eq!(listed.len(), 5, "{current}");
+    for (sum, paths) in listed {
+        for path in paths.as_array().expect("paths") {
+            let bytes = read_rel(archive, path.as_str().expect("path")).unwrap_or_else(|| panic!("{path} is there"));
+            assert_eq!(&Digest::of(&bytes).to_hex(), sum, "{path}");
+        }
+    }
+    let readme = String::from_utf8(read_rel(archive, "README.txt").expect("README")).expect("UTF-8");
+    assert!(readme.contains("objects/") && readme.contains("inventories/") && readme.contains("derived/"));
+    // Nothing to write the second time; the listings are no strays.
+    assert_eq!(archive.write_inventory("d-1", &texts).expect("again").version_files_written, 0);
+    let report = archive.verify(&|_| {}).expect("fixity");
+    assert!(report.stray.is_empty(), "{:?}", report.stray);
+}

@@ -1,5 +1,5 @@
 //! The paper-file archive over HTTP: upload (raw body or a form), a
-//! student's dossier, downloads, thumbnails, search, transfer packages and
+//! student's dossier, downloads, thumbnails, page previews, search, transfer packages and
 //! the fixity status; as pages and as JSON.
 //!
 //! - Objects are reached only through a student the caller may see, and only
@@ -37,6 +37,7 @@ use std::sync::Arc;
 use xueji_archive::{ArchiveError, Digest, FileType, PaperKind};
 
 mod pages;
+mod preview;
 
 use pages::{archive_page, dossier_page, fixity_page, import_page, search_page, upload_page};
 
@@ -56,6 +57,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/api/students/{id}/archive/{digest}", get(download_api))
         .route("/api/students/{id}/archive/{digest}/thumbnail", get(thumbnail_api))
         .route("/api/students/{id}/archive/{digest}/text", get(text_api))
+        .route("/api/students/{id}/archive/{digest}/pages/{page}/preview", get(preview::page_preview_api))
         .route("/api/archive/search", post(search_api))
         .route("/api/archive/import", post(import_api))
         .route("/api/archive/fixity", get(fixity_api).post(fixity_start_api))

@@ -315,6 +315,14 @@ impl Archive {
         }
     }
 
+    /// Whether a file beside the objects exists (a stat, or a HEAD request).
+    pub(crate) fn exists_beside(&self, rel: &str) -> Result<bool> {
+        match &self.objects {
+            Objects::S3(s3) => Ok(s3.head(rel)?.is_some()),
+            Objects::Local(_) => Ok(self.root.join(rel).is_file()),
+        }
+    }
+
     /// The file at `rel` (see [`Archive::write_beside`]), if it is there.
     pub(crate) fn read_beside(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>> {
         match &self.objects {

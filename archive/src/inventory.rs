@@ -18,7 +18,7 @@
 //! (`xueji archive reindex`). Inventories hold nothing the version files do
 //! not: digests, paths, kinds, original names, pages, who filed and when.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::archive::{Archive, DERIVED_DIR};
 use crate::digest::Digest;
@@ -172,35 +172,41 @@ impl Archive {
         written.texts = listed.len();
         let text = |d: &Digest| listed.get(d).map(|t| format!("{DERIVED_DIR}/{}.json", t.to_hex()));
         let layout = Layout { object: &object, version: &version, text: &text };
+        // One pass over the versions, each file listed once (a set beside the
+        // list): an upload costs one stat per version, and builds and writes
+        // only the versions' inventories still missing plus the current one,
+        // not every version's again.
         let mut files: Vec<(String, Digest)> = Vec::new();
-        let mut version_files = Vec::new();
-        for m in &history {
-            version_files
-                .push((version(m.version), Digest::of(&self.manifests().version_bytes(dossier_id, m.version)?)));
-        }
+        let mut seen: HashSet<Digest> = HashSet::new();
         let sorted: Vec<&Manifest> = history.iter().collect();
         for (i, m) in history.iter().enumerate() {
             // Version N's inventory: versions 1..=N, their objects and the texts known now.
-            files.push(version_files[i].clone());
+            let version_digest = Digest::of(&self.manifests().version_bytes(dossier_id, m.version)?);
+            files.push((version(m.version), version_digest));
             for e in &m.entries {
-                if !files.iter().any(|(_, d)| *d == e.digest) {
+                if seen.insert(e.digest) {
                     files.push((object(&e.digest), e.digest));
                 }
             }
+            let rel = format!("{INVENTORIES_DIR}/{encoded}/v{}.json", m.version);
+            let last = i + 1 == history.len();
+            if !last && self.exists_beside(&rel)? {
+                continue;
+            }
             let mut with_texts = files.clone();
+            let mut texts_seen: HashSet<String> = HashSet::new();
             for e in sorted[..=i].iter().flat_map(|m| &m.entries) {
                 if let (Some(path), Some(t)) = (text(&e.digest), listed.get(&e.digest))
-                    && !with_texts.iter().any(|(p, _)| *p == path)
+                    && texts_seen.insert(path.clone())
                 {
                     with_texts.push((path, *t));
                 }
             }
             let bytes = inventory(dossier_id, &sorted[..=i], &with_texts, &layout)?;
-            let rel = format!("{INVENTORIES_DIR}/{encoded}/v{}.json", m.version);
             if self.write_beside(&rel, bytes.clone(), false)? {
                 written.version_files_written += 1;
             }
-            if i + 1 == history.len() {
+            if last {
                 let current = format!("{INVENTORIES_DIR}/{encoded}/{CURRENT_FILE}");
                 if self.read_beside(&current, MAX_INVENTORY_BYTES)?.as_deref() != Some(&bytes[..]) {
                     self.write_beside(&current, bytes, true)?;

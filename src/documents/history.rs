@@ -204,8 +204,9 @@ fn instant_date(at: &str) -> Option<NaiveDate> {
         .or_else(|| at.get(..10).and_then(parse_date))
 }
 
+/// A stored date, or nothing (the domain's reading, its error dropped).
 fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    crate::domain::parse_date("", s).ok()
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

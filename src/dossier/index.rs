@@ -71,7 +71,6 @@ pub(super) async fn append_versions(
     let last = written.last().ok_or_else(|| Failure::internal(anyhow::anyhow!("no version")))?;
     index_manifest(&mut tx, &dossier, student, last).await?;
     tx.commit().await?;
-    super::inventory::write_or_log(db, archive, &dossier.archive_id).await;
     Ok((DossierRow { versions: i64::from(last.version), ..dossier }, written))
 }
 

@@ -1,7 +1,7 @@
 //! The kept archive's inventories (`inventories/<id>/v<N>.json`, written
 //! once, and `inventories/<id>/inventory.json`, the dossier now) and its
 //! README, in whichever store the archive is kept (see
-//! `xueji_archive::inventory`). Written after a version is filed, after a
+//! `xueji_archive::inventory`). Written after a
 //! scan's text is kept, and for every dossier by `xueji archive reindex` and
 //! after a restore. An inventory is a listing of what the versions and the
 //! texts already say: one that could not be written is logged and written

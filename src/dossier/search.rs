@@ -109,8 +109,9 @@ pub struct SearchResult {
     pub pages: i64,
 }
 
-fn parse_date(field: &str, v: &str) -> Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+/// The domain's date reading, refused under the search's own code.
+fn parse_date(field: &'static str, v: &str) -> Result<chrono::NaiveDate> {
+    crate::domain::parse_date(field, v)
         .map_err(|_| Failure::bad("archive.search_date", format!("{field}应为 YYYY-MM-DD 格式的日期")))
 }
 

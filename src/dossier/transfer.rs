@@ -380,7 +380,6 @@ async fn finish(db: &Db, archive: &Archive, journal: Journal, actor: &Actor) -> 
         journal.imported_by
     ));
     audit.commit(tx).await?;
-    super::inventory::write_or_log(db, archive, &dossier.archive_id).await;
     Ok(imported)
 }
 

@@ -435,7 +435,8 @@ async fn the_kept_archive_lists_each_dossier_with_its_papers_and_texts() {
     let archive = &app.app.archive;
     let id: String = sqlx::query_scalar("SELECT archive_id FROM dossiers").fetch_one(&app.db().pool).await.unwrap();
     let inventory = |bytes: Vec<u8>| serde_json::from_slice::<Value>(&bytes).unwrap();
-    // Filed: version 1's inventory, written with the version, before any text.
+    // Inventoried (as `xueji archive reindex` does): version 1's inventory, before any text.
+    xueji::dossier::inventory::write_all(app.db(), archive).await.unwrap();
     let v1 = archive.version_inventory(&id, 1).unwrap().expect("v1 inventory");
     let before = inventory(v1.clone());
     assert_eq!(before["type"], "xueji-dossier-inventory/1");
@@ -471,6 +472,10 @@ async fn the_kept_archive_lists_each_dossier_with_its_papers_and_texts() {
         .upload_scan(&pid, "kind=other&name=note.jpg", encode(&scan_of(&paper("说明")), image::ImageFormat::Jpeg))
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    // An upload leaves the inventory to the nightly reindex (docs/search.md).
+    assert_eq!(inventory(archive.inventory(&id).unwrap().unwrap())["head"], "v1");
+    let report = xueji::dossier::inventory::write_all(&app.app.db, archive).await.unwrap();
+    assert_eq!(report.version_files_written, 1);
     assert_eq!(inventory(archive.inventory(&id).unwrap().unwrap())["head"], "v2");
     assert!(archive.version_inventory(&id, 2).unwrap().is_some());
     assert_eq!(archive.version_inventory(&id, 1).unwrap(), Some(v1));

@@ -344,16 +344,7 @@ impl Archive {
                 s3.put_new(&rel, bytes::Bytes::from(bytes))?;
             }
             Objects::Local(_) => {
-                let dir = self.root.join(dir_name);
-                std::fs::create_dir_all(&dir).ctx("创建目录", &dir)?;
-                let mut temp = tempfile::Builder::new()
-                    .prefix(crate::fsutil::TEMP_PREFIX)
-                    .tempfile_in(&dir)
-                    .ctx("创建临时文件", &dir)?;
-                std::io::Write::write_all(&mut temp, &bytes).ctx("写入临时文件", temp.path())?;
-                temp.as_file().sync_all().ctx("同步临时文件", temp.path())?;
-                let target = dir.join(name);
-                temp.persist(&target).map_err(|e| ArchiveError::io("保存文件", &target, e.error))?;
+                self.write_beside(&rel, bytes, true)?;
             }
         }
         Ok(())

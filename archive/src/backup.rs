@@ -245,18 +245,8 @@ impl Archive {
 /// Every derived file under a backup's `derived/`, sorted; a file whose name
 /// is not `<sha256>.<ext>` is refused.
 fn backup_derived(dir: &Path) -> Result<Vec<(Digest, String, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(ArchiveError::io("读取备份目录", dir, e)),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.ctx("读取备份目录", dir)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_temp_name(&name) {
-            continue;
-        }
+    for (name, entry) in entries_of(dir)? {
         let parsed = name.split_once('.').and_then(|(hex, ext)| {
             let sound =
                 !ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
@@ -374,9 +364,9 @@ fn backup_versions(dir: &Path) -> Result<Vec<(String, u32, PathBuf)>> {
     Ok(out)
 }
 
-/// The subdirectories of `dir` (none if it does not exist), skipping temp
-/// names; a plain file there is refused.
-fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// The entries of a backup directory with their names (none if it does
+/// not exist), temp names skipped.
+fn entries_of(dir: &Path) -> Result<Vec<(String, fs::DirEntry)>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -386,9 +376,18 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     for entry in entries {
         let entry = entry.ctx("读取备份目录", dir)?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if is_temp_name(&name) {
-            continue;
+        if !is_temp_name(&name) {
+            out.push((name, entry));
         }
+    }
+    Ok(out)
+}
+
+/// The subdirectories of `dir` (none if it does not exist), skipping temp
+/// names; a plain file there is refused.
+fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for (name, entry) in entries_of(dir)? {
         if !entry.file_type().is_ok_and(|t| t.is_dir()) {
             return Err(ArchiveError::BackupInvalid { path: entry.path(), reason: "此处应为目录".into() });
         }

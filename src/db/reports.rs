@@ -328,3 +328,39 @@ pub async fn count_export<'c>(e: impl Executor<'c, Database = Any>, id: i64) -> 
     sqlx::query("UPDATE export_approvals SET exports = exports + 1 WHERE id = $1").bind(id).execute(e).await?;
     Ok(())
 }
+
+/// An approval as the bureau's list shows it: with its approver's name.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListedApproval {
+    /// The approval.
+    #[serde(flatten)]
+    pub approval: Approval,
+    /// Who approved, by name (`None`: the account is gone or it came from the command line).
+    pub approved_by_name: Option<String>,
+}
+
+/// A page of the approvals, newest first, and how many there are in all.
+pub async fn approvals(
+    conn: &mut sqlx::AnyConnection,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ListedApproval>, i64), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_approvals").fetch_one(&mut *conn).await?;
+    let columns = APPROVAL_COLUMNS.split(',').map(|c| format!("a.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns}, u.display_name AS approved_by_name
+         FROM export_approvals a LEFT JOIN users u ON u.id = a.approved_by
+         ORDER BY a.id DESC LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            Ok(ListedApproval { approval: approval_from_row(r)?, approved_by_name: r.try_get("approved_by_name")? })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((list, total))
+}

@@ -6,10 +6,11 @@
 //! - `GET /reports/{name}/cell?row=&col=&as_of=&school=&page=`: the
 //!   students behind a count (audited); `POST /reports/{name}/approve` (the
 //!   bureau records its approval for that list); `POST /reports/{name}/export`
-//!   (the list as xlsx, under an approval's number);
+//!   (the list as xlsx, under an approval's number); `GET /reports/approvals?page=`:
+//!   the bureau's register of those approvals;
 //! - `GET /api/reports`, `GET /api/reports/{name}`, `GET /api/reports/{name}/cell`,
 //!   `GET /api/reports/{name}/xlsx`, `POST /api/reports/{name}/approvals`,
-//!   `POST /api/reports/{name}/export`.
+//!   `POST /api/reports/{name}/export`, `GET /api/reports/approvals?page=`.
 
 use crate::error::AppError;
 use crate::http::Web;
@@ -17,7 +18,9 @@ use crate::http::auth::Staff;
 use crate::http::charts::{Bars, Series};
 use crate::http::pages::{PageError, render};
 use crate::http::streams::disposition;
-use crate::service::reports::{self, ApprovalRequest, CellRequest, ExportRequest, ListFile, TableRequest, dashboard};
+use crate::service::reports::{
+    self, ApprovalRequest, CellRequest, ExportRequest, ListFile, TableRequest, approvals, dashboard,
+};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,12 +34,14 @@ pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/statistics", get(dashboard_page))
         .route("/reports", get(list_page))
+        .route("/reports/approvals", get(approvals_page))
         .route("/reports/{name}", get(table_page))
         .route("/reports/{name}/xlsx", get(table_xlsx))
         .route("/reports/{name}/cell", get(cell_page))
         .route("/reports/{name}/approve", post(approve_form))
         .route("/reports/{name}/export", post(export_form))
         .route("/api/reports", get(list_api))
+        .route("/api/reports/approvals", get(approvals_api))
         .route("/api/reports/{name}", get(table_api))
         .route("/api/reports/{name}/xlsx", get(table_xlsx))
         .route("/api/reports/{name}/cell", get(cell_api))
@@ -214,6 +219,30 @@ async fn export_api(
     let p = Params { as_of: b.as_of, school: b.school, row: b.row, col: Some(b.col), ..Params::default() };
     let req = ExportRequest { cell: p.cell(&name)?, approval: b.approval };
     Ok(xlsx(reports::export_list(&app, &staff.actor, &req).await?))
+}
+
+/// The page asked for.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageParam {
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+async fn approvals_api(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Query(p): Query<PageParam>,
+) -> Result<Json<approvals::Register>, AppError> {
+    Ok(Json(approvals::register(&app, &staff.actor, p.page).await?))
+}
+
+async fn approvals_page(
+    State(app): State<Arc<Web>>,
+    staff: Staff,
+    Query(p): Query<PageParam>,
+) -> Result<Response, PageError> {
+    let r = approvals::register(&app, &staff.actor, p.page).await?;
+    Ok(render(&app, "report_approvals.html", Some(&staff), context! { r => r })?.into_response())
 }
 
 async fn list_page(State(app): State<Arc<Web>>, staff: Staff) -> Result<Response, PageError> {

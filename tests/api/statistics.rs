@@ -368,6 +368,28 @@ async fn a_cell_opens_its_pupils_scoped_and_audited_and_a_list_leaves_only_under
         .unwrap();
     assert_eq!(exports, 1);
 
+    // The bureau's register lists the approval: who, why, to whom, what, until when, how often used.
+    let register = bureau.fetch("/api/reports/approvals").await.json_ok().await;
+    assert_eq!(register["total"], 1);
+    let entry = &register["approvals"][0];
+    assert_eq!(entry["number"], number.as_str());
+    assert_eq!(entry["document_no"], "农教字〔2026〕12号");
+    assert_eq!(entry["recipient"], "县财政局");
+    assert_eq!(entry["purpose"], "核对营养餐补助名单");
+    assert_eq!(entry["row_key"], central.as_str());
+    assert_eq!(entry["exports"], 1);
+    assert_eq!(entry["in_force"], true);
+    assert!(entry["approved_by_name"].as_str().is_some_and(|n| !n.is_empty()), "{entry}");
+    assert!(entry["title"].as_str().is_some_and(|t| !t.is_empty()) && entry["column_label"].is_string(), "{entry}");
+    let page = bureau.fetch("/reports/approvals").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&number) && html.contains("县财政局") && html.contains("1 次"), "{html}");
+    assert!(!html.contains("统计甲"), "the register names no pupil");
+    // A school's registrar does not see it.
+    assert_eq!(town.fetch("/api/reports/approvals").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(town.fetch("/reports/approvals").await.status(), StatusCode::FORBIDDEN);
+
     // A table (counts only) exports as xlsx for anyone who may read it.
     let res = town.fetch(&format!("/api/reports/grade/xlsx?as_of={today}")).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -5,6 +5,7 @@
 //! and a list exported only under a recorded approval of the bureau (Art.
 //! 33), whose number is printed on every page of the file.
 
+pub mod approvals;
 pub mod dashboard;
 pub mod xlsx;
 

@@ -112,8 +112,18 @@ fn read_catalogue(root: &Path) -> AppResult<Catalogue> {
     Ok(Catalogue { reports, county_area })
 }
 
-/// Loads the record and replays every history: once per request, for any number of tables.
+/// Loads the record and replays every history: once per request, for any
+/// number of tables. The students and their events are read on two
+/// connections at once, each read turned into the engine's facts on its own
+/// task (the database's work and ours on both cores).
 pub async fn prepare(app: &App, catalogue: &Catalogue) -> AppResult<Prepared> {
+    let t = std::time::Instant::now();
+    let pool = app.db.pool.clone();
+    let pupils = tokio::spawn(async move {
+        let mut conn = pool.acquire().await?;
+        let rows = reports::pupils(&mut conn).await?;
+        Ok::<_, AppError>((rows.into_iter().filter_map(pupil).collect::<Vec<Pupil>>(), t.elapsed()))
+    });
     let mut conn = app.db.pool.acquire().await?;
     let schools = crate::db::schools::list(&mut *conn).await?;
     let codes: HashMap<String, i64> = schools.iter().map(|s| (s.code.clone(), s.id)).collect();
@@ -128,12 +138,13 @@ pub async fn prepare(app: &App, catalogue: &Catalogue) -> AppResult<Prepared> {
         })
         .collect();
     let classes: HashMap<i64, i64> = reports::class_numbers(&mut *conn).await?.into_iter().collect();
-    let t = std::time::Instant::now();
-    let pupils: Vec<Pupil> = reports::pupils(&mut conn).await?.into_iter().filter_map(pupil).collect();
-    let t_pupils = t.elapsed();
     let events: Vec<Event> =
         reports::moving_events(&mut conn).await?.into_iter().filter_map(|e| event(e, &codes, &classes)).collect();
-    let t_events = t.elapsed() - t_pupils;
+    drop(conn);
+    let t_events = t.elapsed();
+    let (pupils, t_pupils) =
+        pupils.await.map_err(|e| AppError::Internal(anyhow::anyhow!("statistics read: {e}")))??;
+    let t_read = t.elapsed();
     let (n_pupils, n_events) = (pupils.len(), events.len());
     let prep = Prepared::new(Record { schools: facts, pupils, events, county_area: catalogue.county_area.clone() });
     tracing::debug!(
@@ -141,7 +152,7 @@ pub async fn prepare(app: &App, catalogue: &Catalogue) -> AppResult<Prepared> {
         events = n_events,
         pupils_ms = t_pupils.as_millis(),
         events_ms = t_events.as_millis(),
-        replay_ms = (t.elapsed() - t_pupils - t_events).as_millis(),
+        replay_ms = (t.elapsed() - t_read).as_millis(),
         "statistics: record read"
     );
     Ok(prep)
